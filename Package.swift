@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "Sealpost",
+  products: [
+    .executable(name: "sealpost", targets: ["sealpost"]),
+    .library(name: "MailSender", targets: ["MailSender"]),
+    .library(name: "MailSenderTesting", targets: ["MailSenderTesting"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: [
+    // C shims: the only places that see C headers.
+    .systemLibrary(name: "COpenSSL", pkgConfig: "openssl"),
+    .systemLibrary(name: "CNCursesW"),
+
+    // Core, imports point down only: MailMessage ← SMTPProtocol ← SMTPTransport ← MailSender.
+    .target(name: "MailMessage"),
+    .target(name: "SMTPProtocol", dependencies: ["MailMessage"]),
+    .target(name: "SMTPTransport", dependencies: ["SMTPProtocol", "COpenSSL"]),
+    .target(
+      name: "MailSender",
+      dependencies: ["MailMessage", "SMTPProtocol", "SMTPTransport"]
+    ),
+
+    // Test kit: a scripted SMTP server (plaintext and TLS) and test-made certificates.
+    .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPProtocol"]),
+
+    .executableTarget(
+      name: "sealpost",
+      dependencies: [
+        "MailSender", "MailMessage",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+
+    // Test targets: each is enabled by the change that adds its first test file.
+
+    .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"]),
+
+    // MAILMESSAGE-TESTS
+
+    // TRANSPORT-TESTS
+
+    // MAILSENDER-TESTS
+
+    // CLI-TESTS
+  ],
+  swiftLanguageModes: [.v6]
+)
