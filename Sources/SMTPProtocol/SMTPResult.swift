@@ -85,16 +85,33 @@ public struct SMTPFailure: Error, Sendable, Hashable, CustomStringConvertible {
     case .extensionMissing(let name): return "the server lacks \(name)"
     case .messageTooLarge(let limit):
       return "the message is larger than the server's limit of \(limit) octets"
-    case .rejected(let reply): return "\(stage.rawValue) refused: \(Self.summary(reply))"
+    case .rejected(let reply): return "\(stage.label) refused: \(Self.summary(reply))"
     case .recipientsRefused(let refused):
       let list = refused.map { "<\(UntrustedText.escape($0.address.utf8))> \(Self.summary($0.reply))" }
       return "recipients refused: " + list.joined(separator: "; ")
-    case .unexpectedReply(let reply): return "unexpected reply at \(stage.rawValue): \(Self.summary(reply))"
+    case .unexpectedReply(let reply): return "unexpected reply to \(stage.label): \(Self.summary(reply))"
     case .invalidCommand(let error): return error.message
     }
   }
 
   private static func summary(_ reply: SMTPReply) -> String {
     reply.lines.last.map(\.escaped) ?? String(reply.code)
+  }
+}
+
+extension SMTPClient.Stage {
+  /// The step as a person reads it: `greeting`, `EHLO`, `MAIL FROM`, `end of data`…
+  public var label: String {
+    switch self {
+    case .greeting: return "greeting"
+    case .ehlo: return "EHLO"
+    case .helo: return "HELO"
+    case .startTLS: return "STARTTLS"
+    case .auth: return "AUTH"
+    case .mail: return "MAIL FROM"
+    case .rcpt: return "RCPT TO"
+    case .data: return "DATA"
+    case .dataEnd: return "end of data"
+    }
   }
 }

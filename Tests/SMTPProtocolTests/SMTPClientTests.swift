@@ -890,3 +890,36 @@ func converse(
     #expect(finishes > 0)
   }
 }
+
+@Suite struct SMTPFailureTests {
+  @Test(arguments: [
+    (SMTPFailure(kind: .startTLSNotOffered, stage: .startTLS), "STARTTLS not offered"),
+    (
+      SMTPFailure(kind: .rejected(reply(451, "4.3.0 \u{1B}[2J later")), stage: .dataEnd),
+      "end of data refused: 451 4.3.0 \\u{001B}[2J later"
+    ),
+    (
+      SMTPFailure(kind: .authUnavailable(offered: ["CRAM-MD5", "XOAUTH2"]), stage: .auth),
+      "no usable AUTH mechanism; the server offers CRAM-MD5, XOAUTH2"
+    ),
+    (SMTPFailure(kind: .authUnavailable(offered: []), stage: .auth), "the server offers no AUTH"),
+    (
+      SMTPFailure(
+        kind: .recipientsRefused([
+          RefusedRecipient(address: "bob@example.net", reply: reply(550, "5.1.1 unknown"))
+        ]),
+        stage: .rcpt),
+      "recipients refused: <bob@example.net> 550 5.1.1 unknown"
+    ),
+    (
+      SMTPFailure(kind: .unexpectedReply(reply(250, "ok")), stage: .data), "unexpected reply to DATA: 250 ok"
+    ),
+    (
+      SMTPFailure(kind: .messageTooLarge(limit: 1000), stage: .mail),
+      "the message is larger than the server's limit of 1000 octets"
+    ),
+  ])
+  func description(failure: SMTPFailure, expected: String) {
+    #expect(failure.description == expected)
+  }
+}
