@@ -25,7 +25,7 @@ enum AddressSyntax {
   static func problem(withAddress scalars: [Unicode.Scalar]) -> String? {
     if scalars.isEmpty { return "the address is empty" }
     if scalars.contains(where: { $0 == " " }) { return "an address cannot contain spaces" }
-    if let control = scalars.first(where: DisplayText.isControl) {
+    if let control = scalars.first(where: DisplayText.isUnsafe) {
       return "the address contains \(DisplayText.describeControl(control))"
     }
     // The local part ends at the first '@' outside a quoted string.

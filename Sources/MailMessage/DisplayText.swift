@@ -36,6 +36,7 @@ enum DisplayText {
     case 0x0A: return "a line feed (\(code))"
     case 0x00: return "a NUL (\(code))"
     case 0x09: return "a tab (\(code))"
+    case 0x202A...0x202E, 0x2066...0x2069: return "a bidirectional control (\(code))"
     default: return "a control character (\(code))"
     }
   }

@@ -14,7 +14,7 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
       MessageError(.invalidData, "invalid mailbox \"\(DisplayText.escaped(text))\": \(reason)")
     }
     var scalars = Array(text.unicodeScalars)
-    if let control = scalars.first(where: DisplayText.isControl) {
+    if let control = scalars.first(where: DisplayText.isUnsafe) {
       throw failure("it contains \(DisplayText.describeControl(control))")
     }
     while scalars.first == " " { scalars.removeFirst() }
@@ -69,7 +69,7 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
     if let problem = AddressSyntax.problem(withAddress: Array(address.unicodeScalars)) {
       throw MessageError(.invalidData, "invalid address \"\(DisplayText.escaped(address))\": \(problem)")
     }
-    if let displayName, let control = displayName.unicodeScalars.first(where: DisplayText.isControl) {
+    if let displayName, let control = displayName.unicodeScalars.first(where: DisplayText.isUnsafe) {
       throw MessageError(
         .invalidData,
         "invalid display name \"\(DisplayText.escaped(displayName))\": it contains "
