@@ -46,7 +46,8 @@ enum EncodedWords {
     return word(bytes)
   }
 
-  /// The whole text as encoded words of at most 75 characters each, to be joined by spaces.
+  /// The whole text as encoded words of at most 75 characters each (as few as possible), to be joined by
+  /// spaces.
   static func encode(_ text: String) -> [String] {
     let units = units(of: text)
     var index = 0

@@ -49,7 +49,7 @@ enum HeaderRendering {
       for (index, mailbox) in mailboxes.enumerated() {
         let comma = index < mailboxes.count - 1 ? "," : ""
         if let displayName = mailbox.displayName, forceEncoding || mailbox.phraseStyle == .encoded {
-          writer.appendEncoded(displayName)
+          writer.appendEncoded(displayName, keepWhole: true)
           writer.append("<" + mailbox.address + ">" + comma)
         } else {
           var words = mailbox.headerWords(forceEncoding: false)

@@ -28,8 +28,17 @@ struct HeaderWriter {
 
   /// Appends `text` as RFC 2047 encoded words separated by spaces; the first word is sized to what is left
   /// of the current line when that is worth using.
-  mutating func appendEncoded(_ text: String) {
+  ///
+  /// With `keepWhole`, text that fits in one encoded word is written as one (folded onto a line of its own
+  /// when needed): some decoders keep the space between the encoded words of a phrase, although RFC 2047 §6.2
+  /// says to drop it, so a display name is split only when it must be.
+  mutating func appendEncoded(_ text: String, keepWhole: Bool = false) {
     let units = EncodedWords.units(of: text)
+    let wholeLength = units.reduce(0) { $0 + $1.count }
+    if keepWhole, wholeLength <= EncodedWords.octetCapacity(wordLength: EncodedWords.maximumWordLength) {
+      if wholeLength > 0 { append(EncodedWords.word(Array(text.utf8))) }
+      return
+    }
     var index = 0
     while index < units.count {
       let room = Self.preferredLineLength - current.utf8.count - 1

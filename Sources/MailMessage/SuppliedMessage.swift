@@ -75,7 +75,8 @@ public struct SuppliedMessage: Sendable {
       guard !nameBytes.isEmpty, nameBytes.allSatisfy({ (33...126).contains($0) }) else {
         throw failure("line \(number) has an invalid header field name")
       }
-      fields.append(Field(name: String(decoding: nameBytes, as: UTF8.self).lowercased(), lines: index..<(index + 1)))
+      fields.append(
+        Field(name: String(decoding: nameBytes, as: UTF8.self).lowercased(), lines: index..<(index + 1)))
     }
     let fromCount = fields.filter { $0.name == "from" }.count
     if fromCount == 0 { throw failure("it has no From field") }

@@ -170,7 +170,8 @@ enum ComposedGoldens {
     var lineLength = 0
     for (index, byte) in bytes.enumerated() {
       if byte == 0x0D {
-        #expect(index + 1 < bytes.count && bytes[index + 1] == 0x0A, "bare CR", sourceLocation: sourceLocation)
+        #expect(
+          index + 1 < bytes.count && bytes[index + 1] == 0x0A, "bare CR", sourceLocation: sourceLocation)
         continue
       }
       if byte == 0x0A {
@@ -259,24 +260,26 @@ enum ComposedGoldens {
     #expect(try message.rendered() == Array(ComposedGoldens.asciiExpected.utf8))
   }
 
-  @Test(arguments: [
-    (1_795_914_123, 0, "Sun, 29 Nov 2026 01:02:03 +0000"),
-    (1_795_914_123.999, 0, "Sun, 29 Nov 2026 01:02:03 +0000"),
-    (0, 0, "Thu, 01 Jan 1970 00:00:00 +0000"),
-    (-1, 0, "Wed, 31 Dec 1969 23:59:59 +0000"),
-    (951_782_400, 0, "Tue, 29 Feb 2000 00:00:00 +0000"),
-    (1_795_914_123, 19_800, "Sun, 29 Nov 2026 06:32:03 +0530"),
-    (1_795_914_123, -28_800, "Sat, 28 Nov 2026 17:02:03 -0800"),
-  ] as [(Double, Int, String)])
+  @Test(
+    arguments: [
+      (1_795_914_123, 0, "Sun, 29 Nov 2026 01:02:03 +0000"),
+      (1_795_914_123.999, 0, "Sun, 29 Nov 2026 01:02:03 +0000"),
+      (0, 0, "Thu, 01 Jan 1970 00:00:00 +0000"),
+      (-1, 0, "Wed, 31 Dec 1969 23:59:59 +0000"),
+      (951_782_400, 0, "Tue, 29 Feb 2000 00:00:00 +0000"),
+      (1_795_914_123, 19_800, "Sun, 29 Nov 2026 06:32:03 +0530"),
+      (1_795_914_123, -28_800, "Sat, 28 Nov 2026 17:02:03 -0800"),
+    ] as [(Double, Int, String)])
   func formatsDate(seconds: Double, offset: Int, expected: String) throws {
     let zone = try #require(TimeZone(secondsFromGMT: offset))
     #expect(ComposedMessage.rfc5322Date(Date(timeIntervalSince1970: seconds), timeZone: zone) == expected)
   }
 
-  @Test(arguments: [
-    (1_795_914_123, "Sat, 28 Nov 2026 20:02:03 -0500"),
-    (1_782_000_000, "Sat, 20 Jun 2026 20:00:00 -0400"),
-  ] as [(Double, String)])
+  @Test(
+    arguments: [
+      (1_795_914_123, "Sat, 28 Nov 2026 20:02:03 -0500"),
+      (1_782_000_000, "Sat, 20 Jun 2026 20:00:00 -0400"),
+    ] as [(Double, String)])
   func formatsDateInANamedZone(seconds: Double, expected: String) throws {
     let zone = try #require(TimeZone(identifier: "America/New_York"))
     #expect(ComposedMessage.rfc5322Date(Date(timeIntervalSince1970: seconds), timeZone: zone) == expected)

@@ -99,6 +99,19 @@ import Testing
       ])
   }
 
+  /// 28 columns are left after the first address: too few for "Jörg Müller" in one word, so the whole
+  /// word moves to the next line rather than being split in two.
+  @Test func keepsAShortEncodedDisplayNameInOneWord() throws {
+    let mailboxes = try ["abcdefghijklmnopqrstuvwxyz.abcde@example.org", "Jörg Müller <jm@example.de>"].map {
+      text throws(MessageError) in try Mailbox(parsing: text)
+    }
+    #expect(
+      HeaderRendering.addressList(name: "To", mailboxes: mailboxes) == [
+        "To: abcdefghijklmnopqrstuvwxyz.abcde@example.org,",
+        " =?UTF-8?B?SsO2cmcgTcO8bGxlcg==?= <jm@example.de>",
+      ])
+  }
+
   @Test func aDisplayNameTooLongForALineIsEncoded() throws {
     let name = String(repeating: "n", count: 1000)
     let mailbox = try Mailbox(displayName: name + ".", address: "a@example.org")

@@ -84,7 +84,8 @@ import Testing
     #expect(try Self.prepared(input) == expected)
   }
 
-  static let head = "From: a@example.org\r\nDate: Mon, 1 Jan 2024 00:00:00 -0000\r\nMessage-ID: <m@example.org>\r\n"
+  static let head =
+    "From: a@example.org\r\nDate: Mon, 1 Jan 2024 00:00:00 -0000\r\nMessage-ID: <m@example.org>\r\n"
 
   @Test(arguments: [
     ("\r\nbody\r\n", "\r\nbody\r\n"),
@@ -159,12 +160,18 @@ import Testing
     ("To: b@example.org\nSubject: x\n\nbody\n", "no From field"),
     ("To: b@example.org\n\nFrom: a@example.org\n", "no From field"),
     ("From: a@example.org\nFrom: b@example.org\n\nbody\n", "more than one From"),
-    ("From a@example.org Sat Nov 28 12:00:00 2026\nFrom: a@example.org\n\nbody\n", "line 1 has an invalid header field name"),
+    (
+      "From a@example.org Sat Nov 28 12:00:00 2026\nFrom: a@example.org\n\nbody\n",
+      "line 1 has an invalid header field name"
+    ),
     ("From: a@example.org\nthis is body without a blank line\n", "line 2 is neither"),
     (" folded: x\nFrom: a@example.org\n\nbody\n", "line 1 starts with whitespace"),
     ("From: a@example.org\n: empty name\n\nbody\n", "line 2 has an invalid header field name"),
     ("From: a@example.org\nX Bad: name\n\nbody\n", "line 2 has an invalid header field name"),
-    ("From: a@example.org\nSubject: \u{1B}[2J\n\nbody\n", "line 2 (in the header) contains the control byte 0x1B"),
+    (
+      "From: a@example.org\nSubject: \u{1B}[2J\n\nbody\n",
+      "line 2 (in the header) contains the control byte 0x1B"
+    ),
     ("From: a@example.org\nSubject: x\u{7F}\n\nbody\n", "control byte 0x7F"),
   ])
   func refusesMessage(input: String, reason: String) throws {
