@@ -40,7 +40,7 @@ let package = Package(
 
     .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"]),
 
-    // MAILMESSAGE-TESTS
+    .testTarget(name: "MailMessageTests", dependencies: ["MailMessage"]),
 
     // TRANSPORT-TESTS
 

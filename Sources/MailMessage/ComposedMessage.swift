@@ -1,0 +1,141 @@
+import Foundation
+
+/// A plain-text message that Sealpost builds from flags (DESIGN §4): RFC 5322 headers, a UTF-8 body, and
+/// always CRLF line endings with no line over 998 octets (RFC 5322 §2.1.1).
+public struct ComposedMessage: Sendable {
+  public var from: Mailbox
+  public var to: [Mailbox]
+  public var cc: [Mailbox]
+  /// Envelope recipients only: never written into the message.
+  public var bcc: [Mailbox]
+  /// The subject text; nil leaves out the `Subject` field.
+  public var subject: String?
+  /// UTF-8 text with any line endings.
+  public var body: [UInt8]
+  /// Fields from `--header`, written after `Message-ID` in the given order.
+  public var extraHeaders: [HeaderField]
+  public var date: Date
+  /// The zone the `Date` field is written in; the local zone unless a test fixes it.
+  public var timeZone: TimeZone
+  /// The id without angle brackets, e.g. `3f2a…@example.org` (see ``makeMessageID(domain:)``).
+  public var messageID: String
+
+  public init(
+    from: Mailbox, to: [Mailbox], cc: [Mailbox] = [], bcc: [Mailbox] = [], subject: String? = nil,
+    body: [UInt8] = [], extraHeaders: [HeaderField] = [], date: Date, messageID: String,
+    timeZone: TimeZone = .current
+  ) {
+    self.from = from
+    self.to = to
+    self.cc = cc
+    self.bcc = bcc
+    self.subject = subject
+    self.body = body
+    self.extraHeaders = extraHeaders
+    self.date = date
+    self.messageID = messageID
+    self.timeZone = timeZone
+  }
+
+  /// To, Cc and Bcc in that order, each address once: the envelope's `RCPT TO` list.
+  public var recipients: [Mailbox] {
+    var seen = Set<String>()
+    return (to + cc + bcc).filter { seen.insert($0.address).inserted }
+  }
+
+  /// True when an address (Bcc included) or the Message-ID is not ASCII: the envelope and the headers then
+  /// need SMTPUTF8 (RFC 6531). Everything else in a composed message is 7-bit.
+  public var requiresSMTPUTF8: Bool {
+    ([from] + to + cc + bcc).contains(where: \.requiresSMTPUTF8)
+      || !messageID.unicodeScalars.allSatisfy(\.isASCII)
+  }
+
+  /// A new id: 128 random bits as 32 hex digits, `@domain`.
+  public static func makeMessageID(domain: String) -> String {
+    var generator = SystemRandomNumberGenerator()
+    let bits = (0..<2).map { _ in generator.next() as UInt64 }
+    let hex = bits.map { value in
+      let digits = String(value, radix: 16)
+      return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+    return hex.joined() + "@" + domain
+  }
+
+  /// RFC 5322 §3.3 date-time with a numeric zone, e.g. `Sun, 29 Nov 2026 01:02:03 +0000`.
+  public static func rfc5322Date(_ date: Date, timeZone: TimeZone = .current) -> String {
+    MessageDate.format(date, timeZone: timeZone)
+  }
+
+  /// The complete message: header fields, an empty line, the body; CRLF line endings throughout.
+  public func rendered() throws(MessageError) -> [UInt8] {
+    let id = try MessageID.validated(messageID)
+    var lines: [String] = []
+    func add(_ name: String, _ fieldLines: [String]?) throws(MessageError) {
+      guard let fieldLines else {
+        throw MessageError(.invalidData, "the \(name) field cannot be written in lines of 998 octets")
+      }
+      lines += fieldLines
+    }
+
+    try add("From", HeaderRendering.addressList(name: "From", mailboxes: [from]))
+    if to.isEmpty && cc.isEmpty {
+      // RFC 5322 §3.6.3 group syntax: the recipients are all blind.
+      lines.append("To: undisclosed-recipients:;")
+    } else if !to.isEmpty {
+      try add("To", HeaderRendering.addressList(name: "To", mailboxes: to))
+    }
+    if !cc.isEmpty {
+      try add("Cc", HeaderRendering.addressList(name: "Cc", mailboxes: cc))
+    }
+    if let subject {
+      if let control = subject.unicodeScalars.first(where: { DisplayText.isControl($0) && $0 != "\t" }) {
+        throw MessageError(
+          .invalidData,
+          "invalid subject \"\(DisplayText.escaped(subject))\": it contains \(DisplayText.describeControl(control))"
+        )
+      }
+      try add("Subject", HeaderRendering.unstructured(name: "Subject", value: subject))
+    }
+    lines.append("Date: " + Self.rfc5322Date(date, timeZone: timeZone))
+    lines.append("Message-ID: <" + id + ">")
+    for field in extraHeaders {
+      try add(field.name, HeaderRendering.unstructured(name: field.name, value: field.value))
+    }
+    lines.append("MIME-Version: 1.0")
+    lines.append("Content-Type: text/plain; charset=utf-8")
+
+    let bodyLines = try Self.validatedBodyLines(body)
+    let is7Bit = bodyLines.allSatisfy { line in
+      line.count <= HeaderWriter.maximumLineLength && line.allSatisfy { (0x01...0x7F).contains($0) }
+    }
+    lines.append("Content-Transfer-Encoding: " + (is7Bit ? "7bit" : "quoted-printable"))
+
+    var out: [UInt8] = []
+    for line in lines {
+      out += Array(line.utf8) + LineEndings.crlf
+    }
+    out += LineEndings.crlf
+    if is7Bit {
+      for line in bodyLines { out += Array(line) + LineEndings.crlf }
+    } else {
+      out += QuotedPrintable.encode(lines: bodyLines)
+    }
+    return out
+  }
+
+  /// The body's lines, after checking that it is UTF-8 (the charset it is labelled with).
+  static func validatedBodyLines(_ body: [UInt8]) throws(MessageError) -> [ArraySlice<UInt8>] {
+    var iterator = body.makeIterator()
+    var decoder = UTF8()
+    var offset = 0
+    decoding: while true {
+      switch decoder.decode(&iterator) {
+      case .scalarValue(let scalar): offset += UTF8.width(scalar)
+      case .emptyInput: break decoding
+      case .error:
+        throw MessageError(.invalidData, "the body is not UTF-8 text (invalid byte at offset \(offset))")
+      }
+    }
+    return LineEndings.lines(of: body).lines
+  }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+/// RFC 5322 §3.3 date-time, computed from the civil calendar directly so it does not depend on a locale.
+enum MessageDate {
+  static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday.
+  static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+  static func format(_ date: Date, timeZone: TimeZone) -> String {
+    let offset = timeZone.secondsFromGMT(for: date)
+    let local = Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(offset)
+    let days = floorDivide(local, 86_400)
+    let secondOfDay = Int(local - days * 86_400)
+    let (year, month, day) = civilDate(daysSinceEpoch: days)
+    let weekday = weekdays[Int(((days % 7) + 7) % 7)]
+    let offsetMinutes = abs(offset) / 60
+    return "\(weekday), \(pad(day, 2)) \(months[month - 1]) \(pad(Int(year), 4)) "
+      + "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)) "
+      + (offset < 0 ? "-" : "+") + pad(offsetMinutes / 60, 2) + pad(offsetMinutes % 60, 2)
+  }
+
+  private static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
+    value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor)
+  }
+
+  private static func pad(_ value: Int, _ width: Int) -> String {
+    let digits = String(value)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
+  }
+
+  /// Howard Hinnant's `civil_from_days`: proleptic Gregorian year, month (1–12) and day.
+  private static func civilDate(daysSinceEpoch days: Int64) -> (year: Int64, month: Int, day: Int) {
+    let shifted = days + 719_468
+    let era = floorDivide(shifted, 146_097)
+    let dayOfEra = shifted - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let monthIndex = (5 * dayOfYear + 2) / 153
+    let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+    let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
+    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    return (year, month, day)
+  }
+}

@@ -1,0 +1,193 @@
+import MailMessage
+import Testing
+
+@Suite struct MailboxTests {
+  struct Accepted: Sendable, CustomTestStringConvertible {
+    var input: String
+    var displayName: String?
+    var address: String
+    var headerValue: String
+    var requiresSMTPUTF8 = false
+    var testDescription: String { input }
+  }
+
+  static let accepted: [Accepted] = [
+    Accepted(input: "a@example.org", address: "a@example.org", headerValue: "a@example.org"),
+    Accepted(input: "<a@example.org>", address: "a@example.org", headerValue: "a@example.org"),
+    Accepted(input: "  a@example.org  ", address: "a@example.org", headerValue: "a@example.org"),
+    Accepted(input: "\"\" <a@example.org>", address: "a@example.org", headerValue: "a@example.org"),
+    Accepted(
+      input: "Zoë <z@example.org>", displayName: "Zoë", address: "z@example.org",
+      headerValue: "=?UTF-8?B?Wm/Dqw==?= <z@example.org>"),
+    Accepted(
+      input: "\"Doe, Jane\" <j@example.org>", displayName: "Doe, Jane", address: "j@example.org",
+      headerValue: "\"Doe, Jane\" <j@example.org>"),
+    Accepted(
+      input: "Jane Doe <jane.doe@example.org>", displayName: "Jane Doe", address: "jane.doe@example.org",
+      headerValue: "Jane Doe <jane.doe@example.org>"),
+    Accepted(
+      input: "Jane Doe<jane@example.org>", displayName: "Jane Doe", address: "jane@example.org",
+      headerValue: "Jane Doe <jane@example.org>"),
+    Accepted(
+      input: "J. Doe <j@example.org>", displayName: "J. Doe", address: "j@example.org",
+      headerValue: "\"J. Doe\" <j@example.org>"),
+    Accepted(
+      input: #""A \"quoted\" \\ name" <q@example.org>"#, displayName: #"A "quoted" \ name"#,
+      address: "q@example.org", headerValue: #""A \"quoted\" \\ name" <q@example.org>"#),
+    Accepted(
+      input: "\"Jane\" Doe <j@example.org>", displayName: "Jane Doe", address: "j@example.org",
+      headerValue: "Jane Doe <j@example.org>"),
+    Accepted(
+      input: "\"Jane@Home\" <j@example.org>", displayName: "Jane@Home", address: "j@example.org",
+      headerValue: "\"Jane@Home\" <j@example.org>"),
+    // An ASCII name that a decoder would read as an encoded word is itself encoded (RFC 2047 §5).
+    Accepted(
+      input: "=?UTF-8?B?Wm/Dqw==?= <z@example.org>", displayName: "=?UTF-8?B?Wm/Dqw==?=",
+      address: "z@example.org", headerValue: "=?UTF-8?B?PT9VVEYtOD9CP1dtL0Rxdz09Pz0=?= <z@example.org>"),
+    Accepted(
+      input: "Jörg Müller <jm@example.de>", displayName: "Jörg Müller", address: "jm@example.de",
+      headerValue: "=?UTF-8?B?SsO2cmcgTcO8bGxlcg==?= <jm@example.de>"),
+    Accepted(
+      input: "first.last+tag@sub.example.co.uk", address: "first.last+tag@sub.example.co.uk",
+      headerValue: "first.last+tag@sub.example.co.uk"),
+    Accepted(input: "o'hara@example.org", address: "o'hara@example.org", headerValue: "o'hara@example.org"),
+    Accepted(input: "user@[192.0.2.1]", address: "user@[192.0.2.1]", headerValue: "user@[192.0.2.1]"),
+    Accepted(
+      input: "<user@[IPv6:2001:db8::1]>", address: "user@[IPv6:2001:db8::1]",
+      headerValue: "user@[IPv6:2001:db8::1]"),
+    Accepted(
+      input: "\"odd..local\"@example.org", address: "\"odd..local\"@example.org",
+      headerValue: "\"odd..local\"@example.org"),
+    Accepted(
+      input: "Odd <\"a,b\"@example.org>", displayName: "Odd", address: "\"a,b\"@example.org",
+      headerValue: "Odd <\"a,b\"@example.org>"),
+    Accepted(
+      input: "用户@例子.广告", address: "用户@例子.广告", headerValue: "用户@例子.广告", requiresSMTPUTF8: true),
+    Accepted(
+      input: "用户 <用户@example.org>", displayName: "用户", address: "用户@example.org",
+      headerValue: "=?UTF-8?B?55So5oi3?= <用户@example.org>", requiresSMTPUTF8: true),
+    Accepted(
+      input: String(repeating: "l", count: 64) + "@example.org",
+      address: String(repeating: "l", count: 64) + "@example.org",
+      headerValue: String(repeating: "l", count: 64) + "@example.org"),
+    // 64 + 1 + 63 + 1 + 63 + 1 + 61 = 254 octets.
+    Accepted(
+      input: longAddress(lastLabel: 61), address: longAddress(lastLabel: 61),
+      headerValue: longAddress(lastLabel: 61)),
+  ]
+
+  static func longAddress(lastLabel: Int) -> String {
+    String(repeating: "l", count: 64) + "@" + String(repeating: "a", count: 63) + "."
+      + String(repeating: "b", count: 63) + "." + String(repeating: "c", count: lastLabel)
+  }
+
+  @Test(arguments: accepted)
+  func parsesMailbox(_ row: Accepted) throws {
+    let mailbox = try Mailbox(parsing: row.input)
+    #expect(mailbox.displayName == row.displayName)
+    #expect(mailbox.address == row.address)
+    #expect(mailbox.headerValue == row.headerValue)
+    #expect(mailbox.requiresSMTPUTF8 == row.requiresSMTPUTF8)
+  }
+
+  static let refused: [(input: String, reason: String)] = [
+    // CR/LF injection into the envelope or the header.
+    ("a@example.org\r\nRCPT TO:<x@evil>", "carriage return"),
+    ("a@example.org\nRCPT TO:<x@evil>", "line feed"),
+    ("Eve <e@example.org>\r\nBcc: x@evil.example", "carriage return"),
+    ("Eve\r\n <e@example.org>", "carriage return"),
+    ("a@exa\u{0}mple.org", "NUL"),
+    ("a@example.org\t", "tab"),
+    ("Zoë\u{7F} <z@example.org>", "U+007F"),
+    ("\u{1B}[31mred <r@example.org>", "U+001B"),
+    ("\u{85}a@example.org", "U+0085"),
+    ("a@exa\u{202E}mple.org", "bidirectional"),
+    ("", "empty"),
+    ("   ", "empty"),
+    ("<>", "empty"),
+    ("@example.org", "local part"),
+    ("Jane <@example.org>", "local part"),
+    ("a@", "domain (after '@') is empty"),
+    ("example.org", "no '@'"),
+    ("a b@example.org", "spaces"),
+    ("Jane <a b@example.org>", "spaces"),
+    ("\"a b\"@example.org", "spaces"),
+    ("\"Jane <j@example.org>", "unbalanced '\"'"),
+    ("a\"b@example.org", "unbalanced '\"'"),
+    ("Jane <j@example.org", "unbalanced '<'"),
+    ("Jane j@example.org>", "unbalanced '>'"),
+    ("Jane <j@example.org>>", "unbalanced '>'"),
+    ("Jane <j@example.org> x", "text after '>'"),
+    ("a@example.org, b@example.org", "one mailbox per flag"),
+    ("a@example.org,b@example.org", "one mailbox per flag"),
+    ("Doe, Jane <j@example.org>", "one mailbox per flag"),
+    ("<a@example.org> <b@example.org>", "more than one '<'"),
+    ("team: a@example.org;", "one mailbox per flag"),
+    ("a@example.org;", "one mailbox per flag"),
+    ("a@b@example.org", "more than one '@'"),
+    ("Jane@Home <j@example.org>", "display name contains '@'"),
+    ("Jane (work) <j@example.org>", "display name contains '('"),
+    ("(comment)a@example.org", "'('"),
+    ("a@exa_mple.org", "'_'"),
+    ("a@example.org:25", "':'"),
+    ("a@-example.org", "'-'"),
+    ("a@example-.org", "'-'"),
+    ("a@example..org", "empty label"),
+    ("a@example.org.", "empty label"),
+    ("a@.example.org", "empty label"),
+    ("a..b@example.org", "empty atom"),
+    (".a@example.org", "empty atom"),
+    ("a.@example.org", "empty atom"),
+    ("a@[192.0.2.256]", "domain literal"),
+    ("a@[192.0.2]", "domain literal"),
+    ("a@[192.0.02.1]", "domain literal"),
+    ("a@[IPv6:zz::1]", "domain literal"),
+    ("a@[IPv6:fe80::1%eth0]", "domain literal"),
+    ("a@[tag:foo]", "domain literal"),
+    ("a@[192.0.2.1", "closing ']'"),
+    ("a@" + String(repeating: "x", count: 64) + ".org", "longer than 63"),
+    (String(repeating: "l", count: 65) + "@example.org", "longer than 64 octets"),
+    (String(repeating: "ü", count: 33) + "@example.org", "longer than 64 octets"),
+    (longAddress(lastLabel: 62), "longer than 254 octets"),
+  ]
+
+  @Test(arguments: refused)
+  func refusesMailbox(input: String, reason: String) throws {
+    let error = try #require(throws: MessageError.self) { try Mailbox(parsing: input) }
+    #expect(error.kind == .invalidData)
+    #expect(error.message.contains(reason), "\(error.message)")
+    // The input is named, escaped: no raw control character reaches the terminal.
+    #expect(error.message.contains("invalid mailbox \""))
+    let unsafe = error.message.unicodeScalars.filter { scalar in
+      scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{202E}"
+    }
+    #expect(unsafe.isEmpty)
+  }
+
+  @Test func errorQuotesTheInjectedTextEscaped() throws {
+    let error = try #require(throws: MessageError.self) {
+      try Mailbox(parsing: "a@example.org\r\nRCPT TO:<x@evil>")
+    }
+    #expect(
+      error.message
+        == "invalid mailbox \"a@example.org\\u{000D}\\u{000A}RCPT TO:<x@evil>\": it contains a carriage return (U+000D)"
+    )
+  }
+
+  @Test func partsOfAnAddress() throws {
+    let mailbox = try Mailbox(parsing: "Odd <\"a@b\"@example.org>")
+    #expect(mailbox.localPart == "\"a@b\"")
+    #expect(mailbox.domain == "example.org")
+    let literal = try Mailbox(parsing: "user@[IPv6:2001:db8::1]")
+    #expect(literal.domain == "[IPv6:2001:db8::1]")
+  }
+
+  @Test func buildsFromParts() throws {
+    let mailbox = try Mailbox(displayName: "Doe, Jane", address: "j@example.org")
+    #expect(mailbox == (try Mailbox(parsing: "\"Doe, Jane\" <j@example.org>")))
+    #expect(try Mailbox(displayName: "", address: "j@example.org").displayName == nil)
+    #expect(throws: MessageError.self) { try Mailbox(displayName: nil, address: "j@example.org\r\n") }
+    #expect(throws: MessageError.self) { try Mailbox(displayName: "Eve\nBcc: x", address: "e@example.org") }
+    #expect(throws: MessageError.self) { try Mailbox(displayName: nil, address: "Jane <j@example.org>") }
+  }
+}
