@@ -42,7 +42,7 @@ let package = Package(
 
     // MAILMESSAGE-TESTS
 
-    // TRANSPORT-TESTS
+    .testTarget(name: "SMTPTransportTests", dependencies: ["SMTPTransport", "MailSenderTesting"]),
 
     // MAILSENDER-TESTS
 

@@ -38,6 +38,8 @@ public struct RecordedSession: Sendable, Hashable {
   public var messages: [[UInt8]] = []
   /// OpenSSL's name of the negotiated version once a server handshake succeeded, e.g. "TLSv1.3".
   public var tlsVersion: String?
+  /// The SNI the client sent in its ClientHello (nil: none, as for IP literals).
+  public var serverNameIndication: String?
   /// True once the script returned (or threw) and the connection was closed.
   public var isFinished = false
   /// What ended the script if it threw (timeout, peer closed during TLS, server stopped…).

@@ -217,7 +217,11 @@ public final class ServerSession: @unchecked Sendable {
     }
     self.ssl = ssl
     let version = SSL_get_version(ssl).map { String(cString: $0) }
-    recorder.state.withLock { $0.tlsVersion = version }
+    let serverName = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name).map { String(cString: $0) }
+    recorder.state.withLock {
+      $0.tlsVersion = version
+      $0.serverNameIndication = serverName
+    }
   }
 
   private func waitForTLS(_ ssl: OpaquePointer, result: Int32, deadline: Date, step: String) throws {
@@ -254,6 +258,15 @@ public final class ServerSession: @unchecked Sendable {
       var fds = [pollfd(fd: stopSignal.descriptor, events: Int16(POLLIN), revents: 0)]
       _ = poll(&fds, 1, Self.milliseconds(until: deadline))
     }
+  }
+
+  /// Closes the socket without a TLS close_notify, as many servers do after `221`.
+  public func abort() {
+    if let ssl {
+      SSL_free(ssl)
+      self.ssl = nil
+    }
+    close()
   }
 
   /// Closes the connection (a TLS close_notify first, best effort). Idempotent.
