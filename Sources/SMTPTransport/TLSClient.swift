@@ -363,10 +363,12 @@ extension SMTPConnection {
       chain: chain, verdict: verdict, chainVerification: chainVerdict)
   }
 
-  /// The key-exchange group by its TLS name, e.g. "x25519", "secp256r1"; nil when OpenSSL cannot say.
+  /// The key-exchange group, e.g. "X25519", "secp256r1"; nil when OpenSSL cannot say.
   static func negotiatedGroup(_ ssl: OpaquePointer) -> String? {
     let nid = sealpost_SSL_get_negotiated_group(ssl)
     guard nid != NID_undef else { return nil }
+    // "X25519"/"X448" as RFC 8446 spells them in prose; the rest by their TLS names ("secp256r1", "ffdhe2048").
+    if nid == NID_X25519 || nid == NID_X448 { return OBJ_nid2sn(nid).map { String(cString: $0) } }
     if let name = SSL_group_to_name(ssl, nid) { return String(cString: name) }
     return OBJ_nid2sn(nid).map { String(cString: $0) }
   }

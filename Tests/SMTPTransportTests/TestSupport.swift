@@ -51,7 +51,8 @@ func implicitTLSServer(
 ) throws -> ScriptedSMTPServer {
   let pki = try TestPKI.shared()
   return try ScriptedSMTPServer(
-    options: .init(implicitTLS: pki.identity(kind), versions: versions, listenOnIPv6: listenOnIPv6, timeout: 3)
+    options: .init(
+      implicitTLS: pki.identity(kind), versions: versions, listenOnIPv6: listenOnIPv6, timeout: 3)
   ) { session in
     try session.send("220 tls ok")
     _ = try session.readLine()
