@@ -42,7 +42,7 @@ let package = Package(
 
     .testTarget(name: "MailMessageTests", dependencies: ["MailMessage"]),
 
-    // TRANSPORT-TESTS
+    .testTarget(name: "SMTPTransportTests", dependencies: ["SMTPTransport", "MailSenderTesting"]),
 
     // MAILSENDER-TESTS
 

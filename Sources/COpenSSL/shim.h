@@ -8,6 +8,14 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/objects.h>
+#include <openssl/crypto.h>
+#include <sys/eventfd.h>
+
+// Not OpenSSL, but needed next to it: a non-blocking, close-on-exec eventfd for waking poll(2) (the Glibc
+// module does not export <sys/eventfd.h>).
+static inline int sealpost_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 
 // Macros that do not import into Swift, wrapped as functions.
 static inline long sealpost_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
@@ -18,6 +26,77 @@ static inline long sealpost_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int vers
 }
 static inline long sealpost_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version) {
   return SSL_CTX_set_max_proto_version(ctx, version);
+}
+
+// Modes and options.
+static inline long sealpost_SSL_CTX_set_mode_moving_write_buffer(SSL_CTX *ctx) {
+  return SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+}
+/// After QUIT many servers close without close_notify; OpenSSL 3 would call that an error.
+static inline void sealpost_SSL_CTX_ignore_unexpected_eof(SSL_CTX *ctx) {
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+}
+static inline void sealpost_SSL_CTX_no_renegotiation(SSL_CTX *ctx) {
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+}
+
+// App data (ex_data index 0), used to reach the Swift context from C callbacks.
+static inline int sealpost_SSL_set_app_data(SSL *ssl, void *data) { return SSL_set_ex_data(ssl, 0, data); }
+static inline void *sealpost_SSL_get_app_data(const SSL *ssl) { return SSL_get_ex_data(ssl, 0); }
+/// The SSL a verify callback runs for.
+static inline SSL *sealpost_X509_STORE_CTX_get_ssl(X509_STORE_CTX *store) {
+  return (SSL *)X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+}
+
+// Negotiated parameters.
+static inline int sealpost_SSL_get_negotiated_group(SSL *ssl) { return (int)SSL_get_negotiated_group(ssl); }
+static inline int sealpost_SSL_get_peer_signature_nid(SSL *ssl, int *nid) {
+  return (int)SSL_get_peer_signature_nid(ssl, nid);
+}
+static inline X509 *sealpost_SSL_get_peer_certificate(const SSL *ssl) { return SSL_get1_peer_certificate(ssl); }
+
+// Stacks.
+static inline int sealpost_sk_X509_num(const STACK_OF(X509) *stack) { return sk_X509_num(stack); }
+static inline X509 *sealpost_sk_X509_value(const STACK_OF(X509) *stack, int index) {
+  return sk_X509_value(stack, index);
+}
+
+// subjectAltName: 0 = unsupported entry, 1 = DNS, 2 = IP; *data/*length point into the certificate.
+static inline GENERAL_NAMES *sealpost_X509_get_subject_alt_names(const X509 *cert) {
+  return (GENERAL_NAMES *)X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+}
+static inline int sealpost_GENERAL_NAMES_num(const GENERAL_NAMES *names) { return sk_GENERAL_NAME_num(names); }
+static inline int sealpost_GENERAL_NAMES_entry(const GENERAL_NAMES *names, int index, const unsigned char **data,
+                                              int *length) {
+  const GENERAL_NAME *name = sk_GENERAL_NAME_value(names, index);
+  *data = NULL;
+  *length = 0;
+  if (name == NULL) return 0;
+  switch (name->type) {
+  case GEN_DNS:
+    *data = ASN1_STRING_get0_data(name->d.dNSName);
+    *length = ASN1_STRING_length(name->d.dNSName);
+    return 1;
+  case GEN_IPADD:
+    *data = ASN1_STRING_get0_data(name->d.iPAddress);
+    *length = ASN1_STRING_length(name->d.iPAddress);
+    return 2;
+  default:
+    return 0;
+  }
+}
+static inline void sealpost_GENERAL_NAMES_free(GENERAL_NAMES *names) { GENERAL_NAMES_free(names); }
+
+// Memory BIOs and names.
+static inline long sealpost_BIO_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
+/// RFC 2253 one-line names, with non-ASCII left as UTF-8 (escaped later for display, never raw).
+static inline unsigned long sealpost_XN_FLAG_RFC2253_UTF8(void) { return XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB; }
+static inline void sealpost_OPENSSL_free(void *pointer) { OPENSSL_free(pointer); }
+
+// Verification flags (plain integer macros, wrapped so their types are stable in Swift).
+static inline unsigned long sealpost_X509_V_FLAG_PARTIAL_CHAIN(void) { return X509_V_FLAG_PARTIAL_CHAIN; }
+static inline unsigned int sealpost_X509_CHECK_FLAGS_SAN_ONLY_NO_PARTIAL_WILDCARDS(void) {
+  return X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
 }
 
 #endif

@@ -129,10 +129,14 @@ public struct TLSSessionSummary: Sendable, Hashable {
   /// The chain as the server sent it, leaf first.
   public var chain: [CertificateSummary]
   public var verdict: TLSVerdict
+  /// What the chain and name check said on its own: `.verified(name:)` or `.failed(reason:depth:)`. Equals
+  /// `verdict` for CA trust; with pins it is shown next to the pin verdict but decides nothing (DESIGN §3.2).
+  /// nil when not evaluated.
+  public var chainVerification: TLSVerdict?
 
   public init(
     version: TLSVersion, cipher: String, group: String?, peerSignatureAlgorithm: String?,
-    chain: [CertificateSummary], verdict: TLSVerdict
+    chain: [CertificateSummary], verdict: TLSVerdict, chainVerification: TLSVerdict? = nil
   ) {
     self.version = version
     self.cipher = cipher
@@ -140,6 +144,7 @@ public struct TLSSessionSummary: Sendable, Hashable {
     self.peerSignatureAlgorithm = peerSignatureAlgorithm
     self.chain = chain
     self.verdict = verdict
+    self.chainVerification = chainVerification
   }
 }
 

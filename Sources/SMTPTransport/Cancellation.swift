@@ -1,0 +1,42 @@
+import COpenSSL
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Cancels a send from any thread. `cancel()` wakes a connection blocked in connect, read, write or the TLS
+/// handshake at once: every wait polls this object's eventfd, which becomes readable on cancel and stays so.
+public final class Cancellation: Sendable {
+  private let cancelled = Atomic<Bool>(false)
+  /// Readable once cancelled; -1 if the kernel gave no descriptor (waits then poll the flag every 50 ms).
+  let eventDescriptor: Int32
+
+  public init() {
+    eventDescriptor = sealpost_eventfd()
+  }
+
+  deinit {
+    if eventDescriptor >= 0 { Glibc.close(eventDescriptor) }
+  }
+
+  /// Idempotent.
+  public func cancel() {
+    let (exchanged, _) = cancelled.compareExchange(
+      expected: false, desired: true, ordering: .acquiringAndReleasing)
+    guard exchanged, eventDescriptor >= 0 else { return }
+    var one: UInt64 = 1
+    _ = withUnsafeBytes(of: &one) { Glibc.write(eventDescriptor, $0.baseAddress, $0.count) }
+  }
+
+  public var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
+}
+
+/// Process-wide signal set-up.
+public enum Signals {
+  /// Writing to a socket the peer closed raises SIGPIPE, which kills the process (OpenSSL writes with
+  /// `write(2)`, which has no MSG_NOSIGNAL). Idempotent; `SMTPConnection.connect` calls it too.
+  public static func ignoreSIGPIPE() {
+    _ = signal(SIGPIPE, SIG_IGN)
+  }
+}

@@ -1,0 +1,236 @@
+import COpenSSL
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// One TCP connection to an SMTP server, plaintext or TLS (implicit, or upgraded with `startTLS`).
+///
+/// Used by one thread at a time; only `Cancellation` may be touched from another thread. Every blocking step
+/// takes a deadline. The socket is non-blocking throughout and waits happen in `poll(2)` together with the
+/// cancellation descriptor, so `Cancellation.cancel()` interrupts any step at once.
+public final class SMTPConnection: @unchecked Sendable {
+  public let peer: PeerAddress
+  public let local: PeerAddress
+
+  let cancellation: Cancellation
+  var descriptor: Int32
+  /// OpenSSL objects, owned by this connection and freed by `close()`.
+  var context: OpaquePointer?
+  var ssl: OpaquePointer?
+  var handshakeContext: HandshakeContext?
+  var tlsEstablished = false
+  /// After a fatal TLS error, OpenSSL must not be asked to send close_notify.
+  var tlsBroken = false
+
+  init(descriptor: Int32, peer: PeerAddress, local: PeerAddress, cancellation: Cancellation) {
+    self.descriptor = descriptor
+    self.peer = peer
+    self.local = local
+    self.cancellation = cancellation
+  }
+
+  deinit { close() }
+
+  /// True once a TLS handshake succeeded with a trusted peer.
+  public var isTLS: Bool { tlsEstablished }
+
+  // MARK: Connecting
+
+  /// Resolves `host` (a name, or an IPv4/IPv6 literal without brackets) and connects to each address in turn
+  /// until one accepts. `onAttempt` is called before each attempt. The deadline covers resolution and all
+  /// attempts.
+  public static func connect(
+    host: String, port: UInt16, deadline: ContinuousClock.Instant, cancellation: Cancellation,
+    onAttempt: (PeerAddress) -> Void = { _ in }
+  ) throws(TransportError) -> SMTPConnection {
+    Signals.ignoreSIGPIPE()
+    var name = host
+    if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
+    guard !name.isEmpty else { throw TransportError(.hostNotFound, "no host name given") }
+    let addresses = try Resolver.resolve(
+      host: name, port: port, deadline: deadline, cancellation: cancellation)
+    var failures: [String] = []
+    for address in addresses {
+      onAttempt(address.peer)
+      do {
+        return try connect(to: address, deadline: deadline, cancellation: cancellation)
+      } catch {
+        guard error.kind == .connectionRefused else { throw error }
+        failures.append(error.message)
+      }
+    }
+    let tried = failures.isEmpty ? "no usable address" : failures.joined(separator: "; ")
+    throw TransportError(.connectionRefused, "could not connect to \(name) port \(port): \(tried)")
+  }
+
+  private static func connect(
+    to address: ResolvedAddress, deadline: ContinuousClock.Instant, cancellation: Cancellation
+  ) throws(TransportError) -> SMTPConnection {
+    let descriptor = socket(
+      address.family,
+      Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        | Int32(SOCK_NONBLOCK.rawValue), 0)
+    if descriptor < 0 {
+      let code = errno
+      if code == EAFNOSUPPORT || code == EPROTONOSUPPORT {
+        throw TransportError(.connectionRefused, "\(address.peer): \(errorText(code))")
+      }
+      throw TransportError(.io, "cannot create a socket for \(address.peer): \(errorText(code))")
+    }
+    var keep = false
+    defer { if !keep { Glibc.close(descriptor) } }
+
+    var storage = address.storage
+    let started = withUnsafePointer(to: &storage) { pointer in
+      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        Glibc.connect(descriptor, $0, address.length)
+      }
+    }
+    if started != 0 {
+      let code = errno
+      guard code == EINPROGRESS || code == EINTR else {
+        throw connectFailure(code, peer: address.peer)
+      }
+      try SocketWait.wait(
+        descriptor: descriptor, events: SocketWait.writable, deadline: deadline,
+        cancellation: cancellation, step: "connecting to \(address.peer)")
+      var pending: Int32 = 0
+      var length = socklen_t(MemoryLayout<Int32>.size)
+      if getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &pending, &length) != 0 {
+        throw connectFailure(errno, peer: address.peer)
+      }
+      if pending != 0 { throw connectFailure(pending, peer: address.peer) }
+    }
+
+    var one: Int32 = 1
+    _ = setsockopt(
+      descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    let local = localAddress(of: descriptor) ?? address.peer
+    keep = true
+    return SMTPConnection(
+      descriptor: descriptor, peer: address.peer, local: local, cancellation: cancellation)
+  }
+
+  private static func connectFailure(_ code: Int32, peer: PeerAddress) -> TransportError {
+    switch code {
+    case ECONNREFUSED:
+      return TransportError(.connectionRefused, "\(peer) refused the connection")
+    case ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL, EAFNOSUPPORT, ECONNRESET, ENETDOWN, EHOSTDOWN:
+      return TransportError(.connectionRefused, "\(peer): \(errorText(code))")
+    case ETIMEDOUT:
+      return TransportError(.timedOut, "connecting to \(peer) timed out")
+    default:
+      return TransportError(.io, "connecting to \(peer) failed: \(errorText(code))")
+    }
+  }
+
+  private static func localAddress(of descriptor: Int32) -> PeerAddress? {
+    var storage = sockaddr_storage()
+    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    let result = withUnsafeMutablePointer(to: &storage) { pointer in
+      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+    }
+    guard result == 0 else { return nil }
+    return IPAddressParser.peerAddress(storage)
+  }
+
+  // MARK: Reading and writing
+
+  /// Reads up to `maxBytes`; `[]` means the peer closed in order. Inside TLS this is decrypted data.
+  public func read(maxBytes: Int, deadline: ContinuousClock.Instant) throws(TransportError) -> [UInt8] {
+    guard descriptor >= 0 else { throw TransportError(.connectionLost, "the connection is closed") }
+    guard maxBytes > 0 else { return [] }
+    let count = min(maxBytes, Int(Int32.max))
+    if let ssl { return try tlsRead(ssl, count: count, deadline: deadline) }
+    var buffer = [UInt8](repeating: 0, count: count)
+    while true {
+      if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled while reading from \(peer)") }
+      let received = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+      if received >= 0 {
+        buffer.removeSubrange(received...)
+        return buffer
+      }
+      let code = errno
+      switch code {
+      case EINTR:
+        continue
+      case EAGAIN, EWOULDBLOCK:
+        try SocketWait.wait(
+          descriptor: descriptor, events: SocketWait.readable, deadline: deadline,
+          cancellation: cancellation, step: "reading from \(peer)")
+      case ECONNRESET, ETIMEDOUT, EPIPE:
+        throw TransportError(.connectionLost, "connection to \(peer) lost: \(errorText(code))")
+      default:
+        throw TransportError(.io, "reading from \(peer) failed: \(errorText(code))")
+      }
+    }
+  }
+
+  /// Writes all of `bytes` (inside TLS: encrypted) before the deadline.
+  public func write(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws(TransportError) {
+    guard descriptor >= 0 else { throw TransportError(.connectionLost, "the connection is closed") }
+    guard !bytes.isEmpty else { return }
+    if let ssl { return try tlsWrite(ssl, bytes: bytes, deadline: deadline) }
+    var offset = 0
+    while offset < bytes.count {
+      if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled while writing to \(peer)") }
+      let sent = bytes.withUnsafeBytes { raw in
+        send(descriptor, raw.baseAddress.map { $0 + offset }, raw.count - offset, Int32(MSG_NOSIGNAL))
+      }
+      if sent >= 0 {
+        offset += sent
+        continue
+      }
+      let code = errno
+      switch code {
+      case EINTR:
+        continue
+      case EAGAIN, EWOULDBLOCK:
+        try SocketWait.wait(
+          descriptor: descriptor, events: SocketWait.writable, deadline: deadline,
+          cancellation: cancellation, step: "writing to \(peer)")
+      case ECONNRESET, EPIPE, ETIMEDOUT:
+        throw TransportError(.connectionLost, "connection to \(peer) lost: \(errorText(code))")
+      default:
+        throw TransportError(.io, "writing to \(peer) failed: \(errorText(code))")
+      }
+    }
+  }
+
+  /// True when input is waiting that nobody has read yet: decrypted bytes buffered inside OpenSSL, or at least
+  /// one byte in the socket's receive queue (a non-blocking `MSG_PEEK`). Used right after a STARTTLS `220` to
+  /// detect injected bytes before the handshake.
+  public func hasPendingInput() -> Bool {
+    guard descriptor >= 0 else { return false }
+    if let ssl, SSL_pending(ssl) > 0 { return true }
+    var byte: UInt8 = 0
+    let peeked = recv(descriptor, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+    return peeked > 0
+  }
+
+  /// Idempotent. Inside an established TLS session a close_notify is sent best effort (never blocking);
+  /// then the socket is closed and the OpenSSL objects are freed.
+  public func close() {
+    if let ssl {
+      if tlsEstablished && !tlsBroken {
+        ERR_clear_error()
+        _ = SSL_shutdown(ssl)
+      }
+      SSL_free(ssl)
+      self.ssl = nil
+    }
+    if let context {
+      SSL_CTX_free(context)
+      self.context = nil
+    }
+    ERR_clear_error()
+    handshakeContext = nil
+    tlsEstablished = false
+    if descriptor >= 0 {
+      Glibc.close(descriptor)
+      descriptor = -1
+    }
+  }
+}

@@ -1,0 +1,483 @@
+import COpenSSL
+import SMTPProtocol
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// What OpenSSL's C callbacks report during one handshake. Reached from C through the SSL's app data
+/// (`Unmanaged`, unretained: the connection keeps it alive until `close()` frees the SSL). Only touched on the
+/// thread that runs the handshake.
+final class HandshakeContext {
+  /// Forwards events while `SSL_connect` runs; nil outside the handshake.
+  var sink: ((TLSEvent) -> Void)?
+  /// The first verification error (OpenSSL's text, depth in the chain).
+  var firstVerifyFailure: (reason: String, depth: Int)?
+  /// The version field of the ServerHello (0x0303 for 1.2 and 1.3), to explain a version failure.
+  var serverHelloVersion: UInt16?
+  /// Alert descriptions seen, e.g. 70 (protocol version).
+  var alertDescriptions: [UInt8] = []
+  var lastAlertText: String?
+
+  func record(sent: Bool, contentType: Int32, bytes: UnsafeRawBufferPointer) {
+    let direction: TLSDirection = sent ? .sent : .received
+    switch contentType {
+    case 22:
+      guard let type = bytes.first else { return }
+      var name = TLSHandshakeNames.name(of: type)
+      if type == 2, bytes.count >= 38 {
+        serverHelloVersion = UInt16(bytes[4]) << 8 | UInt16(bytes[5])
+        if Array(bytes[6..<38]) == TLSHandshakeNames.helloRetryRequestRandom { name = "HelloRetryRequest" }
+      }
+      sink?(.handshakeMessage(direction: direction, type: type, name: name))
+    case 20:
+      sink?(.changeCipherSpec(direction: direction))
+    case 21:
+      guard bytes.count >= 2 else { return }
+      let level = bytes[0]
+      let description = bytes[1]
+      let value = Int32(level) << 8 | Int32(description)
+      let text = SSL_alert_desc_string_long(value).map { String(cString: $0) } ?? "alert \(description)"
+      alertDescriptions.append(description)
+      lastAlertText = text
+      sink?(.alert(direction: direction, level: level == 2 ? "fatal" : "warning", description: text))
+    default:
+      // 256/257 are OpenSSL's pseudo content types for record headers and TLS 1.3 inner types.
+      return
+    }
+  }
+}
+
+enum TLSHandshakeNames {
+  /// RFC 8446 §4.1.3: a ServerHello with this random is a HelloRetryRequest.
+  static let helloRetryRequestRandom: [UInt8] = [
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+    0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+  ]
+
+  static func name(of type: UInt8) -> String {
+    switch type {
+    case 0: "HelloRequest"
+    case 1: "ClientHello"
+    case 2: "ServerHello"
+    case 3: "HelloVerifyRequest"
+    case 4: "NewSessionTicket"
+    case 5: "EndOfEarlyData"
+    case 8: "EncryptedExtensions"
+    case 11: "Certificate"
+    case 12: "ServerKeyExchange"
+    case 13: "CertificateRequest"
+    case 14: "ServerHelloDone"
+    case 15: "CertificateVerify"
+    case 16: "ClientKeyExchange"
+    case 20: "Finished"
+    case 21: "CertificateURL"
+    case 22: "CertificateStatus"
+    case 23: "SupplementalData"
+    case 24: "KeyUpdate"
+    case 25: "CompressedCertificate"
+    case 254: "MessageHash"
+    default: "HandshakeMessage(\(type))"
+    }
+  }
+}
+
+/// OpenSSL's error queue as one reason, e.g. "certificate verify failed", "unsupported protocol".
+func openSSLErrorReason() -> String? {
+  var reasons: [String] = []
+  while true {
+    let code = ERR_get_error()
+    if code == 0 { break }
+    if let reason = ERR_reason_error_string(code) {
+      reasons.append(String(cString: reason))
+    } else {
+      var buffer = [CChar](repeating: 0, count: 256)
+      ERR_error_string_n(code, &buffer, buffer.count)
+      reasons.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+  }
+  return reasons.first
+}
+
+extension SMTPConnection {
+  /// Upgrades this connection to TLS (after a STARTTLS `220`, or right after connect for implicit TLS).
+  ///
+  /// Events go to `onEvent` as they happen: `.clientHello`, the handshake records, then `.established`. If the
+  /// handshake fails, or finishes with a peer that is not trusted, the connection is closed before this throws
+  /// (`.tlsHandshakeFailed`, `.untrustedPeer(summary)`, `.timedOut`, `.cancelled`, `.connectionLost`): nothing
+  /// is ever written on such a connection.
+  public func startTLS(
+    _ configuration: TLSClientConfiguration, deadline: ContinuousClock.Instant,
+    onEvent: (TLSEvent) -> Void
+  ) throws(TransportError) -> TLSSessionSummary {
+    guard descriptor >= 0 else { throw TransportError(.connectionLost, "the connection is closed") }
+    guard ssl == nil else { throw TransportError(.io, "TLS is already active on this connection") }
+    do throws(TransportError) {
+      return try handshake(configuration, deadline: deadline, onEvent: onEvent)
+    } catch {
+      close()
+      throw error
+    }
+  }
+
+  private func handshake(
+    _ configuration: TLSClientConfiguration, deadline: ContinuousClock.Instant,
+    onEvent: (TLSEvent) -> Void
+  ) throws(TransportError) -> TLSSessionSummary {
+    Signals.ignoreSIGPIPE()
+    ERR_clear_error()
+    var name = configuration.serverName
+    if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
+    let isIPLiteral = IPAddressParser.isLiteral(name)
+
+    guard let context = SSL_CTX_new(TLS_client_method()) else {
+      throw TransportError(.tlsHandshakeFailed, "cannot create a TLS context: \(openSSLErrorReason() ?? "")")
+    }
+    self.context = context
+    let versions = configuration.versions
+    guard sealpost_SSL_CTX_set_min_proto_version(context, Int32(versions.lowerBound.rawValue)) == 1,
+      sealpost_SSL_CTX_set_max_proto_version(context, Int32(versions.upperBound.rawValue)) == 1
+    else {
+      throw TransportError(.tlsHandshakeFailed, "cannot offer \(versions.lowerBound)–\(versions.upperBound)")
+    }
+    if versions.lowerBound < .tls12 {
+      // TLS 1.0/1.1 need SHA-1 and old ciphers: only when explicitly asked for (the probe).
+      SSL_CTX_set_security_level(context, 0)
+      _ = SSL_CTX_set_cipher_list(context, "DEFAULT:@SECLEVEL=0")
+    }
+    sealpost_SSL_CTX_ignore_unexpected_eof(context)
+    sealpost_SSL_CTX_no_renegotiation(context)
+    _ = sealpost_SSL_CTX_set_mode_moving_write_buffer(context)
+
+    switch configuration.trust {
+    case .certificateAuthorities(caFile: let file?):
+      // The file replaces the system store; a self-signed certificate in it is an anchor.
+      guard SSL_CTX_load_verify_locations(context, file, nil) == 1 else {
+        throw TransportError(
+          .tlsHandshakeFailed, "cannot load CA file \(file): \(openSSLErrorReason() ?? "unreadable")")
+      }
+      X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(context), sealpost_X509_V_FLAG_PARTIAL_CHAIN())
+    case .certificateAuthorities(caFile: nil), .pins:
+      guard SSL_CTX_set_default_verify_paths(context) == 1 else {
+        throw TransportError(.tlsHandshakeFailed, "cannot load the system CA store")
+      }
+    }
+    if case .certificateAuthorities = configuration.trust, name.isEmpty {
+      throw TransportError(.tlsHandshakeFailed, "no server name to verify the certificate against")
+    }
+
+    guard let ssl = SSL_new(context) else {
+      throw TransportError(.tlsHandshakeFailed, "cannot create a TLS session: \(openSSLErrorReason() ?? "")")
+    }
+    self.ssl = ssl
+    guard SSL_set_fd(ssl, descriptor) == 1 else {
+      throw TransportError(.tlsHandshakeFailed, "cannot attach TLS to the socket")
+    }
+    SSL_set_connect_state(ssl)
+    if !name.isEmpty {
+      if isIPLiteral {
+        // RFC 6066: no SNI for an IP literal; the IP must be in an IP SAN.
+        guard X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) == 1 else {
+          throw TransportError(.tlsHandshakeFailed, "cannot verify against IP address \(name)")
+        }
+      } else {
+        guard sealpost_SSL_set_tlsext_host_name(ssl, name) == 1 else {
+          throw TransportError(.tlsHandshakeFailed, "cannot send server name \(name)")
+        }
+        SSL_set_hostflags(ssl, sealpost_X509_CHECK_FLAGS_SAN_ONLY_NO_PARTIAL_WILDCARDS())
+        guard SSL_set1_host(ssl, name) == 1 else {
+          throw TransportError(.tlsHandshakeFailed, "cannot verify against host name \(name)")
+        }
+      }
+    }
+
+    let handshakeContext = HandshakeContext()
+    self.handshakeContext = handshakeContext
+    _ = sealpost_SSL_set_app_data(ssl, Unmanaged.passUnretained(handshakeContext).toOpaque())
+    SSL_set_verify(ssl, SSL_VERIFY_PEER) { preverified, store in
+      // Record the first failure and let the handshake finish, only so the chain can be shown; the verdict
+      // below closes the connection before anything is written.
+      guard preverified != 1, let store, let ssl = sealpost_X509_STORE_CTX_get_ssl(store),
+        let raw = sealpost_SSL_get_app_data(ssl)
+      else { return 1 }
+      let context = Unmanaged<HandshakeContext>.fromOpaque(raw).takeUnretainedValue()
+      if context.firstVerifyFailure == nil {
+        let code = X509_STORE_CTX_get_error(store)
+        let reason = X509_verify_cert_error_string(Int(code)).map { String(cString: $0) } ?? "error \(code)"
+        context.firstVerifyFailure = (reason, Int(X509_STORE_CTX_get_error_depth(store)))
+      }
+      return 1
+    }
+    SSL_set_msg_callback(ssl) { written, _, contentType, buffer, length, ssl, _ in
+      guard let ssl, let buffer, let raw = sealpost_SSL_get_app_data(ssl) else { return }
+      let context = Unmanaged<HandshakeContext>.fromOpaque(raw).takeUnretainedValue()
+      context.record(
+        sent: written != 0, contentType: contentType,
+        bytes: UnsafeRawBufferPointer(start: buffer, count: length))
+    }
+
+    try withoutActuallyEscaping(onEvent) { (sink) throws(TransportError) -> Void in
+      handshakeContext.sink = sink
+      defer { handshakeContext.sink = nil }
+      sink(.clientHello(serverNameIndication: isIPLiteral || name.isEmpty ? nil : name, versions: versions))
+      try runHandshake(ssl, minimum: versions.lowerBound, deadline: deadline)
+    }
+    SSL_set_msg_callback(ssl, nil)
+
+    let summary = try sessionSummary(ssl, configuration: configuration, name: name)
+    onEvent(.established(summary))
+    switch summary.verdict {
+    case .verified, .pinned:
+      tlsEstablished = true
+      return summary
+    case .failed(let reason, let depth):
+      let at = depth.map { " (certificate \($0) of the chain)" } ?? ""
+      throw TransportError(
+        .untrustedPeer(summary), "certificate of \(peer) not trusted for \(name): \(reason)\(at)")
+    case .pinMismatch:
+      throw TransportError(
+        .untrustedPeer(summary), "the key of \(peer) matches none of the configured pins")
+    }
+  }
+
+  private func runHandshake(
+    _ ssl: OpaquePointer, minimum: TLSVersion, deadline: ContinuousClock.Instant
+  ) throws(TransportError) {
+    while true {
+      if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled during the TLS handshake") }
+      ERR_clear_error()
+      let result = SSL_connect(ssl)
+      if result == 1 { return }
+      let code = errno
+      let error = SSL_get_error(ssl, result)
+      switch error {
+      case SSL_ERROR_WANT_READ:
+        try SocketWait.wait(
+          descriptor: descriptor, events: SocketWait.readable, deadline: deadline,
+          cancellation: cancellation, step: "waiting for the TLS handshake with \(peer)")
+      case SSL_ERROR_WANT_WRITE:
+        try SocketWait.wait(
+          descriptor: descriptor, events: SocketWait.writable, deadline: deadline,
+          cancellation: cancellation, step: "waiting for the TLS handshake with \(peer)")
+      case SSL_ERROR_ZERO_RETURN:
+        tlsBroken = true
+        throw TransportError(.connectionLost, "\(peer) closed the connection during the TLS handshake")
+      case SSL_ERROR_SYSCALL:
+        tlsBroken = true
+        let detail = code == 0 ? "closed the connection" : errorText(code)
+        throw TransportError(.connectionLost, "\(peer) \(detail) during the TLS handshake")
+      default:
+        tlsBroken = true
+        let reason = openSSLErrorReason()
+        if let reason, reason.contains("unexpected eof") {
+          throw TransportError(.connectionLost, "\(peer) closed the connection during the TLS handshake")
+        }
+        throw TransportError(.tlsHandshakeFailed, handshakeFailureMessage(reason: reason, minimum: minimum))
+      }
+    }
+  }
+
+  private func handshakeFailureMessage(reason: String?, minimum: TLSVersion) -> String {
+    let alerts = handshakeContext?.alertDescriptions ?? []
+    let reasonText = reason ?? "unknown error"
+    let versionReasons = ["unsupported protocol", "protocol version", "no protocols available"]
+    if alerts.contains(70) || versionReasons.contains(where: { reasonText.contains($0) }) {
+      let offered: String
+      if let raw = handshakeContext?.serverHelloVersion, let version = TLSVersion(rawValue: Int(raw)),
+        version < minimum
+      {
+        offered = version == .tls11 ? "TLS 1.0–1.1" : "\(version)"
+      } else {
+        offered = "versions older than \(minimum)"
+      }
+      return "TLS handshake failed: server offers only \(offered) (alert protocol version)"
+    }
+    if let alert = handshakeContext?.lastAlertText, !reasonText.contains(alert) {
+      return "TLS handshake failed: \(reasonText) (alert \(alert))"
+    }
+    return "TLS handshake failed: \(reasonText)"
+  }
+
+  private func sessionSummary(
+    _ ssl: OpaquePointer, configuration: TLSClientConfiguration, name: String
+  ) throws(TransportError) -> TLSSessionSummary {
+    guard let version = TLSVersion(rawValue: Int(SSL_version(ssl))) else {
+      throw TransportError(.tlsHandshakeFailed, "TLS handshake failed: unknown protocol version")
+    }
+    guard version >= configuration.versions.lowerBound else {
+      throw TransportError(
+        .tlsHandshakeFailed, "TLS handshake failed: server negotiated \(version), below the minimum")
+    }
+    let cipherPointer = SSL_get_current_cipher(ssl)
+    let cipher =
+      (SSL_CIPHER_standard_name(cipherPointer) ?? SSL_CIPHER_get_name(cipherPointer)).map {
+        String(cString: $0)
+      } ?? "unknown"
+
+    var chain: [CertificateSummary] = []
+    if let stack = SSL_get_peer_cert_chain(ssl) {
+      for index in 0..<sealpost_sk_X509_num(stack) {
+        if let certificate = sealpost_sk_X509_value(stack, index) {
+          chain.append(CertificateInspector.summary(of: certificate))
+        }
+      }
+    }
+    let leaf = SSL_get0_peer_certificate(ssl).map { CertificateInspector.summary(of: $0) }
+
+    let chainVerdict: TLSVerdict
+    if leaf == nil {
+      chainVerdict = .failed(reason: "the server sent no certificate", depth: 0)
+    } else if let failure = handshakeContext?.firstVerifyFailure {
+      chainVerdict = .failed(reason: failure.reason, depth: failure.depth)
+    } else {
+      let result = SSL_get_verify_result(ssl)
+      if result == X509_V_OK {
+        chainVerdict = .verified(name: name)
+      } else {
+        let reason = X509_verify_cert_error_string(result).map { String(cString: $0) } ?? "error \(result)"
+        chainVerdict = .failed(reason: reason, depth: nil)
+      }
+    }
+
+    let verdict: TLSVerdict
+    switch configuration.trust {
+    case .certificateAuthorities:
+      verdict = chainVerdict
+    case .pins(let pins):
+      if let leaf {
+        let match = pins.first { pin in
+          switch pin {
+          case .spkiSHA256(let hash): hash == leaf.spkiSHA256
+          case .certificateSHA256(let hash): hash == leaf.sha256
+          }
+        }
+        verdict = match.map { .pinned($0) } ?? .pinMismatch(spkiSHA256: leaf.spkiSHA256)
+      } else {
+        verdict = .failed(reason: "the server sent no certificate", depth: 0)
+      }
+    }
+
+    return TLSSessionSummary(
+      version: version, cipher: cipher, group: Self.negotiatedGroup(ssl),
+      peerSignatureAlgorithm: Self.peerSignatureAlgorithm(ssl, leafKey: leaf?.publicKey),
+      chain: chain, verdict: verdict, chainVerification: chainVerdict)
+  }
+
+  /// The key-exchange group, e.g. "X25519", "secp256r1"; nil when OpenSSL cannot say.
+  static func negotiatedGroup(_ ssl: OpaquePointer) -> String? {
+    let nid = sealpost_SSL_get_negotiated_group(ssl)
+    guard nid != NID_undef else { return nil }
+    // "X25519"/"X448" as RFC 8446 spells them in prose; the rest by their TLS names ("secp256r1", "ffdhe2048").
+    if nid == NID_X25519 || nid == NID_X448 { return OBJ_nid2sn(nid).map { String(cString: $0) } }
+    if let name = SSL_group_to_name(ssl, nid) { return String(cString: name) }
+    return OBJ_nid2sn(nid).map { String(cString: $0) }
+  }
+
+  /// The TLS SignatureScheme name of the server's handshake signature, e.g. "ecdsa_secp256r1_sha256".
+  static func peerSignatureAlgorithm(_ ssl: OpaquePointer, leafKey: String?) -> String? {
+    var type: Int32 = 0
+    guard SSL_get_peer_signature_type_nid(ssl, &type) == 1 else { return nil }
+    var hash: Int32 = 0
+    let hasHash = sealpost_SSL_get_peer_signature_nid(ssl, &hash) == 1
+    let hashName: String? =
+      switch hash {
+      case NID_sha1: "sha1"
+      case NID_sha256: "sha256"
+      case NID_sha384: "sha384"
+      case NID_sha512: "sha512"
+      default: nil
+      }
+    switch type {
+    case EVP_PKEY_ED25519: return "ed25519"
+    case EVP_PKEY_ED448: return "ed448"
+    default: break
+    }
+    guard hasHash, let hashName else { return nil }
+    switch type {
+    case EVP_PKEY_EC:
+      let curve: String? =
+        switch hash {
+        case NID_sha256: "secp256r1"
+        case NID_sha384: "secp384r1"
+        case NID_sha512: "secp521r1"
+        default: nil
+        }
+      return curve.map { "ecdsa_\($0)_\(hashName)" } ?? "ecdsa_\(hashName)"
+    case EVP_PKEY_RSA_PSS:
+      let isPSSKey = leafKey?.hasPrefix("RSA-PSS") ?? false
+      return (isPSSKey ? "rsa_pss_pss_" : "rsa_pss_rsae_") + hashName
+    case EVP_PKEY_RSA:
+      return "rsa_pkcs1_" + hashName
+    default:
+      return nil
+    }
+  }
+
+  // MARK: I/O inside TLS
+
+  func tlsRead(_ ssl: OpaquePointer, count: Int, deadline: ContinuousClock.Instant) throws(TransportError)
+    -> [UInt8]
+  {
+    var buffer = [UInt8](repeating: 0, count: count)
+    while true {
+      if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled while reading from \(peer)") }
+      ERR_clear_error()
+      var received = 0
+      let result = buffer.withUnsafeMutableBytes { SSL_read_ex(ssl, $0.baseAddress, $0.count, &received) }
+      if result == 1 {
+        buffer.removeSubrange(received...)
+        return buffer
+      }
+      try handleTLSError(ssl, result: result, errno: errno, deadline: deadline, step: "reading from \(peer)")
+      if SSL_get_error(ssl, result) == SSL_ERROR_ZERO_RETURN { return [] }
+    }
+  }
+
+  func tlsWrite(_ ssl: OpaquePointer, bytes: [UInt8], deadline: ContinuousClock.Instant)
+    throws(TransportError)
+  {
+    var offset = 0
+    while offset < bytes.count {
+      if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled while writing to \(peer)") }
+      ERR_clear_error()
+      var written = 0
+      let result = bytes.withUnsafeBytes { raw in
+        SSL_write_ex(ssl, raw.baseAddress.map { $0 + offset }, raw.count - offset, &written)
+      }
+      if result == 1 {
+        offset += written
+        continue
+      }
+      try handleTLSError(ssl, result: result, errno: errno, deadline: deadline, step: "writing to \(peer)")
+      if SSL_get_error(ssl, result) == SSL_ERROR_ZERO_RETURN {
+        throw TransportError(.connectionLost, "\(peer) closed the TLS session")
+      }
+    }
+  }
+
+  /// Waits for WANT_READ/WANT_WRITE, returns for ZERO_RETURN (the caller decides), throws for the rest.
+  private func handleTLSError(
+    _ ssl: OpaquePointer, result: Int32, errno code: Int32, deadline: ContinuousClock.Instant, step: String
+  ) throws(TransportError) {
+    switch SSL_get_error(ssl, result) {
+    case SSL_ERROR_WANT_READ:
+      try SocketWait.wait(
+        descriptor: descriptor, events: SocketWait.readable, deadline: deadline, cancellation: cancellation,
+        step: step)
+    case SSL_ERROR_WANT_WRITE:
+      try SocketWait.wait(
+        descriptor: descriptor, events: SocketWait.writable, deadline: deadline, cancellation: cancellation,
+        step: step)
+    case SSL_ERROR_ZERO_RETURN:
+      return
+    case SSL_ERROR_SYSCALL:
+      tlsBroken = true
+      let detail = code == 0 ? "closed without TLS close_notify" : errorText(code)
+      throw TransportError(.connectionLost, "connection to \(peer) lost while \(step): \(detail)")
+    default:
+      tlsBroken = true
+      throw TransportError(
+        .io, "TLS error while \(step): \(openSSLErrorReason() ?? "unknown error")")
+    }
+  }
+}
