@@ -15,6 +15,8 @@ public enum TestIdentityKind: String, Sendable, CaseIterable {
   case wrongHost
   /// Self-signed (not signed by the CA), SANs as `valid`.
   case selfSigned
+  /// Signed by the root CA, valid now, CN=localhost but no subjectAltName (names come from SANs only).
+  case commonNameOnly
   /// Signed by another CA that clients do not trust (`TestPKI.unknownCACertificatePath`), SANs as `valid`.
   case unknownCA
 }
@@ -123,6 +125,7 @@ public struct TestPKI: Sendable {
       .notYetValid, dates: ["-startdate", "20990101000000Z", "-enddate", "21000101000000Z"])
     identities[.wrongHost] = try makeLeaf(.wrongHost, extensions: "leaf_wrong_host")
     identities[.unknownCA] = try makeLeaf(.unknownCA, ca: "other-ca")
+    identities[.commonNameOnly] = try makeLeaf(.commonNameOnly, extensions: "leaf_no_san")
 
     try tool.run(
       ["req", "-x509", "-config", "openssl.cnf", "-extensions", "self_signed"] + ec
@@ -183,6 +186,12 @@ public struct TestPKI: Sendable {
     keyUsage = critical,digitalSignature,keyEncipherment
     extendedKeyUsage = serverAuth
     subjectAltName = DNS:wrong.example
+    subjectKeyIdentifier = hash
+    authorityKeyIdentifier = keyid
+    [ leaf_no_san ]
+    basicConstraints = critical,CA:FALSE
+    keyUsage = critical,digitalSignature,keyEncipherment
+    extendedKeyUsage = serverAuth
     subjectKeyIdentifier = hash
     authorityKeyIdentifier = keyid
     [ self_signed ]

@@ -104,6 +104,7 @@ struct TLSVerificationTests {
         kind: .notYetValid, serverName: "localhost", reason: "certificate is not yet valid", depth: 0),
       UntrustedCase(kind: .wrongHost, serverName: "localhost", reason: "hostname mismatch", depth: 0),
       UntrustedCase(kind: .wrongHost, serverName: "127.0.0.1", reason: "IP address mismatch", depth: 0),
+      UntrustedCase(kind: .commonNameOnly, serverName: "localhost", reason: "hostname mismatch", depth: 0),
       UntrustedCase(kind: .selfSigned, serverName: "localhost", reason: "self-signed certificate", depth: 0),
       UntrustedCase(
         kind: .unknownCA, serverName: "localhost", reason: "self-signed certificate in certificate chain",
