@@ -22,7 +22,8 @@ let package = Package(
     .target(name: "SMTPTransport", dependencies: ["SMTPProtocol", "COpenSSL"]),
     .target(
       name: "MailSender",
-      dependencies: ["MailMessage", "SMTPProtocol", "SMTPTransport"]
+      dependencies: ["MailMessage", "SMTPProtocol", "SMTPTransport"],
+      exclude: ["Schemas"]
     ),
 
     // Test kit: a scripted SMTP server (plaintext and TLS) and test-made certificates.
@@ -44,9 +45,15 @@ let package = Package(
 
     .testTarget(name: "SMTPTransportTests", dependencies: ["SMTPTransport", "MailSenderTesting"]),
 
-    // MAILSENDER-TESTS
+    .testTarget(
+      name: "MailSenderTests",
+      dependencies: ["MailSender", "MailSenderTesting"]
+    ),
 
-    // CLI-TESTS
+    .testTarget(
+      name: "SealpostCLITests",
+      dependencies: ["MailSenderTesting", "sealpost"]
+    ),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -114,6 +114,17 @@ public final class ServerSession: @unchecked Sendable {
     }
   }
 
+  /// Waits up to `timeout` for at least one byte and returns everything buffered (recorded, not parsed); []
+  /// when the client closed first.
+  public func readAvailable(timeout: Double? = nil) throws -> [UInt8] {
+    let deadline = Date().addingTimeInterval(timeout ?? self.timeout)
+    if buffer.isEmpty {
+      guard try fill(deadline: deadline) else { return [] }
+    }
+    defer { buffer.removeAll() }
+    return buffer
+  }
+
   /// Waits up to `timeout` for the client to close, discarding (but recording) what it sends. True if it
   /// closed.
   public func waitForClose(timeout: Double? = nil) throws -> Bool {

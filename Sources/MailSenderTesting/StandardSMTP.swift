@@ -16,7 +16,8 @@ public struct StandardSMTPOptions: Sendable {
     /// Answer "220 go ahead", then after `delay` seconds send `line` + CRLF as a second segment, before the
     /// client's handshake; then handshake.
     case injectAfterReady(line: String, delay: Double)
-    /// Answer "220 2.0.0 Ready to start TLS" and then go on in plaintext (never handshake).
+    /// Answer "220 2.0.0 Ready to start TLS" and then go on in plaintext (never handshake): the bytes that
+    /// come next (a ClientHello) are answered with a plaintext 500 reply.
     case stayPlaintext
   }
 
@@ -198,7 +199,13 @@ private struct StandardSMTPConversation {
     case .refuse(let reply):
       return try session.send(reply)
     case .stayPlaintext:
-      return try session.send("220 2.0.0 Ready to start TLS")
+      // A server that never switches: whatever the client sends next (its ClientHello) is answered as a
+      // garbled command, in plaintext.
+      try session.send("220 2.0.0 Ready to start TLS")
+      if !(try session.readAvailable()).isEmpty {
+        try session.send("500 5.5.2 Error: command not recognized")
+      }
+      return
     case .accept:
       try session.send("220 2.0.0 Ready to start TLS")
     case .injectInSameSegment(let line):

@@ -1,0 +1,445 @@
+@_exported import MailMessage
+@_exported import SMTPProtocol
+@_exported import SMTPTransport
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The one sender both the terminal UI and the CLI use (DESIGN §2).
+///
+/// `send` runs the whole session on the calling thread: connect, TLS, SMTP, and the security policy of
+/// DESIGN §3, which is enforced here and not by callers. Events reach `observer` as they happen; a send can be
+/// cancelled from any thread through `cancellation` (after the final dot that yields "delivery unknown").
+public enum MailSender {
+  public static func send(
+    _ request: SendRequest, cancellation: Cancellation = Cancellation(),
+    observer: @escaping @Sendable (TranscriptEvent) -> Void
+  ) -> SendReport {
+    var session = SendSession(request: request, cancellation: cancellation, observer: observer)
+    return session.run()
+  }
+}
+
+/// One send, from connect to close. Not reusable.
+struct SendSession {
+  let request: SendRequest
+  let cancellation: Cancellation
+  let observer: @Sendable (TranscriptEvent) -> Void
+  let redactor: Redactor
+  let clock = ContinuousClock()
+  let start: ContinuousClock.Instant
+
+  var connection: SMTPConnection?
+  var parser = ReplyParser()
+  var insideTLS = false
+
+  init(
+    request: SendRequest, cancellation: Cancellation,
+    observer: @escaping @Sendable (TranscriptEvent) -> Void
+  ) {
+    self.request = request
+    self.cancellation = cancellation
+    self.observer = observer
+    var secrets: [Secret] = []
+    if let credentials = request.credentials {
+      secrets.append(credentials.password)
+      if let blob = try? SASL.plainInitialResponse(user: credentials.user, password: credentials.password) {
+        secrets.append(blob)
+      }
+      secrets.append(Secret(SASL.base64(credentials.password.bytes)))
+    }
+    self.redactor = Redactor(secrets: secrets)
+    self.start = clock.now
+  }
+
+  // MARK: - Events
+
+  func emit(_ kind: TranscriptEvent.Kind, _ line: String, tls: TLSEvent? = nil, insideTLS: Bool? = nil) {
+    let elapsed = clock.now - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    observer(
+      TranscriptEvent(
+        time: seconds, kind: kind, insideTLS: insideTLS ?? self.insideTLS, line: redactor.scrub(line),
+        tls: tls))
+  }
+
+  var deadline: ContinuousClock.Instant { clock.now + request.timeout }
+
+  // MARK: - Run
+
+  mutating func run() -> SendReport {
+    let report: SendReport
+    do {
+      try checkRequest()
+      report = try converse()
+    } catch let failure as SendFailure {
+      report = SendReport(failure: scrubbed(failure), finalReply: nil)
+    } catch {
+      report = SendReport(failure: SendFailure(.temporary, redactor.scrub("\(error)")), finalReply: nil)
+    }
+    connection?.close()
+    connection = nil
+    if let failure = report.failure {
+      emit(.error, failure.description)
+    } else {
+      emit(.info, report.verdictLine)
+    }
+    return report
+  }
+
+  private func scrubbed(_ failure: SendFailure) -> SendFailure {
+    var copy = failure
+    copy.message = redactor.scrub(failure.message)
+    copy.refusedRecipients = failure.refusedRecipients.map {
+      SendFailure.RefusedRecipient(address: $0.address, reply: redactor.scrub($0.reply))
+    }
+    return copy
+  }
+
+  /// Checks that need no network (DESIGN §3.8: bad data refused before connecting).
+  private func checkRequest() throws {
+    if request.recipients.isEmpty {
+      throw SendFailure(.usage, "no recipient: say --to, --cc or --bcc")
+    }
+    do {
+      // The local address literal is not known yet; any literal stands in for it here.
+      try clientConfiguration(ehloName: request.ehloName ?? "[127.0.0.1]", peerIsLoopback: false).validate()
+    } catch {
+      throw SendFailure(.dataError, error.message)
+    }
+  }
+
+  private func clientConfiguration(ehloName: String, peerIsLoopback: Bool) -> SMTPClientConfiguration {
+    SMTPClientConfiguration(
+      security: request.security.clientSecurity,
+      ehloName: ehloName,
+      authentication: request.credentials.map {
+        .init(user: $0.user, password: $0.password, mechanism: $0.mechanism)
+      },
+      plaintextAuthAllowed: peerIsLoopback,
+      heloFallbackAllowed: request.security == .implicitTLS
+        || (peerIsLoopback && request.credentials == nil),
+      reversePath: request.reversePath,
+      recipients: request.recipients,
+      messageNeeds8BitMIME: request.message.needs8BitMIME,
+      messageNeedsSMTPUTF8: request.message.needsSMTPUTF8,
+      messageSize: request.message.byteCount
+    )
+  }
+
+  private mutating func converse() throws -> SendReport {
+    let connection = try connect()
+    self.connection = connection
+    let peer = connection.peer
+
+    if request.security == .plaintext {
+      try ChannelPolicy.checkPlaintext(
+        peer: peer, allowInsecure: request.allowInsecure, hasCredentials: request.credentials != nil)
+      emit(.warning, "plaintext session: no TLS, everything below is readable on the network")
+    }
+
+    if request.security == .implicitTLS {
+      try handshake()
+    }
+
+    let configuration = clientConfiguration(
+      ehloName: request.ehloName ?? connection.local.addressLiteral, peerIsLoopback: peer.isLoopback)
+    var client = SMTPClient(configuration: configuration)
+    var action = client.start()
+    while true {
+      if cancellation.isCancelled {
+        throw client.isAwaitingFinalReply
+          ? deliveryUnknown("cancelled") : SendFailure(.temporary, "cancelled")
+      }
+      switch action {
+      case .readReply:
+        let reply = try readReply(awaitingFinalReply: client.isAwaitingFinalReply)
+        action = client.received(reply)
+      case .send(let commands):
+        try send(commands)
+        action = .readReply
+      case .startTLS:
+        try checkNothingFollowsStartTLS(connection)
+        try handshake()
+        action = client.tlsEstablished()
+      case .sendData(let thenQuit):
+        try sendMessage(thenQuit: thenQuit)
+        action = .readReply
+      case .finish(let result, let closing):
+        return finish(result, closing: closing)
+      }
+    }
+  }
+
+  // MARK: - Steps
+
+  private mutating func connect() throws -> SMTPConnection {
+    let host = request.host
+    let port = request.port
+    let display = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    do {
+      return try SMTPConnection.connect(
+        host: host, port: port, deadline: deadline, cancellation: cancellation,
+        onAttempt: { peer in
+          emit(.connect, "Connecting to \(display) (\(peer.host))")
+        })
+    } catch {
+      throw failure(from: error, awaitingFinalReply: false)
+    }
+  }
+
+  private mutating func handshake() throws {
+    guard let connection else { preconditionFailure("handshake without a connection") }
+    let configuration = TLSClientConfiguration(serverName: request.host, trust: request.trust)
+    let now = Int64(time(nil))
+    do {
+      _ = try connection.startTLS(
+        configuration, deadline: deadline,
+        onEvent: { event in
+          for (index, line) in TranscriptText.lines(for: event, now: now).enumerated() {
+            emit(.tls, line, tls: index == 0 ? event : nil, insideTLS: false)
+          }
+        })
+    } catch {
+      throw failure(from: error, awaitingFinalReply: false)
+    }
+    insideTLS = true
+    parser = ReplyParser()
+  }
+
+  /// DESIGN §3.3: any byte after the `220` to STARTTLS and before the handshake is an injection attempt.
+  private func checkNothingFollowsStartTLS(_ connection: SMTPConnection) throws {
+    if parser.bufferedByteCount > 0 || connection.hasPendingInput() {
+      throw SendFailure(
+        .security,
+        "STARTTLS tampered: the server sent data after its 220 reply, before the TLS handshake — nothing was sent"
+      )
+    }
+  }
+
+  private mutating func send(_ commands: [SMTPCommand]) throws {
+    guard let connection else { preconditionFailure("send without a connection") }
+    var bytes: [UInt8] = []
+    for command in commands {
+      do {
+        bytes += try command.encoded()
+      } catch {
+        throw SendFailure(.dataError, error.message)
+      }
+      var text = command.transcriptText
+      if case .auth = command, let user = request.credentials?.user {
+        text += " (user \(UntrustedText(user).escaped))"
+      }
+      emit(.send, text)
+    }
+    do {
+      try connection.write(bytes, deadline: deadline)
+    } catch {
+      throw failure(from: error, awaitingFinalReply: false)
+    }
+  }
+
+  private mutating func sendMessage(thenQuit: Bool) throws {
+    guard let connection else { preconditionFailure("data without a connection") }
+    var encoder = DataEncoder()
+    var output: [UInt8] = []
+    let content = request.message.bytes
+    let chunkSize = 64 * 1024
+    var index = 0
+    do throws(TransportError) {
+      while index < content.count {
+        let end = min(index + chunkSize, content.count)
+        encoder.encode(content[index..<end], into: &output)
+        index = end
+        if output.count >= chunkSize {
+          try writeData(&output, connection)
+        }
+      }
+      encoder.finish(into: &output)
+      if thenQuit { output += Array("QUIT\r\n".utf8) }
+      try writeData(&output, connection)
+    } catch {
+      throw failure(from: error, awaitingFinalReply: true)
+    }
+    if !request.showData {
+      emit(
+        .data,
+        "[message: \(Self.grouped(encoder.lineCount)) lines, \(Self.grouped(encoder.byteCount)) bytes]")
+    }
+    emit(.send, ".")
+    if thenQuit { emit(.send, "QUIT") }
+  }
+
+  private func writeData(_ output: inout [UInt8], _ connection: SMTPConnection) throws(TransportError) {
+    if request.showData {
+      // Show the lines as they go on the wire (dot-stuffed), the final "." excepted.
+      var lines = output.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+      if lines.last?.isEmpty == true { lines.removeLast() }
+      for line in lines {
+        let text = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
+        if text.elementsEqual([UInt8(ascii: ".")]) || text.elementsEqual(Array("QUIT".utf8)) { continue }
+        emit(.data, UntrustedText(Array(text)).escaped)
+      }
+    }
+    try connection.write(output, deadline: deadline)
+    output.removeAll(keepingCapacity: true)
+  }
+
+  private mutating func readReply(awaitingFinalReply: Bool) throws -> SMTPReply {
+    guard let connection else { preconditionFailure("read without a connection") }
+    let stepDeadline = deadline
+    while true {
+      let reply: SMTPReply?
+      do {
+        reply = try parser.nextReply()
+      } catch {
+        throw SendFailure(.protocolViolation, error.message)
+      }
+      if let reply {
+        for line in reply.lines { emit(.recv, line.escaped) }
+        return reply
+      }
+      let bytes: [UInt8]
+      do {
+        bytes = try connection.read(maxBytes: 4096, deadline: stepDeadline)
+      } catch {
+        throw failure(from: error, awaitingFinalReply: awaitingFinalReply)
+      }
+      if bytes.isEmpty {
+        let lost = TransportError(.connectionLost, "the server closed the connection")
+        throw failure(from: lost, awaitingFinalReply: awaitingFinalReply)
+      }
+      parser.append(bytes)
+    }
+  }
+
+  private mutating func finish(_ result: SMTPResult, closing: SMTPClient.Closing) -> SendReport {
+    if let connection {
+      switch closing {
+      case .quit:
+        if (try? connection.write(Array("QUIT\r\n".utf8), deadline: deadline)) != nil {
+          emit(.send, "QUIT")
+          // The reply to QUIT changes nothing; wait for it briefly so the server logs a clean end.
+          let quitDeadline = clock.now + min(request.timeout, .seconds(5))
+          if let bytes = try? connection.read(maxBytes: 4096, deadline: quitDeadline), !bytes.isEmpty {
+            parser.append(bytes)
+            if let reply = try? parser.nextReply() {
+              for line in reply.lines { emit(.recv, line.escaped) }
+            }
+          }
+        }
+      case .close:
+        // QUIT went with the end of data; its reply may already be here.
+        if let reply = try? parser.nextReply() {
+          for line in reply.lines { emit(.recv, line.escaped) }
+        }
+      case .abort:
+        emit(.info, "closing the connection without ending the data: nothing will be delivered")
+      }
+    }
+    if let failure = result.failure {
+      return SendReport(failure: scrubbed(Self.failure(from: failure, request: request)), finalReply: nil)
+    }
+    let final = result.finalReply.map { $0.lines.map(\.escaped).joined(separator: " ") }
+    return SendReport(failure: nil, finalReply: final.map(redactor.scrub))
+  }
+
+  // MARK: - Mapping failures to DESIGN §4
+
+  private func deliveryUnknown(_ why: String) -> SendFailure {
+    SendFailure(
+      .deliveryUnknown,
+      "delivery unknown: \(why) after the end of data — the server may or may not have accepted the message")
+  }
+
+  private func failure(from error: TransportError, awaitingFinalReply: Bool) -> SendFailure {
+    if awaitingFinalReply {
+      switch error.kind {
+      case .timedOut, .connectionLost, .cancelled, .io:
+        return deliveryUnknown(error.message)
+      default:
+        break
+      }
+    }
+    switch error.kind {
+    case .hostNotFound: return SendFailure(.hostUnknown, error.message)
+    case .connectionRefused: return SendFailure(.permanent, error.message)
+    case .timedOut, .connectionLost, .cancelled, .io: return SendFailure(.temporary, error.message)
+    case .tlsHandshakeFailed, .untrustedPeer:
+      return SendFailure(.security, "\(error.message) — nothing was sent")
+    }
+  }
+
+  private func failure(from error: any Error, awaitingFinalReply: Bool) -> SendFailure {
+    if let error = error as? TransportError {
+      return failure(from: error, awaitingFinalReply: awaitingFinalReply)
+    }
+    return SendFailure(.temporary, "\(error)")
+  }
+
+  static func failure(from failure: SMTPFailure, request: SendRequest) -> SendFailure {
+    let host = request.host
+    func text(_ reply: SMTPReply) -> String { reply.lines.map(\.escaped).joined(separator: " ") }
+    switch failure.kind {
+    case .startTLSNotOffered:
+      return SendFailure(.security, "STARTTLS not offered by \(host) — nothing was sent")
+    case .startTLSRefused(let reply):
+      return SendFailure(.security, "STARTTLS refused by \(host) (\(text(reply))) — nothing was sent")
+    case .plaintextAuthRefused:
+      return SendFailure(
+        .security, "AUTH is never sent over plaintext to a non-loopback host — nothing was sent")
+    case .authUnavailable(let offered):
+      let list = offered.isEmpty ? "no AUTH at all" : "only " + offered.joined(separator: " ")
+      return SendFailure(
+        .security, "cannot authenticate: after TLS \(host) offers \(list) — nothing was sent")
+    case .authFailed(let reply):
+      return SendFailure(.security, "authentication failed: \(text(reply)) — nothing was sent")
+    case .extensionMissing(let name):
+      return SendFailure(
+        .dataError, "the message needs \(name), which \(host) does not offer — nothing was sent")
+    case .messageTooLarge(let limit):
+      return SendFailure(
+        .permanent, "the message is larger than \(host) accepts (SIZE \(limit)) — nothing was sent")
+    case .rejected(let reply):
+      let category: SendFailure.Category = reply.isTransient ? .temporary : .permanent
+      let stage = failure.stage.label
+      return SendFailure(category, "\(stage) rejected: \(text(reply))")
+    case .recipientsRefused(let refused):
+      let anyPermanent = refused.contains { !$0.reply.isTransient }
+      let list = refused.map { SendFailure.RefusedRecipient(address: $0.address, reply: text($0.reply)) }
+      let names = list.map { "<\($0.address)> (\($0.reply))" }.joined(separator: ", ")
+      let scope = refused.count == request.recipients.count ? "every recipient" : "some recipients"
+      return SendFailure(
+        anyPermanent ? .permanent : .temporary,
+        "\(scope) refused: \(names) — nothing was delivered", refusedRecipients: list)
+    case .unexpectedReply(let reply):
+      return SendFailure(.protocolViolation, "unexpected reply to \(failure.stage.label): \(text(reply))")
+    case .invalidCommand(let error):
+      return SendFailure(.dataError, error.message)
+    }
+  }
+
+  // MARK: - Helpers
+
+  /// 1873 → "1,873", as the transcript shows sizes.
+  static func grouped(_ value: Int) -> String {
+    let digits = Array(String(value))
+    var out = ""
+    for (index, digit) in digits.enumerated() {
+      if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
+      out.append(digit)
+    }
+    return out
+  }
+}
+
+extension TransportSecurity {
+  var clientSecurity: SMTPClientConfiguration.Security {
+    switch self {
+    case .implicitTLS: .implicitTLS
+    case .startTLS: .startTLS
+    case .plaintext: .plaintext
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import SMTPProtocol
+
+/// Removes secrets from any text before it leaves the core (DESIGN §3.5).
+///
+/// A hostile server may echo an AUTH blob or the password inside a reply, so every received line and every
+/// error text is scrubbed of the secret itself and of its base64 forms: the whole SASL blobs Sealpost sent, and
+/// the password encoded at each of the three base64 alignments it can take inside a longer blob.
+struct Redactor: Sendable {
+  static let mask = "<redacted>"
+
+  /// Needles, longest first, so a blob is replaced whole before any part of it.
+  private let needles: [String]
+
+  init(secrets: [Secret]) {
+    var found = Set<String>()
+    for secret in secrets where !secret.bytes.isEmpty {
+      found.insert(String(decoding: secret.bytes, as: UTF8.self))
+      for needle in Self.base64Forms(of: secret.bytes) { found.insert(needle) }
+    }
+    // Very short needles would blank ordinary text; a 1–2 byte secret is still scrubbed verbatim.
+    needles = found.filter { !$0.isEmpty }.sorted { $0.count > $1.count }
+  }
+
+  /// The base64 text that any encoding of `bytes` contains, whatever precedes it (0, 1 or 2 bytes modulo 3)
+  /// and whatever follows it: only characters whose six bits come entirely from `bytes`.
+  static func base64Forms(of bytes: [UInt8]) -> [String] {
+    var forms: [String] = []
+    for offset in 0..<3 {
+      let padded = [UInt8](repeating: 0, count: offset) + bytes
+      let encoded = Array(SASL.base64(padded))
+      // Character k covers bits 6k..6k+5 of the padded input; keep those inside the secret's bits.
+      let firstBit = offset * 8
+      let endBit = (offset + bytes.count) * 8  // exclusive
+      let first = (firstBit + 5) / 6
+      let last = (endBit / 6) - 1  // last character whose bits end before endBit
+      guard first <= last, last < encoded.count else { continue }
+      let slice = encoded[first...last]
+      if slice.count >= 4 { forms.append(String(decoding: slice, as: UTF8.self)) }
+    }
+    return forms
+  }
+
+  func scrub(_ text: String) -> String {
+    guard !needles.isEmpty else { return text }
+    var result = text
+    for needle in needles where result.contains(needle) {
+      result = result.replacing(needle, with: Self.mask)
+    }
+    return result
+  }
+}

@@ -1,0 +1,89 @@
+/// `HOST[:PORT]` as users write it, and the port/mode rules of DESIGN §4.
+public struct ServerAddress: Sendable, Hashable {
+  /// A DNS name, an IPv4 literal or an IPv6 literal (without brackets).
+  public var host: String
+  public var port: UInt16?
+
+  public init(host: String, port: UInt16?) {
+    self.host = host
+    self.port = port
+  }
+
+  /// Parses `smtp.example.org`, `smtp.example.org:587`, `192.0.2.1:25`, `[::1]:2525`, `[::1]`, `::1`.
+  public init(parsing text: String) throws(SendFailure) {
+    func bad(_ why: String) -> SendFailure {
+      SendFailure(.usage, "bad server \(UntrustedText(text).escaped): \(why)")
+    }
+    guard !text.isEmpty else { throw bad("empty") }
+    if text.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) {
+      throw bad("spaces or control characters")
+    }
+    var host: Substring
+    var portText: Substring?
+    if text.hasPrefix("[") {
+      guard let close = text.firstIndex(of: "]") else { throw bad("missing ]") }
+      host = text[text.index(after: text.startIndex)..<close]
+      let rest = text[text.index(after: close)...]
+      if !rest.isEmpty {
+        guard rest.hasPrefix(":") else { throw bad("expected :PORT after ]") }
+        portText = rest.dropFirst()
+      }
+      guard host.contains(":") else { throw bad("brackets are for IPv6 literals") }
+    } else if text.filter({ $0 == ":" }).count > 1 {
+      host = text[...]  // a bare IPv6 literal
+    } else if let colon = text.firstIndex(of: ":") {
+      host = text[..<colon]
+      portText = text[text.index(after: colon)...]
+    } else {
+      host = text[...]
+    }
+    guard !host.isEmpty else { throw bad("no host") }
+    if !host.contains(":") {
+      let allowed = host.unicodeScalars.allSatisfy {
+        ($0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil))
+          || $0 == "-" || $0 == "." || $0 == "_"
+      }
+      guard allowed else { throw bad("not a host name") }
+    } else {
+      guard
+        host.unicodeScalars.allSatisfy({
+          $0.isASCII && ($0.properties.isASCIIHexDigit || $0 == ":" || $0 == ".")
+        })
+      else { throw bad("not an IPv6 address") }
+    }
+    self.host = String(host)
+    if let portText {
+      self.port = try Self.port(String(portText), context: text)
+    } else {
+      self.port = nil
+    }
+  }
+
+  static func port(_ text: String, context: String) throws(SendFailure) -> UInt16 {
+    guard let value = UInt16(text), value > 0 else {
+      throw SendFailure(
+        .usage, "bad port \(UntrustedText(text).escaped) in \(UntrustedText(context).escaped)")
+    }
+    return value
+  }
+
+  /// DESIGN §4: no port and no mode → 465 implicit; a mode alone → its port; 465 → implicit, 587 and 25 →
+  /// STARTTLS; any other port needs an explicit mode.
+  public static func plan(port: UInt16?, security: TransportSecurity?) throws(SendFailure) -> (
+    UInt16, TransportSecurity
+  ) {
+    switch (port, security) {
+    case (nil, nil): return (465, .implicitTLS)
+    case (nil, .implicitTLS?): return (465, .implicitTLS)
+    case (nil, .startTLS?): return (587, .startTLS)
+    case (nil, .plaintext?): return (25, .plaintext)
+    case (let port?, let security?): return (port, security)
+    case (465?, nil): return (465, .implicitTLS)
+    case (587?, nil): return (587, .startTLS)
+    case (25?, nil): return (25, .startTLS)
+    case (let port?, nil):
+      throw SendFailure(
+        .usage, "port \(port) has no standard mode: say --tls implicit, --tls starttls or --tls none")
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import SMTPProtocol
+import SMTPTransport
+
+/// Words for TLS steps and certificates, shared by every renderer (DESIGN §5).
+public enum TranscriptText {
+  /// The transcript lines for one TLS event: one line, or for `.established` the outcome, each certificate of the
+  /// chain and the verdict.
+  public static func lines(for event: TLSEvent, now: Int64) -> [String] {
+    switch event {
+    case .clientHello(let sni, let versions):
+      let name = sni.map { "SNI \($0)" } ?? "no SNI (IP literal)"
+      let range =
+        versions.lowerBound == versions.upperBound
+        ? versions.lowerBound.description
+        : "\(versions.lowerBound.description)–\(versions.upperBound.description.dropFirst(4))"
+      return ["TLS > ClientHello (\(name), \(range))"]
+    case .handshakeMessage(let direction, _, let name):
+      return ["TLS \(arrow(direction)) \(name)"]
+    case .changeCipherSpec(let direction):
+      return ["TLS \(arrow(direction)) ChangeCipherSpec"]
+    case .alert(let direction, let level, let description):
+      return ["TLS \(arrow(direction)) alert \(level): \(description)"]
+    case .established(let summary):
+      var lines: [String] = []
+      let group = summary.group.map { ", \($0)" } ?? ""
+      let signature = summary.peerSignatureAlgorithm.map { ", signed \($0)" } ?? ""
+      let count = summary.chain.count
+      lines.append(
+        "TLS = \(summary.version) \(summary.cipher)\(group)\(signature); chain \(count) cert\(count == 1 ? "" : "s"); \(verdict(summary.verdict))"
+      )
+      for (index, certificate) in summary.chain.enumerated() {
+        lines.append(contentsOf: certificateLines(certificate, index: index, now: now))
+      }
+      return lines
+    }
+  }
+
+  static func arrow(_ direction: TLSDirection) -> String {
+    direction == .sent ? ">" : "<"
+  }
+
+  /// "verified smtp.example.org", "pinned sha256/…", or why not.
+  public static func verdict(_ verdict: TLSVerdict) -> String {
+    switch verdict {
+    case .verified(let name): "verified \(name)"
+    case .pinned(let pin): "pinned \(pinText(pin))"
+    case .failed(let reason, let depth):
+      "NOT trusted: \(reason)" + (depth.map { " (certificate \($0) of the chain)" } ?? "")
+    case .pinMismatch(let actual):
+      "NOT trusted: no pin matches (the server's key is sha256/\(base64(actual)))"
+    }
+  }
+
+  public static func pinText(_ pin: CertificatePin) -> String {
+    switch pin {
+    case .spkiSHA256(let bytes): "sha256/\(base64(bytes))"
+    case .certificateSHA256(let bytes): "certificate SHA-256 \(colonHex(bytes))"
+    }
+  }
+
+  static func certificateLines(_ certificate: CertificateSummary, index: Int, now: Int64) -> [String] {
+    let days = (certificate.notAfter - now) / 86_400
+    let expiry =
+      "\(isoDate(certificate.notAfter)) (\(days >= 0 ? "\(days) days left" : "expired \(-days) days ago"))"
+    var lines = [
+      "TLS cert \(index): subject \(certificate.subject.escaped)",
+      "TLS cert \(index): issuer \(certificate.issuer.escaped); expires \(expiry)",
+    ]
+    if !certificate.subjectAlternativeNames.isEmpty {
+      let names = certificate.subjectAlternativeNames.map(\.escaped).joined(separator: ", ")
+      lines.append("TLS cert \(index): names \(names)")
+    }
+    lines.append(
+      "TLS cert \(index): \(certificate.publicKey), \(certificate.signatureAlgorithm); pin sha256/\(base64(certificate.spkiSHA256))"
+    )
+    return lines
+  }
+
+  static func base64(_ bytes: [UInt8]) -> String { String(decoding: SASL.base64(bytes), as: UTF8.self) }
+
+  static func colonHex(_ bytes: [UInt8]) -> String {
+    bytes.map { byte in
+      let digits = String(byte, radix: 16, uppercase: true)
+      return digits.count == 1 ? "0" + digits : digits
+    }.joined(separator: ":")
+  }
+
+  /// Unix seconds → "2027-01-31" (UTC), civil-from-days (H. Hinnant's algorithm).
+  static func isoDate(_ seconds: Int64) -> String {
+    let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let dayOfEra = z - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let monthIndex = (5 * dayOfYear + 2) / 153
+    let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+    let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+    return "\(year)-\(two(month))-\(two(day))"
+  }
+}

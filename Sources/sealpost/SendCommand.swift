@@ -1,0 +1,272 @@
+import ArgumentParser
+import Foundation
+import MailSender
+
+/// `sealpost send`: one message, with the live transcript on stdout and a one-line verdict on stderr.
+struct SendCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "send",
+    abstract: "Send one message and show the SMTP session and every TLS step.",
+    discussion: """
+      Implicit TLS on port 465 is the default; --tls starttls uses STARTTLS (port 587). The server's \
+      certificate must verify for the host name (or match --pin). Plaintext needs --tls none, and to a host \
+      that is not loopback also --allow-insecure; AUTH never goes over plaintext to such a host.
+
+      Examples:
+        sealpost send --server smtp.example.org --user alice --from alice@example.org --to bob@example.org
+        sealpost send --server smtp.example.org:587 --user alice --password-command 'pass show mail' \\
+          --from alice@example.org --to bob@example.org --subject Hello --body-file note.txt
+        sealpost send --server localhost:1025 --tls none --from a@example.test --to b@example.test
+      """
+  )
+
+  // Server and channel.
+  @Option(help: ArgumentHelp("The server, HOST or HOST:PORT ([IPv6]:PORT).", valueName: "host[:port]"))
+  var server: String?
+  @Option(help: "The port (overrides one given in --server).")
+  var port: Int?
+  @Option(help: ArgumentHelp("implicit (465), starttls (587) or none (25).", valueName: "mode"))
+  var tls: String?
+  @Flag(help: "With --tls none: allow plaintext to a host that is not loopback (never with AUTH).")
+  var allowInsecure = false
+  @Option(
+    help: ArgumentHelp("Trust only the CAs in this PEM file (replaces the system store).", valueName: "pem"))
+  var caFile: String?
+  @Option(
+    help: ArgumentHelp("Trust a leaf key instead of a CA chain: sha256/BASE64 of its SPKI.", valueName: "pin")
+  )
+  var pin: [String] = []
+
+  // Login.
+  @Option(help: "The login name for AUTH.")
+  var user: String?
+  @Option(
+    help: ArgumentHelp("Run this with /bin/sh -c and use its output as the password.", valueName: "cmd"))
+  var passwordCommand: String?
+  @Option(
+    help: ArgumentHelp("The SASL mechanism: plain or login (default: the best offered).", valueName: "mech"))
+  var auth: String?
+
+  // Addresses and content.
+  @Option(
+    help: ArgumentHelp("The sender mailbox ('Name <a@example.org>' or a@example.org).", valueName: "mailbox"))
+  var from: String
+  @Option(help: ArgumentHelp("A recipient (repeat for more).", valueName: "mailbox"))
+  var to: [String] = []
+  @Option(help: ArgumentHelp("A copy recipient (repeat for more).", valueName: "mailbox"))
+  var cc: [String] = []
+  @Option(
+    help: ArgumentHelp("A blind-copy recipient: in the envelope, never in the headers.", valueName: "mailbox")
+  )
+  var bcc: [String] = []
+  @Option(help: "The subject.")
+  var subject: String?
+  @Option(help: "The body text.")
+  var body: String?
+  @Option(help: ArgumentHelp("Read the body from this file (- for stdin).", valueName: "path"))
+  var bodyFile: String?
+  @Option(
+    help: ArgumentHelp(
+      "Add a header that has no flag of its own (repeat for more).", valueName: "'Name: value'"))
+  var header: [String] = []
+  @Option(
+    help: ArgumentHelp(
+      "Send this complete RFC 5322 message (- for stdin), unchanged but for line endings, dot-stuffing, Bcc removal and a missing Date/Message-ID.",
+      valueName: "path"))
+  var message: String?
+
+  // Session.
+  @Option(help: ArgumentHelp("text, jsonl or none.", valueName: "format"))
+  var transcript: String = "text"
+  @Flag(help: "Show every line of the message instead of a summary.")
+  var showData = false
+  @Option(help: ArgumentHelp("Seconds allowed for each protocol step.", valueName: "seconds"))
+  var timeout: Double = 60
+  @Option(help: ArgumentHelp("The EHLO name (default: the local address literal).", valueName: "name"))
+  var ehlo: String?
+
+  func run() throws {
+    let request: SendRequest
+    let format: TranscriptFormat
+    do {
+      format = try transcriptFormat()
+      request = try makeRequest()
+    } catch {
+      Output.verdict(error.description)
+      throw ExitCode(error.exitCode)
+    }
+    let asciiOnly = !Environment.isUTF8Locale
+    let report = MailSender.send(request) { event in
+      if let line = format.render(event, asciiOnly: asciiOnly) { Output.transcript(line) }
+    }
+    Output.verdict(asciiOnly ? TranscriptFormat.ascii(report.verdictLine) : report.verdictLine)
+    if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+  }
+
+  private func transcriptFormat() throws(SendFailure) -> TranscriptFormat {
+    guard let format = TranscriptFormat(rawValue: transcript) else {
+      throw SendFailure(.usage, "--transcript takes text, jsonl or none")
+    }
+    return format
+  }
+
+  func makeRequest() throws(SendFailure) -> SendRequest {
+    // Usage first (64), then data (65), then files (66), as DESIGN §4 orders them.
+    guard let server else {
+      throw SendFailure(.usage, "no server: say --server HOST[:PORT] (there is no MX look-up)")
+    }
+    var address = try ServerAddress(parsing: server)
+    if let port {
+      guard (1...65535).contains(port) else { throw SendFailure(.usage, "--port takes 1 to 65535") }
+      address.port = UInt16(port)
+    }
+    let security: TransportSecurity?
+    if let tls {
+      guard let mode = TransportSecurity(rawValue: tls) else {
+        throw SendFailure(.usage, "--tls takes implicit, starttls or none")
+      }
+      security = mode
+    } else {
+      security = nil
+    }
+    let (resolvedPort, mode) = try ServerAddress.plan(port: address.port, security: security)
+    if allowInsecure && mode != .plaintext {
+      throw SendFailure(.usage, "--allow-insecure only goes with --tls none")
+    }
+    if mode == .plaintext && (caFile != nil || !pin.isEmpty) {
+      throw SendFailure(.usage, "--ca-file and --pin need TLS; they make no sense with --tls none")
+    }
+    if caFile != nil && !pin.isEmpty {
+      throw SendFailure(.usage, "give --ca-file or --pin, not both: a pin replaces the CA check")
+    }
+    if message != nil && (subject != nil || body != nil || bodyFile != nil || !header.isEmpty) {
+      throw SendFailure(
+        .usage,
+        "--message is a complete message: it cannot be combined with --subject, --body, --body-file or --header"
+      )
+    }
+    if body != nil && bodyFile != nil { throw SendFailure(.usage, "give --body or --body-file, not both") }
+    if to.isEmpty && cc.isEmpty && bcc.isEmpty {
+      throw SendFailure(.usage, "no recipient: say --to, --cc or --bcc")
+    }
+    guard timeout > 0, timeout <= 86_400 else {
+      throw SendFailure(.usage, "--timeout takes seconds, more than 0")
+    }
+    if user == nil && (passwordCommand != nil || auth != nil) {
+      throw SendFailure(.usage, "--password-command and --auth need --user")
+    }
+    let mechanism: SMTPClientConfiguration.Mechanism
+    switch auth?.lowercased() {
+    case nil: mechanism = .automatic
+    case "plain": mechanism = .plain
+    case "login": mechanism = .login
+    case let other?:
+      throw SendFailure(.usage, "--auth \(UntrustedText(other).escaped) is not supported: use plain or login")
+    }
+    let pins = try pin.map(Self.parsePin)
+
+    // Data.
+    let sender = try mailbox(from, flag: "--from")
+    let toBoxes = try to.map { (text) throws(SendFailure) in try mailbox(text, flag: "--to") }
+    let ccBoxes = try cc.map { (text) throws(SendFailure) in try mailbox(text, flag: "--cc") }
+    let bccBoxes = try bcc.map { (text) throws(SendFailure) in try mailbox(text, flag: "--bcc") }
+    let extraHeaders = try header.map { line throws(SendFailure) in
+      do throws(MessageError) {
+        return try HeaderField.userSupplied(line)
+      } catch {
+        throw SendFailure(error.kind == .reservedHeader ? .usage : .dataError, error.message)
+      }
+    }
+    if let user, user.utf8.contains(0) || user.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+      throw SendFailure(.dataError, "the user name holds control characters")
+    }
+    if let ehlo, ehlo.isEmpty || ehlo.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F })
+    {
+      throw SendFailure(.dataError, "--ehlo takes a domain or address literal without spaces or controls")
+    }
+
+    // Files.
+    if let caFile { try Input.checkReadable(caFile, what: "CA file") }
+    let content: MessageContent
+    let date = Date()
+    let messageID = ComposedMessage.makeMessageID(domain: Self.domain(of: sender.address))
+    let allBoxes = [sender] + toBoxes + ccBoxes + bccBoxes
+    let needsUTF8Envelope = allBoxes.contains { $0.requiresSMTPUTF8 }
+    if let message {
+      let bytes = try Input.read(message, what: "message")
+      do throws(MessageError) {
+        let supplied = try SuppliedMessage(bytes: bytes)
+        let prepared = try supplied.prepared(date: date, messageID: messageID)
+        content = MessageContent(
+          bytes: prepared, needs8BitMIME: supplied.has8BitBody,
+          needsSMTPUTF8: supplied.has8BitHeaders || needsUTF8Envelope)
+      } catch {
+        throw SendFailure(.dataError, error.message)
+      }
+    } else {
+      let bodyBytes: [UInt8]
+      if let bodyFile {
+        bodyBytes = try Input.read(bodyFile, what: "body file")
+      } else {
+        bodyBytes = Array((body ?? "This is a test message sent by sealpost.\n").utf8)
+      }
+      let composed = ComposedMessage(
+        from: sender, to: toBoxes, cc: ccBoxes, bcc: bccBoxes,
+        subject: subject ?? (body == nil && bodyFile == nil ? "sealpost test message" : nil),
+        body: bodyBytes, extraHeaders: extraHeaders, date: date, messageID: messageID)
+      do throws(MessageError) {
+        content = MessageContent(
+          bytes: try composed.rendered(), needsSMTPUTF8: needsUTF8Envelope || composed.requiresSMTPUTF8)
+      } catch {
+        throw SendFailure(.dataError, error.message)
+      }
+    }
+
+    // Secrets last: nothing above may fail after a prompt.
+    var credentials: Credentials?
+    if let user {
+      let password = try PasswordSource.resolve(
+        command: passwordCommand, prompt: "Password for \(user) at \(address.host): ")
+      credentials = Credentials(user: user, password: password, mechanism: mechanism)
+    }
+
+    var recipients: [String] = []
+    for box in toBoxes + ccBoxes + bccBoxes where !recipients.contains(box.address) {
+      recipients.append(box.address)
+    }
+    return SendRequest(
+      host: address.host, port: resolvedPort, security: mode, allowInsecure: allowInsecure,
+      trust: pins.isEmpty ? .certificateAuthorities(caFile: caFile) : .pins(pins),
+      credentials: credentials, ehloName: ehlo, timeout: .milliseconds(Int64(timeout * 1000)),
+      reversePath: sender.address, recipients: recipients, message: content, showData: showData)
+  }
+
+  private func mailbox(_ text: String, flag: String) throws(SendFailure) -> Mailbox {
+    do throws(MessageError) {
+      return try Mailbox(parsing: text)
+    } catch {
+      throw SendFailure(.dataError, "\(flag): \(error.message)")
+    }
+  }
+
+  static func domain(of address: String) -> String {
+    guard let at = address.lastIndex(of: "@") else { return "sealpost.invalid" }
+    let domain = address[address.index(after: at)...]
+    return domain.isEmpty ? "sealpost.invalid" : String(domain)
+  }
+
+  /// `sha256/BASE64` of a leaf SPKI (DESIGN §3.2); SHA-1 and MD5 are refused.
+  static func parsePin(_ text: String) throws(SendFailure) -> CertificatePin {
+    let lower = text.lowercased()
+    if lower.hasPrefix("sha1/") || lower.hasPrefix("md5/") {
+      throw SendFailure(.usage, "--pin: SHA-1 and MD5 pins are refused; use sha256/BASE64")
+    }
+    guard lower.hasPrefix("sha256/"),
+      let bytes = SASL.base64Decode(Array(text.utf8.dropFirst("sha256/".count))), bytes.count == 32
+    else {
+      throw SendFailure(
+        .usage, "--pin takes sha256/BASE64 (the SHA-256 of the server key's SPKI, 44 characters)")
+    }
+    return .spkiSHA256(bytes)
+  }
+}

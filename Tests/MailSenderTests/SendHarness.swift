@@ -1,0 +1,89 @@
+import Foundation
+import MailSenderTesting
+import Synchronization
+
+@testable import MailSender
+
+/// Runs `MailSender.send` against a scripted server on 127.0.0.1 and collects what both sides saw.
+struct SendHarness {
+  static let user = "alice@example.test"
+  static let password = "s3cret-Pa55word"
+
+  struct Outcome {
+    var report: SendReport
+    var events: [TranscriptEvent]
+    var sessions: [RecordedSession]
+    var elapsed: Duration
+
+    var text: [String] { events.compactMap { TranscriptFormat.text.render($0) } }
+    /// The transcript lines without the time column, for hand-written goldens.
+    var lines: [String] { events.map { "\(TranscriptFormat.marker($0)) \($0.line)" } }
+    var commands: [String] { sessions.flatMap(\.commands) }
+    var allReceived: [UInt8] { sessions.flatMap { $0.receivedPlaintext + $0.receivedInsideTLS } }
+
+    /// Whether the server saw any command that carries mail or credentials.
+    var serverSawMailOrAuth: Bool {
+      commands.contains { line in
+        let verb = line.prefix { $0 != " " && $0 != ":" }.uppercased()
+        return ["MAIL", "RCPT", "DATA", "AUTH"].contains(verb)
+      }
+    }
+  }
+
+  static func message(_ body: String = "Hello.\r\n") -> MessageContent {
+    MessageContent(
+      bytes: Array(
+        "From: a@example.org\r\nTo: b@example.org\r\nSubject: test\r\n\r\n\(body)".utf8))
+  }
+
+  static func request(
+    port: UInt16, security: TransportSecurity, host: String = "localhost", withAuth: Bool = true
+  ) throws -> SendRequest {
+    SendRequest(
+      host: host, port: port, security: security,
+      trust: .certificateAuthorities(caFile: try TestPKI.shared().caCertificatePath),
+      credentials: withAuth ? Credentials(user: user, password: Secret(password)) : nil,
+      timeout: .seconds(5), reversePath: "a@example.org", recipients: ["b@example.org", "c@example.org"],
+      message: message())
+  }
+
+  static func standard(
+    identity: TestIdentityKind = .valid, configure: (inout StandardSMTPOptions) -> Void = { _ in }
+  ) throws -> StandardSMTPOptions {
+    var options = StandardSMTPOptions(tlsIdentity: try TestPKI.shared().identity(identity))
+    options.credentials = .init(user: user, password: password)
+    configure(&options)
+    return options
+  }
+
+  static func run(
+    server standard: StandardSMTPOptions, serverOptions: ScriptedSMTPServer.Options = .init(),
+    security: TransportSecurity = .startTLS, cancelAfter: Double? = nil,
+    configure: (inout SendRequest) -> Void = { _ in }
+  ) throws -> Outcome {
+    let server = try ScriptedSMTPServer(standard: standard, options: serverOptions)
+    defer { server.stop() }
+    var request = try Self.request(port: server.port, security: security)
+    configure(&request)
+    let events = Mutex<[TranscriptEvent]>([])
+    let cancellation = Cancellation()
+    if let cancelAfter {
+      Thread.detachNewThread {
+        Thread.sleep(forTimeInterval: cancelAfter)
+        cancellation.cancel()
+      }
+    }
+    let clock = ContinuousClock()
+    let start = clock.now
+    let report = MailSender.send(request, cancellation: cancellation) { event in
+      events.withLock { $0.append(event) }
+    }
+    let elapsed = clock.now - start
+    let sessions = server.waitForFinishedSessions(1, timeout: 2)
+    server.stop()
+    return Outcome(
+      report: report, events: events.withLock { $0 },
+      sessions: server.sessions.isEmpty ? sessions : server.sessions,
+      elapsed: elapsed)
+  }
+}

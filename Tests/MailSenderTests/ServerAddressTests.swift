@@ -1,0 +1,67 @@
+import Testing
+
+@testable import MailSender
+
+@Suite struct ServerAddressTests {
+  @Test(
+    arguments: [
+      ("smtp.example.org", "smtp.example.org", nil),
+      ("smtp.example.org:587", "smtp.example.org", 587),
+      ("192.0.2.1:25", "192.0.2.1", 25),
+      ("[::1]:2525", "::1", 2525),
+      ("[::1]", "::1", nil),
+      ("::1", "::1", nil),
+      ("localhost:1025", "localhost", 1025),
+    ] as [(String, String, UInt16?)])
+  func parses(text: String, host: String, port: UInt16?) throws {
+    let address = try ServerAddress(parsing: text)
+    #expect(address.host == host)
+    #expect(address.port == port)
+  }
+
+  @Test(arguments: [
+    "", "host:", "host:0", "host:65536", "host:abc", "[::1", "[example.org]:25", "a b", "host\r\nMAIL",
+    ":25", "exa\u{1B}mple.org",
+  ])
+  func rejects(text: String) {
+    #expect(throws: SendFailure.self) { try ServerAddress(parsing: text) }
+    do {
+      _ = try ServerAddress(parsing: text)
+    } catch {
+      #expect(error.exitCode == 64)
+      #expect(!error.message.contains("\r"))
+      #expect(!error.message.contains("\u{1B}"))
+    }
+  }
+
+  @Test(
+    arguments: [
+      (nil, nil, 465, TransportSecurity.implicitTLS),
+      (nil, .implicitTLS, 465, .implicitTLS),
+      (nil, .startTLS, 587, .startTLS),
+      (nil, .plaintext, 25, .plaintext),
+      (465, nil, 465, .implicitTLS),
+      (587, nil, 587, .startTLS),
+      (25, nil, 25, .startTLS),
+      (2525, .startTLS, 2525, .startTLS),
+      (1025, .plaintext, 1025, .plaintext),
+    ] as [(UInt16?, TransportSecurity?, UInt16, TransportSecurity)])
+  func portRules(
+    port: UInt16?, security: TransportSecurity?, expectedPort: UInt16, expected: TransportSecurity
+  )
+    throws
+  {
+    let (resolvedPort, mode) = try ServerAddress.plan(port: port, security: security)
+    #expect(resolvedPort == expectedPort)
+    #expect(mode == expected)
+  }
+
+  @Test func otherPortWithoutModeIsUsage() {
+    #expect(
+      throws: SendFailure(
+        .usage, "port 2525 has no standard mode: say --tls implicit, --tls starttls or --tls none")
+    ) {
+      try ServerAddress.plan(port: 2525, security: nil)
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// Runs the built `sealpost` binary, as a user would, and captures what it printed.
+enum CLIRunner {
+  struct Result {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var elapsed: Duration
+  }
+
+  /// The binary SwiftPM built next to the test bundle.
+  static var binary: URL {
+    if let path = ProcessInfo.processInfo.environment["SEALPOST_BINARY"] { return URL(fileURLWithPath: path) }
+    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<4 {
+      let candidate = directory.appendingPathComponent("sealpost")
+      if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+      directory.deleteLastPathComponent()
+    }
+    return URL(fileURLWithPath: ".build/debug/sealpost")
+  }
+
+  static func run(_ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:]) throws
+    -> Result
+  {
+    let directory = NSTemporaryDirectory() + "sealpost-cli-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let outPath = directory + "/stdout"
+    let errPath = directory + "/stderr"
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env.removeValue(forKey: "SEALPOST_PASSWORD")
+    env["LANG"] = "C.UTF-8"
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    let input = Pipe()
+    process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+    let clock = ContinuousClock()
+    let start = clock.now
+    try process.run()
+    if let stdin {
+      input.fileHandleForWriting.write(Data(stdin))
+      try input.fileHandleForWriting.close()
+    }
+    process.waitUntilExit()
+    let elapsed = clock.now - start
+    let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    return Result(status: process.terminationStatus, stdout: out, stderr: err, elapsed: elapsed)
+  }
+}

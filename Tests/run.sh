@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every Sealpost test: `swift test` (unit, protocol, real OpenSSL handshakes, the built binary end to end)
+# and checks that no test was skipped. As root on Debian it first installs what the tests need.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libssl-dev libncurses-dev pkg-config openssl ca-certificates tmux python3 python3-jsonschema)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq </dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+  else
+    echo "Missing Debian packages: ${missing[*]}" >&2
+    echo "Install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+# The schema tests use Debian's python3 with python3-jsonschema (a validator nobody here wrote).
+export SEALPOST_TEST_PYTHON=/usr/bin/python3
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+echo "== swift build"
+swift build --build-tests 2>&1 | tail -n 3
+echo "== swift test"
+set +e
+# Helper servers are stopped with SIGKILL; the outer timeout guards against any hang.
+timeout 2400 swift test 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ]; then
+  echo "swift test failed (exit $status)" >&2
+  exit "$status"
+fi
+if grep -iE 'skipped' "$log" | grep -vE 'with 0 tests skipped|[^0-9]0 skipped' | grep -q .; then
+  echo "a test was skipped: skipped tests count as failures" >&2
+  exit 1
+fi
+echo "== all tests passed"
