@@ -99,7 +99,7 @@ struct SendSession {
 
   /// Checks that need no network (DESIGN §3.8: bad data refused before connecting).
   private func checkRequest() throws {
-    if request.recipients.isEmpty {
+    if request.goal == .deliver && request.recipients.isEmpty {
       throw SendFailure(.usage, "no recipient: say --to, --cc or --bcc")
     }
     do {
@@ -124,7 +124,8 @@ struct SendSession {
       recipients: request.recipients,
       messageNeeds8BitMIME: request.message.needs8BitMIME,
       messageNeedsSMTPUTF8: request.message.needsSMTPUTF8,
-      messageSize: request.message.byteCount
+      messageSize: request.message.byteCount,
+      goal: request.goal
     )
   }
 
@@ -340,6 +341,9 @@ struct SendSession {
     }
     if let failure = result.failure {
       return SendReport(failure: scrubbed(Self.failure(from: failure, request: request)), finalReply: nil)
+    }
+    if request.goal != .deliver {
+      return SendReport(failure: nil, finalReply: nil, goal: request.goal)
     }
     let final = result.finalReply.map { $0.lines.map(\.escaped).joined(separator: " ") }
     return SendReport(failure: nil, finalReply: final.map(redactor.scrub))

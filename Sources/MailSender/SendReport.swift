@@ -66,11 +66,18 @@ public struct SendReport: Sendable {
   /// The server's final reply after the end of data (escaped, redacted), when there was one.
   public var finalReply: String?
 
+  /// What the session set out to do.
+  public var goal: SMTPClientConfiguration.Goal = .deliver
+
   public var exitCode: Int32 { failure?.exitCode ?? 0 }
 
   /// The one line for stderr (without the "sealpost: " prefix).
   public var verdictLine: String {
     if let failure { return failure.description }
-    return "sent: \(finalReply ?? "accepted")"
+    switch goal {
+    case .deliver: return "sent: \(finalReply ?? "accepted")"
+    case .inspect: return "ok: the channel is trustworthy; nothing was sent"
+    case .authenticate: return "ok: the channel is trustworthy and the login works; no mail was sent"
+    }
   }
 }

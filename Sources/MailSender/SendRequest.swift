@@ -62,6 +62,9 @@ public struct SendRequest: Sendable {
   public var message: MessageContent
   /// Emit every line of the message instead of a one-line summary.
   public var showData: Bool
+  /// `.deliver` sends the message; `.inspect` (probe) and `.authenticate` (account check) stop before MAIL,
+  /// after the same connection, TLS and policy steps.
+  public var goal: SMTPClientConfiguration.Goal = .deliver
 
   public init(
     host: String, port: UInt16, security: TransportSecurity, allowInsecure: Bool = false,

@@ -218,6 +218,7 @@ public struct SMTPClient: Sendable {
       state = .startTLS
       return .send([.startTLS])
     }
+    if configuration.goal == .inspect { return stopBeforeTransaction() }
     guard let authentication = configuration.authentication else { return beginTransaction() }
     // DESIGN §3.4: AUTH never goes over plaintext to a non-loopback peer.
     guard isInsideTLS || configuration.plaintextAuthAllowed else {
@@ -270,9 +271,16 @@ public struct SMTPClient: Sendable {
     }
   }
 
+  /// `.inspect` and `.authenticate` end here, successfully, with QUIT: nothing of a transaction is sent.
+  private mutating func stopBeforeTransaction() -> Action {
+    state = .finished(stage)
+    return .finish(SMTPResult(finalReply: nil, failure: nil), then: .quit)
+  }
+
   /// Checks what the message needs against the current list, then sends MAIL (and, with PIPELINING, every
   /// RCPT and DATA in the same write: RFC 2920 §3.1).
   private mutating func beginTransaction() -> Action {
+    if configuration.goal != .deliver { return stopBeforeTransaction() }
     // Invariant: with STARTTLS the transaction only ever uses the post-TLS list (DESIGN §3.3).
     precondition(configuration.security != .startTLS || isInsideTLS, "transaction before STARTTLS")
     let current = capabilities ?? .none

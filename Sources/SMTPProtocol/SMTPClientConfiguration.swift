@@ -20,6 +20,17 @@ public struct SMTPClientConfiguration: Sendable {
     case login
   }
 
+  /// How far a session goes. Probing and account checks share every step before the transaction with sending,
+  /// so the same policy applies to all three.
+  public enum Goal: Sendable, Hashable {
+    /// The whole transaction: MAIL, RCPT, DATA.
+    case deliver
+    /// Stop after the last EHLO (inside TLS when TLS is used), with QUIT: `sealpost probe`.
+    case inspect
+    /// Stop after AUTH succeeded (or after the last EHLO without credentials), with QUIT: `accounts check`.
+    case authenticate
+  }
+
   /// Credentials for AUTH.
   public struct Authentication: Sendable, Hashable {
     /// The user name; may be shown in transcripts.
@@ -59,6 +70,8 @@ public struct SMTPClientConfiguration: Sendable {
   /// The content size in octets as sent: `SIZE=n` when the server lists SIZE, and a failure before MAIL when
   /// it exceeds the server's fixed maximum (RFC 1870).
   public var messageSize: Int?
+  /// How far the session goes; `.deliver` unless probing or checking an account.
+  public var goal: Goal = .deliver
 
   /// A configuration; `recipients` must not be empty.
   public init(
@@ -71,7 +84,8 @@ public struct SMTPClientConfiguration: Sendable {
     recipients: [String],
     messageNeeds8BitMIME: Bool = false,
     messageNeedsSMTPUTF8: Bool = false,
-    messageSize: Int? = nil
+    messageSize: Int? = nil,
+    goal: Goal = .deliver
   ) {
     self.security = security
     self.ehloName = ehloName
@@ -83,13 +97,14 @@ public struct SMTPClientConfiguration: Sendable {
     self.messageNeeds8BitMIME = messageNeeds8BitMIME
     self.messageNeedsSMTPUTF8 = messageNeedsSMTPUTF8
     self.messageSize = messageSize
+    self.goal = goal
   }
 
   /// Checks that every command this configuration leads to can be encoded: EHLO name, envelope addresses,
   /// credentials without NUL (DESIGN §3.8, §4: exit 65). Call it before connecting; `SMTPClient.start()` checks
   /// again and sends nothing if it fails.
   public func validate() throws(SMTPCommandError) {
-    if recipients.isEmpty { throw SMTPCommandError("no recipients") }
+    if goal == .deliver && recipients.isEmpty { throw SMTPCommandError("no recipients") }
     _ = try SMTPCommand.ehlo(ehloName).encoded()
     _ = try SMTPCommand.mail(reversePath: reversePath, parameters: mailParameters(sizeExtension: true))
       .encoded()
