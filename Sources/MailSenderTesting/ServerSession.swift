@@ -240,6 +240,15 @@ public final class ServerSession: @unchecked Sendable {
     }
   }
 
+  /// TLS 1.3: queues `count` more NewSessionTicket messages, sent before the next data (a server flooding the
+  /// client with tickets).
+  public func queueSessionTickets(_ count: Int) throws {
+    guard let ssl else { throw ScriptedSMTPServerError("no TLS session") }
+    for _ in 0..<count {
+      guard SSL_new_session_ticket(ssl) == 1 else { throw tlsError("SSL_new_session_ticket") }
+    }
+  }
+
   private func waitForTLS(_ ssl: OpaquePointer, result: Int32, deadline: Date, step: String) throws {
     let code = errno
     switch SSL_get_error(ssl, result) {

@@ -24,6 +24,11 @@ final class HandshakeContext {
   /// to the message callback only as a record header, content type 256; if it also passes the record itself,
   /// that one is not reported twice).
   var receivedCCSFromHeader = false
+  /// Set once the handshake is over: from then on at most `postHandshakeLimit` handshake messages (tickets,
+  /// KeyUpdates) are reported, so a server cannot flood the transcript.
+  var handshakeFinished = false
+  var postHandshakeMessages = 0
+  static let postHandshakeLimit = 8
 
   func record(sent: Bool, contentType: Int32, bytes: UnsafeRawBufferPointer) {
     let direction: TLSDirection = sent ? .sent : .received
@@ -31,6 +36,10 @@ final class HandshakeContext {
     case 22:
       // A record may carry several handshake messages; OpenSSL reports each one separately.
       guard let type = bytes.first else { return }
+      if handshakeFinished {
+        guard postHandshakeMessages < Self.postHandshakeLimit else { return }
+        postHandshakeMessages += 1
+      }
       var name = TLSHandshakeNames.name(of: type)
       if type == 2, bytes.count >= 38 {
         serverHelloVersion = UInt16(bytes[4]) << 8 | UInt16(bytes[5])
@@ -247,6 +256,7 @@ extension SMTPConnection {
     }
     // The message callback stays: a TLS 1.3 NewSessionTicket (and any later alert) arrives during reads, which
     // report it through `read(maxBytes:deadline:onTLSEvent:)`.
+    handshakeContext.handshakeFinished = true
 
     let summary = try sessionSummary(ssl, configuration: configuration, name: name)
     onEvent(.established(summary))

@@ -56,6 +56,31 @@ struct HandshakeTraceTests {
     #expect(Self.trace(later) == ["< alert warning close notify"])
   }
 
+  @Test("a server flooding tickets after the handshake gets at most 8 reported; the data arrives intact")
+  func ticketFlood() throws {
+    let pki = try TestPKI.shared()
+    let server = try ScriptedSMTPServer(
+      options: .init(implicitTLS: pki.identity(.valid), versions: .tls13 ... .tls13, timeout: 3)
+    ) { session in
+      try session.queueSessionTickets(50)
+      try session.send("220 flooded")
+      _ = try session.readLine()
+    }
+    defer { server.stop() }
+    let outcome = try handshake(
+      with: server, serverName: "localhost", trust: .certificateAuthorities(caFile: pki.caCertificatePath))
+    defer { outcome.connection.close() }
+    var later: [TLSEvent] = []
+    var received: [UInt8] = []
+    while !received.contains(10) {
+      let chunk = try outcome.connection.read(maxBytes: 4096, deadline: deadline()) { later.append($0) }
+      if chunk.isEmpty { break }
+      received += chunk
+    }
+    #expect(text(received) == "220 flooded\r\n")
+    #expect(Self.trace(later) == Array(repeating: "< NewSessionTicket", count: 8))
+  }
+
   @Test("TLS 1.2: the server's ChangeCipherSpec sits between its ticket and its Finished")
   func tls12Trace() throws {
     let pki = try TestPKI.shared()
