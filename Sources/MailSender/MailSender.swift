@@ -416,7 +416,7 @@ struct SendSession {
   private func deliveryUnknown(_ why: String) -> SendFailure {
     SendFailure(
       .deliveryUnknown,
-      "delivery unknown: \(why) after the end of data — the server may or may not have accepted the message")
+      "\(why) after the end of data — the server may or may not have accepted the message")
   }
 
   private func failure(from error: TransportError, awaitingFinalReply: Bool) -> SendFailure {
