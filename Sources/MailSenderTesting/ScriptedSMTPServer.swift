@@ -247,6 +247,9 @@ final class ServerCore: Sendable {
         }
         guard client >= 0 else { continue }
         _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+        // Like a real MTA's replies, each write goes out at once: no Nagle stall behind a session ticket.
+        var one: Int32 = 1
+        _ = setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
         startSession(client, address: Self.describe(storage))
       }
