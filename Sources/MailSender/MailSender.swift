@@ -34,9 +34,25 @@ struct SendSession {
   var parser = ReplyParser()
   var insideTLS = false
 
+  // What the probe needs beyond the report (issue 3); `send` fills them too.
+  /// The versions offered; the probe's `--versions` attempts offer one at a time.
+  var tlsVersions: ClosedRange<TLSVersion> = .tls12 ... .tls13
+  /// End right after the handshake (and close): a `--versions` attempt.
+  var stopAfterHandshake = false
+  /// Emit the verdict (or error) as the last event; the probe words its own.
+  var emitsVerdict = true
+  /// Show each certificate of the chain after the handshake (version attempts show only the outcome).
+  var showsChain = true
+  /// A TLS handshake was started (so its outcome says something about the server's TLS).
+  var reachedHandshake = false
+  var peer: PeerAddress?
+  var tlsSummary: TLSSessionSummary?
+  var capabilitiesBeforeTLS: Capabilities?
+  var capabilitiesAfterTLS: Capabilities?
+
   init(
     request: SendRequest, cancellation: Cancellation,
-    observer: @escaping @Sendable (TranscriptEvent) -> Void
+    observer: @escaping @Sendable (TranscriptEvent) -> Void, start: ContinuousClock.Instant? = nil
   ) {
     self.request = request
     self.cancellation = cancellation
@@ -50,7 +66,7 @@ struct SendSession {
       secrets.append(Secret(SASL.base64(credentials.password.bytes)))
     }
     self.redactor = Redactor(secrets: secrets)
-    self.start = clock.now
+    self.start = start ?? clock.now
   }
 
   // MARK: - Events
@@ -69,7 +85,7 @@ struct SendSession {
   // MARK: - Run
 
   mutating func run() -> SendReport {
-    let report: SendReport
+    var report: SendReport
     do {
       try checkRequest()
       report = try converse()
@@ -80,10 +96,17 @@ struct SendSession {
     }
     connection?.close()
     connection = nil
-    if let failure = report.failure {
-      emit(.error, failure.description)
-    } else {
-      emit(.info, report.verdictLine)
+    report.goal = request.goal
+    report.tls = tlsSummary
+    report.capabilitiesBeforeTLS = capabilitiesBeforeTLS
+    report.capabilitiesAfterTLS = capabilitiesAfterTLS
+    report.peer = peer
+    if emitsVerdict {
+      if let failure = report.failure {
+        emit(.error, failure.description)
+      } else {
+        emit(.info, report.verdictLine)
+      }
     }
     return report
   }
@@ -133,6 +156,7 @@ struct SendSession {
     let connection = try connect()
     self.connection = connection
     let peer = connection.peer
+    self.peer = peer
 
     if request.security == .plaintext {
       try ChannelPolicy.checkPlaintext(
@@ -142,6 +166,7 @@ struct SendSession {
 
     if request.security == .implicitTLS {
       try handshake()
+      if stopAfterHandshake { return SendReport(failure: nil, finalReply: nil, goal: request.goal) }
     }
 
     let configuration = clientConfiguration(
@@ -161,13 +186,20 @@ struct SendSession {
         try send(commands)
         action = .readReply
       case .startTLS:
+        capabilitiesBeforeTLS = client.capabilities
         try checkNothingFollowsStartTLS(connection)
         try handshake()
+        if stopAfterHandshake { return SendReport(failure: nil, finalReply: nil, goal: request.goal) }
         action = client.tlsEstablished()
       case .sendData(let thenQuit):
         try sendMessage(thenQuit: thenQuit)
         action = .readReply
       case .finish(let result, let closing):
+        if client.isInsideTLS {
+          capabilitiesAfterTLS = client.capabilities
+        } else {
+          capabilitiesBeforeTLS = client.capabilities
+        }
         return finish(result, closing: closing)
       }
     }
@@ -192,21 +224,48 @@ struct SendSession {
 
   private mutating func handshake() throws {
     guard let connection else { preconditionFailure("handshake without a connection") }
-    let configuration = TLSClientConfiguration(serverName: request.host, trust: request.trust)
-    let now = Int64(time(nil))
+    let configuration = TLSClientConfiguration(
+      serverName: request.host, trust: request.trust, versions: tlsVersions)
+    reachedHandshake = true
+    // The ClientHello's details (SNI, versions) and the message itself become one line.
+    var pendingClientHello: TLSEvent?
     do {
-      _ = try connection.startTLS(
+      tlsSummary = try connection.startTLS(
         configuration, deadline: deadline,
         onEvent: { event in
-          for (index, line) in TranscriptText.lines(for: event, now: now).enumerated() {
-            emit(.tls, line, tls: index == 0 ? event : nil, insideTLS: false)
+          switch event {
+          case .clientHello:
+            pendingClientHello = event
+            return
+          case .handshakeMessage(.sent, 1, _):
+            if let hello = pendingClientHello {
+              pendingClientHello = nil
+              return emitTLS(hello, insideTLS: false)
+            }
+          default:
+            if let hello = pendingClientHello {
+              pendingClientHello = nil
+              emitTLS(hello, insideTLS: false)
+            }
           }
+          emitTLS(event, insideTLS: false)
         })
     } catch {
+      if let hello = pendingClientHello { emitTLS(hello, insideTLS: false) }
+      if case .untrustedPeer(let summary) = error.kind { tlsSummary = summary }
       throw failure(from: error, awaitingFinalReply: false)
     }
     insideTLS = true
     parser = ReplyParser()
+  }
+
+  /// One TLS step as transcript lines; the structured event rides on the first.
+  private func emitTLS(_ event: TLSEvent, insideTLS: Bool) {
+    var lines = TranscriptText.lines(for: event, now: Int64(time(nil)))
+    if !showsChain, case .established = event { lines = Array(lines.prefix(1)) }
+    for (index, line) in lines.enumerated() {
+      emit(.tls, line, tls: index == 0 ? event : nil, insideTLS: insideTLS)
+    }
   }
 
   /// DESIGN §3.3: any byte after the `220` to STARTTLS and before the handshake is an injection attempt.
@@ -303,7 +362,10 @@ struct SendSession {
       }
       let bytes: [UInt8]
       do {
-        bytes = try connection.read(maxBytes: 4096, deadline: stepDeadline)
+        // A TLS 1.3 NewSessionTicket arrives with the first read after the handshake: shown where it happens.
+        bytes = try connection.read(
+          maxBytes: 4096, deadline: stepDeadline,
+          onTLSEvent: { event in emitTLS(event, insideTLS: true) })
       } catch {
         throw failure(from: error, awaitingFinalReply: awaitingFinalReply)
       }

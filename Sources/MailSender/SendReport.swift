@@ -69,6 +69,15 @@ public struct SendReport: Sendable {
   /// What the session set out to do.
   public var goal: SMTPClientConfiguration.Goal = .deliver
 
+  /// The TLS outcome and chain when a handshake finished, trusted or not (then nothing else was sent).
+  public var tls: TLSSessionSummary? = nil
+  /// The EHLO list before TLS (STARTTLS sessions, and plaintext ones); nil with implicit TLS.
+  public var capabilitiesBeforeTLS: Capabilities? = nil
+  /// The EHLO list inside TLS; nil when the session did not get that far, or without TLS.
+  public var capabilitiesAfterTLS: Capabilities? = nil
+  /// The address connected to.
+  public var peer: PeerAddress? = nil
+
   public var exitCode: Int32 { failure?.exitCode ?? 0 }
 
   /// The one line for stderr (without the "sealpost: " prefix).

@@ -31,6 +31,10 @@ public enum TranscriptText {
       for (index, certificate) in summary.chain.enumerated() {
         lines.append(contentsOf: certificateLines(certificate, index: index, now: now))
       }
+      if case .pinned = summary.verdict, let chain = summary.chainVerification {
+        // DESIGN §3.2: a pin replaces the chain and name checks; what they said is still shown.
+        lines.append("TLS chain and name (not needed with a pin): \(chainText(chain))")
+      }
       return lines
     }
   }
@@ -58,27 +62,61 @@ public enum TranscriptText {
     }
   }
 
-  static func certificateLines(_ certificate: CertificateSummary, index: Int, now: Int64) -> [String] {
-    let days = (certificate.notAfter - now) / 86_400
-    let expiry =
-      "\(isoDate(certificate.notAfter)) (\(days >= 0 ? "\(days) days left" : "expired \(-days) days ago"))"
+  /// The certificate report for one certificate of the chain as sent (DESIGN §3.6: peer text escaped).
+  public static func certificateLines(_ certificate: CertificateSummary, index: Int, now: Int64) -> [String] {
+    let prefix = "TLS cert \(index):"
     var lines = [
-      "TLS cert \(index): subject \(certificate.subject.escaped)",
-      "TLS cert \(index): issuer \(certificate.issuer.escaped); expires \(expiry)",
+      "\(prefix) subject \(certificate.subject.escaped)",
+      "\(prefix) issuer \(certificate.issuer.escaped)",
     ]
     if !certificate.subjectAlternativeNames.isEmpty {
       let names = certificate.subjectAlternativeNames.map(\.escaped).joined(separator: ", ")
-      lines.append("TLS cert \(index): names \(names)")
+      lines.append("\(prefix) names \(names)")
+    } else {
+      lines.append("\(prefix) names (no subjectAltName: matches no host name)")
     }
     lines.append(
-      "TLS cert \(index): \(certificate.publicKey), \(certificate.signatureAlgorithm); pin sha256/\(base64(certificate.spkiSHA256))"
+      "\(prefix) valid \(isoDate(certificate.notBefore)) to \(isoDate(certificate.notAfter)) (\(validity(certificate, now: now)))"
     )
+    lines.append("\(prefix) key \(certificate.publicKey), signature \(certificate.signatureAlgorithm)")
+    lines.append("\(prefix) SHA-256 \(colonHex(certificate.sha256))")
+    lines.append("\(prefix) pin sha256/\(base64(certificate.spkiSHA256))")
     return lines
   }
 
-  static func base64(_ bytes: [UInt8]) -> String { String(decoding: SASL.base64(bytes), as: UTF8.self) }
+  /// Whole days until the certificate expires (negative once expired), rounded down.
+  public static func daysLeft(_ certificate: CertificateSummary, now: Int64) -> Int64 {
+    let seconds = certificate.notAfter - now
+    return seconds >= 0 ? seconds / 86_400 : -((-seconds + 86_399) / 86_400)
+  }
 
-  static func colonHex(_ bytes: [UInt8]) -> String {
+  /// "364 days left", "expired 3 days ago", "not valid for another 2 days".
+  static func validity(_ certificate: CertificateSummary, now: Int64) -> String {
+    if now < certificate.notBefore {
+      let days = (certificate.notBefore - now + 86_399) / 86_400
+      return "not valid yet: starts in \(days) day\(days == 1 ? "" : "s")"
+    }
+    let days = daysLeft(certificate, now: now)
+    if days < 0 { return "expired \(-days) day\(days == -1 ? "" : "s") ago" }
+    return "\(days) day\(days == 1 ? "" : "s") left"
+  }
+
+  /// What the chain and name check said on its own.
+  static func chainText(_ verdict: TLSVerdict) -> String {
+    switch verdict {
+    case .verified(let name): "verified for \(name)"
+    case .failed(let reason, let depth):
+      "not verified: \(reason)" + (depth.map { " (certificate \($0) of the chain)" } ?? "")
+    case .pinned, .pinMismatch: self.verdict(verdict)
+    }
+  }
+
+  public static func base64(_ bytes: [UInt8]) -> String {
+    String(decoding: SASL.base64(bytes), as: UTF8.self)
+  }
+
+  /// "AB:CD:…", as `openssl x509 -fingerprint -sha256` prints it.
+  public static func colonHex(_ bytes: [UInt8]) -> String {
     bytes.map { byte in
       let digits = String(byte, radix: 16, uppercase: true)
       return digits.count == 1 ? "0" + digits : digits
@@ -86,7 +124,7 @@ public enum TranscriptText {
   }
 
   /// Unix seconds → "2027-01-31" (UTC), civil-from-days (H. Hinnant's algorithm).
-  static func isoDate(_ seconds: Int64) -> String {
+  public static func isoDate(_ seconds: Int64) -> String {
     let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
     let z = days + 719_468
     let era = (z >= 0 ? z : z - 146_096) / 146_097

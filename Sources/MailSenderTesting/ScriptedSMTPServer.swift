@@ -63,6 +63,8 @@ public final class ScriptedSMTPServer: Sendable {
     public var listenOnIPv6: Bool
     /// Default timeout in seconds of each session read/write.
     public var timeout: Double
+    /// The implicit TLS handshake sends a CertificateRequest (clients without a certificate may go on).
+    public var requestClientCertificate = false
 
     public init(
       implicitTLS: TestIdentity? = nil, implicitTLSDelay: Double = 0,
@@ -262,7 +264,9 @@ final class ServerCore: Sendable {
       do {
         if let identity = options.implicitTLS {
           if options.implicitTLSDelay > 0 { try session.stall(options.implicitTLSDelay) }
-          try session.startTLS(identity: identity, versions: options.versions)
+          try session.startTLS(
+            identity: identity, versions: options.versions,
+            requestClientCertificate: options.requestClientCertificate)
         }
         try script(session)
       } catch {

@@ -179,9 +179,10 @@ public final class ServerSession: @unchecked Sendable {
 
   /// Server side of a TLS handshake on this socket (SSL_accept). Throws if the client already sent bytes that
   /// were not consumed (nothing may follow STARTTLS before the handshake), or if the handshake fails.
+  /// `requestClientCertificate` sends a CertificateRequest (a client without a certificate may still go on).
   public func startTLS(
     identity: TestIdentity, versions: ClosedRange<ServerTLSVersion> = .tls12 ... .tls13,
-    securityLevel0: Bool = false, timeout: Double? = nil
+    securityLevel0: Bool = false, requestClientCertificate: Bool = false, timeout: Double? = nil
   ) throws {
     guard ssl == nil else { throw ScriptedSMTPServerError("TLS is already active") }
     guard buffer.isEmpty else {
@@ -204,6 +205,10 @@ public final class ServerSession: @unchecked Sendable {
     }
     guard SSL_CTX_use_PrivateKey_file(context, identity.keyPath, SSL_FILETYPE_PEM) == 1 else {
       throw tlsError("loading \(identity.keyPath)")
+    }
+    if requestClientCertificate {
+      // Ask, accept any answer (or none): the point is the CertificateRequest message.
+      SSL_CTX_set_verify(context, SSL_VERIFY_PEER) { _, _ in 1 }
     }
     guard let ssl = SSL_new(context) else { throw tlsError("SSL_new") }
     guard SSL_set_fd(ssl, descriptor) == 1 else {
@@ -232,6 +237,15 @@ public final class ServerSession: @unchecked Sendable {
     recorder.state.withLock {
       $0.tlsVersion = version
       $0.serverNameIndication = serverName
+    }
+  }
+
+  /// TLS 1.3: queues `count` more NewSessionTicket messages, sent before the next data (a server flooding the
+  /// client with tickets).
+  public func queueSessionTickets(_ count: Int) throws {
+    guard let ssl else { throw ScriptedSMTPServerError("no TLS session") }
+    for _ in 0..<count {
+      guard SSL_new_session_ticket(ssl) == 1 else { throw tlsError("SSL_new_session_ticket") }
     }
   }
 

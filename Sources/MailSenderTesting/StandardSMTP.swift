@@ -68,6 +68,8 @@ public struct StandardSMTPOptions: Sendable {
   /// The certificate for STARTTLS; nil means STARTTLS is neither advertised nor possible.
   public var tlsIdentity: TestIdentity?
   public var tlsVersions: ClosedRange<ServerTLSVersion> = .tls12 ... .tls13
+  /// The STARTTLS handshake sends a CertificateRequest (a client without a certificate may go on).
+  public var requestClientCertificate = false
   public var startTLS: StartTLSBehavior = .accept
   /// AUTH PLAIN/LOGIN succeed (235) only with these; nil: AUTH is answered with 502.
   public var credentials: Credentials?
@@ -216,7 +218,9 @@ private struct StandardSMTPConversation {
       try session.send(line)
     }
     if case .midHandshake(let seconds) = options.stall { try session.stall(seconds) }
-    try session.startTLS(identity: identity, versions: options.tlsVersions)
+    try session.startTLS(
+      identity: identity, versions: options.tlsVersions,
+      requestClientCertificate: options.requestClientCertificate)
     resetTransaction()
   }
 

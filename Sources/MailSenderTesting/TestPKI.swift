@@ -19,6 +19,8 @@ public enum TestIdentityKind: String, Sendable, CaseIterable {
   case commonNameOnly
   /// Signed by another CA that clients do not trust (`TestPKI.unknownCACertificatePath`), SANs as `valid`.
   case unknownCA
+  /// As `valid`, but it expires 5 days after it was made (a probe warns under 14 days).
+  case expiringSoon
 }
 
 /// A certificate and key a test server can present.
@@ -126,6 +128,7 @@ public struct TestPKI: Sendable {
     identities[.wrongHost] = try makeLeaf(.wrongHost, extensions: "leaf_wrong_host")
     identities[.unknownCA] = try makeLeaf(.unknownCA, ca: "other-ca")
     identities[.commonNameOnly] = try makeLeaf(.commonNameOnly, extensions: "leaf_no_san")
+    identities[.expiringSoon] = try makeLeaf(.expiringSoon, dates: ["-days", "5"])
 
     try tool.run(
       ["req", "-x509", "-config", "openssl.cnf", "-extensions", "self_signed"] + ec

@@ -138,7 +138,22 @@ public final class SMTPConnection: @unchecked Sendable {
 
   // MARK: Reading and writing
 
-  /// Reads up to `maxBytes`; `[]` means the peer closed in order. Inside TLS this is decrypted data.
+  /// Reads up to `maxBytes`; `[]` means the peer closed in order. Inside TLS this is decrypted data, and TLS
+  /// records that arrive with it are reported to `onTLSEvent` as OpenSSL processes them, in order: a TLS 1.3
+  /// NewSessionTicket (which arrives only with the first read after the handshake), a KeyUpdate, an alert.
+  public func read(
+    maxBytes: Int, deadline: ContinuousClock.Instant, onTLSEvent: (TLSEvent) -> Void
+  ) throws(TransportError) -> [UInt8] {
+    guard let handshakeContext, ssl != nil else { return try read(maxBytes: maxBytes, deadline: deadline) }
+    return try withoutActuallyEscaping(onTLSEvent) { (sink) throws(TransportError) -> [UInt8] in
+      handshakeContext.sink = sink
+      defer { handshakeContext.sink = nil }
+      return try read(maxBytes: maxBytes, deadline: deadline)
+    }
+  }
+
+  /// Reads up to `maxBytes`; `[]` means the peer closed in order. Inside TLS this is decrypted data (TLS events
+  /// that arrive meanwhile are not reported: see `read(maxBytes:deadline:onTLSEvent:)`).
   public func read(maxBytes: Int, deadline: ContinuousClock.Instant) throws(TransportError) -> [UInt8] {
     guard descriptor >= 0 else { throw TransportError(.connectionLost, "the connection is closed") }
     guard maxBytes > 0 else { return [] }

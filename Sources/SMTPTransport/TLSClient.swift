@@ -5,11 +5,13 @@ import SMTPProtocol
   import Glibc
 #endif
 
-/// What OpenSSL's C callbacks report during one handshake. Reached from C through the SSL's app data
-/// (`Unmanaged`, unretained: the connection keeps it alive until `close()` frees the SSL). Only touched on the
-/// thread that runs the handshake.
+/// What OpenSSL's C callbacks report during one handshake and after it. Reached from C through the SSL's app
+/// data (`Unmanaged`, unretained: the connection keeps it alive until `close()` frees the SSL). Only touched on
+/// the thread that uses the connection.
 final class HandshakeContext {
-  /// Forwards events while `SSL_connect` runs; nil outside the handshake.
+  /// Forwards events while `SSL_connect` runs, and during reads that pass an event handler (a TLS 1.3
+  /// NewSessionTicket arrives with the first `SSL_read` after the handshake); nil otherwise: events are then
+  /// dropped.
   var sink: ((TLSEvent) -> Void)?
   /// The first verification error (OpenSSL's text, depth in the chain).
   var firstVerifyFailure: (reason: String, depth: Int)?
@@ -18,12 +20,26 @@ final class HandshakeContext {
   /// Alert descriptions seen, e.g. 70 (protocol version).
   var alertDescriptions: [UInt8] = []
   var lastAlertText: String?
+  /// A received ChangeCipherSpec already reported from its record header (OpenSSL passes received CCS records
+  /// to the message callback only as a record header, content type 256; if it also passes the record itself,
+  /// that one is not reported twice).
+  var receivedCCSFromHeader = false
+  /// Set once the handshake is over: from then on at most `postHandshakeLimit` handshake messages (tickets,
+  /// KeyUpdates) are reported, so a server cannot flood the transcript.
+  var handshakeFinished = false
+  var postHandshakeMessages = 0
+  static let postHandshakeLimit = 8
 
   func record(sent: Bool, contentType: Int32, bytes: UnsafeRawBufferPointer) {
     let direction: TLSDirection = sent ? .sent : .received
     switch contentType {
     case 22:
+      // A record may carry several handshake messages; OpenSSL reports each one separately.
       guard let type = bytes.first else { return }
+      if handshakeFinished {
+        guard postHandshakeMessages < Self.postHandshakeLimit else { return }
+        postHandshakeMessages += 1
+      }
       var name = TLSHandshakeNames.name(of: type)
       if type == 2, bytes.count >= 38 {
         serverHelloVersion = UInt16(bytes[4]) << 8 | UInt16(bytes[5])
@@ -31,6 +47,10 @@ final class HandshakeContext {
       }
       sink?(.handshakeMessage(direction: direction, type: type, name: name))
     case 20:
+      if !sent && receivedCCSFromHeader {
+        receivedCCSFromHeader = false
+        return
+      }
       sink?(.changeCipherSpec(direction: direction))
     case 21:
       guard bytes.count >= 2 else { return }
@@ -38,11 +58,23 @@ final class HandshakeContext {
       let description = bytes[1]
       let value = Int32(level) << 8 | Int32(description)
       let text = SSL_alert_desc_string_long(value).map { String(cString: $0) } ?? "alert \(description)"
-      alertDescriptions.append(description)
+      if alertDescriptions.count < 16 { alertDescriptions.append(description) }
       lastAlertText = text
-      sink?(.alert(direction: direction, level: level == 2 ? "fatal" : "warning", description: text))
+      let levelText =
+        switch level {
+        case 1: "warning"
+        case 2: "fatal"
+        default: "level \(level)"
+        }
+      sink?(.alert(direction: direction, level: levelText, description: text))
+    case 256:
+      // SSL3_RT_HEADER: the 5-byte record header. A received ChangeCipherSpec (TLS 1.2, and TLS 1.3's
+      // middlebox-compatibility one) is only visible here.
+      guard !sent, bytes.count >= 5 else { return }
+      receivedCCSFromHeader = bytes[0] == 20
+      if receivedCCSFromHeader { sink?(.changeCipherSpec(direction: .received)) }
     default:
-      // 256/257 are OpenSSL's pseudo content types for record headers and TLS 1.3 inner types.
+      // 257 is OpenSSL's pseudo content type for TLS 1.3 inner types.
       return
     }
   }
@@ -220,9 +252,11 @@ extension SMTPConnection {
       handshakeContext.sink = sink
       defer { handshakeContext.sink = nil }
       sink(.clientHello(serverNameIndication: isIPLiteral || name.isEmpty ? nil : name, versions: versions))
-      try runHandshake(ssl, minimum: versions.lowerBound, deadline: deadline)
+      try runHandshake(ssl, versions: versions, deadline: deadline)
     }
-    SSL_set_msg_callback(ssl, nil)
+    // The message callback stays: a TLS 1.3 NewSessionTicket (and any later alert) arrives during reads, which
+    // report it through `read(maxBytes:deadline:onTLSEvent:)`.
+    handshakeContext.handshakeFinished = true
 
     let summary = try sessionSummary(ssl, configuration: configuration, name: name)
     onEvent(.established(summary))
@@ -241,7 +275,7 @@ extension SMTPConnection {
   }
 
   private func runHandshake(
-    _ ssl: OpaquePointer, minimum: TLSVersion, deadline: ContinuousClock.Instant
+    _ ssl: OpaquePointer, versions: ClosedRange<TLSVersion>, deadline: ContinuousClock.Instant
   ) throws(TransportError) {
     while true {
       if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled during the TLS handshake") }
@@ -272,16 +306,24 @@ extension SMTPConnection {
         if let reason, reason.contains("unexpected eof") {
           throw TransportError(.connectionLost, "\(peer) closed the connection during the TLS handshake")
         }
-        throw TransportError(.tlsHandshakeFailed, handshakeFailureMessage(reason: reason, minimum: minimum))
+        throw TransportError(.tlsHandshakeFailed, handshakeFailureMessage(reason: reason, versions: versions))
       }
     }
   }
 
-  private func handshakeFailureMessage(reason: String?, minimum: TLSVersion) -> String {
+  private func handshakeFailureMessage(reason: String?, versions: ClosedRange<TLSVersion>) -> String {
+    let minimum = versions.lowerBound
     let alerts = handshakeContext?.alertDescriptions ?? []
     let reasonText = reason ?? "unknown error"
     let versionReasons = ["unsupported protocol", "protocol version", "no protocols available"]
-    if alerts.contains(70) || versionReasons.contains(where: { reasonText.contains($0) }) {
+    let isVersionFailure = alerts.contains(70) || versionReasons.contains(where: { reasonText.contains($0) })
+    if isVersionFailure && minimum < .tls12 {
+      // An explicit old-version attempt (the probe's --versions): say what was refused, not what is missing.
+      let offered = minimum == versions.upperBound ? "\(minimum)" : "\(minimum)–\(versions.upperBound)"
+      let alert = alerts.contains(70) ? "alert protocol version" : reasonText
+      return "TLS handshake failed: the server does not accept \(offered) (\(alert))"
+    }
+    if isVersionFailure {
       let offered: String
       if let raw = handshakeContext?.serverHelloVersion, let version = TLSVersion(rawValue: Int(raw)),
         version < minimum
@@ -382,10 +424,13 @@ extension SMTPConnection {
     let hashName: String? =
       switch hash {
       case NID_sha1: "sha1"
+      case NID_sha224: "sha224"
       case NID_sha256: "sha256"
       case NID_sha384: "sha384"
       case NID_sha512: "sha512"
-      default: nil
+      // TLS 1.0/1.1 sign with MD5 and SHA-1 together (RFC 4346 §7.4.3).
+      case NID_md5_sha1: "md5_sha1"
+      default: hasHash ? OBJ_nid2sn(hash).map { String(cString: $0).lowercased() } : nil
       }
     switch type {
     case EVP_PKEY_ED25519: return "ed25519"
@@ -408,8 +453,10 @@ extension SMTPConnection {
       return (isPSSKey ? "rsa_pss_pss_" : "rsa_pss_rsae_") + hashName
     case EVP_PKEY_RSA:
       return "rsa_pkcs1_" + hashName
+    case EVP_PKEY_DSA:
+      return "dsa_" + hashName
     default:
-      return nil
+      return OBJ_nid2sn(type).map { "\(String(cString: $0).lowercased())_\(hashName)" }
     }
   }
 

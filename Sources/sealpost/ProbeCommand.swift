@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import MailSender
+
+/// `sealpost probe`: a server's TLS shown step by step, with a verdict on whether the channel can be trusted.
+struct ProbeCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "probe",
+    abstract: "Inspect a mail server's TLS: every handshake step, the certificates and a verdict.",
+    discussion: """
+      Connects, says EHLO, STARTTLS if asked, runs the TLS handshake, says EHLO again and QUIT: no mail and no \
+      password is ever sent. Ports and modes as for send: no port → 465 implicit TLS; 587 or 25 → STARTTLS.
+      Exit status: 0 trustworthy (warnings keep 0); 77 not trustworthy (certificate or pin, TLS older than \
+      1.2, STARTTLS missing or tampered); 68 unknown host; 69 refused; 75 timeout or connection lost; 64 usage.
+      Examples:
+        sealpost probe smtp.example.org
+        sealpost probe smtp.example.org:587 --versions
+        sealpost probe mail.internal.test --tls starttls --ca-file ca.pem --json
+      """
+  )
+
+  @Argument(help: ArgumentHelp("The server, HOST or HOST:PORT ([IPv6]:PORT).", valueName: "host[:port]"))
+  var server: String
+
+  @Option(help: ArgumentHelp("implicit (465) or starttls (587).", valueName: "mode"))
+  var tls: String?
+
+  @Option(
+    help: ArgumentHelp("Trust only the CAs in this PEM file (replaces the system store).", valueName: "pem"))
+  var caFile: String?
+
+  @Option(
+    help: ArgumentHelp("Trust a leaf key instead of a CA chain: sha256/BASE64 of its SPKI.", valueName: "pin")
+  )
+  var pin: [String] = []
+
+  @Flag(help: "Also try TLS 1.0, 1.1, 1.2 and 1.3 one at a time and report which the server accepts.")
+  var versions = false
+
+  @Flag(
+    help: "Print one JSON document (schema: Sources/MailSender/Schemas/probe.schema.json) instead of text.")
+  var json = false
+
+  @Option(help: ArgumentHelp("Seconds allowed for each protocol step.", valueName: "seconds"))
+  var timeout: Double = 60
+
+  func run() throws {
+    let request: ProbeRequest
+    do {
+      request = try makeRequest()
+    } catch {
+      Output.verdict(error.description)
+      throw ExitCode(error.exitCode)
+    }
+    let asciiOnly = !Environment.isUTF8Locale
+    let streams = !json
+    let report = MailSender.probe(request) { event in
+      guard streams, let line = TranscriptFormat.text.render(event, asciiOnly: asciiOnly) else { return }
+      Output.transcript(line)
+    }
+    if json { Output.transcript(report.json()) }
+    Output.verdict(asciiOnly ? TranscriptFormat.ascii(report.verdictLine) : report.verdictLine)
+    if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+  }
+
+  func makeRequest() throws(SendFailure) -> ProbeRequest {
+    let address = try ServerAddress(parsing: server)
+    let security: TransportSecurity?
+    switch tls {
+    case nil: security = nil
+    case "implicit": security = .implicitTLS
+    case "starttls": security = .startTLS
+    case "none":
+      throw SendFailure(.usage, "probing with --tls none makes no sense: a probe looks at TLS")
+    case let other?:
+      throw SendFailure(.usage, "--tls \(UntrustedText(other).escaped): say implicit or starttls")
+    }
+    let (port, mode) = try ServerAddress.plan(port: address.port, security: security)
+    if mode == .plaintext {
+      // Port 25 plans STARTTLS; .plaintext only comes from --tls none, refused above. Kept total.
+      throw SendFailure(.usage, "probing without TLS makes no sense: say --tls implicit or starttls")
+    }
+    if caFile != nil && !pin.isEmpty {
+      throw SendFailure(.usage, "give --ca-file or --pin, not both: a pin replaces the CA check")
+    }
+    guard timeout > 0, timeout <= 86_400 else {
+      throw SendFailure(.usage, "--timeout takes seconds, more than 0")
+    }
+    let pins = try pin.map(SendCommand.parsePin)
+    if let caFile { try Input.checkReadable(caFile, what: "CA file") }
+    return ProbeRequest(
+      host: address.host, port: port, security: mode,
+      trust: pins.isEmpty ? .certificateAuthorities(caFile: caFile) : .pins(pins),
+      timeout: .milliseconds(Int64(timeout * 1000)), checkVersions: versions)
+  }
+}
