@@ -26,18 +26,23 @@ let package = Package(
       exclude: ["Schemas"]
     ),
 
+    // Config files → account values and secret sources; no network (DESIGN §2).
+    .target(name: "Accounts", dependencies: ["SMTPProtocol"]),
+
     // Test kit: a scripted SMTP server (plaintext and TLS) and test-made certificates.
     .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPProtocol"]),
 
     .executableTarget(
       name: "sealpost",
       dependencies: [
-        "MailSender", "MailMessage",
+        "MailSender", "MailMessage", "Accounts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
 
     // Test targets: each is enabled by the change that adds its first test file.
+
+    .testTarget(name: "AccountsTests", dependencies: ["Accounts"], exclude: ["Fixtures"]),
 
     .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"]),
 

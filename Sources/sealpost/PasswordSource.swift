@@ -1,3 +1,4 @@
+import Accounts
 import Foundation
 import MailSender
 
@@ -5,45 +6,68 @@ import MailSender
   import Glibc
 #endif
 
-/// Where the password comes from, in the order of DESIGN §4: `--password-command` > `SEALPOST_PASSWORD` > a
-/// prompt without echo on `/dev/tty`. (Account sources come with the accounts issue.)
+/// Where the password comes from, in the order of DESIGN §4: `--password-command` > `SEALPOST_PASSWORD` > the
+/// account's `passwordeval` > its `password` > `secret-tool lookup host HOST user USER` > a prompt without echo on
+/// `/dev/tty`. The account's sources serve only the account's own server (DESIGN §3.5).
 enum PasswordSource {
-  static func resolve(command: String?, prompt: String) throws(SendFailure) -> Secret {
+  static func resolve(command: String?, plan: ChannelPlan, prompt: String) throws(SendFailure) -> Secret {
     if let command { return try run(command) }
     if let value = Environment.password { return Secret(value) }
+    if let account = plan.account, let user = plan.user {
+      let name = UntrustedText(account.name).escaped
+      let environment = ProcessInfo.processInfo.environment
+      if plan.isAccountServer {
+        do throws(AccountSecretError) {
+          switch account.secretSource {
+          case .passwordEval(let command, let location):
+            return try AccountSecrets.passwordEval(
+              command, location: location, account: name, environment: environment)
+          case .password(let secret, _):
+            return secret
+          case .keyringOrPrompt:
+            if let secret = try AccountSecrets.keyring(
+              host: plan.host, user: user, account: name, environment: environment)
+            {
+              return secret
+            }
+          case .none:
+            break
+          }
+        } catch {
+          throw SendFailure(.configuration, error.message)
+        }
+      } else {
+        switch account.secretSource {
+        case .passwordEval, .password:
+          let accountServer =
+            account.host.map { ChannelPlan.hostAndPort($0, account.port) } ?? "its own server"
+          throw SendFailure(
+            .configuration,
+            "account \(name) keeps its password for \(UntrustedText(accountServer).escaped) only; for "
+              + "\(UntrustedText(plan.hostAndPort).escaped) give --password-command or SEALPOST_PASSWORD — nothing was sent"
+          )
+        case .keyringOrPrompt, .none:
+          break
+        }
+      }
+    }
     return try askTerminal(prompt)
   }
 
   /// Runs `/bin/sh -c command` without `SEALPOST_PASSWORD` in its environment; one trailing newline is removed.
   /// The command's output is never shown, not even in an error.
   static func run(_ command: String) throws(SendFailure) -> Secret {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    var environment = ProcessInfo.processInfo.environment
-    environment.removeValue(forKey: "SEALPOST_PASSWORD")
-    process.environment = environment
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardInput = FileHandle.nullDevice
-    do {
-      try process.run()
-    } catch {
+    switch ShellCommand.run(command, environment: ProcessInfo.processInfo.environment) {
+    case .success(let bytes):
+      guard !bytes.isEmpty else { throw SendFailure(.configuration, "the password command printed nothing") }
+      return Secret(bytes)
+    case .failure(.couldNotStart):
       throw SendFailure(.configuration, "the password command could not be started")
+    case .failure(.exitStatus(let status)), .failure(.signal(let status)):
+      throw SendFailure(.configuration, "the password command failed (exit status \(status))")
+    case .failure(.tooLong):
+      throw SendFailure(.configuration, "the password command printed more than 64 KiB")
     }
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-      throw SendFailure(
-        .configuration, "the password command failed (exit status \(process.terminationStatus))")
-    }
-    var bytes = [UInt8](data)
-    if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
-    if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-    guard !bytes.isEmpty else {
-      throw SendFailure(.configuration, "the password command printed nothing")
-    }
-    return Secret(bytes)
   }
 
   /// Asks on the controlling terminal with echo off; stdin may be the message.

@@ -13,7 +13,7 @@ struct Sealpost: ParsableCommand {
       With no subcommand, sealpost will open the terminal composer (not built yet: for now this help).
       Exit codes follow sysexits.h; see README.md.
       """,
-    subcommands: [SendCommand.self, ProbeCommand.self]
+    subcommands: [SendCommand.self, ProbeCommand.self, AccountsCommand.self]
   )
 
   static func main() {

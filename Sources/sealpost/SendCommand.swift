@@ -1,3 +1,4 @@
+import Accounts
 import ArgumentParser
 import Foundation
 import MailSender
@@ -19,6 +20,12 @@ struct SendCommand: ParsableCommand {
         sealpost send --server localhost:1025 --tls none --from a@example.test --to b@example.test
       """
   )
+
+  // Account.
+  @Option(help: ArgumentHelp("Read accounts from this file (msmtp's syntax).", valueName: "path"))
+  var config: String?
+  @Option(help: ArgumentHelp("Use this account (default: the account named default).", valueName: "name"))
+  var account: String?
 
   // Server and channel.
   @Option(help: ArgumentHelp("The server, HOST or HOST:PORT ([IPv6]:PORT).", valueName: "host[:port]"))
@@ -50,7 +57,7 @@ struct SendCommand: ParsableCommand {
   // Addresses and content.
   @Option(
     help: ArgumentHelp("The sender mailbox ('Name <a@example.org>' or a@example.org).", valueName: "mailbox"))
-  var from: String
+  var from: String?
   @Option(help: ArgumentHelp("A recipient (repeat for more).", valueName: "mailbox"))
   var to: [String] = []
   @Option(help: ArgumentHelp("A copy recipient (repeat for more).", valueName: "mailbox"))
@@ -80,8 +87,8 @@ struct SendCommand: ParsableCommand {
   var transcript: String = "text"
   @Flag(help: "Show every line of the message instead of a summary.")
   var showData = false
-  @Option(help: ArgumentHelp("Seconds allowed for each protocol step.", valueName: "seconds"))
-  var timeout: Double = 60
+  @Option(help: ArgumentHelp("Seconds allowed for each protocol step (default 60).", valueName: "seconds"))
+  var timeout: Double?
   @Option(help: ArgumentHelp("The EHLO name (default: the local address literal).", valueName: "name"))
   var ehlo: String?
 
@@ -111,34 +118,7 @@ struct SendCommand: ParsableCommand {
   }
 
   func makeRequest() throws(SendFailure) -> SendRequest {
-    // Usage first (64), then data (65), then files (66), as DESIGN §4 orders them.
-    guard let server else {
-      throw SendFailure(.usage, "no server: say --server HOST[:PORT] (there is no MX look-up)")
-    }
-    var address = try ServerAddress(parsing: server)
-    if let port {
-      guard (1...65535).contains(port) else { throw SendFailure(.usage, "--port takes 1 to 65535") }
-      address.port = UInt16(port)
-    }
-    let security: TransportSecurity?
-    if let tls {
-      guard let mode = TransportSecurity(rawValue: tls) else {
-        throw SendFailure(.usage, "--tls takes implicit, starttls or none")
-      }
-      security = mode
-    } else {
-      security = nil
-    }
-    let (resolvedPort, mode) = try ServerAddress.plan(port: address.port, security: security)
-    if allowInsecure && mode != .plaintext {
-      throw SendFailure(.usage, "--allow-insecure only goes with --tls none")
-    }
-    if mode == .plaintext && (caFile != nil || !pin.isEmpty) {
-      throw SendFailure(.usage, "--ca-file and --pin need TLS; they make no sense with --tls none")
-    }
-    if caFile != nil && !pin.isEmpty {
-      throw SendFailure(.usage, "give --ca-file or --pin, not both: a pin replaces the CA check")
-    }
+    // Usage first (64), then the account (78/77), then data (65), then files (66), as DESIGN §4 orders them.
     if message != nil && (subject != nil || body != nil || bodyFile != nil || !header.isEmpty) {
       throw SendFailure(
         .usage,
@@ -149,24 +129,34 @@ struct SendCommand: ParsableCommand {
     if to.isEmpty && cc.isEmpty && bcc.isEmpty {
       throw SendFailure(.usage, "no recipient: say --to, --cc or --bcc")
     }
-    guard timeout > 0, timeout <= 86_400 else {
-      throw SendFailure(.usage, "--timeout takes seconds, more than 0")
+
+    // The account (DESIGN §6): the one named, else the default one when no --server is given.
+    var account: Account?
+    if config != nil || self.account != nil || server == nil {
+      let loaded = try AccountSource.load(explicit: config)
+      if let name = self.account {
+        account = try AccountSource.account(named: name, in: loaded)
+      } else if server == nil, let fallback = loaded?.defaultAccount {
+        try AccountSource.checkUsable(fallback)
+        account = fallback
+      }
     }
-    if user == nil && (passwordCommand != nil || auth != nil) {
+    let plan = try ChannelPlan(
+      flags: ChannelFlags(
+        server: server, port: port, tls: tls, allowInsecure: allowInsecure, caFile: caFile, pins: pin,
+        user: user,
+        auth: auth, ehlo: ehlo, timeout: timeout),
+      account: account)
+    if plan.user == nil && (passwordCommand != nil || auth != nil) {
       throw SendFailure(.usage, "--password-command and --auth need --user")
     }
-    let mechanism: SMTPClientConfiguration.Mechanism
-    switch auth?.lowercased() {
-    case nil: mechanism = .automatic
-    case "plain": mechanism = .plain
-    case "login": mechanism = .login
-    case let other?:
-      throw SendFailure(.usage, "--auth \(UntrustedText(other).escaped) is not supported: use plain or login")
+    guard let fromText = from ?? account.flatMap(Self.accountSender) else {
+      throw SendFailure(.usage, "no sender: say --from MAILBOX (or set from in the account)")
     }
-    let pins = try pin.map(Self.parsePin)
+    try plan.checkPlaintext()
 
     // Data.
-    let sender = try mailbox(from, flag: "--from")
+    let sender = try mailbox(fromText, flag: from == nil ? "from" : "--from")
     let toBoxes = try to.map { (text) throws(SendFailure) in try mailbox(text, flag: "--to") }
     let ccBoxes = try cc.map { (text) throws(SendFailure) in try mailbox(text, flag: "--cc") }
     let bccBoxes = try bcc.map { (text) throws(SendFailure) in try mailbox(text, flag: "--bcc") }
@@ -177,16 +167,11 @@ struct SendCommand: ParsableCommand {
         throw SendFailure(error.kind == .reservedHeader ? .usage : .dataError, error.message)
       }
     }
-    if let user, user.utf8.contains(0) || user.unicodeScalars.contains(where: { $0.value < 0x20 }) {
-      throw SendFailure(.dataError, "the user name holds control characters")
-    }
-    if let ehlo, ehlo.isEmpty || ehlo.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F })
-    {
-      throw SendFailure(.dataError, "--ehlo takes a domain or address literal without spaces or controls")
-    }
 
     // Files.
-    if let caFile { try Input.checkReadable(caFile, what: "CA file") }
+    if case .certificateAuthorities(let caFile?) = plan.trust {
+      try Input.checkReadable(caFile, what: "CA file")
+    }
     let content: MessageContent
     let date = Date()
     let messageID = ComposedMessage.makeMessageID(domain: Self.domain(of: sender.address))
@@ -223,22 +208,26 @@ struct SendCommand: ParsableCommand {
     }
 
     // Secrets last: nothing above may fail after a prompt.
-    var credentials: Credentials?
-    if let user {
-      let password = try PasswordSource.resolve(
-        command: passwordCommand, prompt: "Password for \(user) at \(address.host): ")
-      credentials = Credentials(user: user, password: password, mechanism: mechanism)
-    }
+    let credentials = try plan.credentials(passwordCommand: passwordCommand)
 
     var recipients: [String] = []
     for box in toBoxes + ccBoxes + bccBoxes where !recipients.contains(box.address) {
       recipients.append(box.address)
     }
     return SendRequest(
-      host: address.host, port: resolvedPort, security: mode, allowInsecure: allowInsecure,
-      trust: pins.isEmpty ? .certificateAuthorities(caFile: caFile) : .pins(pins),
-      credentials: credentials, ehloName: ehlo, timeout: .milliseconds(Int64(timeout * 1000)),
+      host: plan.host, port: plan.port, security: plan.security, allowInsecure: plan.allowInsecure,
+      trust: plan.trust, credentials: credentials, ehloName: plan.ehlo,
+      timeout: .milliseconds(Int64(plan.timeout * 1000)),
       reversePath: sender.address, recipients: recipients, message: content, showData: showData)
+  }
+
+  /// The account's `from`, with its `display_name` when it has one.
+  static func accountSender(_ account: Account) -> String? {
+    guard let from = account.from else { return nil }
+    guard let name = account.displayName, !from.contains("<") else { return from }
+    let quoted = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+      of: "\"", with: "\\\"")
+    return "\"\(quoted)\" <\(from)>"
   }
 
   private func mailbox(_ text: String, flag: String) throws(SendFailure) -> Mailbox {

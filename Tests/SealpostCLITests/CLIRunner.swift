@@ -21,9 +21,12 @@ enum CLIRunner {
     return URL(fileURLWithPath: ".build/debug/sealpost")
   }
 
-  static func run(_ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:]) throws
-    -> Result
-  {
+  /// Runs the binary with `environment` added. `HOME` defaults to an empty folder of this run and
+  /// `XDG_CONFIG_HOME` is dropped, so no real config file is read. `detached` runs it in a new session
+  /// (`setsid`), without a controlling terminal, so a password prompt cannot open `/dev/tty`.
+  static func run(
+    _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:], detached: Bool = false
+  ) throws -> Result {
     let directory = NSTemporaryDirectory() + "sealpost-cli-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -33,10 +36,17 @@ enum CLIRunner {
     _ = FileManager.default.createFile(atPath: errPath, contents: nil)
 
     let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
+    if detached {
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+      process.arguments = ["-w", binary.path] + arguments
+    } else {
+      process.executableURL = binary
+      process.arguments = arguments
+    }
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "SEALPOST_PASSWORD")
+    env.removeValue(forKey: "XDG_CONFIG_HOME")
+    env["HOME"] = directory
     env["LANG"] = "C.UTF-8"
     for (key, value) in environment { env[key] = value }
     process.environment = env

@@ -1,0 +1,140 @@
+import SMTPProtocol
+
+/// msmtp's config syntax: `defaults`, `account NAME [: PARENT[,PARENT…]]`, `key value` lines.
+///
+/// Inheritance as msmtp does it: a new account starts from the `defaults` given so far, then takes every setting
+/// its parents set (in the order named, later ones winning, transitively), then its own lines.
+struct ConfigParser {
+  let path: String
+  let flavor: ConfigFlavor
+  let home: String?
+
+  private struct Draft {
+    var name: String
+    var location: ConfigLocation
+    var parents: [String]
+    var defaults: [String: Setting]
+    /// Set by this account or inherited from its parents: what a child inherits.
+    var inheritable: [String: Setting]
+  }
+
+  private enum Target {
+    case defaults
+    case account(Int)
+  }
+
+  func parse(_ text: String) throws(ConfigError) -> AccountsConfig {
+    var defaults: [String: Setting] = [:]
+    var drafts: [Draft] = []
+    var target: Target?
+    var notes: [ConfigNote] = []
+    var noted: Set<String> = []
+    var passwordLocation: ConfigLocation?
+
+    // Split on the scalar, not the Character: "\r\n" is one Character in Swift.
+    let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+    for (offset, scalars) in lines.enumerated() {
+      let text = Substring(scalars)
+      let location = ConfigLocation(file: path, line: offset + 1)
+      let parsed: ConfigLine?
+      do throws(ConfigLine.Failure) {
+        parsed = try ConfigLine.parse(text, number: offset + 1)
+      } catch {
+        throw ConfigError(.syntax, location, key: error.key, error.message)
+      }
+      guard let line = parsed else { continue }
+
+      switch line.key {
+      case "defaults":
+        guard line.value.isEmpty else {
+          throw ConfigError(
+            .syntax, location, key: "defaults",
+            "expected no value: defaults starts settings for the accounts below")
+        }
+        target = .defaults
+      case "account":
+        let draft = try account(line.value, location: location, defaults: defaults, drafts: drafts)
+        drafts.append(draft)
+        target = .account(drafts.count - 1)
+      default:
+        var key = line.key
+        var value = line.value
+        if let alias = ConfigKeys.aliases[key] {
+          key = alias.key
+          value = alias.value ?? value
+        }
+        guard let current = target else {
+          throw ConfigError(
+            .syntax, location, key: key, "expected `account NAME` or `defaults` before the first setting")
+        }
+        let rule = ConfigKeys.rule(for: key, flavor: flavor)
+        if let rule {
+          if let message = ConfigKeys.check(value, rule: rule, key: key) {
+            throw ConfigError(.syntax, location, key: key, message)
+          }
+          if rule == .harmless && !noted.contains(key) {
+            noted.insert(key)
+            notes.append(
+              ConfigNote(location: location, key: key, message: "has no effect in Sealpost; ignored"))
+          }
+        } else if flavor == .sealpost {
+          throw ConfigError(
+            .syntax, location, key: key,
+            "unknown key; expected an msmtp key or one of "
+              + ConfigKeys.sealpostOnly.keys.sorted().joined(
+                separator: ", "))
+        }
+        if key == "password" && !value.isEmpty && passwordLocation == nil { passwordLocation = location }
+        let setting = Setting(value: value, location: location)
+        switch current {
+        case .defaults: defaults[key] = setting
+        case .account(let index): drafts[index].inheritable[key] = setting
+        }
+      }
+    }
+
+    let accounts = drafts.map { draft in
+      Account(
+        name: draft.name, location: draft.location, parents: draft.parents, flavor: flavor,
+        settings: draft.defaults.merging(draft.inheritable) { _, own in own }, home: home)
+    }
+    return AccountsConfig(
+      path: path, flavor: flavor, accounts: accounts, notes: notes, passwordLocation: passwordLocation)
+  }
+
+  private func account(
+    _ value: String, location: ConfigLocation, defaults: [String: Setting], drafts: [Draft]
+  )
+    throws(ConfigError) -> Draft
+  {
+    func fail(_ message: String) -> ConfigError { ConfigError(.syntax, location, key: "account", message) }
+    let name: String
+    var parents: [String] = []
+    if let colon = value.firstIndex(of: ":") {
+      name = String(value[..<colon].trimmingBlanks())
+      guard !name.isEmpty else { throw fail("expected an account name") }
+      for part in value[value.index(after: colon)...].split(separator: ",", omittingEmptySubsequences: false)
+      {
+        let parent = String(part.trimmingBlanks())
+        guard !parent.isEmpty else { throw fail("expected an account name after the colon and each comma") }
+        guard drafts.contains(where: { $0.name == parent }) else {
+          throw fail("expected a parent account defined above, got \"\(UntrustedText(parent).escaped)\"")
+        }
+        parents.append(parent)
+      }
+    } else {
+      name = value
+    }
+    guard !name.isEmpty else { throw fail("expected an account name") }
+    guard !name.contains(",") else { throw fail("expected an account name without commas") }
+    if let earlier = drafts.first(where: { $0.name == name }) {
+      throw fail("\(UntrustedText(name).escaped) is already defined at \(earlier.location)")
+    }
+    var inherited: [String: Setting] = [:]
+    for parent in parents {
+      guard let draft = drafts.first(where: { $0.name == parent }) else { continue }
+      inherited.merge(draft.inheritable) { _, later in later }
+    }
+    return Draft(name: name, location: location, parents: parents, defaults: defaults, inheritable: inherited)
+  }
+}

@@ -1,0 +1,150 @@
+import Accounts
+import ArgumentParser
+import Foundation
+import MailSender
+
+/// `sealpost accounts [list]` and `sealpost accounts check NAME` (DESIGN §4, §6).
+struct AccountsCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "accounts",
+    abstract: "List the configured accounts, or check that one connects and logs in.",
+    discussion: """
+      Accounts come from --config PATH, else $XDG_CONFIG_HOME/sealpost/config (~/.config/sealpost/config), \
+      else ~/.msmtprc, else $XDG_CONFIG_HOME/msmtp/config — msmtp's syntax, read unchanged.
+      """,
+    subcommands: [List.self, Check.self],
+    defaultSubcommand: List.self
+  )
+
+  /// The listing: host, port, TLS mode, login and where the secret comes from — never the secret, and no
+  /// `passwordeval` is run to list.
+  struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "list", abstract: "List accounts: host, port, TLS, login and where the secret comes from.")
+
+    @Option(help: ArgumentHelp("Read accounts from this file (msmtp's syntax).", valueName: "path"))
+    var config: String?
+
+    func run() throws {
+      let loaded: AccountsConfig?
+      do throws(SendFailure) {
+        loaded = try AccountSource.load(explicit: config)
+      } catch {
+        Output.verdict(error.description)
+        throw ExitCode(error.exitCode)
+      }
+      guard let loaded else {
+        Output.verdict("configuration: no config file: looked for \(AccountSource.searched())")
+        throw ExitCode(78)
+      }
+      for line in Self.render(loaded) { Output.transcript(line) }
+    }
+
+    static func render(_ config: AccountsConfig) -> [String] {
+      let kind = config.flavor == .msmtp ? " (msmtp's file, read unchanged)" : ""
+      var lines = ["accounts in \(UntrustedText(config.path).escaped)\(kind)"]
+      guard !config.accounts.isEmpty else { return lines + ["(no accounts)"] }
+      var rows = [["ACCOUNT", "HOST", "PORT", "TLS", "AUTH", "SECRET"]]
+      var remarks: [[String]] = []
+      for account in config.accounts {
+        var name = UntrustedText(account.name).escaped
+        if !account.parents.isEmpty {
+          name += " : " + account.parents.map { UntrustedText($0).escaped }.joined(separator: ",")
+        }
+        var tls = account.security.rawValue
+        if account.security != .plaintext && account.trust.isPinned { tls += ", pinned" }
+        let auth: String
+        switch account.mechanism {
+        case nil: auth = "off"
+        case .automatic?: auth = "on" + (account.user.map { " (\(UntrustedText($0).escaped))" } ?? "")
+        case .plain?: auth = "plain" + (account.user.map { " (\(UntrustedText($0).escaped))" } ?? "")
+        case .login?: auth = "login" + (account.user.map { " (\(UntrustedText($0).escaped))" } ?? "")
+        }
+        rows.append([
+          name, account.host.map { UntrustedText($0).escaped } ?? "-", "\(account.port)", tls, auth,
+          account.secretSource.summary,
+        ])
+        var notes = account.problems.map { "  unusable: \($0)" }
+        if account.problems.isEmpty, account.security == .plaintext, let host = account.host {
+          if let problem = account.plaintextProblem(
+            host: host, allowInsecure: account.allowInsecure, authenticates: account.mechanism != nil)
+          {
+            notes.append("  refused: \(problem)")
+          } else if Loopback.isLoopbackName(host) {
+            notes.append("  plaintext to loopback: every line is marked")
+          } else {
+            notes.append("  plaintext (allow_insecure on): every line is marked; never with a login")
+          }
+        }
+        remarks.append(notes)
+      }
+      let widths = (0..<6).map { column in rows.map { $0[column].count }.max() ?? 0 }
+      for (index, row) in rows.enumerated() {
+        let cells = row.enumerated().map { column, cell in
+          column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+        }
+        lines.append(cells.joined(separator: "  "))
+        if index > 0 { lines += remarks[index - 1] }
+      }
+      return lines
+    }
+  }
+
+  /// Connects, verifies TLS, logs in and quits: the same session as `send`, stopped after AUTH.
+  struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "check",
+      abstract: "Connect, verify TLS and log in with an account, sending no mail; show every step.")
+
+    @Option(help: ArgumentHelp("Read accounts from this file (msmtp's syntax).", valueName: "path"))
+    var config: String?
+    @Argument(help: "The account to check.")
+    var name: String
+    @Option(help: ArgumentHelp("text, jsonl or none.", valueName: "format"))
+    var transcript: String = "text"
+    @Option(
+      help: ArgumentHelp(
+        "Seconds allowed for each protocol step (default: the account's, or 60).", valueName: "seconds"))
+    var timeout: Double?
+
+    func run() throws {
+      let request: SendRequest
+      let format: TranscriptFormat
+      do throws(SendFailure) {
+        guard let chosen = TranscriptFormat(rawValue: transcript) else {
+          throw SendFailure(.usage, "--transcript takes text, jsonl or none")
+        }
+        format = chosen
+        request = try makeRequest()
+      } catch {
+        Output.verdict(error.description)
+        throw ExitCode(error.exitCode)
+      }
+      let asciiOnly = !Environment.isUTF8Locale
+      let report = MailSender.send(request) { event in
+        if let line = format.render(event, asciiOnly: asciiOnly) { Output.transcript(line) }
+      }
+      let verdict = "account \(UntrustedText(name).escaped): \(report.verdictLine)"
+      Output.verdict(asciiOnly ? TranscriptFormat.ascii(verdict) : verdict)
+      if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+
+    func makeRequest() throws(SendFailure) -> SendRequest {
+      let loaded = try AccountSource.load(explicit: config)
+      let account = try AccountSource.account(named: name, in: loaded)
+      let plan = try ChannelPlan(flags: ChannelFlags(timeout: timeout), account: account)
+      try plan.checkPlaintext()
+      if case .certificateAuthorities(let caFile?) = plan.trust {
+        try Input.checkReadable(caFile, what: "CA file")
+      }
+      let credentials = try plan.credentials(passwordCommand: nil)
+      var request = SendRequest(
+        host: plan.host, port: plan.port, security: plan.security, allowInsecure: plan.allowInsecure,
+        trust: plan.trust, credentials: credentials, ehloName: plan.ehlo,
+        timeout: .milliseconds(Int64(plan.timeout * 1000)), reversePath: "", recipients: [],
+        message: MessageContent(bytes: []))
+      request.goal = .authenticate
+      return request
+    }
+  }
+}
