@@ -167,6 +167,7 @@ struct SendSession {
         let reply = try readReply(awaitingFinalReply: client.isAwaitingFinalReply)
         action = client.received(reply)
       case .send(let commands):
+        try checkServerWaitedItsTurn(client)
         try send(commands)
         action = .readReply
       case .startTLS:
@@ -176,6 +177,7 @@ struct SendSession {
         if stopAfterHandshake { return SendReport(failure: nil, finalReply: nil, goal: request.goal) }
         action = client.tlsEstablished()
       case .sendData(let thenQuit):
+        try checkServerWaitedItsTurn(client)
         try sendMessage(thenQuit: thenQuit)
         action = .readReply
       case .finish(let result, let closing):
@@ -252,6 +254,23 @@ struct SendSession {
     }
   }
 
+  /// Every reply the client asked for has been read, so any byte still buffered was sent out of turn: a reply
+  /// to a command not yet sent, which would desynchronise the dialogue (reply injection). Before STARTTLS that
+  /// is tampering with the channel (77); elsewhere a protocol violation (76). RFC 5321 §4.3.1, RFC 2920 §3.
+  private func checkServerWaitedItsTurn(_ client: SMTPClient) throws {
+    let buffered = parser.bufferedByteCount
+    guard buffered > 0 else { return }
+    if request.security == .startTLS && !client.isInsideTLS {
+      throw SendFailure(
+        .security,
+        "STARTTLS tampered: the server sent \(buffered) bytes of replies to commands not yet sent, before TLS "
+          + "— nothing was sent")
+    }
+    throw SendFailure(
+      .protocolViolation,
+      "the server sent \(buffered) bytes of replies to commands not yet sent (reply injection)")
+  }
+
   /// DESIGN §3.3: any byte after the `220` to STARTTLS and before the handshake is an injection attempt.
   private func checkNothingFollowsStartTLS(_ connection: SMTPConnection) throws {
     if parser.bufferedByteCount > 0 || connection.hasPendingInput() {
@@ -291,6 +310,9 @@ struct SendSession {
     let content = request.message.bytes
     let chunkSize = 64 * 1024
     var index = 0
+    // Until the write holding the final dot starts, a failure means the server cannot have the message;
+    // once it has started, the dot may have gone out: "delivery unknown".
+    var finalWriteStarted = false
     do throws(TransportError) {
       while index < content.count {
         let end = min(index + chunkSize, content.count)
@@ -302,8 +324,12 @@ struct SendSession {
       }
       encoder.finish(into: &output)
       if thenQuit { output += Array("QUIT\r\n".utf8) }
+      finalWriteStarted = true
       try writeData(&output, connection)
     } catch {
+      if !finalWriteStarted {
+        throw SendFailure(.temporary, "\(error.message) while sending the message — it was not delivered")
+      }
       throw failure(from: error, awaitingFinalReply: true)
     }
     if !request.showData {

@@ -1,0 +1,89 @@
+import Foundation
+import MailSenderTesting
+import Synchronization
+import Testing
+
+@testable import MailSender
+
+/// Servers that speak out of turn or stop reading: cases a scripted conversation states byte by byte.
+@Suite struct HostileServerTests {
+  /// A minimal plaintext server: the greeting bytes as given, then "250 ok" to every line (354 to DATA,
+  /// reading the content), until QUIT.
+  static func script(greeting: String, stallAfter354: Double? = nil)
+    -> @Sendable (ServerSession) throws -> Void
+  {
+    { session in
+      try session.sendRaw(Array(greeting.utf8))
+      while let line = try session.readLine() {
+        let verb = String(decoding: line.prefix(4), as: UTF8.self).uppercased()
+        switch verb {
+        case "QUIT":
+          try session.send("221 bye")
+          return
+        case "DATA":
+          try session.send("354 go on")
+          if let stallAfter354 {
+            try session.stall(stallAfter354)
+            return
+          }
+          _ = try session.readData()
+          try session.send("250 queued")
+        default:
+          try session.send("250 ok")
+        }
+      }
+    }
+  }
+
+  static func send(
+    _ server: ScriptedSMTPServer, security: TransportSecurity,
+    message: MessageContent = SendHarness.message(),
+    timeout: Duration = .seconds(5)
+  ) throws -> (SendReport, [RecordedSession], Duration) {
+    var request = try SendHarness.request(
+      port: server.port, security: security, host: "127.0.0.1", withAuth: false)
+    request.message = message
+    request.timeout = timeout
+    let clock = ContinuousClock()
+    let start = clock.now
+    let report = MailSender.send(request) { _ in }
+    let elapsed = clock.now - start
+    return (report, server.waitForFinishedSessions(1, timeout: 2), elapsed)
+  }
+
+  @Test func aReplyBeforeItsCommandIsAProtocolViolation() throws {
+    let server = try ScriptedSMTPServer(script: Self.script(greeting: "220 hi\r\n250 injected\r\n"))
+    defer { server.stop() }
+    let (report, sessions, _) = try Self.send(server, security: .plaintext)
+    #expect(report.exitCode == 76, "\(report.verdictLine)")
+    #expect(report.verdictLine.contains("reply injection"))
+    #expect(sessions.flatMap(\.commands).isEmpty, "not even EHLO goes out")
+  }
+
+  @Test func aReplyBeforeItsCommandBeforeSTARTTLSIsTampering() throws {
+    let server = try ScriptedSMTPServer(
+      script: Self.script(greeting: "220 hi\r\n250-mx\r\n250 STARTTLS\r\n"))
+    defer { server.stop() }
+    let (report, sessions, _) = try Self.send(server, security: .startTLS)
+    #expect(report.exitCode == 77, "\(report.verdictLine)")
+    #expect(report.verdictLine.hasPrefix("refused: STARTTLS tampered"))
+    #expect(sessions.flatMap(\.commands).isEmpty)
+  }
+
+  /// The server stops reading after 354: the content write cannot finish before the deadline, so the final dot
+  /// never left — a plain temporary failure, not "delivery unknown".
+  @Test func aServerThatStopsReadingDuringDataGetsNothingDelivered() throws {
+    let server = try ScriptedSMTPServer(script: Self.script(greeting: "220 hi\r\n", stallAfter354: 3))
+    defer { server.stop() }
+    // More than loopback's socket buffers hold (a few MiB each way), so a write must block.
+    var bytes = Array("Subject: big\r\n\r\n".utf8)
+    bytes.reserveCapacity(24 << 20)
+    let line = Array(repeating: UInt8(ascii: "x"), count: 998) + [13, 10]
+    while bytes.count < 24 << 20 { bytes.append(contentsOf: line) }
+    let big = MessageContent(bytes: bytes)
+    let (report, _, elapsed) = try Self.send(server, security: .plaintext, message: big, timeout: .seconds(1))
+    #expect(elapsed < .seconds(2))
+    #expect(report.failure?.category == .temporary, "\(report.verdictLine)")
+    #expect(report.verdictLine.hasSuffix("it was not delivered"))
+  }
+}
