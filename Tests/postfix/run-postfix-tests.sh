@@ -1,0 +1,334 @@
+#!/usr/bin/env bash
+# `sealpost send` against a real Postfix (DESIGN §8): a private instance on two free loopback ports — STARTTLS
+# required (smtpd_tls_security_level=encrypt, smtpd_tls_auth_only=yes) and implicit TLS (wrappermode) —, Cyrus
+# SASL from a sasldb, delivery into Maildirs that Python's `email` package reads back (maildir_check.py).
+#
+# Run as root (Tests/run.sh does, after `swift test`). The binary is .build/debug/sealpost unless SEALPOST=path.
+# PF_KEEP=1 keeps the temporary folder (configuration, log, Maildirs, each scenario's output) for a look.
+# Ends with "postfix: N passed, M failed"; exits 1 if any scenario failed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../.."
+SEALPOST=${SEALPOST:-.build/debug/sealpost}
+SEALPOST=$(realpath "$SEALPOST")
+[ -x "$SEALPOST" ] || { echo "postfix: no sealpost binary at $SEALPOST (swift build first)" >&2; exit 1; }
+CHECK=(/usr/bin/python3 "$here/maildir_check.py")
+
+source "$here/lib.sh"
+pf_traps
+pf_start
+
+work=$PF_ROOT/scenarios
+mkdir -p "$work"
+boxes=("$PF_MAILDIR"/example.test/{alice,bob,carol})
+box() { echo "$PF_MAILDIR/example.test/$1"; }
+password_command="printf %s '$PF_PASSWORD'"
+# What must never appear in any output: the password, and its base64 forms in AUTH PLAIN and AUTH LOGIN.
+secrets=("$PF_PASSWORD" "$(printf '%s' "$PF_PASSWORD" | base64 -w0)"
+  "$(printf '\0%s\0%s' "$PF_USER" "$PF_PASSWORD" | base64 -w0)")
+
+passed=0
+failed=0
+
+# --- scenario machinery -----------------------------------------------------------------------------------
+# A scenario: `begin NAME`, then `sealpost STDIN-FILE ARGS…` (sets $rc, output in $out/$err), checks with
+# `expect`/`fail`, then `finish`. The Maildirs are emptied at `begin` and `finish` (what was delivered is moved
+# to $work/SCENARIO/delivered, anything there before to $work/SCENARIO/before), and the log is read from the
+# offset it had at `begin`, so each scenario sees only its own session.
+
+# Moves every message out of the Maildirs into the folder $1.
+clear_maildirs() {
+  local b
+  mkdir -p "$1"
+  for b in "${boxes[@]}"; do
+    find "$b/new" "$b/cur" -type f -exec mv -t "$1" {} +
+  done
+}
+
+begin() {
+  scenario=$1
+  problems=()
+  echo "== $scenario"
+  mkdir -p "$work/$scenario"
+  clear_maildirs "$work/$scenario/before"
+  log_offset=$(stat -c %s "$PF_LOG")
+  out=$work/$scenario/stdout
+  err=$work/$scenario/stderr
+}
+
+fail() {
+  problems+=("$*")
+  echo "  FAIL: $*"
+}
+
+# expect DESCRIPTION COMMAND…: runs the command; a failure is a failed check, never the end of the script.
+expect() {
+  local what=$1
+  shift
+  if "$@"; then echo "  ok: $what"; else fail "$what"; fi
+}
+
+sealpost() {
+  local input=$1
+  shift
+  set +e
+  timeout 60 "$SEALPOST" send "$@" <"$input" >"$out" 2>"$err"
+  rc=$?
+  set -e
+  echo "  sealpost exit $rc: $(tail -n 1 "$err")"
+}
+
+# The log written since `begin`.
+new_log() { tail -c +$((log_offset + 1)) "$PF_LOG"; }
+
+# Waits until Postfix has logged the end of $1 sessions (default 1) since `begin`.
+wait_for_disconnect() {
+  local want=${1:-1} tries=0
+  until [ "$(new_log | grep -c ': disconnect from ')" -ge "$want" ]; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 100 ] || { fail "Postfix logged no end of session within 10 s"; return 0; }
+    sleep 0.1
+  done
+}
+
+# The `disconnect from … ehlo=2 starttls=1 auth=1 mail=1 …` line of the session: Postfix's count of the
+# commands it received, the best witness of what the client sent.
+session_commands() { new_log | grep ': disconnect from ' | tail -n 1 | sed 's/.*\]//'; }
+
+count_messages() { "${CHECK[@]}" count "$@"; }
+
+# Waits for $2 messages in the Maildir $1 (10 s at most), then a little longer in case more arrive.
+wait_for_delivery() {
+  local tries=0
+  until [ "$(count_messages "$1")" -ge "$2" ] || [ "$tries" -ge 100 ]; do
+    sleep 0.1
+    tries=$((tries + 1))
+  done
+  sleep 0.2
+}
+
+# Nothing may be delivered: after the session ended, no message in any Maildir, nothing left in the queue,
+# and no sign in the log that the cleanup daemon received message content or anything was delivered.
+expect_nothing_delivered() {
+  wait_for_disconnect
+  sleep 0.5
+  local count
+  count=$(count_messages "${boxes[@]}")
+  [ "$count" = 0 ] && echo "  ok: no message in any Maildir" || fail "$count message(s) delivered"
+  if new_log | grep -E 'cleanup\[[0-9]+\]: [0-9A-F]+: message-id=|status=(sent|deferred|bounced)' >/dev/null; then
+    fail "the log shows a message received or delivered: $(new_log | grep -E 'message-id=|status=' | head -n 3)"
+  else
+    echo "  ok: the log shows no message received"
+  fi
+  local queued
+  queued=$(find "$PF_ROOT/spool"/{incoming,active,deferred,hold,maildrop} -type f 2>/dev/null | wc -l)
+  [ "$queued" = 0 ] && echo "  ok: the queue is empty" || fail "$queued file(s) in the queue"
+}
+
+expect_rc() {
+  local allowed
+  for allowed in "$@"; do
+    [ "$rc" = "$allowed" ] && { echo "  ok: exit $rc"; return 0; }
+  done
+  fail "exit $rc, expected ${*// / or }"
+}
+
+expect_no_secret() {
+  local s hit=0
+  for s in "${secrets[@]}" "$@"; do
+    if grep -qF -- "$s" "$out" "$err"; then
+      fail "a secret appears in the output: $(grep -lF -- "$s" "$out" "$err" | xargs -n1 basename | tr '\n' ' ')"
+      hit=1
+    fi
+  done
+  [ "$hit" = 1 ] || echo "  ok: no password (plain or base64) in stdout or stderr"
+}
+
+# AUTH, if it was sent at all, went inside TLS (" ~> AUTH"), never as plaintext (" -> AUTH").
+expect_no_plaintext_auth() {
+  if grep -E '^ -> .*AUTH' "$out" >/dev/null; then fail "AUTH sent in plaintext: $(grep -E '^ -> .*AUTH' "$out")"
+  else echo "  ok: no AUTH in plaintext in the transcript"; fi
+}
+
+finish() {
+  expect_no_secret
+  clear_maildirs "$work/$scenario/delivered"
+  if [ ${#problems[@]} -eq 0 ]; then
+    passed=$((passed + 1))
+    echo "  passed"
+    return 0
+  fi
+  failed=$((failed + 1))
+  echo "  FAILED: $scenario (${#problems[@]} problem(s))"
+  echo "  --- sealpost $SEALPOST exit $rc, stdout:"
+  sed 's/^/  | /' "$out"
+  echo "  --- stderr:"
+  sed 's/^/  | /' "$err"
+  echo "  --- Postfix log (this scenario, last 40 lines):"
+  new_log | tail -n 40 | sed 's/^/  | /'
+}
+
+# --- the scenarios ----------------------------------------------------------------------------------------
+
+# 1. STARTTLS + AUTH, a message built from flags, two recipients, a body that needs care: a lone dot, leading
+#    dots, a 1200-character line (forces quoted-printable), trailing blanks, UTF-8, a "From " line.
+begin starttls-composed
+body=$work/$scenario/body.txt
+{
+  printf 'Grüße aus Köln, Zoë! — ünïcödé ✓ 日本語\n'
+  printf '.a line with a leading dot\n'
+  printf '.\n'
+  printf '..two dots\n'
+  printf 'From the start of a line (mbox would escape this)\n'
+  printf '%.0sab€' {1..400}   # "ab€" × 400 = 1200 characters, 2000 octets
+  printf '\n'
+  printf 'trailing blanks   \n'
+  printf 'tab\tinside and = sign and =3D literal\n'
+  printf '\n'
+  printf 'last line\n'
+} >"$body"
+subject='Grüße, Zoë'
+sealpost "$body" --server localhost --port "$PF_STARTTLS_PORT" --tls starttls --ca-file "$PF_CA" \
+  --user "$PF_USER" --password-command "$password_command" \
+  --from alice@example.test --to bob@example.test --to carol@example.test --subject "$subject" --body-file -
+expect_rc 0
+expect_no_plaintext_auth
+expect "transcript shows STARTTLS and a verified certificate" \
+  grep -qE '^~~ .*TLS = TLS 1\.[23] .*verified localhost' "$out"
+wait_for_delivery "$(box bob)" 1
+wait_for_delivery "$(box carol)" 1
+for who in bob carol; do
+  expect "$who: the message read back equals what was sent" \
+    "${CHECK[@]}" composed "$(box "$who")" --address "$who@example.test" --from alice@example.test \
+    --to bob@example.test --to carol@example.test --subject "$subject" --body "$body"
+done
+expect "alice (the sender) got nothing" test "$(count_messages "$(box alice)")" = 0
+wait_for_disconnect
+expect "Postfix saw STARTTLS, then AUTH, one MAIL, two RCPT" \
+  grep -qE 'starttls=1 auth=1 mail=1 rcpt=2 data=1' <<<"$(session_commands)"
+finish
+
+# 2. Implicit TLS, a complete message with --message -: a Bcc header that must not arrive, a folded header, an
+#    encoded word, leading dots, an 8-bit body. The envelope gets carol from --bcc.
+begin implicit-message
+message=$work/$scenario/message.eml
+message_id="<implicit-$$-$RANDOM@example.test>"
+cat >"$message" <<EOF
+From: Alice Example <alice@example.test>
+To: Bob <bob@example.test>
+Bcc: Carol Hidden <carol@example.test>
+Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= over implicit TLS
+Date: Sat, 28 Nov 2026 12:00:00 +0000
+Message-ID: $message_id
+X-Sealpost-Test: a header folded
+ over two lines
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+Hello Bob, Grüße from Zoë.
+.leading dot
+.
+..two dots
+ a line starting with a blank
+
+last line
+EOF
+sealpost "$message" --server localhost --port "$PF_IMPLICIT_PORT" --tls implicit --ca-file "$PF_CA" \
+  --user "$PF_USER" --password-command "$password_command" \
+  --from alice@example.test --to bob@example.test --bcc carol@example.test --message -
+expect_rc 0
+expect_no_plaintext_auth
+expect "transcript: TLS from the first byte (no STARTTLS)" bash -c "! grep -q 'STARTTLS' '$out'"
+wait_for_delivery "$(box bob)" 1
+wait_for_delivery "$(box carol)" 1
+expect "bob: headers and body as sent, Bcc gone" "${CHECK[@]}" supplied "$(box bob)" --address bob@example.test \
+  --original "$message" --absent "Carol Hidden" --absent "Bcc:"
+expect "carol (Bcc): the same message, no Bcc header" "${CHECK[@]}" supplied "$(box carol)" \
+  --address carol@example.test --original "$message" --absent "Carol Hidden" --absent "Bcc:"
+wait_for_disconnect
+expect "Postfix saw AUTH, one MAIL, two RCPT, no STARTTLS" \
+  grep -qE '^ ehlo=1 auth=1 mail=1 rcpt=2 data=1' <<<"$(session_commands)"
+finish
+
+# 3. Wrong password: 77, nothing delivered, neither password anywhere in the output.
+begin wrong-password
+wrong='Wr0ng-pa55!word'
+sealpost /dev/null --server localhost --port "$PF_STARTTLS_PORT" --tls starttls --ca-file "$PF_CA" \
+  --user "$PF_USER" --password-command "printf %s '$wrong'" \
+  --from alice@example.test --to bob@example.test --subject 'wrong password' --body 'must not arrive'
+expect_rc 77
+expect "the verdict says authentication failed" grep -qiE 'auth' "$err"
+expect_no_secret "$wrong" "$(printf '%s' "$wrong" | base64 -w0)" \
+  "$(printf '\0%s\0%s' "$PF_USER" "$wrong" | base64 -w0)"
+expect_no_plaintext_auth
+expect_nothing_delivered
+expect "Postfix saw one failed AUTH and no MAIL" \
+  bash -c "grep -q 'auth=0/1' <<<'$(session_commands)' && ! grep -q 'mail=' <<<'$(session_commands)'"
+finish
+
+# 4. STARTTLS with a CA that did not sign the server's certificate: 77 before anything but the handshake.
+begin untrusted-ca
+sealpost /dev/null --server localhost --port "$PF_STARTTLS_PORT" --tls starttls --ca-file "$PF_OTHER_CA" \
+  --user "$PF_USER" --password-command "$password_command" \
+  --from alice@example.test --to bob@example.test --subject 'untrusted' --body 'must not arrive'
+expect_rc 77
+expect "the verdict names the certificate" grep -qi 'certificate' "$err"
+expect_nothing_delivered
+expect "Postfix saw no AUTH and no MAIL from the client ($(session_commands))" \
+  bash -c "! grep -qE 'auth=|mail=' <<<'$(session_commands)'"
+finish
+
+# 5a. Plaintext to the port that requires STARTTLS, with --user. Postfix offers AUTH only inside TLS
+#     (smtpd_tls_auth_only); sealpost must not send AUTH and must not send the mail unauthenticated: 77.
+#     (--ca-file is a usage error with --tls none, so it is not given.)
+begin plaintext-with-user
+sealpost /dev/null --server localhost --port "$PF_STARTTLS_PORT" --tls none \
+  --user "$PF_USER" --password-command "$password_command" \
+  --from alice@example.test --to bob@example.test --subject 'plaintext' --body 'must not arrive'
+expect_rc 77 69
+expect "the verdict says it cannot authenticate" grep -qiE 'auth' "$err"
+expect_no_plaintext_auth
+expect_nothing_delivered
+expect "Postfix saw no AUTH and no MAIL ($(session_commands))" \
+  bash -c "! grep -qE 'auth=|mail=' <<<'$(session_commands)'"
+# Not a failure, but worth a look: the verdict should not speak of TLS in a session that had none.
+if grep -q 'after TLS' "$err" && ! grep -q '^~~ ' "$out"; then
+  echo "  note: the verdict says \"after TLS\" although this session never used TLS: $(cat "$err")"
+fi
+finish
+
+# 5b. Plaintext to the same port without --user: Postfix answers MAIL with 530 (STARTTLS first): 69, with the
+#     server's reason in the verdict.
+begin plaintext-530
+sealpost /dev/null --server localhost --port "$PF_STARTTLS_PORT" --tls none \
+  --from alice@example.test --to bob@example.test --subject 'plaintext' --body 'must not arrive'
+expect_rc 69
+expect "the verdict quotes Postfix's 530 and STARTTLS" grep -qE '530.*STARTTLS' "$err"
+expect "the transcript marks the session as plaintext" grep -q '^!! .*plaintext' "$out"
+expect_nothing_delivered
+finish
+
+# 6. One refused recipient among valid ones (Postfix refuses relaying to unknown.invalid at RCPT): all or
+#    nothing — the valid recipient gets nothing; 69 for a 5xx refusal, 75 for 4xx; the address on stderr.
+begin refused-recipient
+sealpost /dev/null --server localhost --port "$PF_STARTTLS_PORT" --tls starttls --ca-file "$PF_CA" \
+  --user "$PF_USER" --password-command "$password_command" \
+  --from alice@example.test --to bob@example.test --to nobody@unknown.invalid --to carol@example.test \
+  --subject 'partly refused' --body 'must not arrive'
+wait_for_disconnect
+reply=$(new_log | grep -oE 'reject: RCPT from [^:]+: [0-9]{3}' | grep -oE '[0-9]{3}$' | head -n 1 || true)
+expect "Postfix refused RCPT TO:<nobody@unknown.invalid> (reply ${reply:-none})" \
+  grep -q 'reject: RCPT.*<nobody@unknown.invalid>' <<<"$(new_log)"
+case "$reply" in
+  5*) expect_rc 69 ;;
+  4*) expect_rc 75 ;;
+  *) fail "no RCPT refusal in the Postfix log" ;;
+esac
+expect "stderr names the refused address" grep -qF 'nobody@unknown.invalid' "$err"
+expect "stderr does not blame the accepted ones" bash -c "! grep -qE 'bob@|carol@' '$err'"
+expect_nothing_delivered
+finish
+
+echo "postfix: $passed passed, $failed failed"
+[ "$failed" = 0 ]
