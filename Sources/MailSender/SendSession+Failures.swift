@@ -35,7 +35,12 @@ extension SendSession {
     return SendFailure(.temporary, "\(error)")
   }
 
-  static func failure(from failure: SMTPFailure, request: SendRequest) -> SendFailure {
+  /// - Parameters:
+  ///   - insideTLS: whether the session was inside TLS when it failed.
+  ///   - capabilities: the server's last capability list, for a hint when AUTH is missing.
+  static func failure(
+    from failure: SMTPFailure, request: SendRequest, insideTLS: Bool = true, capabilities: Capabilities? = nil
+  ) -> SendFailure {
     let host = request.host
     func text(_ reply: SMTPReply) -> String { reply.lines.map(\.escaped).joined(separator: " ") }
     switch failure.kind {
@@ -48,8 +53,13 @@ extension SendSession {
         .security, "AUTH is never sent over plaintext to a non-loopback host — nothing was sent")
     case .authUnavailable(let offered):
       let list = offered.isEmpty ? "no AUTH at all" : "only " + offered.joined(separator: " ")
+      if insideTLS {
+        return SendFailure(
+          .security, "cannot authenticate: inside TLS \(host) offers \(list) — nothing was sent")
+      }
+      let hint = capabilities?.startTLS == true ? " (it offers STARTTLS: try --tls starttls)" : ""
       return SendFailure(
-        .security, "cannot authenticate: after TLS \(host) offers \(list) — nothing was sent")
+        .security, "cannot authenticate: without TLS \(host) offers \(list)\(hint) — nothing was sent")
     case .authFailed(let reply):
       return SendFailure(.security, "authentication failed: \(text(reply)) — nothing was sent")
     case .extensionMissing(let name):

@@ -412,7 +412,10 @@ struct SendSession {
       }
     }
     if let failure = result.failure {
-      return SendReport(failure: scrubbed(Self.failure(from: failure, request: request)), finalReply: nil)
+      let mapped = Self.failure(
+        from: failure, request: request, insideTLS: insideTLS,
+        capabilities: insideTLS ? capabilitiesAfterTLS : capabilitiesBeforeTLS)
+      return SendReport(failure: scrubbed(mapped), finalReply: nil)
     }
     if request.goal != .deliver {
       return SendReport(failure: nil, finalReply: nil, goal: request.goal)

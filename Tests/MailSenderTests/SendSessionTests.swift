@@ -130,7 +130,21 @@ import Testing
         $0.capabilitiesAfterTLS = ["PIPELINING", "8BITMIME"]
       })
     #expect(outcome.report.exitCode == 77)
-    #expect(outcome.report.verdictLine.contains("cannot authenticate"))
+    #expect(
+      outcome.report.verdictLine
+        == "refused: cannot authenticate: inside TLS localhost offers no AUTH at all — nothing was sent")
+    #expect(!outcome.serverSawMailOrAuth)
+  }
+
+  /// Found against Postfix (auth only after TLS): the reason must not speak of TLS that never happened.
+  @Test func noAuthWithoutTLSPointsToSTARTTLS() throws {
+    let outcome = try H.run(
+      server: try H.standard { $0.capabilitiesBeforeTLS = ["PIPELINING", "8BITMIME"] }, security: .plaintext)
+    #expect(outcome.report.exitCode == 77)
+    #expect(
+      outcome.report.verdictLine
+        == "refused: cannot authenticate: without TLS localhost offers no AUTH at all (it offers STARTTLS: "
+        + "try --tls starttls) — nothing was sent")
     #expect(!outcome.serverSawMailOrAuth)
   }
 
