@@ -15,6 +15,10 @@ final class HandshakeContext {
   var sink: ((TLSEvent) -> Void)?
   /// The first verification error (OpenSSL's text, depth in the chain).
   var firstVerifyFailure: (reason: String, depth: Int)?
+  /// Stop the handshake at the first verification failure, so OpenSSL sends the fitting alert (unknown CA,
+  /// certificate expired, bad certificate…) and the server sees a refusal, not a finished handshake and a drop.
+  /// Off for pins, where a failing chain is expected and only the leaf's key decides.
+  var abortOnVerifyFailure = false
   /// The version field of the ServerHello (0x0303 for 1.2 and 1.3), to explain a version failure.
   var serverHelloVersion: UInt16?
   /// Alert descriptions seen, e.g. 70 (protocol version).

@@ -100,9 +100,11 @@ extension SMTPConnection {
     let handshakeContext = HandshakeContext()
     self.handshakeContext = handshakeContext
     _ = sealpost_SSL_set_app_data(ssl, Unmanaged.passUnretained(handshakeContext).toOpaque())
+    if case .certificateAuthorities = configuration.trust { handshakeContext.abortOnVerifyFailure = true }
     SSL_set_verify(ssl, SSL_VERIFY_PEER) { preverified, store in
-      // Record the first failure and let the handshake finish, only so the chain can be shown; the verdict
-      // below closes the connection before anything is written.
+      // Record the first failure. With CA trust, stop right there: OpenSSL sends its alert, and the chain
+      // received so far is still reported below. With pins, let the handshake finish so the leaf's key decides;
+      // the verdict below closes the connection before anything is written.
       guard preverified != 1, let store, let ssl = sealpost_X509_STORE_CTX_get_ssl(store),
         let raw = sealpost_SSL_get_app_data(ssl)
       else { return 1 }
@@ -112,7 +114,7 @@ extension SMTPConnection {
         let reason = X509_verify_cert_error_string(Int(code)).map { String(cString: $0) } ?? "error \(code)"
         context.firstVerifyFailure = (reason, Int(X509_STORE_CTX_get_error_depth(store)))
       }
-      return 1
+      return context.abortOnVerifyFailure ? 0 : 1
     }
     SSL_set_msg_callback(ssl) { written, _, contentType, buffer, length, ssl, _ in
       guard let ssl, let buffer, let raw = sealpost_SSL_get_app_data(ssl) else { return }
@@ -122,11 +124,22 @@ extension SMTPConnection {
         bytes: UnsafeRawBufferPointer(start: buffer, count: length))
     }
 
-    try withoutActuallyEscaping(onEvent) { (sink) throws(TransportError) -> Void in
-      handshakeContext.sink = sink
-      defer { handshakeContext.sink = nil }
-      sink(.clientHello(serverNameIndication: isIPLiteral || name.isEmpty ? nil : name, versions: versions))
-      try runHandshake(ssl, versions: versions, deadline: deadline)
+    do throws(TransportError) {
+      try withoutActuallyEscaping(onEvent) { (sink) throws(TransportError) -> Void in
+        handshakeContext.sink = sink
+        defer { handshakeContext.sink = nil }
+        sink(.clientHello(serverNameIndication: isIPLiteral || name.isEmpty ? nil : name, versions: versions))
+        try runHandshake(ssl, versions: versions, deadline: deadline)
+      }
+    } catch {
+      // Stopped by our own verify callback: report the chain as received, with OpenSSL's reason.
+      guard handshakeContext.abortOnVerifyFailure, handshakeContext.firstVerifyFailure != nil,
+        error.kind == .tlsHandshakeFailed
+      else { throw error }
+      handshakeContext.handshakeFinished = true
+      let summary = try sessionSummary(ssl, configuration: configuration, name: name)
+      onEvent(.established(summary))
+      throw untrusted(summary, name: name)
     }
     // The message callback stays: a TLS 1.3 NewSessionTicket (and any later alert) arrives during reads, which
     // report it through `read(maxBytes:deadline:onTLSEvent:)`.
@@ -134,17 +147,21 @@ extension SMTPConnection {
 
     let summary = try sessionSummary(ssl, configuration: configuration, name: name)
     onEvent(.established(summary))
-    switch summary.verdict {
-    case .verified, .pinned:
+    if summary.verdict.isTrusted {
       tlsEstablished = true
       return summary
+    }
+    throw untrusted(summary, name: name)
+  }
+
+  private func untrusted(_ summary: TLSSessionSummary, name: String) -> TransportError {
+    switch summary.verdict {
     case .failed(let reason, let depth):
       let at = depth.map { " (certificate \($0) of the chain)" } ?? ""
-      throw TransportError(
+      return TransportError(
         .untrustedPeer(summary), "certificate of \(peer) not trusted for \(name): \(reason)\(at)")
-    case .pinMismatch:
-      throw TransportError(
-        .untrustedPeer(summary), "the key of \(peer) matches none of the configured pins")
+    case .pinMismatch, .verified, .pinned:
+      return TransportError(.untrustedPeer(summary), "the key of \(peer) matches none of the configured pins")
     }
   }
 
@@ -238,7 +255,9 @@ extension SMTPConnection {
         }
       }
     }
-    let leaf = SSL_get0_peer_certificate(ssl).map { CertificateInspector.summary(of: $0) }
+    // After a handshake stopped at verification OpenSSL has not set the peer certificate yet: the leaf is
+    // then the first certificate of the chain as received.
+    let leaf = SSL_get0_peer_certificate(ssl).map { CertificateInspector.summary(of: $0) } ?? chain.first
 
     let chainVerdict: TLSVerdict
     if leaf == nil {
