@@ -98,6 +98,18 @@ struct ConfigParser {
         name: draft.name, location: draft.location, parents: draft.parents, flavor: flavor,
         settings: draft.defaults.merging(draft.inheritable) { _, own in own }, home: home)
     }
+    // msmtp logs in only with `auth` set; a `user` without it is a common slip that ends in a refused
+    // recipient at the server, so say it once per line where the user is set.
+    var userWithoutAuth = Set<ConfigLocation>()
+    for account in accounts where account.user != nil && account.mechanism == nil {
+      let location = account.location(of: "user")
+      guard userWithoutAuth.insert(location).inserted else { continue }
+      notes.append(
+        ConfigNote(
+          location: location, key: "user",
+          message:
+            "is set but auth is off (msmtp's default): like msmtp, Sealpost will not log in; add `auth on`"))
+    }
     return AccountsConfig(
       path: path, flavor: flavor, accounts: accounts, notes: notes, passwordLocation: passwordLocation)
   }

@@ -68,6 +68,8 @@ public struct SendReport: Sendable {
 
   /// What the session set out to do.
   public var goal: SMTPClientConfiguration.Goal = .deliver
+  /// Whether AUTH succeeded in this session.
+  public var loggedIn = false
 
   /// The TLS outcome and chain when a handshake finished, trusted or not (then nothing else was sent).
   public var tls: TLSSessionSummary? = nil
@@ -86,7 +88,10 @@ public struct SendReport: Sendable {
     switch goal {
     case .deliver: return "sent: \(finalReply ?? "accepted")"
     case .inspect: return "ok: the channel is trustworthy; nothing was sent"
-    case .authenticate: return "ok: the channel is trustworthy and the login works; no mail was sent"
+    case .authenticate where loggedIn:
+      return "ok: the channel is trustworthy and the login works; no mail was sent"
+    case .authenticate:
+      return "ok: the channel is trustworthy; no login was tried (no credentials); no mail was sent"
     }
   }
 }

@@ -418,7 +418,9 @@ struct SendSession {
       return SendReport(failure: scrubbed(mapped), finalReply: nil)
     }
     if request.goal != .deliver {
-      return SendReport(failure: nil, finalReply: nil, goal: request.goal)
+      return SendReport(
+        failure: nil, finalReply: nil, goal: request.goal,
+        loggedIn: request.goal == .authenticate && request.credentials != nil)
     }
     let final = result.finalReply.map { $0.lines.map(\.escaped).joined(separator: " ") }
     return SendReport(failure: nil, finalReply: final.map(redactor.scrub))

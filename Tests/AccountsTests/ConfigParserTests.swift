@@ -302,6 +302,20 @@ import Testing
     #expect(config.accounts.allSatisfy { $0.problems.isEmpty })
   }
 
+  /// msmtp logs in only with `auth`: a `user` without it is noted once per line that sets the user.
+  @Test func userWithoutAuthIsNoted() throws {
+    let config = try Support.parse(
+      "defaults\nuser u\naccount a\nhost h\naccount b\nhost h\naccount c\nhost h\nauth on\naccount d\nhost h\n"
+        + "user v\nauth off")
+    #expect(
+      config.notes.map(\.description) == [
+        "t.rc:2: user: is set but auth is off (msmtp's default): like msmtp, Sealpost will not log in; add "
+          + "`auth on`",
+        "t.rc:12: user: is set but auth is off (msmtp's default): like msmtp, Sealpost will not log in; add "
+          + "`auth on`",
+      ])
+  }
+
   @Test func passwordLocationIsTheFirstPasswordWithAValue() throws {
     #expect(
       try Support.parse("account a\nhost h\npassword\npassword x\npassword y").passwordLocation?.line == 4)

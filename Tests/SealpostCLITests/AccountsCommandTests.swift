@@ -462,6 +462,25 @@ import Testing
 
   // MARK: - accounts check
 
+  /// Found trying the product: with `auth` unset msmtp does not log in, and `check` must not claim a login.
+  @Test func checkWithoutAuthSaysNoLoginWasTried() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let server = try Self.server()
+    defer { server.stop() }
+    let text = try Self.config(port: server.port, secret: "").replacingOccurrences(of: "auth on\n", with: "")
+    try sandbox.write(text, to: sandbox.home + "/.msmtprc")
+    let result = try CLIRunner.run(
+      ["accounts", "check", "test", "--transcript", "none"], environment: sandbox.environment)
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stderr.contains("user: is set but auth is off"))
+    #expect(
+      result.stderr.hasSuffix(
+        "sealpost: account test: ok: the channel is trustworthy; no login was tried (no credentials); no mail "
+          + "was sent\n"))
+    #expect(!server.waitForFinishedSessions(1).flatMap(\.commands).contains { $0.hasPrefix("AUTH") })
+  }
+
   @Test func checkLogsInAndSendsNoMail() throws {
     var sandbox = try AccountSandbox()
     defer { sandbox.remove() }
