@@ -1,14 +1,47 @@
 import Foundation
 import MailSender
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// stdout for the transcript (flushed per event), stderr for the verdict (DESIGN §4).
+///
+/// Written with write(2): a reader that went away (`sealpost send … | head -1`) must not crash the process
+/// (Foundation's `FileHandle.write` traps on EPIPE). Once a stream fails, its later lines are dropped and the
+/// session goes on, so the exit code still tells what happened to the mail.
 enum Output {
-  static func transcript(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
-  }
+  static func transcript(_ line: String) { standardOutput.write(line + "\n") }
 
-  static func verdict(_ line: String) {
-    FileHandle.standardError.write(Data(("sealpost: " + line + "\n").utf8))
+  static func verdict(_ line: String) { standardError.write("sealpost: " + line + "\n") }
+
+  private static let standardOutput = Stream(descriptor: STDOUT_FILENO)
+  private static let standardError = Stream(descriptor: STDERR_FILENO)
+
+  private final class Stream: Sendable {
+    let descriptor: Int32
+    private let failed = Mutex(false)
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    func write(_ text: String) {
+      failed.withLock { failed in
+        guard !failed else { return }
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+          let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+          if written > 0 {
+            bytes = bytes.dropFirst(written)
+          } else if written < 0 && errno == EINTR {
+            continue
+          } else {
+            failed = true
+            return
+          }
+        }
+      }
+    }
   }
 }
 

@@ -97,3 +97,33 @@ import Testing
     #expect(server.sessions.isEmpty)
   }
 }
+
+/// A reader that goes away (`sealpost send … | head -1`) must not crash the process: found trying the product.
+@Suite struct ClosedOutputTests {
+  @Test func aClosedStdoutDoesNotCrashAndTheMailStillGoes() throws {
+    var options = StandardSMTPOptions(tlsIdentity: try TestPKI.shared().identity(.valid))
+    options.tlsIdentity = nil
+    let server = try ScriptedSMTPServer(standard: options)
+    defer { server.stop() }
+    let process = Process()
+    process.executableURL = CLIRunner.binary
+    process.arguments = [
+      "send", "--server", "localhost:\(server.port)", "--tls", "none", "--from", "a@example.org", "--to",
+      "b@example.org", "--timeout", "5",
+    ]
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    process.standardInput = FileHandle.nullDevice
+    // The reader is gone before the first line is written.
+    try output.fileHandleForReading.close()
+    try process.run()
+    let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationReason == .exit)
+    #expect(process.terminationStatus == 0, "\(stderr)")
+    #expect(stderr == "sealpost: sent: 250 2.0.0 Ok: queued\n")
+    #expect(server.waitForFinishedSessions(1).first?.messages.count == 1)
+  }
+}
