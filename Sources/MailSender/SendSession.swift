@@ -106,6 +106,11 @@ struct SendSession {
 
   /// Checks that need no network (DESIGN §3.8: bad data refused before connecting).
   private func checkRequest() throws {
+    if case .certificateAuthorities(let caFile?) = request.trust,
+      let problem = CertificateFile.problem(atPath: caFile)
+    {
+      throw SendFailure(.noInput, "the CA file \(UntrustedText(caFile).escaped) cannot be used: \(problem)")
+    }
     if request.goal == .deliver && request.recipients.isEmpty {
       throw SendFailure(.usage, "no recipient: say --to, --cc or --bcc")
     }

@@ -339,6 +339,26 @@ import Testing
     #expect(report.exitCode == 68, "\(report.verdictLine)")
   }
 
+  /// A CA file that is not PEM, or not a file, is an input error found before connecting (exit 66).
+  @Test(arguments: ["not-pem", "/", "/nonexistent/ca.pem"])
+  func unusableCAFileIs66BeforeConnecting(name: String) throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    var path = name
+    if name == "not-pem" {
+      path = directory.file("ca.pem")
+      try "this is not a certificate\n".write(toFile: path, atomically: true, encoding: .utf8)
+    }
+    let server = try ScriptedSMTPServer(standard: try H.standard())
+    defer { server.stop() }
+    var request = try H.request(port: server.port, security: .startTLS)
+    request.trust = .certificateAuthorities(caFile: path)
+    let report = MailSender.send(request) { _ in }
+    #expect(report.exitCode == 66, "\(report.verdictLine)")
+    #expect(report.verdictLine.hasPrefix("cannot read: the CA file \(path) cannot be used: "))
+    #expect(server.sessions.isEmpty)
+  }
+
   @Test func controlCharactersInTheEnvelopeAreRefusedBeforeConnecting() throws {
     var request = try H.request(port: 9, security: .startTLS)
     request.recipients = ["b@example.org\r\nRSET"]
