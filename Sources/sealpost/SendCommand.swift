@@ -14,10 +14,14 @@ struct SendCommand: ParsableCommand {
       that is not loopback also --allow-insecure; AUTH never goes over plaintext to such a host.
 
       Examples:
-        sealpost send --server smtp.example.org --user alice --from alice@example.org --to bob@example.org
-        sealpost send --server smtp.example.org:587 --user alice --password-command 'pass show mail' \\
-          --from alice@example.org --to bob@example.org --subject Hello --body-file note.txt
-        sealpost send --server localhost:1025 --tls none --from a@example.test --to b@example.test
+        sealpost send --server smtp.example.org --user alice \\
+          --from alice@example.org --to bob@example.org
+        sealpost send --server smtp.example.org:587 --user alice \\
+          --password-command 'pass show mail' --from alice@example.org \\
+          --to bob@example.org --subject Hello --body-file note.txt
+        sealpost send --server localhost:1025 --tls none \\
+          --from a@example.test --to b@example.test
+        sealpost send --account work --to bob@example.org --body 'Hi'
       """
   )
 
