@@ -120,6 +120,8 @@ import Testing
           return
         case "EHLO":
           try session.sendRaw(Array(ehlo.utf8))
+        case "AUTH":
+          try session.send("235 2.7.0 ok")
         case "DATA":
           try session.send("354 go on")
           _ = try session.readData()
