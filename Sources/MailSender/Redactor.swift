@@ -15,6 +15,9 @@ struct Redactor: Sendable {
     var found = Set<String>()
     for secret in secrets where !secret.bytes.isEmpty {
       found.insert(String(decoding: secret.bytes, as: UTF8.self))
+      // Received lines are escaped before they are scrubbed (DESIGN §3.6): a secret with a control character,
+      // a bidi control or a byte that is not UTF-8 is only found in its escaped form there.
+      found.insert(UntrustedText.escape(secret.bytes))
       for needle in Self.base64Forms(of: secret.bytes) { found.insert(needle) }
     }
     // Very short needles would blank ordinary text; a 1–2 byte secret is still scrubbed verbatim.

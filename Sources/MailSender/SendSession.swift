@@ -262,18 +262,20 @@ struct SendSession {
   /// Every reply the client asked for has been read, so any byte still buffered was sent out of turn: a reply
   /// to a command not yet sent, which would desynchronise the dialogue (reply injection). Before STARTTLS that
   /// is tampering with the channel (77); elsewhere a protocol violation (76). RFC 5321 §4.3.1, RFC 2920 §3.
+  /// The parser's buffer is checked, and the connection too: a read boundary may leave the injected bytes in
+  /// the socket (or in OpenSSL) with the parser's buffer empty.
   private func checkServerWaitedItsTurn(_ client: SMTPClient) throws {
     let buffered = parser.bufferedByteCount
-    guard buffered > 0 else { return }
+    guard buffered > 0 || connection?.hasUnreadReplyBytes() == true else { return }
+    let amount = buffered > 0 ? "\(buffered) bytes of replies" : "replies"
     if request.security == .startTLS && !client.isInsideTLS {
       throw SendFailure(
         .security,
-        "STARTTLS tampered: the server sent \(buffered) bytes of replies to commands not yet sent, before TLS "
-          + "— nothing was sent")
+        "STARTTLS tampered: the server sent \(amount) to commands not yet sent, before TLS — nothing was sent"
+      )
     }
     throw SendFailure(
-      .protocolViolation,
-      "the server sent \(buffered) bytes of replies to commands not yet sent (reply injection)")
+      .protocolViolation, "the server sent \(amount) to commands not yet sent (reply injection)")
   }
 
   /// DESIGN §3.3: any byte after the `220` to STARTTLS and before the handshake is an injection attempt.

@@ -249,6 +249,37 @@ public final class ServerSession: @unchecked Sendable {
     }
   }
 
+  /// TLS 1.2: sends a HelloRequest, asking the client to renegotiate (a client that refuses answers with a
+  /// `no_renegotiation` alert). The script goes on at once; what the client answers arrives with later reads.
+  public func requestRenegotiation() throws {
+    guard let ssl else { throw ScriptedSMTPServerError("no TLS session") }
+    ERR_clear_error()
+    guard SSL_renegotiate(ssl) == 1 else { throw tlsError("SSL_renegotiate") }
+    _ = SSL_do_handshake(ssl)
+    ERR_clear_error()
+  }
+
+  /// TLS 1.3: sends `count` records, each preceded by a KeyUpdate that asks the client to update its keys too
+  /// (a key-update flood); each record carries one `continuation` line (e.g. `250-x`).
+  public func sendWithKeyUpdates(_ count: Int, continuation: String) throws {
+    guard let ssl else { throw ScriptedSMTPServerError("no TLS session") }
+    for _ in 0..<count {
+      guard SSL_key_update(ssl, 1) == 1 else { throw tlsError("SSL_key_update") }
+      try send(continuation)
+    }
+  }
+
+  /// Ends TLS with a close_notify but keeps the socket, then sends `bytes` in plaintext on it (bytes after the
+  /// end of TLS, which a client must never take as part of the session).
+  public func closeNotifyThenSendPlaintext(_ bytes: [UInt8]) throws {
+    guard let ssl else { throw ScriptedSMTPServerError("no TLS session") }
+    ERR_clear_error()
+    _ = SSL_shutdown(ssl)
+    SSL_free(ssl)
+    self.ssl = nil
+    try sendRaw(bytes)
+  }
+
   private func waitForTLS(_ ssl: OpaquePointer, result: Int32, deadline: Date, step: String) throws {
     let code = errno
     switch SSL_get_error(ssl, result) {

@@ -32,6 +32,14 @@ public struct TestIdentity: Sendable, Hashable {
   public var keyPath: String
   /// The leaf followed by its issuing CA, as a server sends it (for `selfSigned` just the leaf).
   public var chainPath: String
+
+  /// An identity from files a test made itself (e.g. with `TestPKI.openssl`).
+  public init(kind: TestIdentityKind, certificatePath: String, keyPath: String, chainPath: String) {
+    self.kind = kind
+    self.certificatePath = certificatePath
+    self.keyPath = keyPath
+    self.chainPath = chainPath
+  }
 }
 
 /// Why test certificates could not be made.

@@ -225,6 +225,18 @@ public final class SMTPConnection: @unchecked Sendable {
     return peeked > 0
   }
 
+  /// True when bytes of the reply stream are already here that nobody has read: outside TLS at least one byte
+  /// in the socket's receive queue (a non-blocking `MSG_PEEK`); inside TLS decrypted bytes buffered inside
+  /// OpenSSL (the socket is not looked at there: it may hold records that are not data, such as a session
+  /// ticket). Used before each command goes out, to catch replies sent out of turn that a read boundary
+  /// left outside the parser.
+  public func hasUnreadReplyBytes() -> Bool {
+    guard descriptor >= 0 else { return false }
+    if let ssl { return SSL_pending(ssl) > 0 }
+    var byte: UInt8 = 0
+    return recv(descriptor, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) > 0
+  }
+
   /// Idempotent. Inside an established TLS session a close_notify is sent best effort (never blocking);
   /// then the socket is closed and the OpenSSL objects are freed.
   public func close() {
