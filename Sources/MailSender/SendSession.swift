@@ -398,10 +398,11 @@ struct SendSession {
     if let connection {
       switch closing {
       case .quit:
-        if (try? connection.write(Array("QUIT\r\n".utf8), deadline: deadline)) != nil {
+        // The outcome is decided; QUIT and its reply only let the server log a clean end, so they get a short
+        // deadline of their own instead of another full step.
+        let quitDeadline = clock.now + min(request.timeout, .seconds(2))
+        if (try? connection.write(Array("QUIT\r\n".utf8), deadline: quitDeadline)) != nil {
           emit(.send, "QUIT")
-          // The reply to QUIT changes nothing; wait for it briefly so the server logs a clean end.
-          let quitDeadline = clock.now + min(request.timeout, .seconds(5))
           if let bytes = try? connection.read(maxBytes: 4096, deadline: quitDeadline), !bytes.isEmpty {
             parser.append(bytes)
             if let reply = try? parser.nextReply() {

@@ -70,6 +70,27 @@ import Testing
     #expect(sessions.flatMap(\.commands).isEmpty)
   }
 
+  /// The outcome is known once MAIL is refused: a server that then ignores QUIT costs at most 2 s, not another
+  /// full step (here 10 s).
+  @Test func aServerThatIgnoresQUITDoesNotHoldTheVerdict() throws {
+    let server = try ScriptedSMTPServer { session in
+      try session.send("220 hi")
+      while let line = try session.readLine() {
+        switch String(decoding: line.prefix(4), as: UTF8.self).uppercased() {
+        case "EHLO": try session.send("250 mx")
+        case "MAIL": try session.send("550 5.7.1 not you")
+        default:
+          try session.stall(4)
+          return
+        }
+      }
+    }
+    defer { server.stop() }
+    let (report, _, elapsed) = try Self.send(server, security: .plaintext, timeout: .seconds(10))
+    #expect(report.exitCode == 69, "\(report.verdictLine)")
+    #expect(elapsed < .seconds(3))
+  }
+
   /// The server stops reading after 354: the content write cannot finish before the deadline, so the final dot
   /// never left — a plain temporary failure, not "delivery unknown".
   @Test func aServerThatStopsReadingDuringDataGetsNothingDelivered() throws {
