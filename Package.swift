@@ -40,19 +40,22 @@ let package = Package(
       ]
     ),
 
+    // Test support: a seeded generator and the case runner of the property tests (DESIGN §9).
+    .target(name: "PropertyTesting", path: "Tests/PropertyTesting"),
+
     // Test targets: each is enabled by the change that adds its first test file.
 
-    .testTarget(name: "AccountsTests", dependencies: ["Accounts"], exclude: ["Fixtures"]),
+    .testTarget(name: "AccountsTests", dependencies: ["Accounts", "PropertyTesting"], exclude: ["Fixtures"]),
 
-    .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"]),
+    .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "PropertyTesting"]),
 
-    .testTarget(name: "MailMessageTests", dependencies: ["MailMessage"]),
+    .testTarget(name: "MailMessageTests", dependencies: ["MailMessage", "PropertyTesting"]),
 
     .testTarget(name: "SMTPTransportTests", dependencies: ["SMTPTransport", "MailSenderTesting"]),
 
     .testTarget(
       name: "MailSenderTests",
-      dependencies: ["MailSender", "MailSenderTesting"]
+      dependencies: ["MailSender", "MailSenderTesting", "PropertyTesting"]
     ),
 
     .testTarget(

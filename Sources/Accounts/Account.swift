@@ -212,14 +212,15 @@ public struct Account: Sendable {
     if authenticates {
       return AccountProblem(
         .security, location, key: "tls",
-        "account \(name) has tls off and \(UntrustedText(host).escaped) is not loopback: the password is never "
-          + "sent in plaintext to it, and there is no override; set tls on")
+        "account \(UntrustedText(name).escaped) has tls off and \(UntrustedText(host).escaped) is not loopback: "
+          + "the password is never sent in plaintext to it, and there is no override; set tls on")
     }
     if !allowInsecure {
       return AccountProblem(
         .security, location, key: "tls",
-        "account \(name) has tls off and \(UntrustedText(host).escaped) is not loopback: plaintext to a remote "
-          + "host needs allow_insecure on in Sealpost's config (or --allow-insecure); better, set tls on")
+        "account \(UntrustedText(name).escaped) has tls off and \(UntrustedText(host).escaped) is not loopback: "
+          + "plaintext to a remote host needs allow_insecure on in Sealpost's config (or --allow-insecure); "
+          + "better, set tls on")
     }
     return nil
   }

@@ -13,7 +13,7 @@ public enum AccountSecrets {
     _ command: String, location: ConfigLocation, account: String,
     environment: [String: String]
   ) throws(AccountSecretError) -> Secret {
-    let what = "account \(account): passwordeval (\(location))"
+    let what = "account \(UntrustedText(account).escaped): passwordeval (\(location))"
     switch ShellCommand.run(command, environment: environment) {
     case .success(let bytes):
       guard !bytes.isEmpty else { throw AccountSecretError(message: "\(what) printed nothing") }

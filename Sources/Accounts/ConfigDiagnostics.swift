@@ -54,7 +54,7 @@ public struct ConfigNote: Sendable, Hashable, CustomStringConvertible {
   public var key: String
   public var message: String
 
-  public var description: String { "\(location): \(key): \(message)" }
+  public var description: String { "\(location): \(UntrustedText(key).escaped): \(message)" }
 }
 
 /// Why one account cannot be used as written. Other accounts of the same file stay usable.
@@ -78,5 +78,5 @@ public struct AccountProblem: Error, Sendable, Hashable, CustomStringConvertible
     self.message = message
   }
 
-  public var description: String { "\(location): \(key): \(message)" }
+  public var description: String { "\(location): \(UntrustedText(key).escaped): \(message)" }
 }

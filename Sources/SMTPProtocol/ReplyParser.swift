@@ -58,10 +58,8 @@ public struct ReplyParser: Sendable {
         try checkPartialLine()
         return nil
       }
+      try checkLength(newline + 1 - cursor)
       let lineOctets = newline + 1 - cursor
-      if lineOctets > limits.lineOctets {
-        throw lineTooLong()
-      }
       var end = newline
       if end > cursor, buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
       let line = buffer[cursor..<end]
@@ -92,12 +90,18 @@ public struct ReplyParser: Sendable {
   private func checkPartialLine() throws(SMTPProtocolError) {
     let partial = buffer.count - cursor
     guard partial > 0 else { return }
-    if partial + 1 > limits.lineOctets {
-      throw lineTooLong()
-    }
-    if pending.octets + partial + 1 > limits.replyOctets {
-      throw SMTPProtocolError("reply longer than \(limits.replyOctets) octets")
-    }
+    try checkLength(partial + 1)
+  }
+
+  /// Refuses a line of `octets` (its line ending included) that breaks the line or the reply limit, before
+  /// its code is looked at, so a line split anywhere gives the same error as the line whole: the limit named
+  /// is the one a growing line reaches first, which depends only on the reply so far.
+  private func checkLength(_ octets: Int) throws(SMTPProtocolError) {
+    let lineRoom = limits.lineOctets
+    let replyRoom = limits.replyOctets - pending.octets
+    guard octets > min(lineRoom, replyRoom) else { return }
+    if lineRoom <= replyRoom { throw lineTooLong() }
+    throw SMTPProtocolError("reply longer than \(limits.replyOctets) octets")
   }
 
   /// The same error however the bytes were split: the excerpt comes from the first `lineOctets` bytes,
