@@ -43,6 +43,7 @@ public enum ShellCommand {
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
+    closeOtherDescriptors(&actions, keeping: writeEnd)
 
     let argv = ["/bin/sh", "-c", command, "sh"] + arguments
     let envp = environment.map { "\($0.key)=\($0.value)" }
@@ -90,6 +91,30 @@ public enum ShellCommand {
     if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
     if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
     return .success(bytes)
+  }
+
+  /// Nothing else of ours reaches the child: not a socket of another session, not a descriptor a library left
+  /// inheritable. glibc ≥ 2.34 has `posix_spawn_file_actions_addclosefrom_np`, which Swift's Glibc module does
+  /// not export: it is looked up at run time; without it, each descriptor open now is closed one by one.
+  private static func closeOtherDescriptors(_ actions: inout posix_spawn_file_actions_t, keeping: Int32) {
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+    {
+      let closeFrom = unsafeBitCast(symbol, to: CloseFrom.self)
+      if closeFrom(&actions, 3) == 0 { return }
+    }
+    guard let directory = opendir("/proc/self/fd") else { return }
+    defer { closedir(directory) }
+    let own = dirfd(directory)
+    while let entry = readdir(directory) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) {
+        String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      guard let descriptor = Int32(name), descriptor > 2, descriptor != own, descriptor != keeping else {
+        continue
+      }
+      posix_spawn_file_actions_addclose(&actions, descriptor)
+    }
   }
 
   /// Calls `body` with a NULL-terminated array of C strings that live for the call.
