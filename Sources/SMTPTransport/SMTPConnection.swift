@@ -158,6 +158,8 @@ public final class SMTPConnection: @unchecked Sendable {
     guard descriptor >= 0 else { throw TransportError(.connectionLost, "the connection is closed") }
     guard maxBytes > 0 else { return [] }
     let count = min(maxBytes, Int(Int32.max))
+    // A read waits for a reply; ACK what arrives at once (see `acknowledgeQuickly`).
+    acknowledgeQuickly()
     if let ssl { return try tlsRead(ssl, count: count, deadline: deadline) }
     var buffer = [UInt8](repeating: 0, count: count)
     while true {

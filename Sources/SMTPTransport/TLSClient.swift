@@ -422,10 +422,11 @@ extension SMTPConnection {
     }
   }
 
-  /// After the handshake the server often writes a session ticket and then its next reply (the greeting, with
-  /// implicit TLS) as two small segments; if it does not disable Nagle, the second waits for our ACK of the
-  /// first, which Linux delays up to 40 ms. Quick-ACK mode (Linux, temporary) answers at once. Measured against
-  /// Postfix's wrappermode with Tests/bench/send-latency.sh.
+  /// A server often writes one reply as several small segments (a session ticket then the greeting, a TLS
+  /// record then the next); if it does not disable Nagle, each later segment waits for our ACK of the earlier
+  /// one, which Linux delays up to 40 ms. Quick-ACK mode (Linux; it lapses by itself, so it is set again before
+  /// every read and after the handshake) answers at once. Measured against Postfix with
+  /// Tests/bench/send-latency.sh.
   func acknowledgeQuickly() {
     var one: Int32 = 1
     _ = setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_QUICKACK, &one, socklen_t(MemoryLayout<Int32>.size))
