@@ -53,6 +53,9 @@ let package = Package(
 
     .testTarget(name: "SMTPTransportTests", dependencies: ["SMTPTransport", "MailSenderTesting"]),
 
+    // The ncursesw shim, until the terminal UI (its only user) lands.
+    .testTarget(name: "CursesShimTests", dependencies: ["CNCursesW"]),
+
     .testTarget(
       name: "MailSenderTests",
       dependencies: ["MailSender", "MailSenderTesting", "PropertyTesting"]
