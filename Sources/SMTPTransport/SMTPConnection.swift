@@ -169,19 +169,7 @@ public final class SMTPConnection: @unchecked Sendable {
         buffer.removeSubrange(received...)
         return buffer
       }
-      let code = errno
-      switch code {
-      case EINTR:
-        continue
-      case EAGAIN, EWOULDBLOCK:
-        try SocketWait.wait(
-          descriptor: descriptor, events: SocketWait.readable, deadline: deadline,
-          cancellation: cancellation, step: "reading from \(peer)")
-      case ECONNRESET, ETIMEDOUT, EPIPE:
-        throw TransportError(.connectionLost, "connection to \(peer) lost: \(errorText(code))")
-      default:
-        throw TransportError(.io, "reading from \(peer) failed: \(errorText(code))")
-      }
+      try recover(fromErrno: errno, waitingFor: SocketWait.readable, deadline: deadline, step: "reading from")
     }
   }
 
@@ -200,19 +188,25 @@ public final class SMTPConnection: @unchecked Sendable {
         offset += sent
         continue
       }
-      let code = errno
-      switch code {
-      case EINTR:
-        continue
-      case EAGAIN, EWOULDBLOCK:
-        try SocketWait.wait(
-          descriptor: descriptor, events: SocketWait.writable, deadline: deadline,
-          cancellation: cancellation, step: "writing to \(peer)")
-      case ECONNRESET, EPIPE, ETIMEDOUT:
-        throw TransportError(.connectionLost, "connection to \(peer) lost: \(errorText(code))")
-      default:
-        throw TransportError(.io, "writing to \(peer) failed: \(errorText(code))")
-      }
+      try recover(fromErrno: errno, waitingFor: SocketWait.writable, deadline: deadline, step: "writing to")
+    }
+  }
+
+  /// After a failed `recv`/`send`: returns to retry (EINTR, or once the socket is ready again), else throws.
+  private func recover(
+    fromErrno code: Int32, waitingFor events: Int16, deadline: ContinuousClock.Instant, step: String
+  ) throws(TransportError) {
+    switch code {
+    case EINTR:
+      return
+    case EAGAIN, EWOULDBLOCK:
+      try SocketWait.wait(
+        descriptor: descriptor, events: events, deadline: deadline, cancellation: cancellation,
+        step: "\(step) \(peer)")
+    case ECONNRESET, EPIPE, ETIMEDOUT:
+      throw TransportError(.connectionLost, "connection to \(peer) lost: \(errorText(code))")
+    default:
+      throw TransportError(.io, "\(step) \(peer) failed: \(errorText(code))")
     }
   }
 
