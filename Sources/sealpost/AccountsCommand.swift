@@ -30,12 +30,11 @@ struct AccountsCommand: ParsableCommand {
       do throws(SendFailure) {
         loaded = try AccountSource.load(explicit: config)
       } catch {
-        Output.verdict(error.description)
-        throw ExitCode(error.exitCode)
+        throw Output.refuse(error)
       }
       guard let loaded else {
-        Output.verdict("configuration: no config file: looked for \(AccountSource.searched())")
-        throw ExitCode(78)
+        throw Output.refuse(
+          SendFailure(.configuration, "no config file: looked for \(AccountSource.searched())"))
       }
       for line in Self.render(loaded) { Output.transcript(line) }
     }
@@ -117,16 +116,11 @@ struct AccountsCommand: ParsableCommand {
         format = chosen
         request = try makeRequest()
       } catch {
-        Output.verdict(error.description)
-        throw ExitCode(error.exitCode)
+        throw Output.refuse(error)
       }
-      let asciiOnly = !Environment.isUTF8Locale
-      let report = MailSender.send(request) { event in
-        if let line = format.render(event, asciiOnly: asciiOnly) { Output.transcript(line) }
-      }
-      let verdict = "account \(UntrustedText(name).escaped): \(report.verdictLine)"
-      Output.verdict(asciiOnly ? TranscriptFormat.ascii(verdict) : verdict)
-      if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+      let report = MailSender.send(request, observer: Output.stream(format))
+      try Output.finish(
+        "account \(UntrustedText(name).escaped): \(report.verdictLine)", exitCode: report.exitCode)
     }
 
     func makeRequest() throws(SendFailure) -> SendRequest {

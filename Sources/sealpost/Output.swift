@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import MailSender
 import Synchronization
@@ -14,7 +15,31 @@ import Synchronization
 enum Output {
   static func transcript(_ line: String) { standardOutput.write(line + "\n") }
 
-  static func verdict(_ line: String) { standardError.write("sealpost: " + line + "\n") }
+  /// One line on stderr, "sealpost: …"; ASCII only when the locale is not UTF-8 (DESIGN §5).
+  static func verdict(_ line: String) {
+    standardError.write("sealpost: " + (asciiOnly ? TranscriptFormat.ascii(line) : line) + "\n")
+  }
+
+  /// Prints each event as it happens, in `format`.
+  static func stream(_ format: TranscriptFormat) -> @Sendable (TranscriptEvent) -> Void {
+    { event in
+      if let line = format.render(event, asciiOnly: asciiOnly) { transcript(line) }
+    }
+  }
+
+  /// A failure before the session started: its line, and the exit code to throw.
+  static func refuse(_ failure: SendFailure) -> ExitCode {
+    verdict(failure.description)
+    return ExitCode(failure.exitCode)
+  }
+
+  /// The final line; throws the exit code unless it is 0.
+  static func finish(_ line: String, exitCode: Int32) throws {
+    verdict(line)
+    if exitCode != 0 { throw ExitCode(exitCode) }
+  }
+
+  static let asciiOnly = !Environment.isUTF8Locale
 
   private static let standardOutput = Stream(descriptor: STDOUT_FILENO)
   private static let standardError = Stream(descriptor: STDERR_FILENO)

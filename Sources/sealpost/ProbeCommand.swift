@@ -49,18 +49,11 @@ struct ProbeCommand: ParsableCommand {
     do {
       request = try makeRequest()
     } catch {
-      Output.verdict(error.description)
-      throw ExitCode(error.exitCode)
+      throw Output.refuse(error)
     }
-    let asciiOnly = !Environment.isUTF8Locale
-    let streams = !json
-    let report = MailSender.probe(request) { event in
-      guard streams, let line = TranscriptFormat.text.render(event, asciiOnly: asciiOnly) else { return }
-      Output.transcript(line)
-    }
+    let report = MailSender.probe(request, observer: Output.stream(json ? .none : .text))
     if json { Output.transcript(report.json()) }
-    Output.verdict(asciiOnly ? TranscriptFormat.ascii(report.verdictLine) : report.verdictLine)
-    if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    try Output.finish(report.verdictLine, exitCode: report.exitCode)
   }
 
   func makeRequest() throws(SendFailure) -> ProbeRequest {

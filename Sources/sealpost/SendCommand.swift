@@ -103,15 +103,10 @@ struct SendCommand: ParsableCommand {
       format = try transcriptFormat()
       request = try makeRequest()
     } catch {
-      Output.verdict(error.description)
-      throw ExitCode(error.exitCode)
+      throw Output.refuse(error)
     }
-    let asciiOnly = !Environment.isUTF8Locale
-    let report = MailSender.send(request) { event in
-      if let line = format.render(event, asciiOnly: asciiOnly) { Output.transcript(line) }
-    }
-    Output.verdict(asciiOnly ? TranscriptFormat.ascii(report.verdictLine) : report.verdictLine)
-    if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    let report = MailSender.send(request, observer: Output.stream(format))
+    try Output.finish(report.verdictLine, exitCode: report.exitCode)
   }
 
   private func transcriptFormat() throws(SendFailure) -> TranscriptFormat {
