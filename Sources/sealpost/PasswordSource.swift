@@ -82,6 +82,7 @@ enum PasswordSource {
     var saved = termios()
     let hasTermios = tcgetattr(fd, &saved) == 0
     if hasTermios {
+      EchoGuard.arm(fd: fd, saved: saved)
       var silent = saved
       silent.c_lflag &= ~tcflag_t(ECHO)
       _ = tcsetattr(fd, TCSAFLUSH, &silent)
@@ -90,6 +91,7 @@ enum PasswordSource {
       if hasTermios {
         var restore = saved
         _ = tcsetattr(fd, TCSAFLUSH, &restore)
+        EchoGuard.disarm()
       }
     }
     let promptBytes = Array(prompt.utf8)
@@ -105,5 +107,34 @@ enum PasswordSource {
     if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
     guard !bytes.isEmpty else { throw SendFailure(.configuration, "no password given") }
     return Secret(bytes)
+  }
+}
+
+/// Ctrl-C (or a kill) at the password prompt must not leave the terminal without echo: while the prompt is up,
+/// SIGINT, SIGTERM, SIGHUP and SIGQUIT first restore the saved terminal mode (tcsetattr is async-signal-safe),
+/// then take their default action.
+private enum EchoGuard {
+  nonisolated(unsafe) static var descriptor: Int32 = -1
+  nonisolated(unsafe) static var saved = termios()
+  static let signals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+
+  static func arm(fd: Int32, saved state: termios) {
+    descriptor = fd
+    saved = state
+    for number in signals {
+      var action = sigaction()
+      action.__sigaction_handler.sa_handler = { number in
+        _ = tcsetattr(EchoGuard.descriptor, TCSAFLUSH, &EchoGuard.saved)
+        signal(number, SIG_DFL)
+        raise(number)
+      }
+      sigemptyset(&action.sa_mask)
+      sigaction(number, &action, nil)
+    }
+  }
+
+  static func disarm() {
+    for number in signals { signal(number, SIG_DFL) }
+    descriptor = -1
   }
 }
