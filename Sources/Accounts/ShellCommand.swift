@@ -31,11 +31,8 @@ public enum ShellCommand {
     // posix_spawn and waitpid directly: Foundation's Process waits for the child by polling a run loop, which
     // added ~50 ms to every send with a password command (measured with Tests/bench/send-latency.sh).
     var pipeEnds: [Int32] = [-1, -1]
-    guard pipe(&pipeEnds) == 0 else { return .failure(.couldNotStart) }
+    guard makeCloseOnExecPipe(&pipeEnds) else { return .failure(.couldNotStart) }
     let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
-    // Neither end may leak into other children; the child gets the write end as its stdout by dup2.
-    _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
-    _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
     defer { close(readEnd) }
 
     var actions = posix_spawn_file_actions_t()
@@ -91,6 +88,24 @@ public enum ShellCommand {
     if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
     if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
     return .success(bytes)
+  }
+
+  /// Neither end may leak into another child spawned meanwhile by another thread (it would hold the write end
+  /// open and our read would wait for that child): `pipe2(O_CLOEXEC)` sets the flag atomically. Swift's Glibc
+  /// module does not export `pipe2`, so it is looked up at run time, with `pipe` + `fcntl` as the fallback.
+  private static func makeCloseOnExecPipe(_ ends: inout [Int32]) -> Bool {
+    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+    if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2") {
+      let pipe2 = unsafeBitCast(symbol, to: Pipe2.self)
+      return ends.withUnsafeMutableBufferPointer { buffer in
+        guard let base = buffer.baseAddress else { return false }
+        return pipe2(base, O_CLOEXEC) == 0
+      }
+    }
+    guard pipe(&ends) == 0 else { return false }
+    _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+    _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+    return true
   }
 
   /// Nothing else of ours reaches the child: not a socket of another session, not a descriptor a library left
