@@ -82,6 +82,19 @@ import Testing
     #expect(try Self.validate(lines) == 0)
   }
 
+  /// Every event of real sessions (a delivery over STARTTLS with AUTH, and a refused certificate), as
+  /// `--transcript jsonl` prints them, validates.
+  @Test func realSessionsValidate() throws {
+    let delivered = try SendHarness.run(server: try SendHarness.standard())
+    let refused = try SendHarness.run(server: try SendHarness.standard(identity: .expired))
+    #expect(delivered.report.exitCode == 0)
+    #expect(refused.report.exitCode == 77)
+    let events = delivered.events + refused.events
+    #expect(events.contains { if case .established = $0.tls { true } else { false } })
+    let lines = events.compactMap { TranscriptFormat.jsonl.render($0) }
+    #expect(try Self.validate(lines) == 0)
+  }
+
   @Test(arguments: [
     #"{"t":0.1,"kind":"recv","tls":false}"#,  // no line
     #"{"t":0.1,"kind":"recv","tls":false,"line":"x","extra":1}"#,  // unknown field
