@@ -306,19 +306,7 @@ func holds(
     }
     let input = try JSONSerialization.data(
       withJSONObject: samples.map { Data($0.bytes).base64EncodedString() })
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-    process.arguments = ["-c", script]
-    let stdin = Pipe()
-    let stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    try process.run()
-    try stdin.fileHandleForWriting.write(contentsOf: input)
-    try stdin.fileHandleForWriting.close()
-    let output = try stdout.fileHandleForReading.readToEnd() ?? Data()
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "python3 failed")
+    let output = try PythonOracle.run(script, input: input)
     let parsed = try JSONDecoder().decode([Parsed].self, from: output)
     try #require(parsed.count == samples.count)
     #expect(samples.count >= 50)

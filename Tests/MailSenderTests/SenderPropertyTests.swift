@@ -97,19 +97,7 @@ func holds(
       "lines": lines,
     ]
     let input = try JSONSerialization.data(withJSONObject: payload)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-    process.arguments = ["-c", script]
-    let stdin = Pipe()
-    let stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    try process.run()
-    try stdin.fileHandleForWriting.write(contentsOf: input)
-    try stdin.fileHandleForWriting.close()
-    let output = try stdout.fileHandleForReading.readToEnd() ?? Data()
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "python3 failed")
+    let output = try PythonOracle.run(script, input: input)
     let bad = try JSONDecoder().decode([Int].self, from: output)
     for index in bad.prefix(3) {
       Issue.record(
