@@ -35,7 +35,7 @@ let package = Package(
     .executableTarget(
       name: "sealpost",
       dependencies: [
-        "MailSender", "MailMessage", "Accounts",
+        "MailSender", "MailMessage", "SMTPProtocol", "SMTPTransport", "Accounts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
