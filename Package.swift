@@ -30,7 +30,7 @@ let package = Package(
     .target(name: "Accounts", dependencies: ["SMTPProtocol"]),
 
     // Test kit: a scripted SMTP server (plaintext and TLS) and test-made certificates.
-    .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPProtocol"]),
+    .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPProtocol", "SMTPTransport"]),
 
     .executableTarget(
       name: "sealpost",

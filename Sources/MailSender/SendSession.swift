@@ -180,7 +180,11 @@ struct SendSession {
       password = secret
     case .lookup(let lookup):
       enter(.credentials)
-      password = try lookup(SecretLookupContext(cancellation: cancellation, deadline: deadline))
+      do {
+        password = try lookup(SecretLookupContext(cancellation: cancellation, deadline: deadline))
+      } catch {
+        throw cancellation.isCancelled ? cancelled() : error
+      }
       if cancellation.isCancelled { throw cancelled() }
     }
     let authentication = SMTPClientConfiguration.Authentication(
