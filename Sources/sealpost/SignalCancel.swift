@@ -57,7 +57,16 @@ enum SignalCancel {
   private static let signals = [SIGINT, SIGTERM]
 
   private static func install() {
+    // A parent may hand the signals over blocked (Foundation's Process does); a send must still be
+    // cancellable. A signal the parent set to be ignored (a background job) stays ignored.
+    var set = sigset_t()
+    sigemptyset(&set)
+    for number in signals { sigaddset(&set, number) }
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
     for number in signals {
+      var current = sigaction()
+      sigaction(number, nil, &current)
+      if isIgnored(current) { continue }
       var action = sigaction()
       action.__sigaction_handler.sa_handler = { number in
         var byte = UInt8(truncatingIfNeeded: number)
@@ -69,8 +78,18 @@ enum SignalCancel {
     }
   }
 
+  /// SIG_IGN is the handler value 1 (<signal.h>); function pointers do not compare in Swift.
+  private static func isIgnored(_ action: sigaction) -> Bool {
+    guard let handler = action.__sigaction_handler.sa_handler else { return false }
+    return unsafeBitCast(handler, to: Int.self) == 1
+  }
+
   private static func restore() {
-    for number in signals { Glibc.signal(number, SIG_DFL) }
+    for number in signals {
+      var current = sigaction()
+      sigaction(number, nil, &current)
+      if !isIgnored(current) { Glibc.signal(number, SIG_DFL) }
+    }
   }
 
   /// Reads signal numbers from the pipe and cancels; a zero byte (sent by `stop`) ends it.
