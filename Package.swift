@@ -12,8 +12,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
   ],
   targets: [
-    // C shims: the only places that see C headers.
-    .systemLibrary(name: "COpenSSL", pkgConfig: "openssl"),
+    // C shims: the only places that see C headers. COpenSSL is a C target rather than a system library: SwiftPM
+    // tracks no file of a system-library target, so an edit of its shim.h alone would leave a stale build.
+    .target(name: "COpenSSL", publicHeadersPath: "."),
     .systemLibrary(name: "CNCursesW"),
 
     // Core, imports point down only: MailMessage ← SMTPProtocol ← SMTPTransport ← MailSender.

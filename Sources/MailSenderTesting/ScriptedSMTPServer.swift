@@ -40,6 +40,9 @@ public struct RecordedSession: Sendable, Hashable {
   public var tlsVersion: String?
   /// The SNI the client sent in its ClientHello (nil: none, as for IP literals).
   public var serverNameIndication: String?
+  /// How many TLS ClientHello messages the server read in its handshakes, whether they succeeded or not (0: the
+  /// client never started a handshake here, e.g. after it refused a tampered STARTTLS).
+  public var clientHellos = 0
   /// True once the script returned (or threw) and the connection was closed.
   public var isFinished = false
   /// What ended the script if it threw (timeout, peer closed during TLS, server stopped…).

@@ -216,6 +216,15 @@ public final class ServerSession: @unchecked Sendable {
       throw tlsError("SSL_set_fd")
     }
     SSL_set_accept_state(ssl)
+    // Count ClientHellos as OpenSSL reads them, so a test can tell "no handshake was tried" from "it failed".
+    _ = sealpost_SSL_set_app_data(ssl, Unmanaged.passUnretained(recorder).toOpaque())
+    SSL_set_msg_callback(ssl) { written, _, contentType, buffer, length, ssl, _ in
+      // Content type 22 is a handshake message; its first byte is the type, 1 a ClientHello.
+      guard written == 0, contentType == 22, length > 0, let buffer, let ssl,
+        buffer.load(as: UInt8.self) == 1, let raw = sealpost_SSL_get_app_data(ssl)
+      else { return }
+      Unmanaged<SessionRecorder>.fromOpaque(raw).takeUnretainedValue().state.withLock { $0.clientHellos += 1 }
+    }
     while true {
       if stopSignal.isStopped {
         SSL_free(ssl)

@@ -19,6 +19,11 @@ public struct StandardSMTPOptions: Sendable {
     /// Answer "220 2.0.0 Ready to start TLS" and then go on in plaintext (never handshake): the bytes that
     /// come next (a ClientHello) are answered with a plaintext 500 reply.
     case stayPlaintext
+    /// Answer with a multiline 220 of exactly `octets` octets (`StandardSMTPOptions.reply(code:last:octets:)`)
+    /// followed by `line` + CRLF, in one write; then handshake. A client that reads `octets` (or a divisor of
+    /// it) at a time has the whole 220 at the end of a read and nothing in its parser, while the injected line
+    /// waits in its socket.
+    case injectAtReadBoundary(line: String, octets: Int)
   }
 
   /// Where the server goes quiet.
@@ -95,6 +100,22 @@ public struct StandardSMTPOptions: Sendable {
 
   public init(tlsIdentity: TestIdentity? = nil) {
     self.tlsIdentity = tlsIdentity
+  }
+
+  /// A multiline reply of exactly `octets` octets, CRLFs included: `code-xxx…` lines of at most 1,000 octets
+  /// (well within the 2,048-octet line limit), then `code last`. `octets` must leave room for the last line and
+  /// for continuation lines of at least 6 octets.
+  public static func reply(code: Int, last: String, octets: Int) -> [UInt8] {
+    let lastLine = Array("\(code) \(last)\r\n".utf8)
+    let padding = octets - lastLine.count
+    precondition(padding == 0 || padding >= 6, "no room for a \(octets)-octet reply ending in \(last)")
+    let lineCount = (padding + 999) / 1000
+    var bytes: [UInt8] = []
+    for index in 0..<lineCount {
+      let length = padding / lineCount + (index < padding % lineCount ? 1 : 0)
+      bytes += Array("\(code)-".utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: length - 6) + [13, 10]
+    }
+    return bytes + lastLine
   }
 }
 
@@ -223,6 +244,9 @@ private struct StandardSMTPConversation {
       try session.send("220 go ahead")
       try session.stall(delay)
       try session.send(line)
+    case .injectAtReadBoundary(let line, let octets):
+      let ready = StandardSMTPOptions.reply(code: 220, last: "2.0.0 Ready to start TLS", octets: octets)
+      try session.sendRaw(ready + Array("\(line)\r\n".utf8))
     }
     if case .midHandshake(let seconds) = options.stall { try session.stall(seconds) }
     try session.startTLS(

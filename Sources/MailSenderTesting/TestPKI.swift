@@ -21,6 +21,21 @@ public enum TestIdentityKind: String, Sendable, CaseIterable {
   case unknownCA
   /// As `valid`, but it expires 5 days after it was made (a probe warns under 14 days).
   case expiringSoon
+  /// Signed by the root CA, valid now, only DNS:*.x.test (CN=*.x.test): a whole-label wildcard, which matches
+  /// exactly one label (`foo.x.test`, never `a.b.x.test` nor `x.test`).
+  case wildcard
+  /// Signed by the root CA, valid now, only DNS:f*.x.test (CN=f*.x.test): a partial wildcard, which Sealpost
+  /// never accepts (DESIGN §3.2).
+  case partialWildcard
+  /// Signed by the root CA, valid now, only DNS:*.*.x.test (CN=*.*.x.test): two wildcards, which no verifier
+  /// takes as one.
+  case multiLabelWildcard
+  /// Signed by the root CA, valid now, only DNS:*.b.x.test (CN=*.b.x.test): `a.b.x.test` matches, `b.x.test`
+  /// does not.
+  case nestedWildcard
+  /// Signed by the root CA, valid now, only DNS:*.localhost (CN=*.localhost): a wildcard over a single label
+  /// (too broad, so it stands only for itself), valid neither for `localhost` nor for `x.localhost`.
+  case localhostWildcard
 }
 
 /// A certificate and key a test server can present.
@@ -107,12 +122,12 @@ public struct TestPKI: Sendable {
 
     func makeLeaf(
       _ kind: TestIdentityKind, key: [String] = ec, ca: String = "ca", extensions: String = "leaf_localhost",
-      dates: [String] = ["-days", "365"]
+      subject: String = "/CN=localhost", dates: [String] = ["-days", "365"]
     ) throws -> TestIdentity {
       let name = kind.rawValue
       try tool.run(
         ["req", "-new", "-config", "openssl.cnf"] + key
-          + ["-nodes", "-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=localhost"])
+          + ["-nodes", "-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject])
       try tool.run(
         [
           "ca", "-batch", "-config", "openssl.cnf", "-cert", "\(ca).pem", "-keyfile", "\(ca).key", "-in",
@@ -137,6 +152,10 @@ public struct TestPKI: Sendable {
     identities[.unknownCA] = try makeLeaf(.unknownCA, ca: "other-ca")
     identities[.commonNameOnly] = try makeLeaf(.commonNameOnly, extensions: "leaf_no_san")
     identities[.expiringSoon] = try makeLeaf(.expiringSoon, dates: ["-days", "5"])
+    for (kind, pattern) in Self.wildcardPatterns {
+      // The pattern is also the CN, as in certificates in the wild; only the SAN counts (DESIGN §3.2).
+      identities[kind] = try makeLeaf(kind, extensions: "leaf_\(kind.rawValue)", subject: "/CN=\(pattern)")
+    }
 
     try tool.run(
       ["req", "-x509", "-config", "openssl.cnf", "-extensions", "self_signed"] + ec
@@ -160,8 +179,29 @@ public struct TestPKI: Sendable {
     try OpenSSLTool(workingDirectory: directory).run(arguments, input: input)
   }
 
+  /// The wildcard identities and the one DNS name (also the CN) each certificate holds.
+  public static let wildcardPatterns: [(TestIdentityKind, String)] = [
+    (.wildcard, "*.x.test"), (.partialWildcard, "f*.x.test"), (.multiLabelWildcard, "*.*.x.test"),
+    (.nestedWildcard, "*.b.x.test"), (.localhostWildcard, "*.localhost"),
+  ]
+
   /// A self-contained `openssl ca` set-up: relative paths, a throwaway database (DESIGN PLATFORM-NOTES).
-  static let configuration = """
+  static let configuration =
+    baseConfiguration
+    + wildcardPatterns.map { kind, pattern in
+      """
+      [ leaf_\(kind.rawValue) ]
+      basicConstraints = critical,CA:FALSE
+      keyUsage = critical,digitalSignature,keyEncipherment
+      extendedKeyUsage = serverAuth
+      subjectAltName = DNS:\(pattern)
+      subjectKeyIdentifier = hash
+      authorityKeyIdentifier = keyid
+
+      """
+    }.joined()
+
+  private static let baseConfiguration = """
     [ ca ]
     default_ca = test_ca
     [ test_ca ]
