@@ -15,6 +15,7 @@ let package = Package(
     // C shims: the only places that see C headers.
     .systemLibrary(name: "COpenSSL", pkgConfig: "openssl"),
     .systemLibrary(name: "CNCursesW"),
+    .systemLibrary(name: "CWCWidth"),
 
     // Core, imports point down only: MailMessage ← SMTPProtocol ← SMTPTransport ← MailSender.
     .target(name: "MailMessage"),
@@ -28,6 +29,10 @@ let package = Package(
 
     // Config files → account values and secret sources; no network (DESIGN §2).
     .target(name: "Accounts", dependencies: ["SMTPProtocol"]),
+
+    // The terminal UI's pure core: screen buffer, display width, themes, keys, text editing (DESIGN §2, §7).
+    // No curses and no file or terminal I/O: everything here is tested without a terminal.
+    .target(name: "ComposerCore", dependencies: ["CWCWidth"]),
 
     // Test kit: a scripted SMTP server (plaintext and TLS) and test-made certificates.
     .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPProtocol"]),
@@ -52,6 +57,9 @@ let package = Package(
     .testTarget(name: "MailMessageTests", dependencies: ["MailMessage", "PropertyTesting"]),
 
     .testTarget(name: "SMTPTransportTests", dependencies: ["SMTPTransport", "MailSenderTesting"]),
+
+    .testTarget(
+      name: "ComposerCoreTests", dependencies: ["ComposerCore", "CWCWidth"], exclude: ["Snapshots"]),
 
     // The ncursesw shim, until the terminal UI (its only user) lands.
     .testTarget(name: "CursesShimTests", dependencies: ["CNCursesW"]),
