@@ -22,9 +22,12 @@ public struct Key: Sendable, Hashable, CustomStringConvertible {
   public var modifiers: Modifiers
 
   public init(_ code: Code, _ modifiers: Modifiers = []) {
-    if case .character(let character) = code, modifiers.contains(.ctrl) {
+    if case .character(let character) = code, modifiers.contains(.ctrl),
+      let lower = character.lowercased().first,
+      character.lowercased().count == 1
+    {
       // Ctrl-A and Ctrl-a are one key to a terminal.
-      self.code = .character(Character(character.lowercased()))
+      self.code = .character(lower)
     } else {
       self.code = code
     }
