@@ -385,7 +385,9 @@ public struct BodyEditor: Sendable, Hashable {
   /// Scrolls as little as possible so the cursor's row is on screen.
   mutating func scrollToCursor() {
     let counter = rowCounter()
-    // A layout change (an edit, a resize) may leave the top row past its line's last row.
+    // An edit may have removed the top line (a join), or changed its layout (an edit, a resize): keep the
+    // top inside the text.
+    if top.line >= lines.count { top = Row(line: lines.count - 1, row: 0) }
     top.row = min(top.row, counter(top.line) - 1)
     let (row, _) = cursorRow()
     if row < top {

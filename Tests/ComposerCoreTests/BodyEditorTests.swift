@@ -173,6 +173,20 @@ import Testing
     #expect(editor.cursor.line == 3)
   }
 
+  /// The view's first line is removed by a join (Backspace at its start, with a one-row view): the view
+  /// moves up with the text instead of pointing past its end (it trapped, found by the property test).
+  @Test func joiningTheLineAtTheTopOfTheViewKeepsTheViewInTheText() {
+    var editor = BodyEditor("a\nb\nc", width: 10, height: 1)
+    editor.handle(Key(.end, .ctrl))
+    editor.handle(.home)
+    editor.handle(.backspace)
+    #expect(editor.text == "a\nbc")
+    var buffer = ScreenBuffer(width: 10, height: 1)
+    let cursor = editor.render(into: &buffer, x: 0, y: 0, style: .plain)
+    #expect(buffer.lines == ["bc        "])
+    #expect(cursor == (x: 1, y: 0))
+  }
+
   @Test func resizeRewrapsAndKeepsTheCursorVisible() {
     var editor = BodyEditor(String(repeating: "abcd ", count: 20), width: 40, height: 2)
     editor.handle(Key(.end, .ctrl))
