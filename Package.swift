@@ -59,7 +59,8 @@ let package = Package(
     .testTarget(name: "SMTPTransportTests", dependencies: ["SMTPTransport", "MailSenderTesting"]),
 
     .testTarget(
-      name: "ComposerCoreTests", dependencies: ["ComposerCore", "CWCWidth"], exclude: ["Snapshots"]),
+      name: "ComposerCoreTests", dependencies: ["ComposerCore", "CWCWidth", "PropertyTesting"],
+      exclude: ["Snapshots"]),
 
     // The ncursesw shim, until the terminal UI (its only user) lands.
     .testTarget(name: "CursesShimTests", dependencies: ["CNCursesW"]),
