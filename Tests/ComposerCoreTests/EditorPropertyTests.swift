@@ -158,3 +158,47 @@ func holds(
     }
   }
 }
+
+/// Random theme files from fragments of good ones and random text: never a trap; an error names the file
+/// and a line that exists and holds no raw control; an accepted file resolves for every terminal.
+@Suite struct ThemePropertyTests {
+  static let fragments = [
+    "title", "status.error", "transcript.*", "*.selected", "*", "verdict.ok", "nosuch", "field.text.selected",
+    ".fg", ".bg", ".bold", ".dim", ".italic", " = ", "=", " ", "red", "bright-cyan", "#00ff00", "#0f0", "255",
+    "256", "true", "off", "maybe", "#", "\t", "\u{1B}", "\u{202E}", "漢", "e\u{301}", "\r",
+  ]
+
+  @Test func theParserNeverTrapsAndItsErrorsAreSafe() {
+    for propertyCase in Property.cases("ThemeFile", count: 300) {
+      var gen = propertyCase.generator
+      var lines: [String] = []
+      for _ in 0..<gen.int(1...6) {
+        if gen.chance(20) {
+          lines.append(gen.string(maxLength: 20))
+        } else {
+          lines.append((0..<gen.int(1...5)).map { _ in gen.pick(Self.fragments) }.joined())
+        }
+      }
+      let text = lines.joined(separator: "\n")
+      do {
+        let file = try ThemeFile(parsing: text, name: "p", file: "p.theme")
+        for colors in ColorCapability.allCases {
+          _ = Theme(file, colors: colors).style(.title, selected: true)
+        }
+      } catch {
+        let description = error.description
+        guard
+          holds(
+            description.hasPrefix("p.theme:\(error.line): "), propertyCase, "no file:line: \(description)"),
+          holds(
+            (1...text.split(separator: "\n", omittingEmptySubsequences: false).count + 1).contains(
+              error.line),
+            propertyCase, "line \(error.line) is not in the file"),
+          holds(
+            !description.unicodeScalars.contains(where: DisplayWidth.isControl), propertyCase,
+            "raw control in \(description.debugDescription)")
+        else { return }
+      }
+    }
+  }
+}
