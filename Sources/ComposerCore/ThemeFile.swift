@@ -38,6 +38,8 @@ public struct ThemeFile: Sendable, Hashable {
   public init(parsing text: String, name: String, file: String) throws(ThemeError) {
     self.name = name
     var lineNumber = 0
+    // A byte order mark at the start (some editors write one) is not part of the first line.
+    let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
     // "\r\n" is one Character: split on either, so a file with CRLF line ends reads as written.
     for rawLine in text.split(
       omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })

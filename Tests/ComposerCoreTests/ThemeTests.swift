@@ -70,6 +70,14 @@ import Testing
     #expect(theme.style(.help) == .plain)
   }
 
+  /// Editors on some systems start a UTF-8 file with a byte order mark: it is not part of the first line.
+  @Test func aByteOrderMarkAtTheStartIsSkipped() throws {
+    let file = try ThemeFile(parsing: "\u{FEFF}# comment\ntitle.bold = true", name: "bom", file: "bom.theme")
+    #expect(Theme(file, colors: .eight).style(.title).bold)
+    let key = try ThemeFile(parsing: "\u{FEFF}title.bold = true", name: "bom", file: "bom.theme")
+    #expect(Theme(key, colors: .eight).style(.title).bold)
+  }
+
   @Test func noColorDropsColoursButKeepsAttributes() throws {
     let file = try shippedTheme("default")
     let theme = Theme(file, colors: .twoHundredFiftySix, noColor: true)
