@@ -16,6 +16,7 @@ let package = Package(
     // tracks no file of a system-library target, so an edit of its shim.h alone would leave a stale build.
     .target(name: "COpenSSL", publicHeadersPath: "."),
     .systemLibrary(name: "CNCursesW"),
+    .systemLibrary(name: "CWCWidth"),
 
     // Core, imports point down only: MailMessage ← SMTPProtocol ← SMTPTransport ← MailSender.
     .target(name: "MailMessage"),
@@ -29,6 +30,10 @@ let package = Package(
 
     // Config files → account values and secret sources; no network (DESIGN §2).
     .target(name: "Accounts", dependencies: ["SMTPProtocol"]),
+
+    // The terminal UI's pure core: screen buffer, display width, themes, keys, text editing (DESIGN §2, §7).
+    // No curses and no file or terminal I/O: everything here is tested without a terminal.
+    .target(name: "ComposerCore", dependencies: ["CWCWidth"]),
 
     // Test kit: a scripted SMTP server (plaintext and TLS) and test-made certificates.
     .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPProtocol", "SMTPTransport"]),
@@ -53,6 +58,10 @@ let package = Package(
     .testTarget(name: "MailMessageTests", dependencies: ["MailMessage", "PropertyTesting"]),
 
     .testTarget(name: "SMTPTransportTests", dependencies: ["SMTPTransport", "MailSenderTesting"]),
+
+    .testTarget(
+      name: "ComposerCoreTests", dependencies: ["ComposerCore", "CWCWidth", "PropertyTesting"],
+      exclude: ["Snapshots"]),
 
     // The ncursesw shim, until the terminal UI (its only user) lands.
     .testTarget(name: "CursesShimTests", dependencies: ["CNCursesW"]),
