@@ -36,12 +36,12 @@ let package = Package(
     .target(name: "ComposerCore", dependencies: ["CWCWidth"]),
 
     // Test kit: a scripted SMTP server (plaintext and TLS) and test-made certificates.
-    .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPProtocol"]),
+    .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPProtocol", "SMTPTransport"]),
 
     .executableTarget(
       name: "sealpost",
       dependencies: [
-        "MailSender", "MailMessage", "Accounts",
+        "MailSender", "MailMessage", "SMTPProtocol", "SMTPTransport", "Accounts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

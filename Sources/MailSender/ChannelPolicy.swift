@@ -2,20 +2,22 @@ import SMTPTransport
 
 /// The plaintext rules of DESIGN §3.4, decided by the connected peer's address, never by its name.
 enum ChannelPolicy {
-  /// Called right after connecting with `--tls none`, before a byte is sent.
+  /// Called right after connecting without TLS, before a byte is sent.
   static func checkPlaintext(peer: PeerAddress, allowInsecure: Bool, hasCredentials: Bool) throws(SendFailure)
   {
     guard !peer.isLoopback else { return }
     if hasCredentials {
-      // No override exists: --allow-insecure covers mail, never a password.
+      // No override exists: the permission for plaintext covers mail, never a password.
       throw SendFailure(
         .security,
-        "AUTH is never sent over plaintext to a non-loopback host (\(peer.host)) — nothing was sent")
+        "AUTH is never sent over plaintext to a non-loopback host (\(peer.host)) — nothing was sent",
+        reason: .plaintextAuthentication)
     }
     if !allowInsecure {
       throw SendFailure(
         .security,
-        "plaintext to a non-loopback host (\(peer.host)) needs --allow-insecure — nothing was sent")
+        "plaintext to a non-loopback host (\(peer.host)) was not explicitly allowed — nothing was sent",
+        reason: .plaintextNotAllowed)
     }
   }
 }

@@ -1,18 +1,26 @@
-@_exported import MailMessage
-@_exported import SMTPProtocol
-@_exported import SMTPTransport
+import SMTPTransport
 
-/// The one sender both the terminal UI and the CLI use (DESIGN §2).
+/// The one sender every front end uses (DESIGN §2): the CLI, the terminal composer and the tests.
 ///
-/// `send` runs the whole session on the calling thread: connect, TLS, SMTP, and the security policy of
-/// DESIGN §3, which is enforced here and not by callers. Events reach `observer` as they happen; a send can be
-/// cancelled from any thread through `cancellation` (after the final dot that yields "delivery unknown").
+/// `start` runs the whole session on a thread of its own — connect, TLS, SMTP, and the security policy of
+/// DESIGN §3, which is enforced here and not by callers — and returns a handle with its events, `cancel()` and
+/// the report. The consumer's pace never changes the session's timing.
 public enum MailSender {
+  /// Starts a send. `clock` times the deadlines and the events (tests pass a manual clock).
+  public static func start(_ request: SendRequest, clock: any SessionClock = SystemClock()) -> SendHandle {
+    let cancellation = Cancellation()
+    return SendHandle.start(cancellation: cancellation) { emit in
+      var session = SendSession(request: request, cancellation: cancellation, clock: clock, sink: emit)
+      return session.run()
+    }
+  }
+
+  /// Sends and waits: `observer` gets every event on the calling thread, in order, as it happens.
   public static func send(
-    _ request: SendRequest, cancellation: Cancellation = Cancellation(),
-    observer: @escaping @Sendable (TranscriptEvent) -> Void
+    _ request: SendRequest, clock: any SessionClock = SystemClock(), observer: (SendEvent) -> Void = { _ in }
   ) -> SendReport {
-    var session = SendSession(request: request, cancellation: cancellation, observer: observer)
-    return session.run()
+    let handle = start(request, clock: clock)
+    while let event = handle.nextEvent() { observer(event) }
+    return handle.wait()
   }
 }

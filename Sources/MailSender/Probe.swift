@@ -1,3 +1,5 @@
+import SMTPProtocol
+import SMTPTransport
 import Synchronization
 
 #if canImport(Glibc)
@@ -79,8 +81,8 @@ public struct ProbeReport: Sendable {
   public var versions: [VersionAttempt]
   /// Findings that do not make the channel untrustworthy (exit 0 stays 0).
   public var warnings: [String]
-  /// Every event, in order, as the observer received them.
-  public var transcript: [TranscriptEvent]
+  /// Every event of the probe, in order.
+  public var transcript: [SendEvent]
 
   /// TLS ≥ 1.2 negotiated, chain and name verified (or pin matched), STARTTLS neither missing nor tampered.
   public var isTrustworthy: Bool { session.failure == nil && session.tls?.verdict.isTrusted == true }
@@ -130,49 +132,71 @@ public struct ProbeReport: Sendable {
 }
 
 extension MailSender {
-  /// Probes a server's TLS (issue 3): one inspect session, then with `checkVersions` one handshake per TLS
-  /// version. Events reach `observer` as they happen, the summary (capabilities, versions, warnings) and the
-  /// verdict last. Nothing but EHLO, STARTTLS and QUIT is ever sent.
+  /// Starts a probe of a server's TLS (issue 3): one inspect session, then with `checkVersions` one handshake
+  /// per TLS version. The summary (capabilities, versions, warnings) comes as events, and the outcome last.
+  /// Nothing but EHLO, STARTTLS and QUIT is ever sent.
+  public static func startProbe(_ request: ProbeRequest, clock: any SessionClock = SystemClock())
+    -> ProbeHandle
+  {
+    let cancellation = Cancellation()
+    return ProbeHandle.start(cancellation: cancellation) { emit in
+      probe(request, cancellation: cancellation, clock: clock, emit: emit)
+    }
+  }
+
+  /// Probes and waits: `observer` gets every event on the calling thread, in order, as it happens.
   public static func probe(
-    _ request: ProbeRequest, cancellation: Cancellation = Cancellation(),
-    observer: @escaping @Sendable (TranscriptEvent) -> Void
+    _ request: ProbeRequest, clock: any SessionClock = SystemClock(), observer: (SendEvent) -> Void = { _ in }
   ) -> ProbeReport {
-    let recorder = TranscriptRecorder(forwardingTo: observer)
-    let start = ContinuousClock().now
+    let handle = startProbe(request, clock: clock)
+    while let event = handle.nextEvent() { observer(event) }
+    return handle.wait()
+  }
+
+  private static func probe(
+    _ request: ProbeRequest, cancellation: Cancellation, clock: any SessionClock,
+    emit: @escaping @Sendable (SendEvent) -> Void
+  ) -> ProbeReport {
+    let recorder = EventRecorder(forwardingTo: emit)
+    let start = clock.now()
+    func session() -> SendSession {
+      SendSession(
+        request: request.sendRequest, cancellation: cancellation, clock: clock, start: start,
+        sink: recorder.record)
+    }
     if request.security == .plaintext {
-      let failure = SendFailure(.usage, "probing without TLS makes no sense: use --tls implicit or starttls")
-      let session = SendSession(
-        request: request.sendRequest, cancellation: cancellation, observer: recorder.record, start: start)
-      session.emit(.error, failure.description, insideTLS: false)
+      let failure = SendFailure(.usage, "probing without TLS makes no sense", reason: .invalidRequest)
+      let report = ProbeReport(
+        request: request, session: SendReport(failure: failure, goal: .inspect), versions: [],
+        warnings: [], transcript: [])
+      session().emit(
+        .outcome(OutcomeRecord(outcome: .failed(failure), verdict: report.verdictLine, exitCode: 64)),
+        insideTLS: false)
       return ProbeReport(
-        request: request, session: SendReport(failure: failure, finalReply: nil, goal: .inspect),
-        versions: [],
-        warnings: [], transcript: recorder.events)
+        request: request, session: report.session, versions: [], warnings: [], transcript: recorder.events)
     }
 
-    var main = SendSession(
-      request: request.sendRequest, cancellation: cancellation, observer: recorder.record, start: start)
-    main.emitsVerdict = false
-    let session = main.run()
-    // The summary lines go out through a session value, so they share the clock and the redaction.
+    var main = session()
+    main.emitsOutcome = false
+    let report = main.run()
+    // The summary goes out through a session value, so it shares the clock.
     let voice = main
 
     var versions: [ProbeReport.VersionAttempt] = []
     if request.checkVersions && main.reachedHandshake && !cancellation.isCancelled {
       for version in TLSVersion.allCases {
-        voice.emit(
+        voice.note(
           .info, "TLS version check: offering only \(version), on a new connection", insideTLS: false)
-        var attempt = SendSession(
-          request: request.sendRequest, cancellation: cancellation, observer: recorder.record, start: start)
+        var attempt = session()
         attempt.tlsVersions = version...version
         attempt.stopAfterHandshake = true
-        attempt.emitsVerdict = false
+        attempt.emitsOutcome = false
         attempt.showsChain = false
         let seen = recorder.events.count
-        let report = attempt.run()
+        let attemptReport = attempt.run()
         // The alert the server answered with says why, in OpenSSL's words.
         let alert = recorder.events.dropFirst(seen).compactMap { event -> String? in
-          if case .alert(.received, let level, let description) = event.tls {
+          if case .tls(.alert(.received, let level, let description), _) = event.payload {
             return "alert \(level): \(description)"
           }
           return nil
@@ -180,51 +204,54 @@ extension MailSender {
         let outcome: ProbeReport.VersionAttempt.Outcome
         if let negotiated = attempt.tlsSummary?.version {
           outcome = negotiated == version ? .accepted : .refused("negotiated \(negotiated)")
-        } else if attempt.reachedHandshake, let failure = report.failure {
+        } else if attempt.reachedHandshake, let failure = attemptReport.failure {
           outcome =
             failure.category == .security
             ? .refused(alert ?? Self.reason(failure)) : .undetermined(failure.message)
         } else {
-          outcome = .undetermined(report.failure?.message ?? "no handshake")
+          outcome = .undetermined(attemptReport.failure?.message ?? "no handshake")
         }
         versions.append(.init(version: version, outcome: outcome))
       }
     }
 
-    var report = ProbeReport(
-      request: request, session: session, versions: versions, warnings: [], transcript: [])
-    report.warnings = warnings(report, now: Int64(time(nil)))
+    var probe = ProbeReport(
+      request: request, session: report, versions: versions, warnings: [], transcript: [])
+    probe.warnings = warnings(probe, now: Int64(time(nil)))
 
     // The summary, as events (so the terminal UI and --json get it too).
-    let before = ProbeReport.lines(session.capabilitiesBeforeTLS)
-    let after = ProbeReport.lines(session.capabilitiesAfterTLS)
+    let before = ProbeReport.lines(report.capabilitiesBeforeTLS)
+    let after = ProbeReport.lines(report.capabilitiesAfterTLS)
     if let before {
-      voice.emit(.info, "capabilities before TLS: \(list(before))", insideTLS: false)
+      voice.note(.info, "capabilities before TLS: \(list(before))", insideTLS: false)
     } else if request.security == .implicitTLS, after != nil {
-      voice.emit(.info, "capabilities before TLS: none (implicit TLS from the first byte)", insideTLS: false)
+      voice.note(.info, "capabilities before TLS: none (implicit TLS from the first byte)", insideTLS: false)
     }
-    if let after { voice.emit(.info, "capabilities inside TLS: \(list(after))", insideTLS: true) }
+    if let after { voice.note(.info, "capabilities inside TLS: \(list(after))", insideTLS: true) }
     if before != nil, after != nil {
-      let (onlyBefore, onlyAfter) = report.capabilityDifferences
+      let (onlyBefore, onlyAfter) = probe.capabilityDifferences
       if onlyBefore.isEmpty && onlyAfter.isEmpty {
-        voice.emit(.info, "capabilities: the same before and inside TLS", insideTLS: false)
+        voice.note(.info, "capabilities: the same before and inside TLS", insideTLS: false)
       } else {
         if !onlyBefore.isEmpty {
-          voice.emit(.info, "capabilities only before TLS: \(list(onlyBefore))", insideTLS: false)
+          voice.note(.info, "capabilities only before TLS: \(list(onlyBefore))", insideTLS: false)
         }
         if !onlyAfter.isEmpty {
-          voice.emit(.info, "capabilities only inside TLS: \(list(onlyAfter))", insideTLS: true)
+          voice.note(.info, "capabilities only inside TLS: \(list(onlyAfter))", insideTLS: true)
         }
       }
     }
     if !versions.isEmpty {
       let words = versions.map { "\($0.version) \($0.detail)" }.joined(separator: "; ")
-      voice.emit(.info, "TLS versions: \(words)", insideTLS: false)
+      voice.note(.info, "TLS versions: \(words)", insideTLS: false)
     }
-    for warning in report.warnings { voice.emit(.warning, warning, insideTLS: false) }
-    voice.emit(report.exitCode == 0 ? .info : .error, report.verdictLine, insideTLS: false)
-    report.transcript = recorder.events
-    return report
+    for warning in probe.warnings { voice.note(.warning, warning, insideTLS: false) }
+    voice.emit(
+      .outcome(
+        OutcomeRecord(outcome: report.outcome, verdict: probe.verdictLine, exitCode: probe.exitCode)),
+      insideTLS: false)
+    probe.transcript = recorder.events
+    return probe
   }
 
   /// The security failure's reason without the "— nothing was sent" tail.
@@ -262,18 +289,18 @@ extension MailSender {
 }
 
 /// Keeps every event of a probe and forwards it as it happens.
-final class TranscriptRecorder: Sendable {
-  private let storage = Mutex<[TranscriptEvent]>([])
-  private let forward: @Sendable (TranscriptEvent) -> Void
+final class EventRecorder: Sendable {
+  private let storage = Mutex<[SendEvent]>([])
+  private let forward: @Sendable (SendEvent) -> Void
 
-  init(forwardingTo forward: @escaping @Sendable (TranscriptEvent) -> Void) { self.forward = forward }
+  init(forwardingTo forward: @escaping @Sendable (SendEvent) -> Void) { self.forward = forward }
 
-  var record: @Sendable (TranscriptEvent) -> Void {
+  var record: @Sendable (SendEvent) -> Void {
     { [self] event in
       storage.withLock { $0.append(event) }
       forward(event)
     }
   }
 
-  var events: [TranscriptEvent] { storage.withLock { $0 } }
+  var events: [SendEvent] { storage.withLock { $0 } }
 }

@@ -1,162 +1,280 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
+import Foundation
+import SMTPProtocol
+import SMTPTransport
 
 extension ProbeReport {
   /// The whole probe as ONE JSON document (schema: `Sources/MailSender/Schemas/probe.schema.json`). Peer text
   /// is escaped as in the transcript (DESIGN §3.6) before it is JSON-encoded.
   public func json(now: Int64 = Int64(time(nil))) -> String {
-    typealias J = ProbeJSON
-    let tlsValue = session.tls.map { J.tls($0, now: now) } ?? "null"
-    let difference = capabilityDifferences
-    let capabilities = J.object([
-      ("before_tls", J.stringsOrNull(Self.lines(session.capabilitiesBeforeTLS))),
-      ("after_tls", J.stringsOrNull(Self.lines(session.capabilitiesAfterTLS))),
-      ("only_before_tls", J.strings(difference.onlyBeforeTLS)),
-      ("only_after_tls", J.strings(difference.onlyAfterTLS)),
-    ])
-    let versionsValue =
-      request.checkVersions
-      ? "[" + versions.map(J.version).joined(separator: ",") + "]" : "null"
-    return J.object([
-      (
-        "server",
-        J.object([
-          ("host", J.string(request.host)), ("port", "\(request.port)"),
-          ("mode", J.string(request.security.rawValue)),
-        ])
-      ),
-      ("peer", session.peer.map { J.string($0.host) } ?? "null"),
-      ("trustworthy", "\(isTrustworthy)"),
-      ("exit_code", "\(exitCode)"),
-      ("verdict", J.string(verdictLine)),
-      ("warnings", J.strings(warnings)),
-      ("tls", tlsValue),
-      ("handshake", "[" + transcript.compactMap(J.handshakeStep).joined(separator: ",") + "]"),
-      ("capabilities", capabilities),
-      ("versions", versionsValue),
-      ("transcript", "[" + transcript.map(J.line).joined(separator: ",") + "]"),
-    ])
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    guard let data = try? encoder.encode(ProbeDocument(self, now: now)) else {
+      return #"{"error":"the probe report could not be encoded"}"#
+    }
+    return String(decoding: data, as: UTF8.self)
   }
 }
 
-enum ProbeJSON {
-  static func string(_ value: String) -> String { TranscriptFormat.jsonString(value) }
-
-  static func strings(_ values: [String]) -> String { "[" + values.map(string).joined(separator: ",") + "]" }
-
-  static func stringsOrNull(_ values: [String]?) -> String { values.map(strings) ?? "null" }
-
-  static func object(_ fields: [(String, String)]) -> String {
-    "{" + fields.map { "\(string($0.0)):\($0.1)" }.joined(separator: ",") + "}"
+/// The probe report as its schema lays it out.
+struct ProbeDocument: Encodable {
+  struct Server: Encodable {
+    var host: String
+    var port: UInt16
+    var mode: String
   }
 
-  static func tls(_ summary: TLSSessionSummary, now: Int64) -> String {
-    object([
-      ("version", string(summary.version.description)),
-      ("cipher", string(summary.cipher)),
-      ("group", summary.group.map(string) ?? "null"),
-      ("signature", summary.peerSignatureAlgorithm.map(string) ?? "null"),
-      ("trust", verdict(summary.verdict)),
-      ("chain_verification", summary.chainVerification.map(verdict) ?? "null"),
-      ("chain", "[" + summary.chain.map { certificate($0, now: now) }.joined(separator: ",") + "]"),
-    ])
-  }
+  struct CapabilityLists: Encodable {
+    var beforeTLS: [String]?
+    var afterTLS: [String]?
+    var onlyBeforeTLS: [String]
+    var onlyAfterTLS: [String]
 
-  static func verdict(_ verdict: TLSVerdict) -> String {
-    var result: String
-    var name = "null"
-    var pin = "null"
-    var reason = "null"
-    var depth = "null"
-    switch verdict {
-    case .verified(let verifiedName):
-      result = "verified"
-      name = string(verifiedName)
-    case .pinned(let matched):
-      result = "pinned"
-      pin = string(TranscriptText.pinText(matched))
-    case .failed(let why, let at):
-      result = "failed"
-      reason = string(why)
-      depth = at.map { "\($0)" } ?? "null"
-    case .pinMismatch(let actual):
-      result = "pin_mismatch"
-      reason = string("no pin matches")
-      pin = string("sha256/" + TranscriptText.base64(actual))
+    enum CodingKeys: String, CodingKey {
+      case beforeTLS = "before_tls", afterTLS = "after_tls", onlyBeforeTLS = "only_before_tls"
+      case onlyAfterTLS = "only_after_tls"
     }
-    return object([
-      ("result", string(result)), ("name", name), ("pin", pin), ("reason", reason), ("depth", depth),
-      ("text", string(TranscriptText.verdict(verdict))),
-    ])
+
+    func encode(to encoder: any Encoder) throws {
+      var container = encoder.container(keyedBy: CodingKeys.self)
+      try container.encode(beforeTLS, forKey: .beforeTLS)
+      try container.encode(afterTLS, forKey: .afterTLS)
+      try container.encode(onlyBeforeTLS, forKey: .onlyBeforeTLS)
+      try container.encode(onlyAfterTLS, forKey: .onlyAfterTLS)
+    }
   }
 
-  static func certificate(_ certificate: CertificateSummary, now: Int64) -> String {
-    object([
-      ("subject", string(certificate.subject.escaped)),
-      ("issuer", string(certificate.issuer.escaped)),
-      ("names", strings(certificate.subjectAlternativeNames.map(\.escaped))),
-      ("not_before", string(TranscriptText.isoDate(certificate.notBefore))),
-      ("not_after", string(TranscriptText.isoDate(certificate.notAfter))),
-      ("not_before_unix", "\(certificate.notBefore)"),
-      ("not_after_unix", "\(certificate.notAfter)"),
-      ("days_left", "\(TranscriptText.daysLeft(certificate, now: now))"),
-      ("key", string(certificate.publicKey)),
-      ("signature", string(certificate.signatureAlgorithm)),
-      ("sha256", string(TranscriptText.colonHex(certificate.sha256))),
-      ("pin", string("sha256/" + TranscriptText.base64(certificate.spkiSHA256))),
-    ])
+  struct Verdict: Encodable {
+    var result: String
+    var name: String?
+    var pin: String?
+    var reason: String?
+    var depth: Int?
+    var text: String
+
+    init(_ verdict: TLSVerdict) {
+      text = TranscriptText.verdict(verdict)
+      switch verdict {
+      case .verified(let verifiedName):
+        result = "verified"
+        name = verifiedName
+      case .pinned(let matched):
+        result = "pinned"
+        pin = TranscriptText.pinText(matched)
+      case .failed(let why, let at):
+        result = "failed"
+        reason = why
+        depth = at
+      case .pinMismatch(let actual):
+        result = "pin_mismatch"
+        reason = "no pin matches"
+        pin = "sha256/" + TranscriptText.base64(actual)
+      }
+    }
+
+    enum CodingKeys: String, CodingKey { case result, name, pin, reason, depth, text }
+
+    func encode(to encoder: any Encoder) throws {
+      var container = encoder.container(keyedBy: CodingKeys.self)
+      try container.encode(result, forKey: .result)
+      try container.encode(name, forKey: .name)
+      try container.encode(pin, forKey: .pin)
+      try container.encode(reason, forKey: .reason)
+      try container.encode(depth, forKey: .depth)
+      try container.encode(text, forKey: .text)
+    }
   }
+
+  struct Certificate: Encodable {
+    var subject: String
+    var issuer: String
+    var names: [String]
+    var notBefore: String
+    var notAfter: String
+    var notBeforeUnix: Int64
+    var notAfterUnix: Int64
+    var daysLeft: Int64
+    var key: String
+    var signature: String
+    var sha256: String
+    var pin: String
+
+    init(_ certificate: CertificateSummary, now: Int64) {
+      subject = certificate.subject.escaped
+      issuer = certificate.issuer.escaped
+      names = certificate.subjectAlternativeNames.map(\.escaped)
+      notBefore = TranscriptText.isoDate(certificate.notBefore)
+      notAfter = TranscriptText.isoDate(certificate.notAfter)
+      notBeforeUnix = certificate.notBefore
+      notAfterUnix = certificate.notAfter
+      daysLeft = TranscriptText.daysLeft(certificate, now: now)
+      key = certificate.publicKey
+      signature = certificate.signatureAlgorithm
+      sha256 = TranscriptText.colonHex(certificate.sha256)
+      pin = "sha256/" + TranscriptText.base64(certificate.spkiSHA256)
+    }
+
+    enum CodingKeys: String, CodingKey {
+      case subject, issuer, names, key, signature, sha256, pin
+      case notBefore = "not_before", notAfter = "not_after", notBeforeUnix = "not_before_unix"
+      case notAfterUnix = "not_after_unix", daysLeft = "days_left"
+    }
+  }
+
+  struct TLS: Encodable {
+    var version: String
+    var cipher: String
+    var group: String?
+    var signature: String?
+    var trust: Verdict
+    var chainVerification: Verdict?
+    var chain: [Certificate]
+
+    enum CodingKeys: String, CodingKey {
+      case version, cipher, group, signature, trust, chain, chainVerification = "chain_verification"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+      var container = encoder.container(keyedBy: CodingKeys.self)
+      try container.encode(version, forKey: .version)
+      try container.encode(cipher, forKey: .cipher)
+      try container.encode(group, forKey: .group)
+      try container.encode(signature, forKey: .signature)
+      try container.encode(trust, forKey: .trust)
+      try container.encode(chainVerification, forKey: .chainVerification)
+      try container.encode(chain, forKey: .chain)
+    }
+  }
+
+  struct Step: Encodable {
+    var t: Double
+    var direction: String
+    var record: String
+    var message: String
+    var code: UInt8?
+
+    func encode(to encoder: any Encoder) throws {
+      var container = encoder.container(keyedBy: CodingKeys.self)
+      try container.encode(t, forKey: .t)
+      try container.encode(direction, forKey: .direction)
+      try container.encode(record, forKey: .record)
+      try container.encode(message, forKey: .message)
+      try container.encode(code, forKey: .code)
+    }
+
+    enum CodingKeys: String, CodingKey { case t, direction, record, message, code }
+  }
+
+  struct Version: Encodable {
+    var version: String
+    var accepted: Bool?
+    var detail: String
+
+    func encode(to encoder: any Encoder) throws {
+      var container = encoder.container(keyedBy: CodingKeys.self)
+      try container.encode(version, forKey: .version)
+      try container.encode(accepted, forKey: .accepted)
+      try container.encode(detail, forKey: .detail)
+    }
+
+    enum CodingKeys: String, CodingKey { case version, accepted, detail }
+  }
+
+  struct Line: Encodable {
+    var t: Double
+    var kind: String
+    var tls: Bool
+    var line: String
+  }
+
+  var server: Server
+  var peer: String?
+  var trustworthy: Bool
+  var exitCode: Int32
+  var verdict: String
+  var warnings: [String]
+  var tls: TLS?
+  var handshake: [Step]
+  var capabilities: CapabilityLists
+  var versions: [Version]?
+  var transcript: [Line]
+
+  enum CodingKeys: String, CodingKey {
+    case server, peer, trustworthy, verdict, warnings, tls, handshake, capabilities, versions, transcript
+    case exitCode = "exit_code"
+  }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(server, forKey: .server)
+    try container.encode(peer, forKey: .peer)
+    try container.encode(trustworthy, forKey: .trustworthy)
+    try container.encode(exitCode, forKey: .exitCode)
+    try container.encode(verdict, forKey: .verdict)
+    try container.encode(warnings, forKey: .warnings)
+    try container.encode(tls, forKey: .tls)
+    try container.encode(handshake, forKey: .handshake)
+    try container.encode(capabilities, forKey: .capabilities)
+    try container.encode(versions, forKey: .versions)
+    try container.encode(transcript, forKey: .transcript)
+  }
+
+  init(_ report: ProbeReport, now: Int64) {
+    let request = report.request
+    server = Server(host: request.host, port: request.port, mode: request.security.rawValue)
+    peer = report.session.peer?.host
+    trustworthy = report.isTrustworthy
+    exitCode = report.exitCode
+    verdict = report.verdictLine
+    warnings = report.warnings
+    tls = report.session.tls.map { summary in
+      TLS(
+        version: summary.version.description, cipher: summary.cipher, group: summary.group,
+        signature: summary.peerSignatureAlgorithm, trust: Verdict(summary.verdict),
+        chainVerification: summary.chainVerification.map(Verdict.init),
+        chain: summary.chain.map { Certificate($0, now: now) })
+    }
+    let difference = report.capabilityDifferences
+    capabilities = CapabilityLists(
+      beforeTLS: ProbeReport.lines(report.session.capabilitiesBeforeTLS),
+      afterTLS: ProbeReport.lines(report.session.capabilitiesAfterTLS),
+      onlyBeforeTLS: difference.onlyBeforeTLS, onlyAfterTLS: difference.onlyAfterTLS)
+    versions =
+      request.checkVersions
+      ? report.versions.map { attempt in
+        let accepted: Bool? =
+          switch attempt.outcome {
+          case .accepted: true
+          case .refused: false
+          case .undetermined: nil
+          }
+        return Version(version: attempt.version.description, accepted: accepted, detail: attempt.detail)
+      } : nil
+    handshake = report.transcript.compactMap(Self.step)
+    transcript = report.transcript.flatMap { $0.transcriptLines(now: now) }.map {
+      Line(t: Self.rounded($0.time), kind: $0.kind.rawValue, tls: $0.insideTLS, line: $0.line)
+    }
+  }
+
+  static func rounded(_ time: Double) -> Double { (time * 1000).rounded() / 1000 }
 
   /// One step of the handshake trace, or nil for events that are not TLS records.
-  static func handshakeStep(_ event: TranscriptEvent) -> String? {
-    guard let step = event.tls else { return nil }
-    func direction(_ value: TLSDirection) -> String { string(value == .sent ? "sent" : "received") }
-    let time = TranscriptFormat.seconds(event.time)
+  static func step(_ event: SendEvent) -> Step? {
+    guard case .tls(let step, _) = event.payload else { return nil }
+    func direction(_ value: TLSDirection) -> String { value == .sent ? "sent" : "received" }
+    let t = rounded(event.time)
     switch step {
     case .clientHello:
-      return object([
-        ("t", time), ("direction", direction(.sent)), ("record", string("handshake")),
-        ("message", string("ClientHello")), ("code", "1"),
-      ])
+      return Step(t: t, direction: "sent", record: "handshake", message: "ClientHello", code: 1)
     case .handshakeMessage(let dir, let type, let name):
-      return object([
-        ("t", time), ("direction", direction(dir)), ("record", string("handshake")),
-        ("message", string(name)),
-        ("code", "\(type)"),
-      ])
+      return Step(t: t, direction: direction(dir), record: "handshake", message: name, code: type)
     case .changeCipherSpec(let dir):
-      return object([
-        ("t", time), ("direction", direction(dir)), ("record", string("change_cipher_spec")),
-        ("message", string("ChangeCipherSpec")), ("code", "null"),
-      ])
+      return Step(
+        t: t, direction: direction(dir), record: "change_cipher_spec", message: "ChangeCipherSpec", code: nil)
     case .alert(let dir, let level, let description):
-      return object([
-        ("t", time), ("direction", direction(dir)), ("record", string("alert")),
-        ("message", string("\(level): \(description)")), ("code", "null"),
-      ])
+      return Step(
+        t: t, direction: direction(dir), record: "alert", message: "\(level): \(description)", code: nil)
     case .established:
       return nil
     }
-  }
-
-  static func version(_ attempt: ProbeReport.VersionAttempt) -> String {
-    let accepted: String =
-      switch attempt.outcome {
-      case .accepted: "true"
-      case .refused: "false"
-      case .undetermined: "null"
-      }
-    return object([
-      ("version", string(attempt.version.description)), ("accepted", accepted),
-      ("detail", string(attempt.detail)),
-    ])
-  }
-
-  static func line(_ event: TranscriptEvent) -> String {
-    object([
-      ("t", TranscriptFormat.seconds(event.time)), ("kind", string(event.kind.rawValue)),
-      ("tls", "\(event.insideTLS)"), ("line", string(event.line)),
-    ])
   }
 }

@@ -12,37 +12,97 @@ public enum TransportSecurity: String, Sendable, Hashable, CaseIterable {
   case plaintext = "none"
 }
 
+/// What a secret lookup may use: the session's cancellation and the deadline of the step (DESIGN §4: a password
+/// command gets the send's deadline and is cancelled with it).
+public struct SecretLookupContext: Sendable {
+  public let cancellation: Cancellation
+  public let deadline: Deadline
+
+  public init(cancellation: Cancellation, deadline: Deadline) {
+    self.cancellation = cancellation
+    self.deadline = deadline
+  }
+}
+
+/// Where the password comes from: known already, or looked up by the session before it connects (a password
+/// command, the keyring, a prompt), so the lookup is cancelled with the send and bounded by its deadline.
+public enum PasswordSupply: Sendable {
+  case secret(Secret)
+  /// Run on the session's thread at the `credentials` stage; a thrown failure ends the send before connecting.
+  case lookup(@Sendable (SecretLookupContext) throws(SendFailure) -> Secret)
+}
+
 /// The login for one server. The password never leaves the core in any form.
-public struct Credentials: Sendable, Hashable {
+public struct Credentials: Sendable {
   public var user: String
-  public var password: Secret
+  public var password: PasswordSupply
   public var mechanism: SMTPClientConfiguration.Mechanism
 
   public init(user: String, password: Secret, mechanism: SMTPClientConfiguration.Mechanism = .automatic) {
+    self.init(user: user, supply: .secret(password), mechanism: mechanism)
+  }
+
+  public init(
+    user: String, supply: PasswordSupply, mechanism: SMTPClientConfiguration.Mechanism = .automatic
+  ) {
     self.user = user
-    self.password = password
+    self.password = supply
     self.mechanism = mechanism
   }
 }
 
-/// The bytes of the message to send, as given (the core normalises line endings and dot-stuffs on the way out).
+/// The bytes of the message to send, as given. The core decides what they need from the server (BODY=8BITMIME
+/// for 8-bit content, SMTPUTF8 for 8-bit headers or a UTF-8 envelope, SIZE), normalises line endings and
+/// dot-stuffs on the way out; no caller decides any of it.
 public struct MessageContent: Sendable {
   let bytes: [UInt8]
-  /// Whether the content holds 8-bit bytes (then the server must offer 8BITMIME).
-  public var needs8BitMIME: Bool
-  /// Whether headers or addresses hold UTF-8 (then the server must offer SMTPUTF8).
-  public var needsSMTPUTF8: Bool
+  /// What the content needs, found by one pass over it.
+  let traits: MessageTraits
 
-  public init(bytes: [UInt8], needs8BitMIME: Bool = false, needsSMTPUTF8: Bool = false) {
+  public init(bytes: [UInt8]) {
     self.bytes = bytes
-    self.needs8BitMIME = needs8BitMIME
-    self.needsSMTPUTF8 = needsSMTPUTF8
+    self.traits = MessageTraits(scanning: bytes)
   }
 
   public var byteCount: Int { bytes.count }
 }
 
-/// Everything one send needs. Built by the CLI or the terminal UI; checked and carried out by `MailSender`.
+/// What a message's bytes need from the server (RFC 6152, RFC 6531/6532).
+struct MessageTraits: Sendable, Hashable {
+  /// A byte ≥ 0x80 in the header section: the headers are UTF-8 (RFC 6532), which needs SMTPUTF8.
+  var eightBitHeaders = false
+  /// A byte ≥ 0x80 in the body: BODY=8BITMIME.
+  var eightBitBody = false
+
+  /// The header section ends at the first empty line, with line ends counted as the wire will have them (every
+  /// bare CR or LF becomes CRLF, DESIGN §3.8).
+  init(scanning bytes: [UInt8]) {
+    var inHeaders = true
+    var lineIsEmpty = true
+    var previous: UInt8 = 0
+    for byte in bytes {
+      if byte == 0x0A && previous == 0x0D {
+        // The LF of a CRLF: the CR already ended the line.
+        previous = byte
+        continue
+      }
+      if byte == 0x0D || byte == 0x0A {
+        if inHeaders && lineIsEmpty { inHeaders = false }
+        lineIsEmpty = true
+      } else {
+        lineIsEmpty = false
+        if byte >= 0x80 {
+          if inHeaders { eightBitHeaders = true } else { eightBitBody = true }
+        }
+      }
+      previous = byte
+      if eightBitBody && eightBitHeaders { break }
+    }
+  }
+}
+
+/// Everything one send needs. Built by a front end (through the planning layer); checked and carried out by
+/// `MailSender`.
 public struct SendRequest: Sendable {
   public var host: String
   public var port: UInt16
@@ -84,5 +144,11 @@ public struct SendRequest: Sendable {
     self.recipients = recipients
     self.message = message
     self.showData = showData
+  }
+
+  /// A UTF-8 envelope address needs SMTPUTF8 (RFC 6531 §3.3).
+  var needsSMTPUTF8: Bool {
+    message.traits.eightBitHeaders || !reversePath.utf8.allSatisfy { $0 < 0x80 }
+      || recipients.contains { !$0.utf8.allSatisfy { $0 < 0x80 } }
   }
 }

@@ -1,13 +1,19 @@
 import SMTPProtocol
 import SMTPTransport
 
-/// How the session's failures become the exit-code categories of DESIGN §4 (first match wins), with one line
-/// for the user that names the host, the step and the server's words (escaped; redacted by the caller).
+/// How the session's failures become the exit-code categories of DESIGN §4 (first match wins) and typed reasons,
+/// with one line for the user that names the host, the step and the server's words (escaped; redacted by the
+/// caller). No line names a command-line flag: each front end adds its own hint from the reason.
 extension SendSession {
   func deliveryUnknown(_ why: String) -> SendFailure {
     SendFailure(
       .deliveryUnknown,
-      "\(why) after the end of data — the server may or may not have accepted the message")
+      "\(why) after the end of data — the server may or may not have accepted the message",
+      reason: .deliveryUnknown)
+  }
+
+  func cancelled() -> SendFailure {
+    SendFailure(.cancelled, "cancelled — not sent", reason: .cancelled)
   }
 
   func failure(from error: TransportError, awaitingFinalReply: Bool) -> SendFailure {
@@ -19,12 +25,20 @@ extension SendSession {
         break
       }
     }
+    let stage = self.stage ?? .connecting
     switch error.kind {
-    case .hostNotFound: return SendFailure(.hostUnknown, error.message)
-    case .connectionRefused: return SendFailure(.permanent, error.message)
-    case .timedOut, .connectionLost, .cancelled, .io: return SendFailure(.temporary, error.message)
-    case .tlsHandshakeFailed, .untrustedPeer:
-      return SendFailure(.security, "\(error.message) — nothing was sent")
+    case .hostNotFound: return SendFailure(.hostUnknown, error.message, reason: .hostUnknown)
+    case .connectionRefused: return SendFailure(.permanent, error.message, reason: .connectionRefused)
+    case .cancelled: return cancelled()
+    case .timedOut:
+      return SendFailure(.temporary, "\(error.message) (\(stage.label))", reason: .timedOut(stage))
+    case .connectionLost: return SendFailure(.temporary, error.message, reason: .connectionLost(stage))
+    case .io: return SendFailure(.temporary, error.message, reason: .localError)
+    case .tlsHandshakeFailed:
+      return SendFailure(.security, "\(error.message) — nothing was sent", reason: .tlsHandshakeFailed)
+    case .untrustedPeer(let summary):
+      return SendFailure(
+        .security, "\(error.message) — nothing was sent", reason: .untrustedCertificate(summary.verdict))
     }
   }
 
@@ -32,58 +46,96 @@ extension SendSession {
     if let error = error as? TransportError {
       return failure(from: error, awaitingFinalReply: awaitingFinalReply)
     }
-    return SendFailure(.temporary, "\(error)")
+    return SendFailure(.temporary, "\(error)", reason: .localError)
   }
 
   /// - Parameters:
   ///   - insideTLS: whether the session was inside TLS when it failed.
   ///   - capabilities: the server's last capability list, for a hint when AUTH is missing.
+  ///   - record: turns a reply into its escaped, scrubbed record.
   static func failure(
-    from failure: SMTPFailure, request: SendRequest, insideTLS: Bool = true, capabilities: Capabilities? = nil
+    from failure: SMTPFailure, request: SendRequest, insideTLS: Bool = true,
+    capabilities: Capabilities? = nil,
+    record: (SMTPReply) -> ReplyRecord
   ) -> SendFailure {
     let host = request.host
-    func text(_ reply: SMTPReply) -> String { reply.lines.map(\.escaped).joined(separator: " ") }
     switch failure.kind {
     case .startTLSNotOffered:
-      return SendFailure(.security, "STARTTLS not offered by \(host) — nothing was sent")
+      return SendFailure(
+        .security, "STARTTLS not offered by \(host) — nothing was sent", reason: .startTLSMissing)
     case .startTLSRefused(let reply):
-      return SendFailure(.security, "STARTTLS refused by \(host) (\(text(reply))) — nothing was sent")
+      let reply = record(reply)
+      return SendFailure(
+        .security, "STARTTLS refused by \(host) (\(reply.text)) — nothing was sent",
+        reason: .startTLSRefused(reply))
     case .plaintextAuthRefused:
       return SendFailure(
-        .security, "AUTH is never sent over plaintext to a non-loopback host — nothing was sent")
+        .security, "AUTH is never sent over plaintext to a non-loopback host — nothing was sent",
+        reason: .plaintextAuthentication)
     case .authUnavailable(let offered):
       let list = offered.isEmpty ? "no AUTH at all" : "only " + offered.joined(separator: " ")
+      let startTLSOffered = !insideTLS && capabilities?.startTLS == true
+      let reason = SendFailure.Reason.authenticationUnavailable(
+        offered: offered, startTLSOffered: startTLSOffered)
       if insideTLS {
         return SendFailure(
-          .security, "cannot authenticate: inside TLS \(host) offers \(list) — nothing was sent")
+          .security, "cannot authenticate: inside TLS \(host) offers \(list) — nothing was sent",
+          reason: reason)
       }
-      let hint = capabilities?.startTLS == true ? " (it offers STARTTLS: try --tls starttls)" : ""
+      let hint = startTLSOffered ? " (it offers STARTTLS)" : ""
       return SendFailure(
-        .security, "cannot authenticate: without TLS \(host) offers \(list)\(hint) — nothing was sent")
+        .security, "cannot authenticate: without TLS \(host) offers \(list)\(hint) — nothing was sent",
+        reason: reason)
     case .authFailed(let reply):
-      return SendFailure(.security, "authentication failed: \(text(reply)) — nothing was sent")
+      let reply = record(reply)
+      return SendFailure(
+        .security, "authentication failed: \(reply.text) — nothing was sent",
+        reason: .authenticationRefused(reply))
     case .extensionMissing(let name):
       return SendFailure(
-        .dataError, "the message needs \(name), which \(host) does not offer — nothing was sent")
+        .dataError, "the message needs \(name), which \(host) does not offer — nothing was sent",
+        reason: .extensionMissing(name))
     case .messageTooLarge(let limit):
       return SendFailure(
-        .permanent, "the message is larger than \(host) accepts (SIZE \(limit)) — nothing was sent")
+        .permanent,
+        "the message (\(request.message.byteCount) octets) is larger than \(host) accepts (SIZE \(limit)) — nothing was sent",
+        reason: .messageTooLarge(size: request.message.byteCount, limit: limit))
     case .rejected(let reply):
-      let category: SendFailure.Category = reply.isTransient ? .temporary : .permanent
-      let stage = failure.stage.label
-      return SendFailure(category, "\(stage) rejected: \(text(reply))")
+      let reply = record(reply)
+      let category: SendFailure.Category = (400...499).contains(reply.code) ? .temporary : .permanent
+      return SendFailure(
+        category, "\(failure.stage.label) rejected: \(reply.text)",
+        reason: .rejected(failure.stage.sendStage, reply))
     case .recipientsRefused(let refused):
       let anyPermanent = refused.contains { !$0.reply.isTransient }
-      let list = refused.map { SendFailure.RefusedRecipient(address: $0.address, reply: text($0.reply)) }
+      let list = refused.map {
+        SendFailure.RefusedRecipient(address: $0.address, reply: record($0.reply).text)
+      }
       let names = list.map { "<\($0.address)> (\($0.reply))" }.joined(separator: ", ")
       let scope = refused.count == request.recipients.count ? "every recipient" : "some recipients"
       return SendFailure(
         anyPermanent ? .permanent : .temporary,
-        "\(scope) refused: \(names) — nothing was delivered", refusedRecipients: list)
+        "\(scope) refused: \(names) — nothing was delivered", reason: .recipientsRefused,
+        refusedRecipients: list)
     case .unexpectedReply(let reply):
-      return SendFailure(.protocolViolation, "unexpected reply to \(failure.stage.label): \(text(reply))")
+      return SendFailure(
+        .protocolViolation, "unexpected reply to \(failure.stage.label): \(record(reply).text)")
     case .invalidCommand(let error):
       return SendFailure(.dataError, error.message)
+    }
+  }
+}
+
+extension SMTPClient.Stage {
+  /// The session stage an SMTP step belongs to.
+  var sendStage: SendStage {
+    switch self {
+    case .greeting: .greeting
+    case .ehlo, .helo: .ehlo
+    case .startTLS: .startTLS
+    case .auth: .authenticating
+    case .mail, .rcpt, .data: .envelope
+    case .dataEnd: .awaitingFinalReply
     }
   }
 }

@@ -5,26 +5,35 @@ import SMTPTransport
   import Glibc
 #endif
 
-/// One send, from connect to close. Not reusable.
+/// One send, from the secret lookup to close, on the session's own thread. Not reusable.
 struct SendSession {
   let request: SendRequest
   let cancellation: Cancellation
-  let observer: @Sendable (TranscriptEvent) -> Void
-  let redactor: Redactor
-  let clock = ContinuousClock()
-  let start: ContinuousClock.Instant
+  let clock: any SessionClock
+  let start: Duration
+  let sink: @Sendable (SendEvent) -> Void
+  /// Built once the secret is known.
+  var redactor = Redactor(secrets: [])
+  /// DESIGN §3.5, issue 7: a server can only echo a secret it has received, so received text is scrubbed only
+  /// once AUTH has gone out (scrubbing before would blank harmless text that happens to contain a short secret).
+  var secretSent = false
+  /// The login with the secret resolved.
+  var login: SMTPClientConfiguration.Authentication?
+  var stage: SendStage?
 
   var connection: SMTPConnection?
   var parser = ReplyParser()
   var insideTLS = false
+  /// Bytes of content written so far, counted in the message as given (before dot-stuffing).
+  var uploaded = 0
 
   // What the probe needs beyond the report (issue 3); `send` fills them too.
-  /// The versions offered; the probe's `--versions` attempts offer one at a time.
+  /// The versions offered; the probe's version attempts offer one at a time.
   var tlsVersions: ClosedRange<TLSVersion> = .tls12 ... .tls13
-  /// End right after the handshake (and close): a `--versions` attempt.
+  /// End right after the handshake (and close): a probe's version attempt.
   var stopAfterHandshake = false
-  /// Emit the verdict (or error) as the last event; the probe words its own.
-  var emitsVerdict = true
+  /// End with the outcome event; the probe words its own.
+  var emitsOutcome = true
   /// Show each certificate of the chain after the handshake (version attempts show only the outcome).
   var showsChain = true
   /// A TLS handshake was started (so its outcome says something about the server's TLS).
@@ -35,36 +44,64 @@ struct SendSession {
   var capabilitiesAfterTLS: Capabilities?
 
   init(
-    request: SendRequest, cancellation: Cancellation,
-    observer: @escaping @Sendable (TranscriptEvent) -> Void, start: ContinuousClock.Instant? = nil
+    request: SendRequest, cancellation: Cancellation, clock: any SessionClock, start: Duration? = nil,
+    sink: @escaping @Sendable (SendEvent) -> Void
   ) {
     self.request = request
     self.cancellation = cancellation
-    self.observer = observer
-    var secrets: [Secret] = []
-    if let credentials = request.credentials {
-      secrets.append(credentials.password)
-      if let blob = try? SASL.plainInitialResponse(user: credentials.user, password: credentials.password) {
-        secrets.append(blob)
-      }
-      secrets.append(Secret(SASL.base64(credentials.password.bytes)))
-    }
-    self.redactor = Redactor(secrets: secrets)
-    self.start = start ?? clock.now
+    self.clock = clock
+    self.start = start ?? clock.now()
+    self.sink = sink
   }
 
   // MARK: - Events
 
-  func emit(_ kind: TranscriptEvent.Kind, _ line: String, tls: TLSEvent? = nil, insideTLS: Bool? = nil) {
-    let elapsed = clock.now - start
+  func emit(_ payload: SendEvent.Payload, insideTLS: Bool? = nil) {
+    let elapsed = clock.now() - start
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    observer(
-      TranscriptEvent(
-        time: seconds, kind: kind, insideTLS: insideTLS ?? self.insideTLS, line: redactor.scrub(line),
-        tls: tls))
+    sink(SendEvent(time: seconds, insideTLS: insideTLS ?? self.insideTLS, payload: scrubbed(payload)))
   }
 
-  var deadline: ContinuousClock.Instant { clock.now + request.timeout }
+  func note(_ level: SendEvent.NoteLevel, _ text: String, insideTLS: Bool? = nil) {
+    emit(.note(level, text), insideTLS: insideTLS)
+  }
+
+  mutating func enter(_ next: SendStage) {
+    guard stage != next else { return }
+    stage = next
+    emit(.stage(next))
+  }
+
+  func scrub(_ text: String) -> String { secretSent ? redactor.scrub(text) : text }
+
+  private func scrubbed(_ payload: SendEvent.Payload) -> SendEvent.Payload {
+    guard secretSent else { return payload }
+    switch payload {
+    case .reply(let reply): return .reply(scrubbed(reply))
+    case .recipient(var result):
+      result.reply = scrubbed(result.reply)
+      return .recipient(result)
+    case .note(let level, let text): return .note(level, redactor.scrub(text))
+    case .data(let text): return .data(redactor.scrub(text))
+    case .outcome(var record):
+      record.verdict = redactor.scrub(record.verdict)
+      return .outcome(record)
+    case .stage, .connecting, .command, .tls, .progress: return payload
+    }
+  }
+
+  private func scrubbed(_ reply: ReplyRecord) -> ReplyRecord {
+    var copy = reply
+    copy.lines = reply.lines.map(redactor.scrub)
+    return copy
+  }
+
+  func record(_ reply: SMTPReply) -> ReplyRecord {
+    ReplyRecord(
+      code: reply.code, enhanced: reply.enhancedStatus, lines: reply.lines.map { scrub($0.escaped) })
+  }
+
+  var deadline: Deadline { .after(request.timeout, on: clock) }
 
   // MARK: - Run
 
@@ -72,30 +109,32 @@ struct SendSession {
     var report: SendReport
     do {
       try checkRequest()
+      try resolveCredentials()
       report = try converse()
     } catch let failure as SendFailure {
-      report = SendReport(failure: scrubbed(failure), finalReply: nil)
+      report = SendReport(failure: scrubbed(failure))
     } catch {
-      report = SendReport(failure: SendFailure(.temporary, redactor.scrub("\(error)")), finalReply: nil)
+      report = SendReport(failure: SendFailure(.temporary, scrub("\(error)"), reason: .localError))
     }
     connection?.close()
     connection = nil
     report.goal = request.goal
+    report.plaintext = request.security == .plaintext
     report.tls = tlsSummary
     report.capabilitiesBeforeTLS = capabilitiesBeforeTLS
     report.capabilitiesAfterTLS = capabilitiesAfterTLS
     report.peer = peer
-    if emitsVerdict {
-      if let failure = report.failure {
-        emit(.error, failure.description)
-      } else {
-        emit(.info, report.verdictLine)
-      }
+    if emitsOutcome {
+      enter(.done)
+      emit(
+        .outcome(
+          OutcomeRecord(outcome: report.outcome, verdict: report.verdictLine, exitCode: report.exitCode)))
     }
     return report
   }
 
   private func scrubbed(_ failure: SendFailure) -> SendFailure {
+    guard secretSent else { return failure }
     var copy = failure
     copy.message = redactor.scrub(failure.message)
     copy.refusedRecipients = failure.refusedRecipients.map {
@@ -109,33 +148,68 @@ struct SendSession {
     if case .certificateAuthorities(let caFile?) = request.trust,
       let problem = CertificateFile.problem(atPath: caFile)
     {
-      throw SendFailure(.noInput, "the CA file \(UntrustedText(caFile).escaped) cannot be used: \(problem)")
+      throw SendFailure(
+        .noInput, "the CA file \(UntrustedText(caFile).escaped) cannot be used: \(problem)",
+        reason: .caFileUnusable)
     }
     if request.goal == .deliver && request.recipients.isEmpty {
-      throw SendFailure(.usage, "no recipient: say --to, --cc or --bcc")
+      throw SendFailure(.usage, "no recipient", reason: .noRecipient)
     }
+    try validate(authentication: nil)
+  }
+
+  private func validate(authentication: SMTPClientConfiguration.Authentication?) throws {
+    var configuration = clientConfiguration(
+      ehloName: request.ehloName ?? "[127.0.0.1]", peerIsLoopback: false)
+    // The local address literal is not known yet; any literal stands in for it here.
+    configuration.authentication = authentication
     do {
-      // The local address literal is not known yet; any literal stands in for it here.
-      try clientConfiguration(ehloName: request.ehloName ?? "[127.0.0.1]", peerIsLoopback: false).validate()
+      try configuration.validate()
     } catch {
       throw SendFailure(.dataError, error.message)
     }
+  }
+
+  /// The secret, from the request or its lookup (a password command, the keyring, a prompt): bounded by the
+  /// step's deadline and cancelled with the send.
+  private mutating func resolveCredentials() throws {
+    guard let credentials = request.credentials else { return }
+    let password: Secret
+    switch credentials.password {
+    case .secret(let secret):
+      password = secret
+    case .lookup(let lookup):
+      enter(.credentials)
+      do {
+        password = try lookup(SecretLookupContext(cancellation: cancellation, deadline: deadline))
+      } catch {
+        throw cancellation.isCancelled ? cancelled() : error
+      }
+      if cancellation.isCancelled { throw cancelled() }
+    }
+    let authentication = SMTPClientConfiguration.Authentication(
+      user: credentials.user, password: password, mechanism: credentials.mechanism)
+    var secrets = [password, Secret(SASL.base64(password.bytes))]
+    if let blob = try? SASL.plainInitialResponse(user: credentials.user, password: password) {
+      secrets.append(blob)
+    }
+    redactor = Redactor(secrets: secrets)
+    try validate(authentication: authentication)
+    login = authentication
   }
 
   private func clientConfiguration(ehloName: String, peerIsLoopback: Bool) -> SMTPClientConfiguration {
     SMTPClientConfiguration(
       security: request.security.clientSecurity,
       ehloName: ehloName,
-      authentication: request.credentials.map {
-        .init(user: $0.user, password: $0.password, mechanism: $0.mechanism)
-      },
+      authentication: login,
       plaintextAuthAllowed: peerIsLoopback,
       heloFallbackAllowed: request.security == .implicitTLS
         || (peerIsLoopback && request.credentials == nil),
       reversePath: request.reversePath,
       recipients: request.recipients,
-      messageNeeds8BitMIME: request.message.needs8BitMIME,
-      messageNeedsSMTPUTF8: request.message.needsSMTPUTF8,
+      messageNeeds8BitMIME: request.message.traits.eightBitBody,
+      messageNeedsSMTPUTF8: request.needsSMTPUTF8,
       messageSize: request.message.byteCount,
       goal: request.goal
     )
@@ -150,36 +224,42 @@ struct SendSession {
     if request.security == .plaintext {
       try ChannelPolicy.checkPlaintext(
         peer: peer, allowInsecure: request.allowInsecure, hasCredentials: request.credentials != nil)
-      emit(.warning, "plaintext session: no TLS, everything below is readable on the network")
+      note(.warning, "plaintext session: no TLS, everything below is readable on the network")
     }
 
     if request.security == .implicitTLS {
       try handshake()
-      if stopAfterHandshake { return SendReport(failure: nil, finalReply: nil, goal: request.goal) }
+      if stopAfterHandshake { return SendReport(failure: nil, goal: request.goal) }
     }
 
     let configuration = clientConfiguration(
       ehloName: request.ehloName ?? connection.local.addressLiteral, peerIsLoopback: peer.isLoopback)
     var client = SMTPClient(configuration: configuration)
     var action = client.start()
+    enter(.greeting)
     while true {
       if cancellation.isCancelled {
-        throw client.isAwaitingFinalReply
-          ? deliveryUnknown("cancelled") : SendFailure(.temporary, "cancelled")
+        throw client.isAwaitingFinalReply ? deliveryUnknown("cancelled") : cancelled()
       }
       switch action {
       case .readReply:
         let reply = try readReply(awaitingFinalReply: client.isAwaitingFinalReply)
+        if client.stage == .rcpt, let index = client.pendingRecipientIndex, index < request.recipients.count {
+          emit(
+            .recipient(
+              RecipientResult(
+                address: request.recipients[index], accepted: reply.isPositive, reply: record(reply))))
+        }
         action = client.received(reply)
       case .send(let commands):
         try checkServerWaitedItsTurn(client)
-        try send(commands)
+        try send(commands, utf8Paths: configuration.messageNeedsSMTPUTF8)
         action = .readReply
       case .startTLS:
         capabilitiesBeforeTLS = client.capabilities
         try checkNothingFollowsStartTLS(connection)
         try handshake()
-        if stopAfterHandshake { return SendReport(failure: nil, finalReply: nil, goal: request.goal) }
+        if stopAfterHandshake { return SendReport(failure: nil, goal: request.goal) }
         action = client.tlsEstablished()
       case .sendData(let thenQuit):
         try checkServerWaitedItsTurn(client)
@@ -199,6 +279,7 @@ struct SendSession {
   // MARK: - Steps
 
   private mutating func connect() throws -> SMTPConnection {
+    enter(.connecting)
     let host = request.host
     let port = request.port
     let display = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
@@ -206,7 +287,7 @@ struct SendSession {
       return try SMTPConnection.connect(
         host: host, port: port, deadline: deadline, cancellation: cancellation,
         onAttempt: { peer in
-          emit(.connect, "Connecting to \(display) (\(peer.host))")
+          emit(.connecting(server: display, address: peer.host))
         })
     } catch {
       throw failure(from: error, awaitingFinalReply: false)
@@ -215,10 +296,11 @@ struct SendSession {
 
   private mutating func handshake() throws {
     guard let connection else { preconditionFailure("handshake without a connection") }
+    enter(.handshake)
     let configuration = TLSClientConfiguration(
       serverName: request.host, trust: request.trust, versions: tlsVersions)
     reachedHandshake = true
-    // The ClientHello's details (SNI, versions) and the message itself become one line.
+    // The ClientHello's details (SNI, versions) and the message itself become one event.
     var pendingClientHello: TLSEvent?
     do {
       tlsSummary = try connection.startTLS(
@@ -248,15 +330,11 @@ struct SendSession {
     }
     insideTLS = true
     parser = ReplyParser()
+    enter(.trusted)
   }
 
-  /// One TLS step as transcript lines; the structured event rides on the first.
   private func emitTLS(_ event: TLSEvent, insideTLS: Bool) {
-    var lines = TranscriptText.lines(for: event, now: Int64(time(nil)))
-    if !showsChain, case .established = event { lines = Array(lines.prefix(1)) }
-    for (index, line) in lines.enumerated() {
-      emit(.tls, line, tls: index == 0 ? event : nil, insideTLS: insideTLS)
-    }
+    emit(.tls(event, showsChain: showsChain), insideTLS: insideTLS)
   }
 
   /// Every reply the client asked for has been read, so any byte still buffered was sent out of turn: a reply
@@ -271,8 +349,8 @@ struct SendSession {
     if request.security == .startTLS && !client.isInsideTLS {
       throw SendFailure(
         .security,
-        "STARTTLS tampered: the server sent \(amount) to commands not yet sent, before TLS — nothing was sent"
-      )
+        "STARTTLS tampered: the server sent \(amount) to commands not yet sent, before TLS — nothing was sent",
+        reason: .startTLSTampered)
     }
     throw SendFailure(
       .protocolViolation, "the server sent \(amount) to commands not yet sent (reply injection)")
@@ -283,26 +361,36 @@ struct SendSession {
     if parser.bufferedByteCount > 0 || connection.hasPendingInput() {
       throw SendFailure(
         .security,
-        "STARTTLS tampered: the server sent data after its 220 reply, before the TLS handshake — nothing was sent"
-      )
+        "STARTTLS tampered: the server sent data after its 220 reply, before the TLS handshake — nothing was sent",
+        reason: .startTLSTampered)
     }
   }
 
-  private mutating func send(_ commands: [SMTPCommand]) throws {
+  private mutating func send(_ commands: [SMTPCommand], utf8Paths: Bool) throws {
     guard let connection else { preconditionFailure("send without a connection") }
+    if let first = commands.first, let next = Self.stage(of: first) { enter(next) }
     var bytes: [UInt8] = []
+    var carriesSecret = false
     for command in commands {
       do {
-        bytes += try command.encoded()
+        bytes += try command.encoded(utf8Paths: utf8Paths)
       } catch {
         throw SendFailure(.dataError, error.message)
       }
       var text = command.transcriptText
-      if case .auth = command, let user = request.credentials?.user {
-        text += " (user \(UntrustedText(user).escaped))"
+      switch command {
+      case .auth:
+        carriesSecret = true
+        if let user = login?.user { text += " (user \(UntrustedText(user).escaped))" }
+      case .saslResponse:
+        carriesSecret = true
+      default:
+        break
       }
-      emit(.send, text)
+      emit(.command(text))
     }
+    // From the first write that may carry the secret on, a reply might echo it.
+    if carriesSecret { secretSent = true }
     do {
       try connection.write(bytes, deadline: deadline)
     } catch {
@@ -310,8 +398,19 @@ struct SendSession {
     }
   }
 
+  private static func stage(of command: SMTPCommand) -> SendStage? {
+    switch command {
+    case .ehlo, .helo: .ehlo
+    case .startTLS: .startTLS
+    case .auth, .saslResponse: .authenticating
+    case .mail, .rcpt, .data: .envelope
+    case .rset, .noop, .quit: nil
+    }
+  }
+
   private mutating func sendMessage(thenQuit: Bool) throws {
     guard let connection else { preconditionFailure("data without a connection") }
+    enter(.uploading)
     var encoder = DataEncoder()
     var output: [UInt8] = []
     let content = request.message.bytes
@@ -320,6 +419,7 @@ struct SendSession {
     // Until the write holding the final dot starts, a failure means the server cannot have the message;
     // once it has started, the dot may have gone out: "delivery unknown".
     var finalWriteStarted = false
+    emit(.progress(sent: 0, total: content.count))
     do throws(TransportError) {
       while index < content.count {
         let end = min(index + chunkSize, content.count)
@@ -327,25 +427,33 @@ struct SendSession {
         index = end
         if output.count >= chunkSize {
           try writeData(&output, connection)
+          uploaded = index
+          emit(.progress(sent: index, total: content.count))
         }
       }
       encoder.finish(into: &output)
       if thenQuit { output += Array("QUIT\r\n".utf8) }
       finalWriteStarted = true
       try writeData(&output, connection)
+      uploaded = content.count
     } catch {
       if !finalWriteStarted {
-        throw SendFailure(.temporary, "\(error.message) while sending the message — it was not delivered")
+        if error.kind == .cancelled { throw cancelled() }
+        throw SendFailure(
+          .temporary, "\(error.message) while sending the message — it was not delivered",
+          reason: error.kind == .timedOut ? .timedOut(.uploading) : .connectionLost(.uploading))
       }
       throw failure(from: error, awaitingFinalReply: true)
     }
+    emit(.progress(sent: content.count, total: content.count))
     if !request.showData {
       emit(
-        .data,
-        "[message: \(Self.grouped(encoder.lineCount)) lines, \(Self.grouped(encoder.byteCount)) bytes]")
+        .data(
+          "[message: \(Self.grouped(encoder.lineCount)) lines, \(Self.grouped(encoder.byteCount)) bytes]"))
     }
-    emit(.send, ".")
-    if thenQuit { emit(.send, "QUIT") }
+    emit(.command("."))
+    if thenQuit { emit(.command("QUIT")) }
+    enter(.awaitingFinalReply)
   }
 
   private func writeData(_ output: inout [UInt8], _ connection: SMTPConnection) throws(TransportError) {
@@ -356,7 +464,7 @@ struct SendSession {
       for line in lines {
         let text = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
         if text.elementsEqual([UInt8(ascii: ".")]) || text.elementsEqual(Array("QUIT".utf8)) { continue }
-        emit(.data, UntrustedText(Array(text)).escaped)
+        emit(.data(UntrustedText(Array(text)).escaped))
       }
     }
     try connection.write(output, deadline: deadline)
@@ -374,7 +482,7 @@ struct SendSession {
         throw SendFailure(.protocolViolation, error.message)
       }
       if let reply {
-        for line in reply.lines { emit(.recv, line.escaped) }
+        emit(.reply(record(reply)))
         return reply
       }
       let bytes: [UInt8]
@@ -400,38 +508,33 @@ struct SendSession {
       case .quit:
         // The outcome is decided; QUIT and its reply only let the server log a clean end, so they get a short
         // deadline of their own instead of another full step.
-        let quitDeadline = clock.now + min(request.timeout, .seconds(2))
+        let quitDeadline = Deadline.after(min(request.timeout, .seconds(2)), on: clock)
         if (try? connection.write(Array("QUIT\r\n".utf8), deadline: quitDeadline)) != nil {
-          emit(.send, "QUIT")
+          emit(.command("QUIT"))
           if let bytes = try? connection.read(maxBytes: 4096, deadline: quitDeadline), !bytes.isEmpty {
             parser.append(bytes)
-            if let reply = try? parser.nextReply() {
-              for line in reply.lines { emit(.recv, line.escaped) }
-            }
+            if let reply = try? parser.nextReply() { emit(.reply(record(reply))) }
           }
         }
       case .close:
         // QUIT went with the end of data; its reply may already be here.
-        if let reply = try? parser.nextReply() {
-          for line in reply.lines { emit(.recv, line.escaped) }
-        }
+        if let reply = try? parser.nextReply() { emit(.reply(record(reply))) }
       case .abort:
-        emit(.info, "closing the connection without ending the data: nothing will be delivered")
+        note(.info, "closing the connection without ending the data: nothing will be delivered")
       }
     }
     if let failure = result.failure {
       let mapped = Self.failure(
         from: failure, request: request, insideTLS: insideTLS,
-        capabilities: insideTLS ? capabilitiesAfterTLS : capabilitiesBeforeTLS)
-      return SendReport(failure: scrubbed(mapped), finalReply: nil)
+        capabilities: insideTLS ? capabilitiesAfterTLS : capabilitiesBeforeTLS, record: record)
+      return SendReport(failure: scrubbed(mapped))
     }
     if request.goal != .deliver {
-      return SendReport(
-        failure: nil, finalReply: nil, goal: request.goal,
-        loggedIn: request.goal == .authenticate && request.credentials != nil)
+      var report = SendReport(failure: nil, goal: request.goal)
+      report.loggedIn = request.goal == .authenticate && request.credentials != nil
+      return report
     }
-    let final = result.finalReply.map { $0.lines.map(\.escaped).joined(separator: " ") }
-    return SendReport(failure: nil, finalReply: final.map(redactor.scrub))
+    return SendReport(failure: nil, finalReply: result.finalReply.map(record))
   }
 
   // MARK: - Helpers

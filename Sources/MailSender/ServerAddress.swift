@@ -1,3 +1,5 @@
+import SMTPProtocol
+
 /// `HOST[:PORT]` as users write it, and the port/mode rules of DESIGN §4.
 public struct ServerAddress: Sendable, Hashable {
   /// A DNS name, an IPv4 literal or an IPv6 literal (without brackets).

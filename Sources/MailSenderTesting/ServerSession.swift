@@ -315,13 +315,20 @@ public final class ServerSession: @unchecked Sendable {
 
   // MARK: Time and closing
 
-  /// Does nothing for `seconds` (reads nothing, sends nothing); ends early with an error if the server stops.
+  /// Does nothing for `seconds` (reads nothing, sends nothing); ends early with an error if the server stops
+  /// or the client closes the connection (so a test's teardown does not wait out a stall nobody listens to).
   public func stall(_ seconds: Double) throws {
     let deadline = Date().addingTimeInterval(seconds)
+    let readHangUp: Int16 = 0x2000  // POLLRDHUP (Linux), hidden behind _GNU_SOURCE in <poll.h>
+    let hangUp = readHangUp | Int16(POLLHUP) | Int16(POLLERR)
     while Date() < deadline {
       if stopSignal.isStopped { throw ScriptedSMTPServerError("server stopped") }
-      var fds = [pollfd(fd: stopSignal.descriptor, events: Int16(POLLIN), revents: 0)]
-      _ = poll(&fds, 1, Self.milliseconds(until: deadline))
+      var fds = [
+        pollfd(fd: stopSignal.descriptor, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: descriptor, events: readHangUp, revents: 0),
+      ]
+      _ = poll(&fds, 2, Self.milliseconds(until: deadline))
+      if fds[1].revents & hangUp != 0 { throw ScriptedSMTPServerError("the client closed the connection") }
     }
   }
 

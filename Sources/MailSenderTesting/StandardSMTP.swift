@@ -36,6 +36,10 @@ public struct StandardSMTPOptions: Sendable {
     case midHandshake(seconds: Double)
     /// Read the message through the final ".", then wait this long before the final reply.
     case afterFinalDot(seconds: Double)
+    /// Read a command with this verb (EHLO, AUTH, MAIL…), then wait this long before answering it.
+    case beforeReplyTo(verb: String, seconds: Double)
+    /// Answer DATA with 354, then read nothing for this long (a large message fills the socket buffers).
+    case beforeReadingData(seconds: Double)
   }
 
   /// A reply that never ends, sent until the client stops reading or disconnects.
@@ -151,6 +155,9 @@ private struct StandardSMTPConversation {
       let text = String(decoding: line, as: UTF8.self)
       let verb = text.prefix { $0 != " " }.uppercased()
       let argument = text.drop { $0 != " " }.dropFirst()
+      if case .beforeReplyTo(let stalled, let seconds) = options.stall, stalled.uppercased() == verb {
+        try session.stall(seconds)
+      }
       switch verb {
       case "EHLO":
         if let endless = options.endlessEHLOReply { return try sendEndless(endless) }
@@ -308,6 +315,7 @@ private struct StandardSMTPConversation {
     guard acceptedRecipients > 0 else { return try session.send("554 5.5.1 Error: no valid recipients") }
     try session.send(options.dataReply)
     guard options.dataReply.hasPrefix("3") else { return }
+    if case .beforeReadingData(let seconds) = options.stall { try session.stall(seconds) }
     _ = try session.readData()
     if case .afterFinalDot(let seconds) = options.stall { try session.stall(seconds) }
     try session.send(options.finalReply)

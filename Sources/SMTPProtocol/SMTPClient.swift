@@ -98,6 +98,12 @@ public struct SMTPClient: Sendable {
     return false
   }
 
+  /// The recipient whose RCPT reply is read next (its index in the configuration), while in the RCPT stage.
+  public var pendingRecipientIndex: Int? {
+    if case .rcpt(let index, _) = state { return index }
+    return nil
+  }
+
   /// The step the session is in, or the one it failed in.
   public var stage: Stage {
     switch state {

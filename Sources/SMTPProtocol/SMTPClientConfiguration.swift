@@ -107,9 +107,10 @@ public struct SMTPClientConfiguration: Sendable {
     if goal == .deliver && recipients.isEmpty { throw SMTPCommandError("no recipients") }
     _ = try SMTPCommand.ehlo(ehloName).encoded()
     _ = try SMTPCommand.mail(reversePath: reversePath, parameters: mailParameters(sizeExtension: true))
-      .encoded()
+      .encoded(utf8Paths: messageNeedsSMTPUTF8)
     for recipient in recipients {
-      _ = try SMTPCommand.rcpt(forwardPath: recipient, parameters: []).encoded()
+      _ = try SMTPCommand.rcpt(forwardPath: recipient, parameters: []).encoded(
+        utf8Paths: messageNeedsSMTPUTF8)
     }
     if let authentication {
       let ir = try SASL.plainInitialResponse(user: authentication.user, password: authentication.password)

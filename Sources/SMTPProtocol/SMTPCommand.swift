@@ -33,7 +33,10 @@ public enum SMTPCommand: Sendable, Hashable, CustomStringConvertible {
   public static let maximumAuthLineOctets = 12288
 
   /// The exact bytes to write, CRLF included.
-  public func encoded() throws(SMTPCommandError) -> [UInt8] {
+  ///
+  /// - Parameter utf8Paths: the session uses SMTPUTF8 (RFC 6531 §3.3), so MAIL and RCPT addresses may hold
+  ///   UTF-8. Without it every byte ≥ 0x80 is refused, so no caller can send a UTF-8 envelope by mistake.
+  public func encoded(utf8Paths: Bool = false) throws(SMTPCommandError) -> [UInt8] {
     var line: [UInt8]
     var limit = Self.maximumLineOctets
     switch self {
@@ -61,11 +64,11 @@ public enum SMTPCommand: Sendable, Hashable, CustomStringConvertible {
       try Self.checkSecret(response.bytes)
       line = response.bytes
     case .mail(let reversePath, let parameters):
-      try Self.checkPath(reversePath, as: "MAIL FROM address", allowEmpty: true)
+      try Self.checkPath(reversePath, as: "MAIL FROM address", allowEmpty: true, utf8: utf8Paths)
       line = Array("MAIL FROM:<".utf8) + Array(reversePath.utf8) + [UInt8(ascii: ">")]
       line += try Self.encode(parameters, of: "MAIL FROM")
     case .rcpt(let forwardPath, let parameters):
-      try Self.checkPath(forwardPath, as: "RCPT TO address", allowEmpty: false)
+      try Self.checkPath(forwardPath, as: "RCPT TO address", allowEmpty: false, utf8: utf8Paths)
       line = Array("RCPT TO:<".utf8) + Array(forwardPath.utf8) + [UInt8(ascii: ">")]
       line += try Self.encode(parameters, of: "RCPT TO")
     case .data: line = Array("DATA".utf8)
@@ -123,19 +126,25 @@ public enum SMTPCommand: Sendable, Hashable, CustomStringConvertible {
     return bytes
   }
 
-  private static func checkPath(_ path: String, as name: String, allowEmpty: Bool) throws(SMTPCommandError) {
+  private static func checkPath(_ path: String, as name: String, allowEmpty: Bool, utf8: Bool)
+    throws(SMTPCommandError)
+  {
     try check(
       path, as: name, allowEmpty: allowEmpty,
-      forbidden: [UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: " ")])
+      forbidden: [UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: " ")], utf8: utf8)
   }
 
   /// RFC 5321 §2.3.8 / §4.1.2: no control may appear in a command line; `forbidden` adds what would break the
   /// argument's syntax. The message shows the argument escaped, never raw.
   private static func check(
-    _ argument: String, as name: String, allowEmpty: Bool, forbidden: [UInt8]
+    _ argument: String, as name: String, allowEmpty: Bool, forbidden: [UInt8], utf8: Bool = false
   ) throws(SMTPCommandError) {
     if argument.isEmpty && !allowEmpty { throw SMTPCommandError("\(name) is empty") }
     for byte in argument.utf8 {
+      if byte >= 0x80 && !utf8 {
+        throw SMTPCommandError(
+          "\(name) is not ASCII, and the session does not use SMTPUTF8: \(excerpt(argument.utf8))")
+      }
       if isControl(byte) {
         throw SMTPCommandError(
           "\(name) contains the control character \(UntrustedText.escape([byte])): \(excerpt(argument.utf8))")

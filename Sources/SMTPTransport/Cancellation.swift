@@ -40,3 +40,28 @@ public enum Signals {
     _ = signal(SIGPIPE, SIG_IGN)
   }
 }
+
+/// A counter descriptor (eventfd: non-blocking, close-on-exec) that a thread signals and another polls: how a
+/// session wakes a poll(2) loop, and how a manual clock wakes a waiting session.
+public enum EventDescriptor {
+  /// A new descriptor, or -1 if the kernel gave none.
+  public static func create() -> Int32 { sealpost_eventfd() }
+
+  /// Makes `descriptor` readable.
+  public static func signal(_ descriptor: Int32) {
+    guard descriptor >= 0 else { return }
+    var one: UInt64 = 1
+    _ = withUnsafeBytes(of: &one) { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+  }
+
+  /// Makes `descriptor` unreadable again until the next `signal`.
+  public static func drain(_ descriptor: Int32) {
+    guard descriptor >= 0 else { return }
+    var value: UInt64 = 0
+    _ = withUnsafeMutableBytes(of: &value) { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+  }
+
+  public static func close(_ descriptor: Int32) {
+    if descriptor >= 0 { Glibc.close(descriptor) }
+  }
+}

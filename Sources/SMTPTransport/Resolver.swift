@@ -17,7 +17,7 @@ struct ResolvedAddress: Sendable {
 /// detached helper thread (getaddrinfo itself cannot be interrupted), literals synchronously.
 enum Resolver {
   static func resolve(
-    host: String, port: UInt16, deadline: ContinuousClock.Instant, cancellation: Cancellation
+    host: String, port: UInt16, deadline: Deadline, cancellation: Cancellation
   ) throws(TransportError) -> [ResolvedAddress] {
     if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled while resolving \(host)") }
     if IPAddressParser.isLiteral(host) {

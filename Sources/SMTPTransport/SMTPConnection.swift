@@ -42,7 +42,7 @@ public final class SMTPConnection: @unchecked Sendable {
   /// until one accepts. `onAttempt` is called before each attempt. The deadline covers resolution and all
   /// attempts.
   public static func connect(
-    host: String, port: UInt16, deadline: ContinuousClock.Instant, cancellation: Cancellation,
+    host: String, port: UInt16, deadline: Deadline, cancellation: Cancellation,
     onAttempt: (PeerAddress) -> Void = { _ in }
   ) throws(TransportError) -> SMTPConnection {
     Signals.ignoreSIGPIPE()
@@ -66,7 +66,7 @@ public final class SMTPConnection: @unchecked Sendable {
   }
 
   private static func connect(
-    to address: ResolvedAddress, deadline: ContinuousClock.Instant, cancellation: Cancellation
+    to address: ResolvedAddress, deadline: Deadline, cancellation: Cancellation
   ) throws(TransportError) -> SMTPConnection {
     let descriptor = socket(
       address.family,
@@ -142,7 +142,7 @@ public final class SMTPConnection: @unchecked Sendable {
   /// records that arrive with it are reported to `onTLSEvent` as OpenSSL processes them, in order: a TLS 1.3
   /// NewSessionTicket (which arrives only with the first read after the handshake), a KeyUpdate, an alert.
   public func read(
-    maxBytes: Int, deadline: ContinuousClock.Instant, onTLSEvent: (TLSEvent) -> Void
+    maxBytes: Int, deadline: Deadline, onTLSEvent: (TLSEvent) -> Void
   ) throws(TransportError) -> [UInt8] {
     guard let handshakeContext, ssl != nil else { return try read(maxBytes: maxBytes, deadline: deadline) }
     return try withoutActuallyEscaping(onTLSEvent) { (sink) throws(TransportError) -> [UInt8] in
@@ -154,7 +154,7 @@ public final class SMTPConnection: @unchecked Sendable {
 
   /// Reads up to `maxBytes`; `[]` means the peer closed in order. Inside TLS this is decrypted data (TLS events
   /// that arrive meanwhile are not reported: see `read(maxBytes:deadline:onTLSEvent:)`).
-  public func read(maxBytes: Int, deadline: ContinuousClock.Instant) throws(TransportError) -> [UInt8] {
+  public func read(maxBytes: Int, deadline: Deadline) throws(TransportError) -> [UInt8] {
     guard descriptor >= 0 else { throw TransportError(.connectionLost, "the connection is closed") }
     guard maxBytes > 0 else { return [] }
     let count = min(maxBytes, Int(Int32.max))
@@ -174,7 +174,7 @@ public final class SMTPConnection: @unchecked Sendable {
   }
 
   /// Writes all of `bytes` (inside TLS: encrypted) before the deadline.
-  public func write(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws(TransportError) {
+  public func write(_ bytes: [UInt8], deadline: Deadline) throws(TransportError) {
     guard descriptor >= 0 else { throw TransportError(.connectionLost, "the connection is closed") }
     guard !bytes.isEmpty else { return }
     if let ssl { return try tlsWrite(ssl, bytes: bytes, deadline: deadline) }
@@ -194,7 +194,7 @@ public final class SMTPConnection: @unchecked Sendable {
 
   /// After a failed `recv`/`send`: returns to retry (EINTR, or once the socket is ready again), else throws.
   private func recover(
-    fromErrno code: Int32, waitingFor events: Int16, deadline: ContinuousClock.Instant, step: String
+    fromErrno code: Int32, waitingFor events: Int16, deadline: Deadline, step: String
   ) throws(TransportError) {
     switch code {
     case EINTR:

@@ -11,20 +11,24 @@ enum SocketWait {
   /// Returns when `descriptor` is ready for `events` (or has an error/hang-up to report); throws `.timedOut`
   /// at the deadline and `.cancelled` once `cancellation` fires.
   static func wait(
-    descriptor: Int32, events: Int16, deadline: ContinuousClock.Instant, cancellation: Cancellation,
+    descriptor: Int32, events: Int16, deadline: Deadline, cancellation: Cancellation,
     step: @autoclosure () -> String
   ) throws(TransportError) {
     while true {
       if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled while \(step())") }
-      var timeout = milliseconds(until: deadline)
+      var timeout = deadline.millisecondsLeft
       if timeout == 0 { throw TransportError(.timedOut, "timed out while \(step())") }
       let cancelDescriptor = cancellation.eventDescriptor
       if cancelDescriptor < 0 { timeout = min(timeout, 50) }
+      // A manual clock wakes the wait when it jumps, so the time left is computed again at once.
+      let wakeDescriptor = deadline.clock.wakeDescriptor
       var fds = [
         pollfd(fd: descriptor, events: events, revents: 0),
         pollfd(fd: cancelDescriptor, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0),
       ]
-      let result = poll(&fds, nfds_t(cancelDescriptor >= 0 ? 2 : 1), timeout)
+      // poll(2) ignores entries with a negative descriptor.
+      let result = poll(&fds, nfds_t(fds.count), timeout)
       if result < 0 {
         let code = errno
         if code == EINTR { continue }
@@ -32,17 +36,8 @@ enum SocketWait {
       }
       if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled while \(step())") }
       if result > 0, fds[0].revents != 0 { return }
+      if fds[2].revents != 0 { deadline.clock.acknowledgeWake() }
     }
-  }
-
-  /// Milliseconds left until `deadline`, rounded up; 0 once it has passed.
-  static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
-    let remaining = ContinuousClock.now.duration(to: deadline)
-    guard remaining > .zero else { return 0 }
-    let (seconds, attoseconds) = remaining.components
-    let total = seconds.multipliedReportingOverflow(by: 1000)
-    if total.overflow || total.partialValue > Int64(Int32.max) - 1 { return Int32.max }
-    return Int32(total.partialValue + attoseconds / 1_000_000_000_000_000 + 1)
   }
 }
 

@@ -13,7 +13,7 @@ extension SMTPConnection {
   /// (`.tlsHandshakeFailed`, `.untrustedPeer(summary)`, `.timedOut`, `.cancelled`, `.connectionLost`): nothing
   /// is ever written on such a connection.
   public func startTLS(
-    _ configuration: TLSClientConfiguration, deadline: ContinuousClock.Instant,
+    _ configuration: TLSClientConfiguration, deadline: Deadline,
     onEvent: (TLSEvent) -> Void
   ) throws(TransportError) -> TLSSessionSummary {
     guard descriptor >= 0 else { throw TransportError(.connectionLost, "the connection is closed") }
@@ -27,7 +27,7 @@ extension SMTPConnection {
   }
 
   private func handshake(
-    _ configuration: TLSClientConfiguration, deadline: ContinuousClock.Instant,
+    _ configuration: TLSClientConfiguration, deadline: Deadline,
     onEvent: (TLSEvent) -> Void
   ) throws(TransportError) -> TLSSessionSummary {
     Signals.ignoreSIGPIPE()
@@ -167,7 +167,7 @@ extension SMTPConnection {
   }
 
   private func runHandshake(
-    _ ssl: OpaquePointer, versions: ClosedRange<TLSVersion>, deadline: ContinuousClock.Instant
+    _ ssl: OpaquePointer, versions: ClosedRange<TLSVersion>, deadline: Deadline
   ) throws(TransportError) {
     while true {
       if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled during the TLS handshake") }
@@ -356,7 +356,7 @@ extension SMTPConnection {
 
   // MARK: I/O inside TLS
 
-  func tlsRead(_ ssl: OpaquePointer, count: Int, deadline: ContinuousClock.Instant) throws(TransportError)
+  func tlsRead(_ ssl: OpaquePointer, count: Int, deadline: Deadline) throws(TransportError)
     -> [UInt8]
   {
     var buffer = [UInt8](repeating: 0, count: count)
@@ -374,7 +374,7 @@ extension SMTPConnection {
     }
   }
 
-  func tlsWrite(_ ssl: OpaquePointer, bytes: [UInt8], deadline: ContinuousClock.Instant)
+  func tlsWrite(_ ssl: OpaquePointer, bytes: [UInt8], deadline: Deadline)
     throws(TransportError)
   {
     var offset = 0
@@ -398,7 +398,7 @@ extension SMTPConnection {
 
   /// Waits for WANT_READ/WANT_WRITE, returns for ZERO_RETURN (the caller decides), throws for the rest.
   private func handleTLSError(
-    _ ssl: OpaquePointer, result: Int32, errno code: Int32, deadline: ContinuousClock.Instant, step: String
+    _ ssl: OpaquePointer, result: Int32, errno code: Int32, deadline: Deadline, step: String
   ) throws(TransportError) {
     switch SSL_get_error(ssl, result) {
     case SSL_ERROR_WANT_READ:

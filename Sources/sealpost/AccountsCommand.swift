@@ -1,7 +1,10 @@
 import Accounts
 import ArgumentParser
 import Foundation
+import MailMessage
 import MailSender
+import SMTPProtocol
+import SMTPTransport
 
 /// `sealpost accounts [list]` and `sealpost accounts check NAME` (DESIGN §4, §6).
 struct AccountsCommand: ParsableCommand {
@@ -118,9 +121,11 @@ struct AccountsCommand: ParsableCommand {
       } catch {
         throw Output.refuse(error)
       }
-      let report = MailSender.send(request, observer: Output.stream(format))
+      let report = Output.drive(MailSender.start(request), format: format)
       try Output.finish(
-        "account \(UntrustedText(name).escaped): \(report.verdictLine)", exitCode: report.exitCode)
+        "account \(UntrustedText(name).escaped): "
+          + CLIWording.verdict(report.verdictLine, failure: report.failure, tls: report.tls),
+        exitCode: report.exitCode)
     }
 
     func makeRequest() throws(SendFailure) -> SendRequest {
@@ -131,7 +136,7 @@ struct AccountsCommand: ParsableCommand {
       if case .certificateAuthorities(let caFile?) = plan.trust {
         try Input.checkReadable(caFile, what: "CA file")
       }
-      let credentials = try plan.credentials(passwordCommand: nil)
+      let credentials = plan.credentials(passwordCommand: nil)
       var request = SendRequest(
         host: plan.host, port: plan.port, security: plan.security, allowInsecure: plan.allowInsecure,
         trust: plan.trust, credentials: credentials, ehloName: plan.ehlo,

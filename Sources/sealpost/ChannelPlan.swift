@@ -1,6 +1,9 @@
 import Accounts
 import Foundation
+import MailMessage
 import MailSender
+import SMTPProtocol
+import SMTPTransport
 
 /// The config file and the account a command uses (DESIGN §6), with errors as exit codes (78 config, 77 policy).
 enum AccountSource {
@@ -219,12 +222,18 @@ struct ChannelPlan {
     return normal(a) == normal(b)
   }
 
-  /// The login, with the password from the first source of DESIGN §4 that has one.
-  func credentials(passwordCommand: String?) throws(SendFailure) -> Credentials? {
+  /// The login; the password is looked up by the session (bounded by its deadline, cancelled with it) from the
+  /// first source of DESIGN §4 that has one.
+  func credentials(passwordCommand: String?) -> Credentials? {
     guard let user else { return nil }
-    let password = try PasswordSource.resolve(
-      command: passwordCommand, plan: self, prompt: "Password for \(user) at \(host): ")
-    return Credentials(user: user, password: password, mechanism: mechanism)
+    let plan = self
+    return Credentials(
+      user: user,
+      supply: .lookup { context throws(SendFailure) in
+        try PasswordSource.resolve(
+          command: passwordCommand, plan: plan, prompt: "Password for \(user) at \(plan.host): ",
+          context: context)
+      }, mechanism: mechanism)
   }
 
   var hostAndPort: String { Self.hostAndPort(host, port) }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import MailMessage
 import MailSender
+import SMTPProtocol
+import SMTPTransport
 import Synchronization
 
 #if canImport(Glibc)
@@ -21,22 +24,31 @@ enum Output {
   }
 
   /// Prints each event as it happens, in `format`.
-  static func stream(_ format: TranscriptFormat) -> @Sendable (TranscriptEvent) -> Void {
+  static func stream(_ format: TranscriptFormat) -> (SendEvent) -> Void {
     { event in
-      if let line = format.render(event, asciiOnly: asciiOnly) { transcript(line) }
+      for line in format.render(event, asciiOnly: asciiOnly, now: Int64(time(nil))) { transcript(line) }
     }
+  }
+
+  /// Runs a started send or probe to its end: its events printed in `format` as they come, Ctrl-C or SIGTERM
+  /// cancelling it.
+  static func drive<Report: Sendable>(_ handle: SessionHandle<Report>, format: TranscriptFormat) -> Report {
+    let print = stream(format)
+    return SignalCancel.drive(handle, output: print)
   }
 
   /// A failure before the session started: its line, and the exit code to throw.
   static func refuse(_ failure: SendFailure) -> ExitCode {
-    verdict(failure.description)
+    verdict(CLIWording.verdict(failure.description, failure: failure))
     return ExitCode(failure.exitCode)
   }
 
   /// The final line; throws the exit code unless it is 0.
   static func finish(_ line: String, exitCode: Int32) throws {
     verdict(line)
-    if exitCode != 0 { throw ExitCode(exitCode) }
+    // A session cancelled by a signal exits as 128 + the signal (130 for Ctrl-C, 143 for SIGTERM).
+    let code = SignalCancel.exitCode(exitCode)
+    if code != 0 { throw ExitCode(code) }
   }
 
   static let asciiOnly = !Environment.isUTF8Locale

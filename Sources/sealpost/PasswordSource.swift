@@ -1,6 +1,9 @@
 import Accounts
 import Foundation
+import MailMessage
 import MailSender
+import SMTPProtocol
+import SMTPTransport
 
 #if canImport(Glibc)
   import Glibc
@@ -10,7 +13,9 @@ import MailSender
 /// account's `passwordeval` > its `password` > `secret-tool lookup host HOST user USER` > a prompt without echo on
 /// `/dev/tty`. The account's sources serve only the account's own server (DESIGN §3.5).
 enum PasswordSource {
-  static func resolve(command: String?, plan: ChannelPlan, prompt: String) throws(SendFailure) -> Secret {
+  static func resolve(
+    command: String?, plan: ChannelPlan, prompt: String, context: SecretLookupContext
+  ) throws(SendFailure) -> Secret {
     if let command { return try run(command) }
     if let value = Environment.password { return Secret(value) }
     if let account = plan.account, let user = plan.user {
@@ -116,11 +121,18 @@ enum PasswordSource {
 private enum EchoGuard {
   nonisolated(unsafe) static var descriptor: Int32 = -1
   nonisolated(unsafe) static var saved = termios()
+  /// The actions in place before the prompt (a send in progress cancels on SIGINT and SIGTERM), restored after.
+  nonisolated(unsafe) static var previous: [sigaction] = []
   static let signals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
 
   static func arm(fd: Int32, saved state: termios) {
     descriptor = fd
     saved = state
+    previous = signals.map { number in
+      var old = sigaction()
+      sigaction(number, nil, &old)
+      return old
+    }
     for number in signals {
       var action = sigaction()
       action.__sigaction_handler.sa_handler = { number in
@@ -134,7 +146,7 @@ private enum EchoGuard {
   }
 
   static func disarm() {
-    for number in signals { signal(number, SIG_DFL) }
+    for (number, var old) in zip(signals, previous) { sigaction(number, &old, nil) }
     descriptor = -1
   }
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import MailMessage
 import MailSender
+import SMTPProtocol
+import SMTPTransport
 
 /// `sealpost probe`: a server's TLS shown step by step, with a verdict on whether the channel can be trusted.
 struct ProbeCommand: ParsableCommand {
@@ -51,9 +54,11 @@ struct ProbeCommand: ParsableCommand {
     } catch {
       throw Output.refuse(error)
     }
-    let report = MailSender.probe(request, observer: Output.stream(json ? .none : .text))
+    let report = Output.drive(MailSender.startProbe(request), format: json ? .none : .text)
     if json { Output.transcript(report.json()) }
-    try Output.finish(report.verdictLine, exitCode: report.exitCode)
+    try Output.finish(
+      CLIWording.verdict(report.verdictLine, failure: report.session.failure, tls: report.session.tls),
+      exitCode: report.exitCode)
   }
 
   func makeRequest() throws(SendFailure) -> ProbeRequest {

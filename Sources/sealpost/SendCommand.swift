@@ -1,7 +1,10 @@
 import Accounts
 import ArgumentParser
 import Foundation
+import MailMessage
 import MailSender
+import SMTPProtocol
+import SMTPTransport
 
 /// `sealpost send`: one message, with the live transcript on stdout and a one-line verdict on stderr.
 struct SendCommand: ParsableCommand {
@@ -105,8 +108,10 @@ struct SendCommand: ParsableCommand {
     } catch {
       throw Output.refuse(error)
     }
-    let report = MailSender.send(request, observer: Output.stream(format))
-    try Output.finish(report.verdictLine, exitCode: report.exitCode)
+    let report = Output.drive(MailSender.start(request), format: format)
+    try Output.finish(
+      CLIWording.verdict(report.verdictLine, failure: report.failure, tls: report.tls),
+      exitCode: report.exitCode)
   }
 
   private func transcriptFormat() throws(SendFailure) -> TranscriptFormat {
@@ -174,16 +179,12 @@ struct SendCommand: ParsableCommand {
     let content: MessageContent
     let date = Date()
     let messageID = ComposedMessage.makeMessageID(domain: Self.domain(of: sender.address))
-    let allBoxes = [sender] + toBoxes + ccBoxes + bccBoxes
-    let needsUTF8Envelope = allBoxes.contains { $0.requiresSMTPUTF8 }
     if let message {
       let bytes = try Input.read(message, what: "message")
       do throws(MessageError) {
         let supplied = try SuppliedMessage(bytes: bytes)
         let prepared = try supplied.prepared(date: date, messageID: messageID)
-        content = MessageContent(
-          bytes: prepared, needs8BitMIME: supplied.has8BitBody,
-          needsSMTPUTF8: supplied.has8BitHeaders || needsUTF8Envelope)
+        content = MessageContent(bytes: prepared)
       } catch {
         throw SendFailure(.dataError, error.message)
       }
@@ -199,15 +200,14 @@ struct SendCommand: ParsableCommand {
         subject: subject ?? (body == nil && bodyFile == nil ? "sealpost test message" : nil),
         body: bodyBytes, extraHeaders: extraHeaders, date: date, messageID: messageID)
       do throws(MessageError) {
-        content = MessageContent(
-          bytes: try composed.rendered(), needsSMTPUTF8: needsUTF8Envelope || composed.requiresSMTPUTF8)
+        content = MessageContent(bytes: try composed.rendered())
       } catch {
         throw SendFailure(.dataError, error.message)
       }
     }
 
     // Secrets last: nothing above may fail after a prompt.
-    let credentials = try plan.credentials(passwordCommand: passwordCommand)
+    let credentials = plan.credentials(passwordCommand: passwordCommand)
 
     var recipients: [String] = []
     for box in toBoxes + ccBoxes + bccBoxes where !recipients.contains(box.address) {

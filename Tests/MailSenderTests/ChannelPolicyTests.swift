@@ -1,3 +1,6 @@
+import MailMessage
+import SMTPProtocol
+import SMTPTransport
 import Testing
 
 @testable import MailSender

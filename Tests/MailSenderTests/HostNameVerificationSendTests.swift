@@ -1,5 +1,8 @@
 import Foundation
+import MailMessage
 import MailSenderTesting
+import SMTPProtocol
+import SMTPTransport
 import Synchronization
 import Testing
 
@@ -80,7 +83,7 @@ import Testing
       report.verdictLine
         == "not trustworthy: certificate of 127.0.0.1:\(server.port) not trusted for localhost: hostname"
         + " mismatch (certificate 0 of the chain) — nothing was sent")
-    let lines = report.transcript.map { "\(TranscriptFormat.marker($0)) \($0.line)" }
+    let lines = report.transcript.transcriptLines.map { "\(TranscriptFormat.marker($0)) \($0.line)" }
     #expect(lines.contains(testCase.names), "\(lines)")
     let json = try #require(
       try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])

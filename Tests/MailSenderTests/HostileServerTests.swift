@@ -1,5 +1,8 @@
 import Foundation
+import MailMessage
 import MailSenderTesting
+import SMTPProtocol
+import SMTPTransport
 import Synchronization
 import Testing
 
@@ -101,9 +104,23 @@ import Testing
     bytes.reserveCapacity(24 << 20)
     let line = Array(repeating: UInt8(ascii: "x"), count: 998) + [13, 10]
     while bytes.count < 24 << 20 { bytes.append(contentsOf: line) }
-    let big = MessageContent(bytes: bytes)
-    let (report, _, elapsed) = try Self.send(server, security: .plaintext, message: big, timeout: .seconds(1))
-    #expect(elapsed < .seconds(2))
+    var request = try SendHarness.request(
+      port: server.port, security: .plaintext, host: "127.0.0.1", withAuth: false)
+    request.message = MessageContent(bytes: bytes)
+    request.timeout = .seconds(1)
+    // The write deadline on a manual clock: once the upload has filled the socket buffers, time jumps past it.
+    let clock = ManualClock()
+    let handle = MailSender.start(request, clock: clock)
+    while let event = handle.nextEvent() {
+      if case .stage(.uploading) = event.payload { break }
+    }
+    usleep(300_000)
+    while !handle.isFinished {
+      clock.advance(by: .seconds(2))
+      usleep(2_000)
+    }
+    let report = handle.wait()
+    #expect(report.failure?.reason == .timedOut(.uploading), "\(report.verdictLine)")
     #expect(report.failure?.category == .temporary, "\(report.verdictLine)")
     #expect(report.verdictLine.hasSuffix("it was not delivered"))
   }

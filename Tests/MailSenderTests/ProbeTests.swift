@@ -1,5 +1,8 @@
 import Foundation
+import MailMessage
 import MailSenderTesting
+import SMTPProtocol
+import SMTPTransport
 import Synchronization
 import Testing
 
@@ -18,7 +21,7 @@ import Testing
       host: "localhost", port: server.port, security: security,
       trust: .certificateAuthorities(caFile: try TestPKI.shared().caCertificatePath), timeout: .seconds(5))
     configure(&request)
-    let streamed = Mutex<[TranscriptEvent]>([])
+    let streamed = Mutex<[SendEvent]>([])
     let report = MailSender.probe(request) { event in streamed.withLock { $0.append(event) } }
     #expect(streamed.withLock { $0 } == report.transcript, "the observer saw every event, in order")
     let sessions = connections == 0 ? server.sessions : server.waitForFinishedSessions(connections)
@@ -26,7 +29,7 @@ import Testing
   }
 
   static func lines(_ report: ProbeReport) -> [String] {
-    report.transcript.map { "\(TranscriptFormat.marker($0)) \($0.line)" }
+    report.transcript.transcriptLines.map { "\(TranscriptFormat.marker($0)) \($0.line)" }
   }
 
   @Test func startTLSProbeReportsCapabilitiesAndTrust() throws {

@@ -1,6 +1,8 @@
 import Foundation
+import MailMessage
 import MailSenderTesting
 import SMTPProtocol
+import SMTPTransport
 import Synchronization
 import Testing
 
@@ -147,7 +149,7 @@ import Testing
         trust: .certificateAuthorities(caFile: identity.certificatePath), timeout: .seconds(1))
     ) { _ in }
     let json = report.json()
-    let text = report.transcript.compactMap { TranscriptFormat.text.render($0) } + [report.verdictLine]
+    let text = report.transcript.flatMap { TranscriptFormat.text.render($0, now: 0) } + [report.verdictLine]
     for line in text + [json] {
       let bad = line.unicodeScalars.first { value in
         value.value < 0x20 && value != "\n" || value.value == 0x7F || (0x80...0x9F).contains(value.value)

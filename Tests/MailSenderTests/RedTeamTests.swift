@@ -1,6 +1,8 @@
 import Foundation
+import MailMessage
 import MailSenderTesting
 import SMTPProtocol
+import SMTPTransport
 import Synchronization
 import Testing
 
@@ -15,11 +17,11 @@ import Testing
 
   struct Outcome {
     var report: SendReport
-    var events: [TranscriptEvent]
+    var events: [SendEvent]
     var sessions: [RecordedSession]
     var elapsed: Duration
 
-    var lines: [String] { events.map { "\(TranscriptFormat.marker($0)) \($0.line)" } }
+    var lines: [String] { events.transcriptLines.map { "\(TranscriptFormat.marker($0)) \($0.line)" } }
     var commands: [String] { sessions.flatMap(\.commands) }
     var verbs: [String] {
       commands.map { String($0.prefix { $0 != " " && $0 != ":" }).uppercased() }
@@ -29,8 +31,8 @@ import Testing
     }
     /// Everything a user could see: text and JSON transcripts and the verdict.
     var everything: [String] {
-      events.compactMap { TranscriptFormat.text.render($0) }
-        + events.compactMap { TranscriptFormat.jsonl.render($0) } + [report.verdictLine]
+      events.flatMap { TranscriptFormat.text.render($0, now: 0) }
+        + events.flatMap { TranscriptFormat.jsonl.render($0, now: 0) } + [report.verdictLine]
     }
   }
 
@@ -53,7 +55,7 @@ import Testing
       credentials: password.map { Credentials(user: user, password: Secret($0)) },
       timeout: timeout, reversePath: "a@example.org", recipients: ["b@example.org"], message: message())
     configure(&request)
-    let events = Mutex<[TranscriptEvent]>([])
+    let events = Mutex<[SendEvent]>([])
     let clock = ContinuousClock()
     let start = clock.now
     let report = MailSender.send(request) { event in events.withLock { $0.append(event) } }

@@ -1,5 +1,8 @@
 import Foundation
+import MailMessage
 import MailSenderTesting
+import SMTPProtocol
+import SMTPTransport
 import Testing
 
 @testable import MailSender

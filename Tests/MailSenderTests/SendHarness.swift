@@ -1,5 +1,8 @@
 import Foundation
+import MailMessage
 import MailSenderTesting
+import SMTPProtocol
+import SMTPTransport
 import Synchronization
 
 @testable import MailSender
@@ -11,13 +14,14 @@ struct SendHarness {
 
   struct Outcome {
     var report: SendReport
-    var events: [TranscriptEvent]
+    var events: [SendEvent]
     var sessions: [RecordedSession]
     var elapsed: Duration
 
-    var text: [String] { events.compactMap { TranscriptFormat.text.render($0) } }
+    var transcript: [TranscriptLine] { events.transcriptLines }
+    var text: [String] { transcript.map { TranscriptFormat.text.render($0) } }
     /// The transcript lines without the time column, for hand-written goldens.
-    var lines: [String] { events.map { "\(TranscriptFormat.marker($0)) \($0.line)" } }
+    var lines: [String] { transcript.map { "\(TranscriptFormat.marker($0)) \($0.line)" } }
     var commands: [String] { sessions.flatMap(\.commands) }
     var allReceived: [UInt8] { sessions.flatMap { $0.receivedPlaintext + $0.receivedInsideTLS } }
 
@@ -65,25 +69,31 @@ struct SendHarness {
     defer { server.stop() }
     var request = try Self.request(port: server.port, security: security)
     configure(&request)
-    let events = Mutex<[TranscriptEvent]>([])
-    let cancellation = Cancellation()
+    var events: [SendEvent] = []
+    let clock = ContinuousClock()
+    let start = clock.now
+    let handle = MailSender.start(request)
     if let cancelAfter {
       Thread.detachNewThread {
         Thread.sleep(forTimeInterval: cancelAfter)
-        cancellation.cancel()
+        handle.cancel()
       }
     }
-    let clock = ContinuousClock()
-    let start = clock.now
-    let report = MailSender.send(request, cancellation: cancellation) { event in
-      events.withLock { $0.append(event) }
-    }
+    while let event = handle.nextEvent() { events.append(event) }
+    let report = handle.wait()
     let elapsed = clock.now - start
     let sessions = server.waitForFinishedSessions(1, timeout: 2)
     server.stop()
     return Outcome(
-      report: report, events: events.withLock { $0 },
+      report: report, events: events,
       sessions: server.sessions.isEmpty ? sessions : server.sessions,
       elapsed: elapsed)
+  }
+}
+
+extension [SendEvent] {
+  /// The text transcript's lines, as the CLI would print them.
+  var transcriptLines: [TranscriptLine] {
+    flatMap { $0.transcriptLines(now: Int64(Date().timeIntervalSince1970)) }
   }
 }

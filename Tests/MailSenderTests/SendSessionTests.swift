@@ -1,5 +1,8 @@
 import Foundation
+import MailMessage
 import MailSenderTesting
+import SMTPProtocol
+import SMTPTransport
 import Synchronization
 import Testing
 
@@ -67,7 +70,7 @@ import Testing
       $0.recipients = ["b@example.org"]
       $0.host = "127.0.0.1"
     }
-    let local = try #require(outcome.events.first { $0.line.hasPrefix("EHLO ") }?.line.dropFirst(5))
+    let local = try #require(outcome.transcript.first { $0.line.hasPrefix("EHLO ") }?.line.dropFirst(5))
     #expect(local == "[127.0.0.1]")
     let golden = [
       "=== Connecting to 127.0.0.1:PORT (127.0.0.1)",
@@ -143,8 +146,11 @@ import Testing
     #expect(outcome.report.exitCode == 77)
     #expect(
       outcome.report.verdictLine
-        == "refused: cannot authenticate: without TLS localhost offers no AUTH at all (it offers STARTTLS: "
-        + "try --tls starttls) — nothing was sent")
+        == "refused: cannot authenticate: without TLS localhost offers no AUTH at all (it offers STARTTLS) — nothing was sent"
+    )
+    // The reason is data, so a front end words its own hint (the CLI names --tls starttls).
+    #expect(
+      outcome.report.failure?.reason == .authenticationUnavailable(offered: [], startTLSOffered: true))
     #expect(!outcome.serverSawMailOrAuth)
   }
 
@@ -282,10 +288,11 @@ import Testing
     #expect(outcome.elapsed < .seconds(2))
   }
 
-  @Test func cancellingBeforeTheGreetingIsATemporaryFailure() throws {
+  @Test func cancellingBeforeTheGreetingIsCancelledNotSent() throws {
     let outcome = try H.run(
       server: try H.standard { $0.stall = .beforeGreeting(seconds: 4) }, cancelAfter: 0.2)
-    #expect(outcome.report.failure?.category == .temporary, "\(outcome.report.verdictLine)")
+    #expect(outcome.report.failure?.category == .cancelled, "\(outcome.report.verdictLine)")
+    #expect(outcome.report.verdictLine == "cancelled: cancelled — not sent")
     #expect(outcome.elapsed < .seconds(2))
   }
 
@@ -362,9 +369,9 @@ import Testing
   @Test func controlCharactersInTheEnvelopeAreRefusedBeforeConnecting() throws {
     var request = try H.request(port: 9, security: .startTLS)
     request.recipients = ["b@example.org\r\nRSET"]
-    let events = Mutex<[TranscriptEvent]>([])
+    let events = Mutex<[SendEvent]>([])
     let report = MailSender.send(request) { event in events.withLock { $0.append(event) } }
     #expect(report.exitCode == 65)
-    #expect(!events.withLock { $0 }.contains { $0.kind == .connect })
+    #expect(!events.withLock { $0 }.transcriptLines.contains { $0.kind == .connect })
   }
 }

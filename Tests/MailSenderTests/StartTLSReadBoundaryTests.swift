@@ -1,5 +1,8 @@
 import Foundation
+import MailMessage
 import MailSenderTesting
+import SMTPProtocol
+import SMTPTransport
 import Testing
 
 @testable import MailSender
@@ -22,10 +25,15 @@ import Testing
       standard: try H.standard { $0.startTLS = .injectAtReadBoundary(line: "250 injected", octets: octets) })
     defer { server.stop() }
     let connection = try SMTPConnection.connect(
-      host: "127.0.0.1", port: server.port, deadline: .now + .seconds(5), cancellation: Cancellation())
+      host: "127.0.0.1", port: server.port, deadline: .after(.seconds(5), on: SystemClock()),
+      cancellation: Cancellation())
     defer { connection.close() }
-    func read() throws -> [UInt8] { try connection.read(maxBytes: 4096, deadline: .now + .seconds(5)) }
-    func write(_ text: String) throws { try connection.write(Array(text.utf8), deadline: .now + .seconds(5)) }
+    func read() throws -> [UInt8] {
+      try connection.read(maxBytes: 4096, deadline: .after(.seconds(5), on: SystemClock()))
+    }
+    func write(_ text: String) throws {
+      try connection.write(Array(text.utf8), deadline: .after(.seconds(5), on: SystemClock()))
+    }
 
     var greeting: [UInt8] = []
     while !greeting.ends(with: "\r\n") { greeting += try read() }

@@ -1,4 +1,7 @@
 import Foundation
+import MailMessage
+import SMTPProtocol
+import SMTPTransport
 import Testing
 
 @testable import MailSender
@@ -19,33 +22,47 @@ import Testing
     signatureAlgorithm: "ecdsa-with-SHA256", sha256: Array(repeating: 0xAB, count: 32),
     spkiSHA256: Array(repeating: 0x01, count: 32))
 
-  static let events: [TranscriptEvent] = [
-    TranscriptEvent(
-      time: 0, kind: .connect, insideTLS: false, line: "Connecting to localhost:2525 (127.0.0.1)"),
-    TranscriptEvent(time: 0.01, kind: .recv, insideTLS: false, line: "220 ready"),
-    TranscriptEvent(
-      time: 0.02, kind: .tls, insideTLS: false, line: "TLS > ClientHello (SNI localhost, TLS 1.2–1.3)",
-      tls: .clientHello(serverNameIndication: "localhost", versions: .tls12 ... .tls13)),
-    TranscriptEvent(
-      time: 0.03, kind: .tls, insideTLS: false, line: "TLS < ServerHello",
-      tls: .handshakeMessage(direction: .received, type: 2, name: "ServerHello")),
-    TranscriptEvent(
-      time: 0.03, kind: .tls, insideTLS: false, line: "TLS > ChangeCipherSpec",
-      tls: .changeCipherSpec(direction: .sent)),
-    TranscriptEvent(
-      time: 0.03, kind: .tls, insideTLS: false, line: "TLS < alert fatal: bad certificate",
-      tls: .alert(direction: .received, level: "fatal", description: "bad certificate")),
-    TranscriptEvent(
-      time: 0.04, kind: .tls, insideTLS: false, line: "TLS = …",
-      tls: .established(
-        TLSSessionSummary(
-          version: .tls13, cipher: "TLS_AES_256_GCM_SHA384", group: "X25519", peerSignatureAlgorithm: nil,
-          chain: [certificate], verdict: .verified(name: "localhost")))),
-    TranscriptEvent(time: 0.05, kind: .send, insideTLS: true, line: "AUTH PLAIN <redacted> (user alice)"),
-    TranscriptEvent(time: 0.06, kind: .data, insideTLS: true, line: "[message: 3 lines, 60 bytes]"),
-    TranscriptEvent(time: 0.07, kind: .warning, insideTLS: false, line: "plaintext"),
-    TranscriptEvent(time: 0.08, kind: .error, insideTLS: true, line: "failed"),
-    TranscriptEvent(time: 0.09, kind: .info, insideTLS: true, line: "sent"),
+  static let summary = TLSSessionSummary(
+    version: .tls13, cipher: "TLS_AES_256_GCM_SHA384", group: "X25519", peerSignatureAlgorithm: nil,
+    chain: [certificate], verdict: .verified(name: "localhost"))
+
+  static let reply = ReplyRecord(code: 250, enhanced: "2.1.5", lines: ["250 2.1.5 ok"])
+
+  /// One event of every payload kind (and every TLS step kind).
+  static let events: [SendEvent] = [
+    SendEvent(time: 0, insideTLS: false, payload: .stage(.connecting)),
+    SendEvent(
+      time: 0, insideTLS: false, payload: .connecting(server: "localhost:2525", address: "127.0.0.1")),
+    SendEvent(
+      time: 0.01, insideTLS: false,
+      payload: .reply(ReplyRecord(code: 220, enhanced: nil, lines: ["220 ready"]))),
+    SendEvent(
+      time: 0.02, insideTLS: false,
+      payload: .tls(
+        .clientHello(serverNameIndication: "localhost", versions: .tls12 ... .tls13), showsChain: true)),
+    SendEvent(
+      time: 0.03, insideTLS: false,
+      payload: .tls(.handshakeMessage(direction: .received, type: 2, name: "ServerHello"), showsChain: true)),
+    SendEvent(
+      time: 0.03, insideTLS: false, payload: .tls(.changeCipherSpec(direction: .sent), showsChain: true)),
+    SendEvent(
+      time: 0.03, insideTLS: false,
+      payload: .tls(
+        .alert(direction: .received, level: "fatal", description: "bad certificate"), showsChain: true)),
+    SendEvent(time: 0.04, insideTLS: false, payload: .tls(.established(summary), showsChain: true)),
+    SendEvent(time: 0.05, insideTLS: true, payload: .command("AUTH PLAIN <redacted> (user alice)")),
+    SendEvent(
+      time: 0.05, insideTLS: true,
+      payload: .recipient(RecipientResult(address: "b@example.org", accepted: true, reply: reply))),
+    SendEvent(time: 0.06, insideTLS: true, payload: .progress(sent: 60, total: 60)),
+    SendEvent(time: 0.06, insideTLS: true, payload: .data("[message: 3 lines, 60 bytes]")),
+    SendEvent(time: 0.07, insideTLS: false, payload: .note(.warning, "plaintext")),
+    SendEvent(time: 0.08, insideTLS: true, payload: .note(.error, "failed")),
+    SendEvent(time: 0.09, insideTLS: true, payload: .note(.info, "sent")),
+    SendEvent(
+      time: 0.1, insideTLS: true,
+      payload: .outcome(
+        OutcomeRecord(outcome: .sent(finalReply: reply), verdict: "sent: 250 2.1.5 ok", exitCode: 0))),
   ]
 
   /// Runs the validator over `lines`; returns its exit status (0 = every line valid).
@@ -77,7 +94,7 @@ import Testing
   }
 
   @Test func everyKindOfEventValidates() throws {
-    let lines = Self.events.compactMap { TranscriptFormat.jsonl.render($0) }
+    let lines = Self.events.flatMap { TranscriptFormat.jsonl.render($0, now: 1_750_000_000) }
     #expect(lines.count == Self.events.count)
     #expect(try Self.validate(lines) == 0)
   }
@@ -90,16 +107,26 @@ import Testing
     #expect(delivered.report.exitCode == 0)
     #expect(refused.report.exitCode == 77)
     let events = delivered.events + refused.events
-    #expect(events.contains { if case .established = $0.tls { true } else { false } })
-    let lines = events.compactMap { TranscriptFormat.jsonl.render($0) }
+    #expect(events.contains { if case .tls(.established, _) = $0.payload { true } else { false } })
+    for session in [delivered.events, refused.events] {
+      // Exactly one outcome, and it is the last event.
+      #expect(session.filter { if case .outcome = $0.payload { true } else { false } }.count == 1)
+      if case .outcome = session.last?.payload {} else { Issue.record("the last event is not the outcome") }
+    }
+    let lines = events.flatMap { TranscriptFormat.jsonl.render($0, now: 1_750_000_000) }
     #expect(try Self.validate(lines) == 0)
   }
 
   @Test(arguments: [
-    #"{"t":0.1,"kind":"recv","tls":false}"#,  // no line
-    #"{"t":0.1,"kind":"recv","tls":false,"line":"x","extra":1}"#,  // unknown field
+    #"{"t":0.1,"kind":"recv","tls":false}"#,  // no reply
+    #"{"t":0.1,"kind":"send","tls":false,"line":"x","extra":1}"#,  // unknown field
     #"{"t":0.1,"kind":"shout","tls":false,"line":"x"}"#,  // unknown kind
-    #"{"t":-1,"kind":"recv","tls":false,"line":"x"}"#,  // negative time
+    #"{"t":-1,"kind":"send","tls":false,"line":"x"}"#,  // negative time
+    #"{"t":0.1,"kind":"recv","tls":false,"reply":{"code":99,"enhanced":null,"lines":["99 x"]}}"#,  // bad code
+    #"{"t":0.1,"kind":"recv","tls":false,"reply":{"code":250,"lines":["250 x"]}}"#,  // enhanced missing
+    #"{"t":0.1,"kind":"stage","tls":false,"stage":"dancing"}"#,  // unknown stage
+    #"{"t":0.1,"kind":"outcome","tls":false,"outcome":{"kind":"sent","verdict":"sent"}}"#,  // no exit code
+    #"{"t":0.1,"kind":"progress","tls":false,"sent":-1,"total":3}"#,  // negative progress
     #"{"t":0.1,"kind":"tls","tls":false,"line":"x","step":{"type":"handshake","direction":"up","message":"A","code":1}}"#,
   ])
   func brokenSamplesFail(sample: String) throws {

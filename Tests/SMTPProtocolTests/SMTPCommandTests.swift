@@ -38,9 +38,27 @@ import Testing
 
   @Test(arguments: wireForms)
   func wireBytes(command: SMTPCommand, wire: String, transcript: String) throws {
-    #expect(try command.encoded() == Array(wire.utf8))
+    #expect(try command.encoded(utf8Paths: !wire.utf8.allSatisfy { $0 < 0x80 }) == Array(wire.utf8))
     #expect(command.transcriptText == transcript)
     #expect("\(command)" == transcript)
+  }
+
+  /// Issue 8: a UTF-8 envelope needs a session that uses SMTPUTF8; no caller can send one by mistake.
+  @Test(arguments: [
+    SMTPCommand.mail(reversePath: "zoë@example.org", parameters: []),
+    .rcpt(forwardPath: "用户@例子.广告", parameters: []),
+    .mail(reversePath: "a@b", parameters: ["X=é"]),
+    .ehlo("é.example"),
+  ])
+  func eightBitIsRefusedWithoutSMTPUTF8(command: SMTPCommand) {
+    #expect(throws: SMTPCommandError.self) { try command.encoded() }
+  }
+
+  @Test func utf8PathsOnlyForAddresses() throws {
+    #expect(throws: SMTPCommandError.self) { try SMTPCommand.ehlo("é.example").encoded(utf8Paths: true) }
+    #expect(
+      try SMTPCommand.rcpt(forwardPath: "用户@例子.广告", parameters: []).encoded(utf8Paths: true)
+        == Array("RCPT TO:<用户@例子.广告>\r\n".utf8))
   }
 
   static let injections: [String] = ["\r", "\n", "\0", "\r\nRCPT TO:<evil@x>", "\t", "\u{7F}", "\u{1B}"]

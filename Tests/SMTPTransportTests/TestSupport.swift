@@ -4,8 +4,8 @@ import SMTPTransport
 import Testing
 
 /// A deadline `seconds` from now.
-func deadline(_ seconds: Double = 5) -> ContinuousClock.Instant {
-  .now + .milliseconds(Int(seconds * 1000))
+func deadline(_ seconds: Double = 5) -> Deadline {
+  .after(.milliseconds(Int(seconds * 1000)), on: SystemClock())
 }
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
@@ -20,7 +20,7 @@ final class LineReader {
   init(_ connection: SMTPConnection) { self.connection = connection }
 
   /// One line without CRLF; nil at EOF.
-  func line(deadline: ContinuousClock.Instant = deadline()) throws -> String? {
+  func line(deadline: Deadline = deadline()) throws -> String? {
     while true {
       if let end = buffer.indices.dropLast().first(where: { buffer[$0] == 13 && buffer[$0 + 1] == 10 }) {
         let line = Array(buffer[..<end])
@@ -34,7 +34,7 @@ final class LineReader {
   }
 
   /// The lines of one SMTP reply (up to the line whose fourth character is a space).
-  func reply(deadline: ContinuousClock.Instant = deadline()) throws -> [String] {
+  func reply(deadline: Deadline = deadline()) throws -> [String] {
     var lines: [String] = []
     while let line = try line(deadline: deadline) {
       lines.append(line)

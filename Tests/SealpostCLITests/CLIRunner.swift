@@ -25,7 +25,8 @@ enum CLIRunner {
   /// `XDG_CONFIG_HOME` is dropped, so no real config file is read. `detached` runs it in a new session
   /// (`setsid`), without a controlling terminal, so a password prompt cannot open `/dev/tty`.
   static func run(
-    _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:], detached: Bool = false
+    _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:], detached: Bool = false,
+    whileRunning: ((_ process: Process, _ stdoutPath: String) -> Void)? = nil
   ) throws -> Result {
     let directory = NSTemporaryDirectory() + "sealpost-cli-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -61,6 +62,7 @@ enum CLIRunner {
       input.fileHandleForWriting.write(Data(stdin))
       try input.fileHandleForWriting.close()
     }
+    whileRunning?(process, outPath)
     process.waitUntilExit()
     let elapsed = clock.now - start
     let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""

@@ -214,7 +214,12 @@ import Testing
       #expect(!result.stdout.contains(needle))
       #expect(!result.stderr.contains(needle))
     }
-    #expect(result.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("{\"t\":") })
+    let objects = result.stdout.split(separator: "\n").map {
+      try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+    }
+    #expect(!objects.isEmpty && objects.allSatisfy { $0?["t"] is Double || $0?["t"] is Int })
+    // The JSON-lines transcript ends with the outcome (issue 8).
+    #expect((objects.last??["outcome"] as? [String: Any])?["exit"] as? Int == 0)
   }
 
   @Test func passwordCommandDoesNotSeeThePasswordVariable() throws {
