@@ -99,4 +99,29 @@ static inline unsigned int sealpost_X509_CHECK_FLAGS_SAN_ONLY_NO_PARTIAL_WILDCAR
   return X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
 }
 
+// Shared by the client (SMTPTransport) and the test kit's server, so neither repeats them.
+
+// One SSL_write_ex attempt of bytes[*offset..<count], with the error queue cleared first so SSL_get_error speaks
+// of this call only; on success (1) *offset moves past what was written.
+static inline int sealpost_ssl_write_from(SSL *ssl, const void *bytes, size_t count, size_t *offset) {
+  size_t written = 0;
+  ERR_clear_error();
+  int result = SSL_write_ex(ssl, (const unsigned char *)bytes + *offset, count - *offset, &written);
+  if (result == 1) *offset += written;
+  return result;
+}
+
+// Frees a connection's OpenSSL objects (either may be NULL), sending a close_notify first when `notify`.
+static inline void sealpost_ssl_release(SSL *ssl, SSL_CTX *context, int notify) {
+  if (ssl != NULL) {
+    if (notify) {
+      ERR_clear_error();
+      (void)SSL_shutdown(ssl);
+    }
+    SSL_free(ssl);
+  }
+  if (context != NULL) SSL_CTX_free(context);
+  ERR_clear_error();
+}
+
 #endif

@@ -48,15 +48,8 @@ public final class ServerSession: @unchecked Sendable {
     var offset = 0
     while offset < bytes.count {
       if let ssl {
-        ERR_clear_error()
-        var written = 0
-        let result = bytes.withUnsafeBytes { raw in
-          SSL_write_ex(ssl, raw.baseAddress.map { $0 + offset }, raw.count - offset, &written)
-        }
-        if result == 1 {
-          offset += written
-          continue
-        }
+        let result = bytes.withUnsafeBytes { sealpost_ssl_write_from(ssl, $0.baseAddress, $0.count, &offset) }
+        if result == 1 { continue }
         try waitForTLS(ssl, result: result, deadline: deadline, step: "writing")
       } else {
         let sent = bytes.withUnsafeBytes { raw in
@@ -343,17 +336,9 @@ public final class ServerSession: @unchecked Sendable {
 
   /// Closes the connection (a TLS close_notify first, best effort). Idempotent.
   public func close() {
-    if let ssl {
-      ERR_clear_error()
-      _ = SSL_shutdown(ssl)
-      SSL_free(ssl)
-      self.ssl = nil
-    }
-    if let context {
-      SSL_CTX_free(context)
-      self.context = nil
-    }
-    ERR_clear_error()
+    sealpost_ssl_release(ssl, context, 1)
+    ssl = nil
+    context = nil
     if descriptor >= 0 {
       Glibc.close(descriptor)
       descriptor = -1

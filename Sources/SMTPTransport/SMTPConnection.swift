@@ -236,19 +236,9 @@ public final class SMTPConnection: @unchecked Sendable {
   /// Idempotent. Inside an established TLS session a close_notify is sent best effort (never blocking);
   /// then the socket is closed and the OpenSSL objects are freed.
   public func close() {
-    if let ssl {
-      if tlsEstablished && !tlsBroken {
-        ERR_clear_error()
-        _ = SSL_shutdown(ssl)
-      }
-      SSL_free(ssl)
-      self.ssl = nil
-    }
-    if let context {
-      SSL_CTX_free(context)
-      self.context = nil
-    }
-    ERR_clear_error()
+    sealpost_ssl_release(ssl, context, tlsEstablished && !tlsBroken ? 1 : 0)
+    ssl = nil
+    context = nil
     handshakeContext = nil
     tlsEstablished = false
     if descriptor >= 0 {

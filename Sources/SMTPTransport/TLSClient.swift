@@ -380,15 +380,8 @@ extension SMTPConnection {
     var offset = 0
     while offset < bytes.count {
       if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled while writing to \(peer)") }
-      ERR_clear_error()
-      var written = 0
-      let result = bytes.withUnsafeBytes { raw in
-        SSL_write_ex(ssl, raw.baseAddress.map { $0 + offset }, raw.count - offset, &written)
-      }
-      if result == 1 {
-        offset += written
-        continue
-      }
+      let result = bytes.withUnsafeBytes { sealpost_ssl_write_from(ssl, $0.baseAddress, $0.count, &offset) }
+      if result == 1 { continue }
       try handleTLSError(ssl, result: result, errno: errno, deadline: deadline, step: "writing to \(peer)")
       if SSL_get_error(ssl, result) == SSL_ERROR_ZERO_RETURN {
         throw TransportError(.connectionLost, "\(peer) closed the TLS session")

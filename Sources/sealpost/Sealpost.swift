@@ -13,8 +13,12 @@ struct Sealpost: ParsableCommand {
       With no subcommand, sealpost will open the terminal composer (not built yet: for now this help).
       Exit codes follow sysexits.h; see README.md.
       """,
+    version: Sealpost.version,
     subcommands: [SendCommand.self, ProbeCommand.self, AccountsCommand.self]
   )
+
+  /// The release this binary was built from (`sealpost --version`).
+  static let version = "0.6.0"
 
   static func main() {
     // DESIGN §3.5: no child process ever sees the password variable; read it once, then drop it.

@@ -71,7 +71,7 @@ import Testing
   }
 
   /// Editors on some systems start a UTF-8 file with a byte order mark: it is not part of the first line.
-  @Test func aByteOrderMarkAtTheStartIsSkipped() throws {
+  @Test func aByteOrderMarkAtTheStartIsIgnored() throws {
     let file = try ThemeFile(parsing: "\u{FEFF}# comment\ntitle.bold = true", name: "bom", file: "bom.theme")
     #expect(Theme(file, colors: .eight).style(.title).bold)
     let key = try ThemeFile(parsing: "\u{FEFF}title.bold = true", name: "bom", file: "bom.theme")
