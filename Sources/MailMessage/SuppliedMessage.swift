@@ -1,8 +1,8 @@
 import Foundation
 
 /// A complete RFC 5322 message given with `--message` (DESIGN §3.8). It is sent as written except that line
-/// endings become CRLF, Bcc and Resent-Bcc fields are removed, and a missing `Date` or `Message-ID` is added at the end of
-/// the header block. A message that cannot be sent that way is refused.
+/// endings become CRLF, Bcc and Resent-Bcc fields are removed, and a missing `Date` or `Message-ID` is added at
+/// the end of the header block. A message that cannot be sent that way is refused.
 public struct SuppliedMessage: Sendable {
   /// One header field: its lowercased name and the lines it spans (the first and its continuations).
   struct Field: Sendable {
