@@ -25,8 +25,10 @@ enum AddressSyntax {
   static func problem(withAddress scalars: [Unicode.Scalar]) -> String? {
     if scalars.isEmpty { return "the address is empty" }
     if scalars.contains(where: { $0 == " " }) { return "an address cannot contain spaces" }
-    if let control = scalars.first(where: DisplayText.isUnsafe) {
-      return "the address contains \(DisplayText.describeControl(control))"
+    // Issue 7: an invisible, format or separator character makes two addresses look the same
+    // (`bob@exa\u{200B}mple.org`) or breaks a line where the reader sees none (U+2028).
+    if let hidden = scalars.first(where: { DisplayText.isHidden($0) || isNonASCIISpace($0) }) {
+      return "the address contains \(DisplayText.describeControl(hidden))"
     }
     // The local part ends at the first '@' outside a quoted string.
     let atIndex: Int
@@ -54,6 +56,11 @@ enum AddressSyntax {
       return "the address is longer than \(maximumAddressOctets) octets"
     }
     return nil
+  }
+
+  /// U+00A0, U+3000 and the other spaces beyond ASCII's (Unicode category Zs).
+  static func isNonASCIISpace(_ scalar: Unicode.Scalar) -> Bool {
+    !scalar.isASCII && scalar.properties.generalCategory == .spaceSeparator
   }
 
   static func octets(_ scalars: [Unicode.Scalar]) -> Int {
@@ -124,7 +131,15 @@ enum AddressSyntax {
         switch scalar {
         case "a"..."z", "A"..."Z", "0"..."9", "-": continue
         default:
-          if scalar.value >= 0x80 { continue }
+          if scalar.value >= 0x80 {
+            switch scalar.properties.generalCategory {
+            case .privateUse, .unassigned, .surrogate:
+              let digits = String(scalar.value, radix: 16, uppercase: true)
+              let code = "U+" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+              return "the domain contains \(code), which is not a character a domain name holds"
+            default: continue
+            }
+          }
           return "the domain contains '\(scalar)'; a domain is letters, digits, '-' and '.', or [address]"
         }
       }

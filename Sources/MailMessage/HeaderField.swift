@@ -22,6 +22,8 @@ public struct HeaderField: Sendable, Hashable, CustomStringConvertible {
     "to": "use --to",
     "cc": "use --cc",
     "bcc": "use --bcc",
+    // RFC 5322 §3.6.6: blind recipients of a resent message; written as a header it would show them to all.
+    "resent-bcc": "it names blind recipients; use --bcc",
     "subject": "use --subject",
     "date": "Sealpost writes it",
     "message-id": "Sealpost writes it",

@@ -1,8 +1,8 @@
 import Foundation
 
 /// A complete RFC 5322 message given with `--message` (DESIGN §3.8). It is sent as written except that line
-/// endings become CRLF, Bcc fields are removed, and a missing `Date` or `Message-ID` is added at the end of
-/// the header block. A message that cannot be sent that way is refused.
+/// endings become CRLF, Bcc and Resent-Bcc fields are removed, and a missing `Date` or `Message-ID` is added at
+/// the end of the header block. A message that cannot be sent that way is refused.
 public struct SuppliedMessage: Sendable {
   /// One header field: its lowercased name and the lines it spans (the first and its continuations).
   struct Field: Sendable {
@@ -28,12 +28,23 @@ public struct SuppliedMessage: Sendable {
   /// Fields that are never sent: they name blind recipients (RFC 5322 §3.6.3, §3.6.6).
   static let removedFields: Set<String> = ["bcc", "resent-bcc"]
 
-  /// Splits the message into lines (CRLF, bare CR and bare LF each end one) and reads its header block.
+  /// Splits the message into lines and reads its header block.
+  ///
+  /// The header block must end every line the same way, CRLF or LF alone, up to and including the empty line
+  /// after it; a bare CR or LF there is refused. Otherwise readers disagree on where the header ends: with
+  /// `\r\r\n` line ends, a reader that takes the bare CR as a line end sees the header end early and the fields
+  /// after it (a Bcc among them) as body text (issue 7). In the body, CRLF, a bare CR and a bare LF each end a
+  /// line (DESIGN §3.8).
   public init(bytes: [UInt8]) throws(MessageError) {
     func failure(_ reason: String) -> MessageError {
       MessageError(.invalidData, "cannot send the message unchanged: \(reason)")
     }
-    let lines = LineEndings.lines(of: bytes).lines
+    let header = try Self.headerLines(of: bytes)
+    var lines = header.lines
+    if let bodyStart = header.bodyStart {
+      lines.append([])
+      lines += LineEndings.lines(of: Array(bytes[bodyStart...])).lines
+    }
     for (index, line) in lines.enumerated() {
       if line.contains(0) { throw failure("line \(index + 1) contains a NUL byte") }
       if line.count > HeaderWriter.maximumLineLength {
@@ -45,7 +56,7 @@ public struct SuppliedMessage: Sendable {
     guard let first = lines.first, !first.isEmpty else {
       throw failure("it has no header block (it must start with header fields such as From:)")
     }
-    let headerLineCount = lines.firstIndex(where: \.isEmpty) ?? lines.count
+    let headerLineCount = header.lines.count
 
     var fields: [Field] = []
     var has8BitHeaders = false
@@ -113,6 +124,55 @@ public struct SuppliedMessage: Sendable {
       out += lines[index] + LineEndings.crlf
     }
     return out
+  }
+
+  /// The lines of the header block without their endings, and where the body starts (after the empty line
+  /// that ends the header), or nil when there is no empty line. The first line end decides the convention:
+  /// CRLF or LF alone; any other CR or LF up to the end of the empty line is refused with its line number.
+  static func headerLines(of bytes: [UInt8]) throws(MessageError) -> (
+    lines: [ArraySlice<UInt8>], bodyStart: Int?
+  ) {
+    func failure(_ line: Int, _ reason: String) -> MessageError {
+      MessageError(
+        .invalidData,
+        "cannot send the message unchanged: line \(line) (in the header) \(reason); the header must end "
+          + "every line with CRLF, or every line with LF alone, or readers disagree on where it ends")
+    }
+    let cr: UInt8 = 0x0D
+    let lf: UInt8 = 0x0A
+    guard let firstEnd = bytes.firstIndex(where: { $0 == cr || $0 == lf }) else {
+      return (bytes.isEmpty ? [] : [bytes[...]], nil)
+    }
+    let usesCRLF = bytes[firstEnd] == cr
+    if usesCRLF && (firstEnd + 1 == bytes.count || bytes[firstEnd + 1] != lf) {
+      throw failure(1, "ends with a bare CR")
+    }
+    var lines: [ArraySlice<UInt8>] = []
+    var start = 0
+    while start < bytes.count {
+      let number = lines.count + 1
+      guard let end = bytes[start...].firstIndex(where: { $0 == cr || $0 == lf }) else {
+        lines.append(bytes[start...])
+        return (lines, nil)
+      }
+      let endLength: Int
+      if usesCRLF {
+        guard bytes[end] == cr else { throw failure(number, "contains a bare LF") }
+        guard end + 1 < bytes.count, bytes[end + 1] == lf else { throw failure(number, "contains a bare CR") }
+        endLength = 2
+      } else {
+        guard bytes[end] == lf else {
+          let crlf = end + 1 < bytes.count && bytes[end + 1] == lf
+          throw failure(
+            number, crlf ? "ends with CRLF where line 1 ends with LF alone" : "contains a bare CR")
+        }
+        endLength = 1
+      }
+      if end == start { return (lines, end + endLength) }
+      lines.append(bytes[start..<end])
+      start = end + endLength
+    }
+    return (lines, nil)
   }
 
   private static func hex(_ byte: UInt8) -> String {

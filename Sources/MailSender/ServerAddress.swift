@@ -1,5 +1,9 @@
 import SMTPProtocol
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// `HOST[:PORT]` as users write it, and the port/mode rules of DESIGN §4.
 public struct ServerAddress: Sendable, Hashable {
   /// A DNS name, an IPv4 literal or an IPv6 literal (without brackets).
@@ -32,7 +36,11 @@ public struct ServerAddress: Sendable, Hashable {
       }
       guard host.contains(":") else { throw bad("brackets are for IPv6 literals") }
     } else if text.filter({ $0 == ":" }).count > 1 {
-      host = text[...]  // a bare IPv6 literal
+      // A bare IPv6 literal, or a mistake such as `127.0.0.1:2525:25` (issue 7: it was looked up as a name).
+      guard Self.isIPv6(text) else {
+        throw bad("expected HOST, HOST:PORT or [IPv6]:PORT (an IPv6 address with a port goes in brackets)")
+      }
+      host = text[...]
     } else if let colon = text.firstIndex(of: ":") {
       host = text[..<colon]
       portText = text[text.index(after: colon)...]
@@ -47,11 +55,7 @@ public struct ServerAddress: Sendable, Hashable {
       }
       guard allowed else { throw bad("not a host name") }
     } else {
-      guard
-        host.unicodeScalars.allSatisfy({
-          $0.isASCII && ($0.properties.isASCIIHexDigit || $0 == ":" || $0 == ".")
-        })
-      else { throw bad("not an IPv6 address") }
+      guard Self.isIPv6(String(host)) else { throw bad("not an IPv6 address") }
     }
     self.host = String(host)
     if let portText {
@@ -59,6 +63,13 @@ public struct ServerAddress: Sendable, Hashable {
     } else {
       self.port = nil
     }
+  }
+
+  /// An IPv6 address as inet_pton(3) reads it (no zone index: `%` is not a host name character either).
+  static func isIPv6(_ text: String) -> Bool {
+    guard text.unicodeScalars.allSatisfy({ $0.isASCII && $0 != "%" }) else { return false }
+    var storage = in6_addr()
+    return inet_pton(AF_INET6, text, &storage) == 1
   }
 
   static func port(_ text: String, context: String) throws(SendFailure) -> UInt16 {

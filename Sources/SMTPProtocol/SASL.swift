@@ -15,10 +15,26 @@ public enum SASL {
     return (Secret(base64(Array(user.utf8))), Secret(base64(password.bytes)))
   }
 
-  /// Refuses NUL in a user name or password (DESIGN §4: exit 65); the error never quotes them.
+  /// The most octets a user name and password may hold together: `AUTH PLAIN ` and the base64 of
+  /// `NUL user NUL password` must fit the 12,288-octet AUTH line of RFC 4954 §4, CRLF included.
+  public static let maximumCredentialOctets =
+    (SMTPCommand.maximumAuthLineOctets - "AUTH PLAIN \r\n".utf8.count) / 4 * 3 - 2
+
+  /// Refuses NUL in a user name or password, and credentials too long for any AUTH line (DESIGN §4: exit 65);
+  /// the error never quotes them, nor any part of them.
   public static func checkCredentials(user: String, password: Secret) throws(SMTPCommandError) {
     if user.utf8.contains(0) { throw SMTPCommandError("the user name contains NUL") }
     if password.bytes.contains(0) { throw SMTPCommandError("the password contains NUL") }
+    let limit = maximumCredentialOctets
+    if user.utf8.count > limit {
+      throw SMTPCommandError(
+        "the user name is too long: at most \(limit) octets fit an AUTH line (RFC 4954 §4)")
+    }
+    if user.utf8.count + password.bytes.count > limit {
+      throw SMTPCommandError(
+        "the password is too long: with the user name it may hold at most \(limit) octets "
+          + "(\(limit - user.utf8.count) for the password), to fit an AUTH line (RFC 4954 §4)")
+    }
   }
 
   private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)

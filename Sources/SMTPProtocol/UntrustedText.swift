@@ -1,8 +1,11 @@
+import MailMessage
+
 /// Bytes that came from a peer (reply text, certificate fields) and must never reach a terminal raw.
 ///
-/// DESIGN §3.6: C0/C1 controls, DEL and the Unicode bidi controls (U+202A–202E, U+2066–2069) are shown as
-/// `\u{XXXX}`; bytes that are not valid UTF-8 are shown as `\xNN`. A backslash stays a backslash: the escapes
-/// are for display only and are never parsed back.
+/// DESIGN §3.6: C0/C1 controls, DEL, the Unicode bidi controls (U+202A–202E, U+2066–2069) and, since issue 7,
+/// every other invisible or format character (U+200B–200F, U+061C, U+2028, U+2029, U+FEFF, U+00AD…; see
+/// `DisplayText.isHidden`) are shown as `\u{XXXX}`; bytes that are not valid UTF-8 are shown as `\xNN`. A
+/// backslash stays a backslash: the escapes are for display only and are never parsed back.
 public struct UntrustedText: Sendable, Hashable, CustomStringConvertible {
   /// The bytes exactly as received.
   public let bytes: [UInt8]
@@ -58,12 +61,8 @@ public struct UntrustedText: Sendable, Hashable, CustomStringConvertible {
   }
 
   private static func appendScalar(_ scalar: Unicode.Scalar, to out: inout String) {
-    let value = scalar.value
-    let isC0orDEL = value < 0x20 || value == 0x7F
-    let isC1 = (0x80...0x9F).contains(value)
-    let isBidi = (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)
-    if isC0orDEL || isC1 || isBidi {
-      out += "\\u{" + hex(value, width: 4) + "}"
+    if DisplayText.isHidden(scalar) {
+      out += "\\u{" + hex(scalar.value, width: 4) + "}"
     } else {
       out.unicodeScalars.append(scalar)
     }

@@ -14,13 +14,22 @@ import Synchronization
 ///
 /// Written with write(2): a reader that went away (`sealpost send … | head -1`) must not crash the process
 /// (Foundation's `FileHandle.write` traps on EPIPE). Once a stream fails, its later lines are dropped and the
-/// session goes on, so the exit code still tells what happened to the mail.
+/// session goes on, so the mail is not abandoned half-way; ``exit(_:)`` then reports the lost output (74,
+/// EX_IOERR, when the command would otherwise have succeeded): a listing or a JSON document written to a full
+/// disk must not look like a success (issue 7).
 enum Output {
   static func transcript(_ line: String) { standardOutput.write(line + "\n") }
 
   /// One line on stderr, "sealpost: …"; ASCII only when the locale is not UTF-8 (DESIGN §5).
   static func verdict(_ line: String) {
     standardError.write("sealpost: " + (asciiOnly ? TranscriptFormat.ascii(line) : line) + "\n")
+  }
+
+  /// Text from the argument parser (help, usage errors), already escaped: to stdout when it was asked for
+  /// (help, version), else to stderr.
+  static func parserText(_ text: String, toStandardOutput: Bool) {
+    let shown = (asciiOnly ? TranscriptFormat.ascii(text) : text) + "\n"
+    (toStandardOutput ? standardOutput : standardError).write(shown)
   }
 
   /// Prints each event as it happens, in `format`.
@@ -51,6 +60,42 @@ enum Output {
     if code != 0 { throw ExitCode(code) }
   }
 
+  /// EX_IOERR (sysexits.h): the output could not be written.
+  static let outputErrorCode: Int32 = 74
+
+  /// Ends the process with `code`, or with 74 when it is 0 but stdout or stderr lost a write. A lost write is
+  /// said in one line on stderr while stderr still works; a failing exit code keeps its own value (it says more
+  /// about the mail or the server than the lost output does).
+  static func exit(_ code: Int32) -> Never {
+    var final = code
+    if let failure = standardOutput.failure ?? standardError.failure {
+      let stream = standardOutput.failure != nil ? "standard output" : "standard error"
+      verdict("could not write to \(stream) (\(failure)): the output is incomplete")
+      if final == 0 { final = outputErrorCode }
+    }
+    Glibc.exit(final)
+  }
+
+  /// Issue 7: a process started with stdin, stdout or stderr closed (`<&-`, `>&-`) would hand that number to
+  /// the next file or socket it opens — the config file read as the message, the transcript written to the
+  /// SMTP socket. Each closed one is plugged with /dev/null at start-up; a closed stdin then reads as closed
+  /// (66), a closed stdout or stderr as a lost write (74).
+  static func protectStandardDescriptors() {
+    for descriptor in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO]
+    where fcntl(descriptor, F_GETFD) == -1 && errno == EBADF {
+      let plug = open("/dev/null", descriptor == STDIN_FILENO ? O_RDONLY : O_WRONLY)
+      if plug >= 0 && plug != descriptor {
+        dup2(plug, descriptor)
+        close(plug)
+      }
+      switch descriptor {
+      case STDIN_FILENO: Input.standardInputWasClosed = true
+      case STDOUT_FILENO: standardOutput.markFailed("closed")
+      default: standardError.markFailed("closed")
+      }
+    }
+  }
+
   static let asciiOnly = !Environment.isUTF8Locale
 
   private static let standardOutput = Stream(descriptor: STDOUT_FILENO)
@@ -58,13 +103,18 @@ enum Output {
 
   private final class Stream: Sendable {
     let descriptor: Int32
-    private let failed = Mutex(false)
+    /// Why the first failed write failed (strerror), once one has.
+    private let failed = Mutex<String?>(nil)
 
     init(descriptor: Int32) { self.descriptor = descriptor }
 
+    var failure: String? { failed.withLock { $0 } }
+
+    func markFailed(_ reason: String) { failed.withLock { $0 = $0 ?? reason } }
+
     func write(_ text: String) {
       failed.withLock { failed in
-        guard !failed else { return }
+        guard failed == nil else { return }
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
           let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
@@ -73,7 +123,7 @@ enum Output {
           } else if written < 0 && errno == EINTR {
             continue
           } else {
-            failed = true
+            failed = written < 0 ? String(cString: strerror(errno)) : "nothing written"
             return
           }
         }
@@ -82,21 +132,102 @@ enum Output {
   }
 }
 
-/// Input files: missing or unreadable → 66.
+/// Input files and standard input: missing or unreadable → 66; larger than the limit → 65 (issue 7).
+///
+/// Every input is read through one descriptor with a bound: `open`, `fstat` (a directory is refused, a regular
+/// file whose size is over the limit is refused without reading it), then `read(2)` until end of file or the
+/// limit plus one octet. Standard input is fd 0 as it is: never Foundation's `FileHandle`, which traps on a
+/// closed descriptor.
 enum Input {
+  /// The largest message or body Sealpost reads unless `--max-size` says otherwise: 64 MiB, far above what
+  /// providers accept (Gmail 25 MB, Postfix's default 10 MB) and small enough to hold in memory. The one
+  /// place the limit is set; streaming from disk will read this too.
+  static let defaultMaximumSize = 64 << 20
+
+  /// Set at start-up when the process began with fd 0 closed (``Output/protectStandardDescriptors()``).
+  nonisolated(unsafe) static var standardInputWasClosed = false
+
   static func checkReadable(_ path: String, what: String) throws(SendFailure) {
     guard FileManager.default.isReadableFile(atPath: path) else {
       throw SendFailure(.noInput, "cannot read the \(what) \(UntrustedText(path).escaped)")
     }
   }
 
-  static func read(_ path: String, what: String) throws(SendFailure) -> [UInt8] {
-    if path == "-" {
-      return [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+  /// The bytes of `path` (`-` for standard input), at most `limit` of them.
+  static func read(_ path: String, what: String, limit: Int = defaultMaximumSize) throws(SendFailure)
+    -> [UInt8]
+  {
+    let fromStandardInput = path == "-"
+    let name = fromStandardInput ? "standard input" : UntrustedText(path).escaped
+    func unreadable(_ why: String) -> SendFailure {
+      SendFailure(.noInput, "the \(what) from \(name): \(why)")
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw SendFailure(.noInput, "cannot read the \(what) \(UntrustedText(path).escaped)")
+    func tooLarge(_ size: Int?) -> SendFailure {
+      let what =
+        size.map { "the \(what) in \(name) is \(Self.grouped($0)) octets, over" }
+        ?? "the \(what) from \(name) is over"
+      return SendFailure(
+        .dataError,
+        "\(what) the limit of \(Self.grouped(limit)) octets (raise it with --max-size) — nothing was sent")
     }
-    return [UInt8](data)
+    if fromStandardInput && standardInputWasClosed { throw unreadable("it is closed") }
+    let descriptor = fromStandardInput ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw unreadable(String(cString: strerror(errno))) }
+    defer { if !fromStandardInput { close(descriptor) } }
+
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else {
+      throw unreadable(errno == EBADF ? "it is closed" : String(cString: strerror(errno)))
+    }
+    switch info.st_mode & S_IFMT {
+    case S_IFDIR: throw unreadable("it is a directory")
+    case S_IFREG where Int(info.st_size) > limit: throw tooLarge(Int(info.st_size))
+    default: break
+    }
+
+    var bytes: [UInt8] = []
+    if (info.st_mode & S_IFMT) == S_IFREG { bytes.reserveCapacity(Int(info.st_size) + 1) }
+    let chunkSize = 64 << 10
+    var chunk = [UInt8](repeating: 0, count: chunkSize)
+    while true {
+      // Never more than limit + 1 octets: enough to know the input is over the limit.
+      let wanted = min(chunkSize, limit + 1 - bytes.count)
+      let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, wanted) }
+      if count == 0 { return bytes }
+      if count < 0 {
+        if errno == EINTR { continue }
+        throw unreadable(errno == EBADF ? "it is closed" : String(cString: strerror(errno)))
+      }
+      bytes += chunk[0..<count]
+      if bytes.count > limit { throw tooLarge(nil) }
+    }
+  }
+
+  /// `--max-size`: octets, or with a K, M or G suffix (powers of 1,024).
+  static func parseSize(_ text: String) -> Int? {
+    var digits = Substring(text)
+    var multiplier = 1
+    switch digits.last {
+    case "K", "k": multiplier = 1 << 10
+    case "M", "m": multiplier = 1 << 20
+    case "G", "g": multiplier = 1 << 30
+    default: break
+    }
+    if multiplier > 1 { digits = digits.dropLast() }
+    guard !digits.isEmpty, digits.allSatisfy({ ("0"..."9").contains($0) }), let value = Int(digits), value > 0
+    else { return nil }
+    let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
+    return overflow || product >= Int.max / 2 ? nil : product
+  }
+
+  /// 67108864 → "67,108,864".
+  static func grouped(_ value: Int) -> String {
+    let digits = Array(String(value))
+    var out = ""
+    for (index, digit) in digits.enumerated() {
+      if index > 0 && (digits.count - index) % 3 == 0 { out += "," }
+      out.append(digit)
+    }
+    return out
   }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import MailSender
+import SMTPProtocol
 
 #if canImport(Glibc)
   import Glibc
@@ -21,15 +23,59 @@ struct Sealpost: ParsableCommand {
   static let version = "0.6.0"
 
   static func main() {
+    // Before anything opens a file: a closed stdin, stdout or stderr must not be handed out again.
+    Output.protectStandardDescriptors()
     // DESIGN §3.5: no child process ever sees the password variable; read it once, then drop it.
     Environment.takePasswordVariable()
     // PLATFORM-NOTES: SSL_write to a closed peer would kill the process.
     signal(SIGPIPE, SIG_IGN)
+    if let refusal = ArgumentLimits.refusal(Array(CommandLine.arguments.dropFirst())) {
+      Output.verdict(refusal.description)
+      Output.exit(refusal.exitCode)
+    }
     do {
       var command = try parseAsRoot()
       try command.run()
+      Output.exit(0)
     } catch {
-      exit(withError: error)
+      Output.exit(report(error))
     }
+  }
+
+  /// ArgumentParser's own message for `error` (help, version, a bad flag or value), printed as
+  /// `exit(withError:)` would but escaped: it quotes the bad value, which must not reach the terminal raw
+  /// (issue 7: `--port $'\e]0;TITLE\a'` set the terminal's title). Newlines of the help text stay.
+  static func report(_ error: any Error) -> Int32 {
+    let code = exitCode(for: error)
+    let message = fullMessage(for: error)
+    if !message.isEmpty {
+      let escaped = message.split(separator: "\n", omittingEmptySubsequences: false)
+        .map { UntrustedText(String($0)).escaped }.joined(separator: "\n")
+      Output.parserText(escaped, toStandardOutput: code.isSuccess)
+    }
+    return code.rawValue
+  }
+}
+
+/// Limits checked on the raw arguments, before ArgumentParser sees them: parsing 30,000 repeated options
+/// takes it most of a minute (issue 7).
+enum ArgumentLimits {
+  /// Recipients of one message: RFC 5321 §4.5.3.1.8 requires servers to take at least 100 per transaction;
+  /// 1,000 is ten times that, and more than any server takes in one transaction (Postfix's default is 1,000).
+  static let maximumRecipients = 1000
+
+  static func refusal(_ arguments: [String]) -> SendFailure? {
+    var recipients = 0
+    for argument in arguments {
+      if argument == "--" { break }
+      for flag in ["--to", "--cc", "--bcc"] where argument == flag || argument.hasPrefix(flag + "=") {
+        recipients += 1
+      }
+    }
+    guard recipients > maximumRecipients else { return nil }
+    return SendFailure(
+      .usage,
+      "too many recipients: \(Input.grouped(recipients)) --to, --cc and --bcc flags; one message takes at most "
+        + "\(Input.grouped(maximumRecipients)) — nothing was sent")
   }
 }

@@ -16,6 +16,9 @@ struct SendCommand: ParsableCommand {
       certificate must verify for the host name (or match --pin). Plaintext needs --tls none, and to a host \
       that is not loopback also --allow-insecure; AUTH never goes over plaintext to such a host.
 
+      A message, body file or standard input larger than --max-size (64M unless raised) is refused (65) \
+      before connecting; one message takes at most 1,000 recipients.
+
       Examples:
         sealpost send --server smtp.example.org --user alice \\
           --from alice@example.org --to bob@example.org
@@ -88,6 +91,11 @@ struct SendCommand: ParsableCommand {
       "Send this complete RFC 5322 message (- for stdin), unchanged but for line endings, dot-stuffing, Bcc removal and a missing Date/Message-ID.",
       valueName: "path"))
   var message: String?
+  @Option(
+    help: ArgumentHelp(
+      "The most a message, body file or standard input may hold (default 64M; K, M and G suffixes).",
+      valueName: "bytes"))
+  var maxSize: String?
 
   // Session.
   @Option(help: ArgumentHelp("text, jsonl or none.", valueName: "format"))
@@ -132,6 +140,19 @@ struct SendCommand: ParsableCommand {
     if body != nil && bodyFile != nil { throw SendFailure(.usage, "give --body or --body-file, not both") }
     if to.isEmpty && cc.isEmpty && bcc.isEmpty {
       throw SendFailure(.usage, "no recipient: say --to, --cc or --bcc")
+    }
+    if let refusal = ArgumentLimits.refusal(
+      to.map { _ in "--to" } + cc.map { _ in "--cc" } + bcc.map { _ in "--bcc" })
+    {
+      throw refusal
+    }
+    var sizeLimit = Input.defaultMaximumSize
+    if let maxSize {
+      guard let parsed = Input.parseSize(maxSize) else {
+        throw SendFailure(
+          .usage, "--max-size \(UntrustedText(maxSize).escaped): say a number of octets, or with K, M or G")
+      }
+      sizeLimit = parsed
     }
 
     // The account (DESIGN §6): the one named, else the default one when no --server is given.
@@ -180,7 +201,7 @@ struct SendCommand: ParsableCommand {
     let date = Date()
     let messageID = ComposedMessage.makeMessageID(domain: Self.domain(of: sender.address))
     if let message {
-      let bytes = try Input.read(message, what: "message")
+      let bytes = try Input.read(message, what: "message", limit: sizeLimit)
       do throws(MessageError) {
         let supplied = try SuppliedMessage(bytes: bytes)
         let prepared = try supplied.prepared(date: date, messageID: messageID)
@@ -191,7 +212,7 @@ struct SendCommand: ParsableCommand {
     } else {
       let bodyBytes: [UInt8]
       if let bodyFile {
-        bodyBytes = try Input.read(bodyFile, what: "body file")
+        bodyBytes = try Input.read(bodyFile, what: "body", limit: sizeLimit)
       } else {
         bodyBytes = Array((body ?? "This is a test message sent by sealpost.\n").utf8)
       }
@@ -209,8 +230,10 @@ struct SendCommand: ParsableCommand {
     // Secrets last: nothing above may fail after a prompt.
     let credentials = plan.credentials(passwordCommand: passwordCommand)
 
+    // In order, each address once; a Set keeps it linear in the number of flags.
     var recipients: [String] = []
-    for box in toBoxes + ccBoxes + bccBoxes where !recipients.contains(box.address) {
+    var seen = Set<String>()
+    for box in toBoxes + ccBoxes + bccBoxes where seen.insert(box.address).inserted {
       recipients.append(box.address)
     }
     return SendRequest(

@@ -52,6 +52,8 @@ import Testing
     "SUBJECT: hi", "Date: Sun, 29 Nov 2026 01:02:03 +0000", "message-id: <x@example.org>",
     "Mime-Version: 1.0", "Content-Type: text/html", "content-transfer-encoding: 8bit",
     "Content-Disposition: attachment", "Bcc: x@example.org\r\nX: y",
+    // Issue 7: Resent-Bcc names blind recipients too; as a header it was sent for every recipient to read.
+    "Resent-Bcc: x@example.org", "resent-bcc:x", "RESENT-BCC: ",
   ])
   func refusesReservedHeader(line: String) throws {
     let error = try #require(throws: MessageError.self) { try HeaderField.userSupplied(line) }

@@ -141,7 +141,8 @@ import Testing
   @Test func pythonReadsPreparedSuppliedMessages() throws {
     let inputs = [
       "From: a@example.org\nTo: b@example.org\nBcc: c@example.org,\n d@example.org\nSubject: hi\n\nbody\n",
-      "Subject: Gr=?UTF-8?Q?=C3=BC=C3=9Fe?=\rFrom: a@example.org\r\r.\rend",
+      // Bare CRs in the body only: in the header they are refused (issue 7).
+      "Subject: Gr=?UTF-8?Q?=C3=BC=C3=9Fe?=\r\nFrom: a@example.org\r\n\r\n.\rend",
       "From: a@example.org\r\nDate: Mon, 1 Jan 2024 00:00:00 -0000\r\nMessage-ID: <m@example.org>\r\n\r\nx\r\n",
     ]
     let prepared = try inputs.map { text in

@@ -102,6 +102,23 @@ import Testing
     ("\u{1B}[31mred <r@example.org>", "U+001B"),
     ("\u{85}a@example.org", "U+0085"),
     ("a@exa\u{202E}mple.org", "bidirectional"),
+    // Issue 7: invisible, format and separator characters make two addresses look alike or break a line.
+    ("a@exa\u{200B}mple.org", "invisible character (U+200B)"),
+    ("a@example.org\u{2028}", "line separator (U+2028)"),
+    ("a@exa\u{2029}mple.org", "paragraph separator (U+2029)"),
+    ("a@exa\u{200E}mple.org", "bidirectional control (U+200E)"),
+    ("a@exa\u{200F}mple.org", "bidirectional control (U+200F)"),
+    ("a@exa\u{061C}mple.org", "bidirectional control (U+061C)"),
+    ("a@\u{FEFF}example.org", "invisible character (U+FEFF)"),
+    ("a@exam\u{00AD}ple.org", "invisible character (U+00AD)"),
+    ("a@exa\u{2060}mple.org", "invisible character (U+2060)"),
+    ("a@exa\u{180E}mple.org", "invisible character (U+180E)"),
+    ("a@exa\u{3164}mple.org", "invisible character (U+3164)"),
+    ("a@exa\u{00A0}mple.org", "space character (U+00A0)"),
+    ("a@exa\u{3000}mple.org", "space character (U+3000)"),
+    ("a\u{200D}b@example.org", "invisible character (U+200D)"),
+    ("Jane <j@b\u{200B}.org>", "invisible character (U+200B)"),
+    ("a@exa\u{E000}mple.org", "U+E000, which is not a character a domain name holds"),
     ("", "empty"),
     ("   ", "empty"),
     ("<>", "empty"),
@@ -160,6 +177,8 @@ import Testing
     #expect(error.message.contains("invalid mailbox \""))
     let unsafe = error.message.unicodeScalars.filter { scalar in
       scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{202E}"
+        || scalar.properties.generalCategory == .format || scalar.properties.isDefaultIgnorableCodePoint
+        || [.lineSeparator, .paragraphSeparator].contains(scalar.properties.generalCategory)
     }
     #expect(unsafe.isEmpty)
   }

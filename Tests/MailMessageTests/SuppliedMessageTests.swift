@@ -88,9 +88,10 @@ import Testing
     "From: a@example.org\r\nDate: Mon, 1 Jan 2024 00:00:00 -0000\r\nMessage-ID: <m@example.org>\r\n"
 
   @Test(arguments: [
-    ("\r\nbody\r\n", "\r\nbody\r\n"),
+    // The empty line ends like the header's lines (LF here); the body's lines end any way.
+    ("\nbody\r\n", "\r\nbody\r\n"),
     ("\nbody\n", "\r\nbody\r\n"),
-    ("\rbody\r", "\r\nbody\r\n"),
+    ("\nbody\r", "\r\nbody\r\n"),
     ("\none\r\ntwo\nthree\rfour", "\r\none\r\ntwo\r\nthree\r\nfour\r\n"),
     // LF then CR is two line breaks; CR CR LF is two as well.
     ("\na\n\rb\r\r\nc\n", "\r\na\r\n\r\nb\r\n\r\nc\r\n"),
@@ -142,7 +143,7 @@ import Testing
     ("From: a@example.org\nX-Long: " + String(repeating: "h", count: 999 - 8) + "\n\nbody\n", 2),
     ("From: a@example.org\n\nline\n" + String(repeating: "b", count: 999) + "\r\n", 4),
     ("From: a@example.org\n\n" + String(repeating: "b", count: 999), 3),
-    ("From: a@example.org\r\rline\r" + String(repeating: "b", count: 1500) + "\r", 4),
+    ("From: a@example.org\r\n\r\nline\r" + String(repeating: "b", count: 1500) + "\r", 4),
   ])
   func refuses999OctetLines(input: String, lineNumber: Int) throws {
     let error = try #require(throws: MessageError.self) { try SuppliedMessage(bytes: Array(input.utf8)) }
@@ -178,6 +179,63 @@ import Testing
     let error = try #require(throws: MessageError.self) { try SuppliedMessage(bytes: Array(input.utf8)) }
     #expect(error.kind == .invalidData)
     #expect(error.message.contains(reason), "\(error.message)")
+  }
+
+  /// Issue 7: with `\r\r\n` line ends, a reader taking the bare CR as a line end would end the header after the
+  /// first field and deliver To, Subject and Bcc as body text every recipient reads.
+  @Test func refusesTheBareCRThatMovedABccIntoTheBody() throws {
+    let input =
+      "From: a@example.org\r\r\nTo: b@example.org\r\r\nSubject: hi\r\r\nBcc: hidden@example.org\r\r\n\r\r\nbody\r\r\n"
+    let error = try #require(throws: MessageError.self) { try SuppliedMessage(bytes: Array(input.utf8)) }
+    #expect(error.kind == .invalidData)
+    #expect(error.message.contains("line 1 (in the header) ends with a bare CR"), "\(error.message)")
+  }
+
+  @Test(arguments: [
+    // CRLF header with a stray CR or LF inside or at a line end.
+    ("From: a@example.org\r\nSubject: a\rb\r\n\r\nbody\r\n", "line 2 (in the header) contains a bare CR"),
+    (
+      "From: a@example.org\r\nSubject: hi\nBcc: h@example.org\r\n\r\nbody\r\n",
+      "line 2 (in the header) contains a bare LF"
+    ),
+    (
+      "From: a@example.org\r\nTo: b@example.org\r\r\nBcc: h@example.org\r\n\r\n",
+      "line 2 (in the header) contains a bare CR"
+    ),
+    // The empty line that ends the header counts too.
+    ("From: a@example.org\r\nBcc: h@example.org\r\n\nbody\r\n", "line 3 (in the header) contains a bare LF"),
+    ("From: a@example.org\r\n\r\r\nBcc: h@example.org\r\n", "line 2 (in the header) contains a bare CR"),
+    // LF header with a CR.
+    (
+      "From: a@example.org\nSubject: hi\rBcc: h@example.org\n\nbody\n",
+      "line 2 (in the header) contains a bare CR"
+    ),
+    (
+      "From: a@example.org\nSubject: hi\r\nBcc: h@example.org\n\nbody\n",
+      "line 2 (in the header) ends with CRLF where line 1 ends with LF alone"
+    ),
+    ("From: a@example.org\n\r\nBcc: h@example.org\n", "line 2 (in the header) ends with CRLF"),
+    // A bare CR as the line end of the header (old Mac style) is refused, even at the very end.
+    ("From: a@example.org\rBcc: h@example.org\r\rbody\r", "line 1 (in the header) ends with a bare CR"),
+    ("From: a@example.org\r", "line 1 (in the header) ends with a bare CR"),
+    ("From: a@example.org\r\nSubject: x\r", "line 2 (in the header) contains a bare CR"),
+  ])
+  func refusesABareCROrLFInTheHeader(input: String, reason: String) throws {
+    let error = try #require(throws: MessageError.self) { try SuppliedMessage(bytes: Array(input.utf8)) }
+    #expect(error.kind == .invalidData)
+    #expect(error.message.contains(reason), "\(error.message)")
+  }
+
+  @Test(arguments: [
+    // Consistent headers, whatever the body does: the body's bare CRs and LFs become CRLF (DESIGN §3.8).
+    ("From: a@example.org\r\nBcc: h@example.org\r\n\r\none\rtwo\nthree\r\n", "one\r\ntwo\r\nthree\r\n"),
+    ("From: a@example.org\nBcc: h@example.org\n\none\rtwo\r\nthree\n", "one\r\ntwo\r\nthree\r\n"),
+  ])
+  func acceptsAConsistentHeaderWithAnyBodyLineEnds(input: String, body: String) throws {
+    let output = try Self.prepared(input)
+    #expect(output.hasPrefix("From: a@example.org\r\nDate: "), "\(output)")
+    #expect(output.hasSuffix("\r\n\r\n" + body), "\(output)")
+    #expect(!output.lowercased().contains("bcc"))
   }
 
   @Test func controlBytesInTheBodyAreSentUnchanged() throws {

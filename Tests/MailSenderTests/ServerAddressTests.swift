@@ -22,9 +22,20 @@ import Testing
     #expect(address.port == port)
   }
 
+  @Test func twoPortsSayWhatIsExpected() throws {
+    let error = try #require(throws: SendFailure.self) { try ServerAddress(parsing: "127.0.0.1:2525:25") }
+    #expect(error.exitCode == 64)
+    #expect(
+      error.message
+        == "bad server 127.0.0.1:2525:25: expected HOST, HOST:PORT or [IPv6]:PORT (an IPv6 address with a "
+        + "port goes in brackets)")
+  }
+
   @Test(arguments: [
     "", "host:", "host:0", "host:65536", "host:abc", "[::1", "[example.org]:25", "a b", "host\r\nMAIL",
     ":25", "exa\u{1B}mple.org",
+    // Issue 7: two ports, or colons that make no IPv6 address, are usage errors, not host names to look up.
+    "127.0.0.1:2525:25", "host:25:26", "1:2:3", "[1:2:3]:25", "::1::2", "fe80::1%eth0",
   ])
   func rejects(text: String) {
     #expect(throws: SendFailure.self) { try ServerAddress(parsing: text) }

@@ -163,11 +163,20 @@ public struct Gen {
     String(String.UnicodeScalarView(string(maxLength: maxLength).unicodeScalars.filter { !Gen.isUnsafe($0) }))
   }
 
-  /// C0, DEL, C1 and the bidi controls of DESIGN §3.6.
+  /// What must never reach a terminal raw: C0, DEL, C1, the bidi controls of DESIGN §3.6 and, since issue 7,
+  /// every format character (Cf: U+200B–200F, U+061C, U+FEFF, U+00AD…), the line and paragraph separators and
+  /// the other default-ignorable code points. Written from the Unicode categories, apart from the product's
+  /// list.
   public static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
     let value = scalar.value
-    return value < 0x20 || value == 0x7F || (0x80...0x9F).contains(value) || (0x202A...0x202E).contains(value)
+    if value < 0x20 || value == 0x7F || (0x80...0x9F).contains(value) || (0x202A...0x202E).contains(value)
       || (0x2066...0x2069).contains(value)
+    {
+      return true
+    }
+    let properties = scalar.properties
+    return [.format, .lineSeparator, .paragraphSeparator].contains(properties.generalCategory)
+      || properties.isDefaultIgnorableCodePoint
   }
 
   /// `bytes` cut into random pieces (empty pieces included) that concatenate back to `bytes`.

@@ -205,6 +205,45 @@ import Testing
     #expect(throws: SMTPCommandError.self) { try SASL.loginResponses(user: "a", password: Secret([0x00])) }
   }
 
+  /// Issue 7: a 64 KiB password was reported as "command line is 87405 octets". The error says which secret is
+  /// too long and the limit, never any part of it.
+  @Test func tooLongCredentialsSayWhichAndTheLimitWithoutTheSecret() throws {
+    let password = Secret(Array(String(repeating: "Hunter2", count: 65536 / 7).utf8))
+    let expected =
+      "the password is too long: with the user name it may hold at most 9202 octets (9197 for the password), "
+      + "to fit an AUTH line (RFC 4954 §4)"
+    let plain = try #require(throws: SMTPCommandError.self) {
+      try SASL.plainInitialResponse(user: "alice", password: password)
+    }
+    #expect(plain.message == expected)
+    let login = try #require(throws: SMTPCommandError.self) {
+      try SASL.loginResponses(user: "alice", password: password)
+    }
+    #expect(login.message == expected)
+    #expect(!plain.message.contains("Hunter"))
+    let user = String(repeating: "u", count: 9203)
+    let error = try #require(throws: SMTPCommandError.self) {
+      try SASL.plainInitialResponse(user: user, password: Secret("x"))
+    }
+    #expect(error.message == "the user name is too long: at most 9202 octets fit an AUTH line (RFC 4954 §4)")
+  }
+
+  /// The limit is exact: the longest credentials accepted make an AUTH PLAIN line of at most 12,288 octets.
+  @Test func theLongestCredentialsFitTheAuthLine() throws {
+    let user = "alice"
+    let longest = Secret(
+      Array(repeating: UInt8(ascii: "p"), count: SASL.maximumCredentialOctets - user.utf8.count))
+    let response = try SASL.plainInitialResponse(user: user, password: longest)
+    let line = try SMTPCommand.auth(mechanism: "PLAIN", initialResponse: response).encoded()
+    #expect(line.count <= SMTPCommand.maximumAuthLineOctets)
+    #expect(line.count > SMTPCommand.maximumAuthLineOctets - 4)
+    let login = try SASL.loginResponses(user: user, password: longest)
+    #expect(try SMTPCommand.saslResponse(login.password).encoded().count <= SMTPCommand.maximumAuthLineOctets)
+    #expect(throws: SMTPCommandError.self) {
+      try SASL.plainInitialResponse(user: user, password: Secret(longest.bytes + [UInt8(ascii: "p")]))
+    }
+  }
+
   @Test func loginResponses() throws {
     let responses = try SASL.loginResponses(user: "alice", password: Secret("secret"))
     #expect(responses.user.bytes == Array("YWxpY2U=".utf8))

@@ -184,7 +184,9 @@ import Testing
       "/nonexistent/msg.eml",
     ])
     #expect(result.status == 66, "\(result.stderr)")
-    #expect(result.stderr == "sealpost: cannot read: cannot read the message /nonexistent/msg.eml\n")
+    #expect(
+      result.stderr
+        == "sealpost: cannot read: the message from /nonexistent/msg.eml: No such file or directory\n")
   }
 
   @Test func stalledGreetingIsGivenUpWithinTheTimeout() throws {
