@@ -22,7 +22,8 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
   public enum Kind: Sendable, Hashable {
     /// A line that does not parse: bad quoting, an unknown key in Sealpost's file, a bad value.
     case syntax
-    /// The file holds a password and group or others may read it.
+    /// Someone other than the user or root could change the file (owner, group- or other-writable), or it holds
+    /// a password and group or others may read it.
     case unsafePermissions
     /// The file cannot be read (missing, a directory, too large, not UTF-8).
     case unreadable

@@ -45,6 +45,30 @@ enum AccountSource {
     return account
   }
 
+  /// An account's `tls_trust_file`, read once through a checked descriptor (issue 7: owned by the user or root,
+  /// writable by neither group nor others, a regular file within the size limit); the bytes go to the TLS client,
+  /// so no path is opened again after the check. Unsafe → 78; missing, unreadable or not PEM → 66.
+  static func trust(fromFile path: String, of account: Account) throws(SendFailure) -> TLSTrust {
+    let location = account.location(of: "tls_trust_file")
+    let suffix = "(account \(UntrustedText(account.name).escaped)) — nothing was sent"
+    let file: CheckedFile
+    do throws(CheckedFile.Refusal) {
+      file = try CheckedFile.read(
+        path: path, what: "trust file \(UntrustedText(path).escaped)", limit: CertificateFile.maximumSize)
+    } catch {
+      throw SendFailure(
+        error.kind == .unsafe ? .configuration : .noInput,
+        "\(location): tls_trust_file: \(error.message) \(suffix)")
+    }
+    if let problem = CertificateFile.problem(pem: file.bytes) {
+      throw SendFailure(
+        .noInput,
+        "\(location): tls_trust_file: the trust file \(UntrustedText(path).escaped) cannot be used: \(problem) \(suffix)"
+      )
+    }
+    return .certificateAuthorityPEM(file.bytes, source: path)
+  }
+
   static func checkUsable(_ account: Account) throws(SendFailure) {
     guard let problem = account.problems.first else { return }
     throw SendFailure(
@@ -154,8 +178,10 @@ struct ChannelPlan {
       trust = .pins(
         accountTrust.certificateSHA256.map { .certificateSHA256($0) }
           + accountTrust.spkiSHA256.map { .spkiSHA256($0) })
+    } else if let account, let trustFile = account.trust.caFile {
+      trust = try AccountSource.trust(fromFile: trustFile, of: account)
     } else {
-      trust = .certificateAuthorities(caFile: account?.trust.caFile)
+      trust = .certificateAuthorities(caFile: nil)
     }
 
     // Login: --user, else the account's user when its auth is on.

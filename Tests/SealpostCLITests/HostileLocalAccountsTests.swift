@@ -1,0 +1,128 @@
+import Foundation
+import MailSenderTesting
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Issue 7, the accounts half, against the built binary: config files and trust files others can write or own,
+/// FIFOs, secrets in messages, huge configs, the password sources' failures, `SEALPOST_PASSWORD` as bytes.
+@Suite(.serialized) struct HostileLocalAccountsTests {
+  static let send = ["send", "--from", "a@example.org", "--to", "b@example.org", "--body", "hi"]
+
+  /// An account whose `passwordeval` leaves a file behind if it ever runs.
+  static func injected(_ sandbox: AccountSandbox) -> String {
+    "account a\nhost localhost\nport 2\ntls on\nauth on\nuser u\npasswordeval touch \(sandbox.root)/ran; echo pw\n"
+  }
+
+  // MARK: - Item 1: files others can write
+
+  @Test(arguments: [0o664, 0o606, 0o620])
+  func aConfigOthersCanWriteIsRefusedAndRunsNothing(mode: Int) throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let path = try sandbox.write(Self.injected(sandbox), to: sandbox.home + "/.msmtprc", mode: mode)
+    for arguments in [["accounts"], ["accounts", "check", "a"], Self.send + ["--account", "a"]] {
+      let result = try CLIRunner.run(arguments, environment: sandbox.environment, detached: true)
+      #expect(result.status == 78, "\(arguments): \(result.stderr)")
+      #expect(
+        result.stderr
+          == "sealpost: configuration: \(path): group or others may write the config file (mode "
+          + "\(String(mode, radix: 8))), so they could change what Sealpost runs and where your password goes; "
+          + "run chmod go-w \(path)\n")
+      #expect(result.stdout.isEmpty)
+    }
+    #expect(!FileManager.default.fileExists(atPath: sandbox.root + "/ran"))
+  }
+
+  @Test func aConfigOwnedBySomeoneElseIsRefusedAndRunsNothing() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let path = try sandbox.write(Self.injected(sandbox), to: sandbox.xdg + "/sealpost/config", mode: 0o600)
+    try #require(chown(path, 65534, 65534) == 0, "the tests run as root")
+    let result = try CLIRunner.run(
+      Self.send + ["--account", "a"], environment: sandbox.environment, detached: true)
+    #expect(result.status == 78)
+    #expect(
+      result.stderr
+        == "sealpost: configuration: \(path): the config file belongs to uid 65534, not to you (uid "
+        + "\(getuid())) or root, so its owner could change what Sealpost runs and where your password goes; if it "
+        + "is yours, run chown \(getuid()) \(path)\n")
+    #expect(!FileManager.default.fileExists(atPath: sandbox.root + "/ran"))
+  }
+
+  @Test func aSymlinkedConfigStillWorks() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let target = try sandbox.write("account a\nhost h.example\n", to: sandbox.root + "/dotfiles/msmtprc")
+    try FileManager.default.createSymbolicLink(
+      atPath: sandbox.home + "/.msmtprc", withDestinationPath: target)
+    let result = try CLIRunner.run(["accounts"], environment: sandbox.environment)
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("a        h.example"))
+  }
+
+  /// A config named by its `tls_trust_file` line; the trust file is `trust`.
+  static func trustConfig(_ sandbox: inout AccountSandbox, trust: String) throws -> String {
+    try sandbox.write(
+      "account a\nhost localhost\nport 2\ntls on\ntls_trust_file \(trust)\n", to: sandbox.home + "/.msmtprc")
+  }
+
+  @Test func aTrustFileOthersCanWriteIsRefused() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let pem = try String(contentsOfFile: try TestPKI.shared().caCertificatePath, encoding: .utf8)
+    let trust = try sandbox.write(pem, to: sandbox.root + "/ca.pem", mode: 0o666)
+    let path = try Self.trustConfig(&sandbox, trust: trust)
+    let result = try CLIRunner.run(Self.send + ["--account", "a"], environment: sandbox.environment)
+    #expect(result.status == 78, "\(result.stderr)")
+    #expect(
+      result.stderr
+        == "sealpost: configuration: \(path):5: tls_trust_file: group or others may write the trust file "
+        + "\(trust) (mode 666), so they could change what Sealpost runs and where your password goes; run chmod "
+        + "go-w \(trust) (account a) — nothing was sent\n")
+  }
+
+  @Test func aTrustFileOwnedBySomeoneElseIsRefused() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let pem = try String(contentsOfFile: try TestPKI.shared().caCertificatePath, encoding: .utf8)
+    let trust = try sandbox.write(pem, to: sandbox.root + "/ca.pem", mode: 0o644)
+    try #require(chown(trust, 65534, 65534) == 0, "the tests run as root")
+    let path = try Self.trustConfig(&sandbox, trust: trust)
+    let result = try CLIRunner.run(["accounts", "check", "a"], environment: sandbox.environment)
+    #expect(result.status == 78, "\(result.stderr)")
+    #expect(
+      result.stderr.hasPrefix("sealpost: configuration: \(path):5: tls_trust_file: the trust file \(trust) "))
+    #expect(result.stderr.contains("belongs to uid 65534"))
+  }
+
+  @Test func aTrustFileThatIsAFIFOIsRefusedWithoutHanging() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let trust = sandbox.root + "/ca.pem"
+    try #require(mkfifo(trust, 0o600) == 0)
+    let path = try Self.trustConfig(&sandbox, trust: trust)
+    let result = try CLIRunner.run(Self.send + ["--account", "a"], environment: sandbox.environment)
+    #expect(result.status == 66, "\(result.stderr)")
+    #expect(
+      result.stderr
+        == "sealpost: cannot read: \(path):5: tls_trust_file: expected the trust file \(trust) to be a regular file, "
+        + "found a FIFO (account a) — nothing was sent\n")
+  }
+
+  /// `--ca-file` (named on the command line, so not held to the owner rules) is read through one descriptor
+  /// too: a FIFO is refused at once instead of hanging the run.
+  @Test func aCAFileThatIsAFIFOIsRefusedWithoutHanging() throws {
+    let sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let fifo = sandbox.root + "/ca.pem"
+    try #require(mkfifo(fifo, 0o600) == 0)
+    let result = try CLIRunner.run(
+      Self.send + ["--server", "localhost:2", "--tls", "starttls", "--ca-file", fifo],
+      environment: sandbox.environment)
+    #expect(result.status == 66, "\(result.stderr)")
+    #expect(result.stderr.contains("it is not a regular file"))
+  }
+}
