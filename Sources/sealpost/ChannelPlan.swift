@@ -35,11 +35,10 @@ enum AccountSource {
         .configuration, "no config file for account \(UntrustedText(name).escaped): looked for \(searched())")
     }
     guard let account = config.account(named: name) else {
-      let names = config.accounts.map(\.name).joined(separator: ", ")
       throw SendFailure(
         .configuration,
         "no account \(UntrustedText(name).escaped) in \(UntrustedText(config.path).escaped) "
-          + "(accounts: \(names.isEmpty ? "none" : UntrustedText(names).escaped))")
+          + "(\(accountNames(config.accounts)))")
     }
     try checkUsable(account)
     return account
@@ -67,6 +66,18 @@ enum AccountSource {
       )
     }
     return .certificateAuthorityPEM(file.bytes, source: path)
+  }
+
+  /// The accounts of a file for an error: all of them when there are a few, else the count and the first few (a
+  /// file may hold thousands; issue 7), each name cut short.
+  static func accountNames(_ accounts: [Account]) -> String {
+    guard !accounts.isEmpty else { return "accounts: none" }
+    let shown = 5
+    let names = accounts.prefix(shown).map {
+      AccountsCommand.List.truncated(UntrustedText($0.name).escaped)
+    }.joined(separator: ", ")
+    if accounts.count <= shown { return "accounts: \(names)" }
+    return "\(accounts.count) accounts, the first \(shown): \(names); see sealpost accounts"
   }
 
   static func checkUsable(_ account: Account) throws(SendFailure) {

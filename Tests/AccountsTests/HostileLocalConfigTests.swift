@@ -224,6 +224,76 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: directory) }
     #expect(try AccountsConfig.load(path: path, flavor: .msmtp, home: nil).accounts.count == 1)
   }
+
+  // MARK: - No value in any message
+
+  static let marker = "Hunter2Secret"
+
+  /// Lines that cannot be used, each holding the marker where a mistyped secret would be.
+  static let malformedLines = [
+    "password=\(marker)", marker, "\(marker) x", "port \(marker)", "tls \(marker)", "tls_starttls \(marker)",
+    "timeout \(marker)", "auth \(marker)", "protocol \(marker)", "tls_fingerprint \(marker)",
+    "tls_certcheck \(marker)", "allow_insecure \(marker)", "pin \(marker)", "pin sha256/\(marker)",
+    "host \"\(marker)", "host \"\(marker)\" x", "host \"\(marker)\\x\"", "defaults \(marker)",
+    "account \(marker) : nosuch\(marker)", "account a", "account x : a,\(marker)", "user \(marker)\u{1}",
+    "\(marker)\u{7F}", "user " + String(repeating: marker, count: 400),
+  ]
+
+  @Test(arguments: malformedLines, [ConfigFlavor.msmtp, .sealpost])
+  func noMessageEchoesAValue(line: String, flavor: ConfigFlavor) throws {
+    for text in ["account a\nhost h\n" + line + "\n", line + "\n"] {
+      let message: String
+      do {
+        let config = try Support.parse(text, flavor: flavor)
+        message =
+          (config.notes.map(\.description) + config.accounts.flatMap { $0.problems.map(\.description) })
+          .joined(separator: "\n")
+      } catch {
+        message = "\(error)"
+      }
+      #expect(!message.contains(Self.marker), "\(message)")
+      #expect(!message.contains("Hunter2"), "\(message)")
+    }
+  }
+
+  // MARK: - Sizes (issue 7: a config under 1 MiB stalled every command)
+
+  @Test func seventyThousandAccountsParseInOnePass() throws {
+    var text = "defaults\nhost h.example\naccount a0\n"
+    for index in 1..<70_640 { text += "account a\(index) : a\(index - 1)\n" }
+    let config = try Support.parse(text)
+    #expect(config.accounts.count == 70_640)
+    #expect(config.accounts.last?.parents == ["a70638"])
+    #expect(config.account(named: "a70639")?.host == "h.example")
+  }
+
+  @Test func aParentListIsBounded() throws {
+    var text = "account p\nhost h\n"
+    text += "account c : " + Array(repeating: "p", count: 150_000).joined(separator: ",") + "\n"
+    let message = try #require(Support.error(text))
+    #expect(message == "t.rc:3: account: expected at most 32 parent accounts")
+    var allowed = "account p\nhost h\naccount c : " + Array(repeating: "p", count: 32).joined(separator: ",")
+    allowed += "\n"
+    #expect(try Support.parse(allowed).accounts.count == 2)
+  }
+
+  @Test func anAccountNameIsBounded() throws {
+    let long = String(repeating: "n", count: 450_000)
+    #expect(
+      Support.error("account \(long)\n") == "t.rc:1: account: expected an account name of at most 256 bytes")
+    #expect(
+      Support.error("account \(long) : x\n")
+        == "t.rc:1: account: expected an account name of at most 256 bytes")
+    #expect(try Support.parse("account \(String(repeating: "n", count: 256))\n").accounts.count == 1)
+  }
+
+  @Test func aValueIsBounded() throws {
+    let long = String(repeating: "v", count: 4097)
+    #expect(
+      Support.error("account a\nhost \(long)\n")
+        == "t.rc:2: host: expected a value of at most 4096 bytes (the value is not shown)")
+    #expect(try Support.parse("account a\nhost \(long.dropLast())\n").accounts.count == 1)
+  }
 }
 
 private final class StopFlag: Sendable {

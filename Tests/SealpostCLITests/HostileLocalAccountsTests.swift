@@ -125,4 +125,102 @@ import Testing
     #expect(result.status == 66, "\(result.stderr)")
     #expect(result.stderr.contains("it is not a regular file"))
   }
+
+  // MARK: - Item 2: no config value in any output
+
+  static let marker = "Hunter2Secret"
+
+  static let malformed = [
+    "password=\(marker)", marker, "port \(marker)", "tls \(marker)", "auth \(marker)", "timeout \(marker)",
+    "tls_fingerprint \(marker)", "host \"\(marker)", "host \"\(marker)\" x", "defaults \(marker)",
+    "account x : \(marker)", "pin sha256/\(marker)", "\(marker)\u{1}", "frob \(marker)",
+  ]
+
+  @Test func noCommandPrintsAValueOfAMalformedConfig() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    for line in Self.malformed {
+      for (file, text) in [
+        (sandbox.home + "/.msmtprc", "account a\nhost localhost\nport 2\ntls on\n\(line)\n"),
+        (sandbox.xdg + "/sealpost/config", "\(line)\naccount a\nhost localhost\n"),
+      ] {
+        try sandbox.write(text, to: file)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        for arguments in [["accounts"], ["accounts", "check", "a"], Self.send + ["--account", "a"]] {
+          let result = try CLIRunner.run(arguments, environment: sandbox.environment, detached: true)
+          #expect(
+            !(result.stdout + result.stderr).contains("Hunter2"), "\(line) \(arguments): \(result.stderr)")
+        }
+      }
+    }
+  }
+
+  // MARK: - Item 6: sizes
+
+  @Test func listingTruncatesLongCells() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let host = String(repeating: "h", count: 4000)
+    try sandbox.write(
+      "defaults\ntls on\naccount short\nhost s.example\naccount long\nhost \(host)\n",
+      to: sandbox.home + "/.msmtprc")
+    let result = try CLIRunner.run(["accounts"], environment: sandbox.environment)
+    #expect(result.status == 0, "\(result.stderr)")
+    let lines = result.stdout.split(separator: "\n")
+    #expect(lines.count == 4)
+    #expect(lines.dropFirst().allSatisfy { $0.count < 160 }, "\(lines)")
+    #expect(lines[2].hasPrefix("short    s.example" + String(repeating: " ", count: 33) + "25"))
+    #expect(lines[3].hasPrefix("long     " + String(repeating: "h", count: 39) + "…  25"))
+  }
+
+  /// `count` accounts in a file under 1 MiB, as in the issue.
+  static func manyAccounts(_ count: Int) -> String {
+    var text = "defaults\nhost h.example\ntls on\n"
+    for index in 0..<count { text += "account \(index)\n" }
+    return text
+  }
+
+  @Test func seventyThousandAccountsListBoundedAndAnUnknownOneSaysSoBriefly() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let text = Self.manyAccounts(70_640)
+    try #require(text.utf8.count < 1 << 20)
+    let path = try sandbox.write(text, to: sandbox.home + "/.msmtprc")
+    let listing = try CLIRunner.run(["accounts"], environment: sandbox.environment)
+    #expect(listing.status == 0, "\(listing.stderr)")
+    let lines = listing.stdout.split(separator: "\n")
+    #expect(lines.count == 70_642)
+    #expect(lines.dropFirst().allSatisfy { $0.count < 120 })
+
+    let unknown = try CLIRunner.run(
+      Self.send + ["--account", "nosuch"], environment: sandbox.environment)
+    #expect(unknown.status == 78)
+    #expect(
+      unknown.stderr
+        == "sealpost: configuration: no account nosuch in \(path) (70640 accounts, the first 5: "
+        + "0, 1, 2, 3, 4; see sealpost accounts)\n")
+  }
+
+  @Test func hugeNamesAndParentListsAreRefusedBriefly() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let path = sandbox.home + "/.msmtprc"
+    for (text, message) in [
+      (
+        "account \(String(repeating: "n", count: 450_000))\nhost h\n",
+        "\(path):1: account: expected an account name of at most 256 bytes"
+      ),
+      (
+        "account p\nhost h\naccount c : " + Array(repeating: "p", count: 150_000).joined(separator: ",")
+          + "\n",
+        "\(path):3: account: expected at most 32 parent accounts"
+      ),
+    ] {
+      try sandbox.write(text, to: path)
+      let result = try CLIRunner.run(["accounts"], environment: sandbox.environment)
+      #expect(result.status == 78)
+      #expect(result.stderr == "sealpost: configuration: \(message)\n")
+      #expect(result.stdout.isEmpty)
+    }
+  }
 }
