@@ -33,8 +33,7 @@ struct AccountsCommand: ParsableCommand {
         throw Output.refuse(error)
       }
       guard let loaded else {
-        throw Output.refuse(
-          SendFailure(.configuration, "no config file: looked for \(AccountSource.searched())"))
+        throw Output.refuse(SendFailure(.configuration, "no config file: \(AccountSource.searched())"))
       }
       for line in Self.render(loaded) { Output.transcript(line) }
     }

@@ -22,17 +22,23 @@ enum AccountSource {
     return config
   }
 
+  /// Which files were looked for, in words: "looked for A, B, C", or why none was (issue 7: with HOME unset the
+  /// message used to end "looked for " with nothing after it).
   static func searched() -> String {
-    ConfigSearch.candidates(environment: ProcessInfo.processInfo.environment).map {
-      UntrustedText($0.path).escaped
-    }.joined(separator: ", ")
+    let candidates = ConfigSearch.candidates(environment: ProcessInfo.processInfo.environment)
+    guard !candidates.isEmpty else {
+      return
+        "none was looked for, because HOME is unset and XDG_CONFIG_HOME is unset or not an absolute path; "
+        + "give --config PATH"
+    }
+    return "looked for " + candidates.map { UntrustedText($0.path).escaped }.joined(separator: ", ")
   }
 
   /// The account named `name` in `config`, usable as written.
   static func account(named name: String, in config: AccountsConfig?) throws(SendFailure) -> Account {
     guard let config else {
       throw SendFailure(
-        .configuration, "no config file for account \(UntrustedText(name).escaped): looked for \(searched())")
+        .configuration, "no config file for account \(UntrustedText(name).escaped): \(searched())")
     }
     guard let account = config.account(named: name) else {
       throw SendFailure(
@@ -260,7 +266,8 @@ struct ChannelPlan {
   func credentials(passwordCommand: String?) throws(SendFailure) -> Credentials? {
     guard let user else { return nil }
     let password = try PasswordSource.resolve(
-      command: passwordCommand, plan: self, prompt: "Password for \(user) at \(host): ")
+      command: passwordCommand, plan: self,
+      prompt: "Password for \(UntrustedText(user).escaped) at \(UntrustedText(host).escaped): ")
     return Credentials(user: user, password: password, mechanism: mechanism)
   }
 

@@ -26,7 +26,10 @@ import Testing
     ),
     ("printf ''", "account a: passwordeval (t.rc:7) printed nothing"),
     ("echo", "account a: passwordeval (t.rc:7) printed nothing"),
-    ("kill -9 $$", "account a: passwordeval (t.rc:7) was killed (signal 9); its output is not shown"),
+    (
+      "kill -9 $$",
+      "account a: passwordeval (t.rc:7) was killed by signal 9 (SIGKILL); its output is not shown"
+    ),
     (
       "no-such-program-sealpost",
       "account a: passwordeval (t.rc:7) failed (exit status 127); its output is not shown"

@@ -223,4 +223,77 @@ import Testing
       #expect(result.stdout.isEmpty)
     }
   }
+
+  // MARK: - Item 12: the password sources' messages
+
+  @Test func withoutSecretToolTheFallbackToThePromptPrintsNothing() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    try sandbox.write(
+      "account a\nhost localhost\nport 2\ntls on\nauth on\nuser u\n", to: sandbox.home + "/.msmtprc")
+    var environment = sandbox.environment
+    environment["PATH"] = sandbox.bin + ":/usr/bin:/bin"
+    try #require(!FileManager.default.fileExists(atPath: "/usr/bin/secret-tool"))
+    let result = try CLIRunner.run(
+      Self.send + ["--account", "a"], environment: environment, detached: true)
+    #expect(result.status == 78)
+    #expect(
+      result.stderr
+        == "sealpost: configuration: no password source: give --password-command or SEALPOST_PASSWORD (there is "
+        + "no terminal to ask on)\n")
+  }
+
+  @Test func aPasswordCommandKilledByASignalSaysSo() throws {
+    let sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let result = try CLIRunner.run(
+      Self.send + [
+        "--server", "localhost:2", "--tls", "starttls", "--user", "u", "--password-command", "kill -9 $$",
+      ], environment: sandbox.environment)
+    #expect(result.status == 78)
+    #expect(
+      result.stderr
+        == "sealpost: configuration: the password command was killed by signal 9 (SIGKILL)\n")
+  }
+
+  @Test func withHOMEUnsetTheMessageSaysNoFileWasLookedFor() throws {
+    let result = try CLIRunner.run(["accounts"], environment: ["HOME": ""])
+    #expect(result.status == 78)
+    #expect(
+      result.stderr
+        == "sealpost: configuration: no config file: none was looked for, because HOME is unset and "
+        + "XDG_CONFIG_HOME is unset or not an absolute path; give --config PATH\n")
+  }
+
+  // MARK: - Item 11: SEALPOST_PASSWORD as bytes
+
+  @Test func aPasswordVariableThatIsNotUTF8IsSentAsItsBytes() throws {
+    var options = StandardSMTPOptions(tlsIdentity: try TestPKI.shared().identity(.valid))
+    options.credentials = .init(user: "u", password: "not-this")
+    let server = try ScriptedSMTPServer(standard: options)
+    defer { server.stop() }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    // The shell makes the bytes FF FE 70 77 ("\xFF\xFEpw"): Foundation's environment takes only Strings.
+    process.arguments =
+      [
+        "-c", #"SEALPOST_PASSWORD=$(printf '\377\376pw') exec "$0" "$@""#, CLIRunner.binary.path,
+      ] + Self.send + [
+        "--server", "localhost:\(server.port)", "--tls", "starttls", "--ca-file",
+        try TestPKI.shared().caCertificatePath, "--user", "u", "--timeout", "5", "--transcript", "none",
+      ]
+    var environment = ProcessInfo.processInfo.environment
+    environment.removeValue(forKey: "SEALPOST_PASSWORD")
+    process.environment = environment
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 77, "the server refuses the login")
+    let session = try #require(server.waitForFinishedSessions(1).first)
+    let auth = try #require(session.commands.first { $0.hasPrefix("AUTH PLAIN ") })
+    let blob = try #require(Data(base64Encoded: String(auth.dropFirst("AUTH PLAIN ".count))))
+    #expect(Array(blob) == [0, 0x75, 0, 0xFF, 0xFE, 0x70, 0x77])
+  }
 }
