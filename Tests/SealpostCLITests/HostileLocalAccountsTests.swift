@@ -112,6 +112,19 @@ import Testing
         + "found a FIFO (account a) — nothing was sent\n")
   }
 
+  @Test func aTrustFileWithoutACertificateIs66WithItsLine() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let trust = try sandbox.write("not a certificate\n", to: sandbox.root + "/ca.pem", mode: 0o644)
+    let path = try Self.trustConfig(&sandbox, trust: trust)
+    let result = try CLIRunner.run(["accounts", "check", "a"], environment: sandbox.environment)
+    #expect(result.status == 66, "\(result.stderr)")
+    #expect(
+      result.stderr
+        == "sealpost: cannot read: \(path):5: tls_trust_file: the trust file \(trust) cannot be used: it holds no "
+        + "PEM certificate (account a) — nothing was sent\n")
+  }
+
   /// `--ca-file` (named on the command line, so not held to the owner rules) is read through one descriptor
   /// too: a FIFO is refused at once instead of hanging the run.
   @Test func aCAFileThatIsAFIFOIsRefusedWithoutHanging() throws {
