@@ -62,7 +62,7 @@ import Testing
   /// A folder with a fake `secret-tool` that answers as the real one does.
   static func fakeKeyring(_ script: String) throws -> (directory: String, environment: [String: String]) {
     let directory = try Support.temporaryDirectory()
-    try Support.write("#!/bin/sh\n" + script + "\n", to: directory + "/secret-tool", mode: 0o700)
+    try Support.writeExecutable("#!/bin/sh\n" + script + "\n", to: directory + "/secret-tool")
     var environment = Self.environment
     environment["PATH"] = directory + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
     environment["SEALPOST_PASSWORD"] = "must-not-be-seen"
