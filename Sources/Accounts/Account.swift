@@ -195,7 +195,11 @@ public struct Account: Sendable {
       case nil:
         problem(
           .configuration, key,
-          "unknown msmtp key: Sealpost cannot tell whether it changes the connection, so this account is not used"
+          // Only a word Sealpost knows is named (a Sealpost key in msmtp's file): any other may be a secret on
+          // the wrong line (issue 7).
+          (ConfigKeys.isKnown(key)
+            ? "unknown msmtp key" : "unknown msmtp key (not shown: a mistyped line may hold a secret)")
+            + ": Sealpost cannot tell whether it changes the connection, so this account is not used"
         )
       default: break
       }

@@ -28,6 +28,9 @@ public enum AccountSecrets {
   public static func keyring(host: String, user: String, account: String, environment: [String: String])
     throws(AccountSecretError) -> Secret?
   {
+    // Without secret-tool on PATH the prompt comes next, silently: the shell would print
+    // "sh: 1: exec: secret-tool: not found" before every prompt (issue 7).
+    guard ShellCommand.findProgram("secret-tool", path: environment["PATH"]) != nil else { return nil }
     let result = ShellCommand.run(
       "exec secret-tool lookup host \"$1\" user \"$2\"", arguments: [host, user], environment: environment)
     switch result {
@@ -49,7 +52,7 @@ public enum AccountSecrets {
     switch failure {
     case .couldNotStart: "could not be started"
     case .exitStatus(let status): "failed (exit status \(status))"
-    case .signal(let signal): "was killed (signal \(signal))"
+    case .signal(let signal): "was killed by \(ShellCommand.describe(signal: signal))"
     case .tooLong: "printed more than 64 KiB"
     }
   }

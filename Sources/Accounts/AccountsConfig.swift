@@ -36,34 +36,28 @@ public struct AccountsConfig: Sendable {
   /// The largest config file read; msmtp's own files are a few KiB.
   static let maximumSize = 1 << 20
 
-  /// Reads and parses a file, then refuses it if it holds a password that group or others may read (as aerc
-  /// does; DESIGN §6).
+  /// Reads and parses a file through a checked descriptor (`CheckedFile`: a regular file of at most 1 MiB, owned
+  /// by the user or root, that neither group nor others may write — its `passwordeval` would run as the user and
+  /// its `host` would get the password), then refuses it if it holds a password that group or others may read (as
+  /// aerc does; DESIGN §6). Messages about the whole file name it with line 0.
   public static func load(path: String, flavor: ConfigFlavor, home: String?) throws(ConfigError)
     -> AccountsConfig
   {
     let whole = ConfigLocation(file: path, line: 0)
-    var info = stat()
-    guard stat(path, &info) == 0 else {
-      throw ConfigError(
-        .unreadable, whole, "cannot read the config file: \(String(cString: strerror(errno)))")
+    let file: CheckedFile
+    do throws(CheckedFile.Refusal) {
+      file = try CheckedFile.read(path: path, what: "config file", limit: maximumSize)
+    } catch {
+      throw ConfigError(error.kind == .unsafe ? .unsafePermissions : .unreadable, whole, error.message)
     }
-    guard (info.st_mode & S_IFMT) == S_IFREG else {
-      throw ConfigError(.unreadable, whole, "expected a regular file")
-    }
-    guard Int(info.st_size) <= maximumSize else {
-      throw ConfigError(.unreadable, whole, "expected a config file of at most 1 MiB")
-    }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw ConfigError(.unreadable, whole, "cannot read the config file")
-    }
-    let bytes = [UInt8](data)
+    let bytes = file.bytes
     guard let text = String(validating: bytes, as: UTF8.self) else {
       throw ConfigError(
         .syntax, ConfigLocation(file: path, line: Self.firstInvalidLine(bytes)), "expected UTF-8 text")
     }
     let config = try AccountsConfig(parsing: text, path: path, flavor: flavor, home: home)
-    if let passwordLocation = config.passwordLocation, info.st_mode & 0o077 != 0 {
-      let mode = String(info.st_mode & 0o777, radix: 8)
+    if let passwordLocation = config.passwordLocation, file.permissions & 0o077 != 0 {
+      let mode = String(file.permissions & 0o777, radix: 8)
       throw ConfigError(
         .unsafePermissions, passwordLocation, key: "password",
         "the file holds a password and group or others may read it (mode \(mode)); expected mode 600: run "

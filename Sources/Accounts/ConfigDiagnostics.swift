@@ -22,7 +22,8 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
   public enum Kind: Sendable, Hashable {
     /// A line that does not parse: bad quoting, an unknown key in Sealpost's file, a bad value.
     case syntax
-    /// The file holds a password and group or others may read it.
+    /// Someone other than the user or root could change the file (owner, group- or other-writable), or it holds
+    /// a password and group or others may read it.
     case unsafePermissions
     /// The file cannot be read (missing, a directory, too large, not UTF-8).
     case unreadable
@@ -42,8 +43,10 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
     self.message = message
   }
 
+  /// `file:line: key: message`; the key only when it is one Sealpost knows: any other first word of a line may be
+  /// a secret typed on the wrong line, and no config value is ever echoed (issue 7).
   public var description: String {
-    if let key { return "\(location): \(UntrustedText(key).escaped): \(message)" }
+    if let key, ConfigKeys.isKnown(key) { return "\(location): \(key): \(message)" }
     return "\(location): \(message)"
   }
 }
@@ -54,7 +57,9 @@ public struct ConfigNote: Sendable, Hashable, CustomStringConvertible {
   public var key: String
   public var message: String
 
-  public var description: String { "\(location): \(UntrustedText(key).escaped): \(message)" }
+  public var description: String {
+    ConfigKeys.isKnown(key) ? "\(location): \(key): \(message)" : "\(location): \(message)"
+  }
 }
 
 /// Why one account cannot be used as written. Other accounts of the same file stay usable.
@@ -78,5 +83,8 @@ public struct AccountProblem: Error, Sendable, Hashable, CustomStringConvertible
     self.message = message
   }
 
-  public var description: String { "\(location): \(UntrustedText(key).escaped): \(message)" }
+  /// The key only when Sealpost knows it (see `ConfigError.description`).
+  public var description: String {
+    ConfigKeys.isKnown(key) ? "\(location): \(key): \(message)" : "\(location): \(message)"
+  }
 }

@@ -78,42 +78,49 @@ enum ConfigKeys {
     "external", "ntlm", "oauthbearer", "xoauth2",
   ]
 
+  /// Whether `key` is a word Sealpost knows (a key of either file, an old spelling, `account`, `defaults`):
+  /// only such keys are named in messages; any other first word may be a secret typed on the wrong line.
+  static func isKnown(_ key: String) -> Bool {
+    msmtp[key] != nil || sealpostOnly[key] != nil || aliases[key] != nil || key == "account"
+      || key == "defaults"
+  }
+
   static func rule(for key: String, flavor: ConfigFlavor) -> KeyRule? {
     if let rule = msmtp[key] { return rule }
     if flavor == .sealpost { return sealpostOnly[key] }
     return nil
   }
 
-  /// Checks a value against its rule; the message says what was expected. Secret values are never echoed.
+  /// Checks a value against its rule; the message says what was expected. No value is ever echoed, whatever the
+  /// key: a mistyped line can put a secret anywhere (issue 7).
   static func check(_ value: String, rule: KeyRule, key: String) -> String? {
-    let shown = key == "password" || key == "passwordeval" ? "" : ", got \"\(UntrustedText(value).escaped)\""
     switch rule {
     case .text, .path, .harmless, .unsupported: return nil
     case .requiredText: return value.isEmpty ? "expected a value" : nil
     case .port:
-      return port(value) == nil ? "expected a port number from 1 to 65535\(shown)" : nil
+      return port(value) == nil ? "expected a port number from 1 to 65535" : nil
     case .onOff:
-      return onOff(value) == nil ? "expected on or off\(shown)" : nil
+      return onOff(value) == nil ? "expected on or off" : nil
     case .timeout:
       return value == "off" || seconds(value) != nil
-        ? nil : "expected off or whole seconds from 1 to 86400\(shown)"
+        ? nil : "expected off or whole seconds from 1 to 86400"
     case .auth:
       let known = ["", "on", "off", "plain", "login"].contains(value) || unsupportedMethods.contains(value)
-      return known ? nil : "expected on, off, plain or login\(shown)"
+      return known ? nil : "expected on, off, plain or login"
     case .fingerprint:
       guard !value.isEmpty else { return nil }
       guard let bytes = fingerprint(value), [16, 20, 32].contains(bytes.count) else {
-        return "expected a SHA-256 fingerprint: 32 hex bytes separated by colons (AB:CD:…)\(shown)"
+        return "expected a SHA-256 fingerprint: 32 hex bytes separated by colons (AB:CD:…)"
       }
       return nil
     case .pins:
       guard !value.isEmpty else { return nil }
       return pins(value) == nil
         ? "expected sha256/BASE64 (the SHA-256 of the server key's SPKI), several separated by commas; "
-          + "SHA-1 and MD5 pins are refused\(shown)"
+          + "SHA-1 and MD5 pins are refused"
         : nil
     case .protocolName:
-      return value == "smtp" || value == "lmtp" ? nil : "expected smtp or lmtp\(shown)"
+      return value == "smtp" || value == "lmtp" ? nil : "expected smtp or lmtp"
     }
   }
 

@@ -23,9 +23,18 @@ struct ConfigParser {
     case account(Int)
   }
 
+  /// The longest account name, in UTF-8 bytes (msmtp sets none; names are words like `work`).
+  static let maximumNameLength = 256
+  /// The most parents one `account NAME : PARENT,…` line may name.
+  static let maximumParents = 32
+  /// The longest value, in UTF-8 bytes (a `passwordeval` command included).
+  static let maximumValueLength = 4096
+
   func parse(_ text: String) throws(ConfigError) -> AccountsConfig {
     var defaults: [String: Setting] = [:]
     var drafts: [Draft] = []
+    // Each name's index in `drafts`: one look-up per parent and per new name keeps parsing linear (issue 7).
+    var index: [String: Int] = [:]
     var target: Target?
     var notes: [ConfigNote] = []
     var noted: Set<String> = []
@@ -53,7 +62,9 @@ struct ConfigParser {
         }
         target = .defaults
       case "account":
-        let draft = try account(line.value, location: location, defaults: defaults, drafts: drafts)
+        let draft = try account(
+          line.value, location: location, defaults: defaults, drafts: drafts, index: index)
+        index[draft.name] = drafts.count
         drafts.append(draft)
         target = .account(drafts.count - 1)
       default:
@@ -62,6 +73,11 @@ struct ConfigParser {
         if let alias = ConfigKeys.aliases[key] {
           key = alias.key
           value = alias.value ?? value
+        }
+        guard value.utf8.count <= Self.maximumValueLength else {
+          throw ConfigError(
+            .syntax, location, key: key,
+            "expected a value of at most \(Self.maximumValueLength) bytes (the value is not shown)")
         }
         guard let current = target else {
           throw ConfigError(
@@ -78,11 +94,11 @@ struct ConfigParser {
               ConfigNote(location: location, key: key, message: "has no effect in Sealpost; ignored"))
           }
         } else if flavor == .sealpost {
+          // The word is not shown: a typo (`password=…`, a stray secret on a line of its own) may hold a secret.
           throw ConfigError(
             .syntax, location, key: key,
-            "unknown key; expected an msmtp key or one of "
-              + ConfigKeys.sealpostOnly.keys.sorted().joined(
-                separator: ", "))
+            "unknown key (not shown: a mistyped line may hold a secret); expected an msmtp key or one of "
+              + ConfigKeys.sealpostOnly.keys.sorted().joined(separator: ", "))
         }
         if key == "password" && !value.isEmpty && passwordLocation == nil { passwordLocation = location }
         let setting = Setting(value: value, location: location)
@@ -115,22 +131,30 @@ struct ConfigParser {
   }
 
   private func account(
-    _ value: String, location: ConfigLocation, defaults: [String: Setting], drafts: [Draft]
+    _ value: String, location: ConfigLocation, defaults: [String: Setting], drafts: [Draft],
+    index: [String: Int]
   )
     throws(ConfigError) -> Draft
   {
+    // Names are not echoed: an `account` line is a value like any other, and may be a mistyped secret.
     func fail(_ message: String) -> ConfigError { ConfigError(.syntax, location, key: "account", message) }
     let name: String
     var parents: [String] = []
     if let colon = value.firstIndex(of: ":") {
       name = String(value[..<colon].trimmingBlanks())
       guard !name.isEmpty else { throw fail("expected an account name") }
+      guard name.utf8.count <= Self.maximumNameLength else {
+        throw fail("expected an account name of at most \(Self.maximumNameLength) bytes")
+      }
       for part in value[value.index(after: colon)...].split(separator: ",", omittingEmptySubsequences: false)
       {
+        guard parents.count < Self.maximumParents else {
+          throw fail("expected at most \(Self.maximumParents) parent accounts")
+        }
         let parent = String(part.trimmingBlanks())
         guard !parent.isEmpty else { throw fail("expected an account name after the colon and each comma") }
-        guard drafts.contains(where: { $0.name == parent }) else {
-          throw fail("expected a parent account defined above, got \"\(UntrustedText(parent).escaped)\"")
+        guard index[parent] != nil else {
+          throw fail("expected parent accounts defined above; parent \(parents.count + 1) is not")
         }
         parents.append(parent)
       }
@@ -138,14 +162,17 @@ struct ConfigParser {
       name = value
     }
     guard !name.isEmpty else { throw fail("expected an account name") }
+    guard name.utf8.count <= Self.maximumNameLength else {
+      throw fail("expected an account name of at most \(Self.maximumNameLength) bytes")
+    }
     guard !name.contains(",") else { throw fail("expected an account name without commas") }
-    if let earlier = drafts.first(where: { $0.name == name }) {
-      throw fail("\(UntrustedText(name).escaped) is already defined at \(earlier.location)")
+    if let earlier = index[name] {
+      throw fail("expected a new account name; this one is already defined at \(drafts[earlier].location)")
     }
     var inherited: [String: Setting] = [:]
     for parent in parents {
-      guard let draft = drafts.first(where: { $0.name == parent }) else { continue }
-      inherited.merge(draft.inheritable) { _, later in later }
+      guard let position = index[parent] else { continue }
+      inherited.merge(drafts[position].inheritable) { _, later in later }
     }
     return Draft(name: name, location: location, parents: parents, defaults: defaults, inheritable: inherited)
   }

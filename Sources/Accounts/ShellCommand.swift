@@ -90,6 +90,30 @@ public enum ShellCommand {
     return .success(bytes)
   }
 
+  /// `signal 9 (SIGKILL)`: how a failure by a signal is worded.
+  public static func describe(signal: Int32) -> String {
+    let names: [Int32: String] = [
+      SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP",
+      SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGUSR1: "SIGUSR1",
+      SIGSEGV: "SIGSEGV", SIGUSR2: "SIGUSR2", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM",
+      SIGXCPU: "SIGXCPU", SIGXFSZ: "SIGXFSZ", SIGVTALRM: "SIGVTALRM", SIGPROF: "SIGPROF", SIGSYS: "SIGSYS",
+    ]
+    return names[signal].map { "signal \(signal) (\($0))" } ?? "signal \(signal)"
+  }
+
+  /// The first executable `name` in the directories of `path` (a `PATH` value; empty entries are the current
+  /// directory, as for the shell), or nil.
+  public static func findProgram(_ name: String, path: String?) -> String? {
+    for directory in (path ?? "/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
+      let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name
+      var info = stat()
+      if stat(candidate, &info) == 0, info.st_mode & S_IFMT == S_IFREG, access(candidate, X_OK) == 0 {
+        return candidate
+      }
+    }
+    return nil
+  }
+
   /// Neither end may leak into another child spawned meanwhile by another thread (it would hold the write end
   /// open and our read would wait for that child): `pipe2(O_CLOEXEC)` sets the flag atomically. Swift's Glibc
   /// module does not export `pipe2`, so it is looked up at run time, with `pipe` + `fcntl` as the fallback.

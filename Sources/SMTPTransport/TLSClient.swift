@@ -26,6 +26,25 @@ extension SMTPConnection {
     }
   }
 
+  /// Makes the certificates of `pem` the only trust anchors of `context` (they replace the system store; a
+  /// self-signed certificate there is an anchor, hence partial chains).
+  private static func loadAnchors(_ pem: [UInt8], source: String, into context: OpaquePointer)
+    throws(TransportError)
+  {
+    guard let store = SSL_CTX_get_cert_store(context) else {
+      throw TransportError(.tlsHandshakeFailed, "cannot create a certificate store")
+    }
+    var added = 0
+    let count = CertificateFile.withCertificates(pem) { certificate in
+      if X509_STORE_add_cert(store, certificate) == 1 { added += 1 }
+    }
+    ERR_clear_error()
+    guard count > 0, added > 0 else {
+      throw TransportError(.tlsHandshakeFailed, "cannot load CA file \(source): it holds no PEM certificate")
+    }
+    X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(context), sealpost_X509_V_FLAG_PARTIAL_CHAIN())
+  }
+
   private func handshake(
     _ configuration: TLSClientConfiguration, deadline: Deadline,
     onEvent: (TLSEvent) -> Void
@@ -57,18 +76,21 @@ extension SMTPConnection {
 
     switch configuration.trust {
     case .certificateAuthorities(caFile: let file?):
-      // The file replaces the system store; a self-signed certificate in it is an anchor.
-      guard SSL_CTX_load_verify_locations(context, file, nil) == 1 else {
-        throw TransportError(
-          .tlsHandshakeFailed, "cannot load CA file \(file): \(openSSLErrorReason() ?? "unreadable")")
+      // The file replaces the system store; a self-signed certificate in it is an anchor. It is read once
+      // through a checked descriptor (a FIFO cannot hang it), and OpenSSL gets the bytes, not the path.
+      switch CertificateFile.contents(atPath: file) {
+      case .success(let pem): try Self.loadAnchors(pem, source: file, into: context)
+      case .failure(let failure):
+        throw TransportError(.tlsHandshakeFailed, "cannot load CA file \(file): \(failure.message)")
       }
-      X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(context), sealpost_X509_V_FLAG_PARTIAL_CHAIN())
+    case .certificateAuthorityPEM(let pem, let source):
+      try Self.loadAnchors(pem, source: source, into: context)
     case .certificateAuthorities(caFile: nil), .pins:
       guard SSL_CTX_set_default_verify_paths(context) == 1 else {
         throw TransportError(.tlsHandshakeFailed, "cannot load the system CA store")
       }
     }
-    if case .certificateAuthorities = configuration.trust, name.isEmpty {
+    if configuration.trust.isCertificateAuthorities, name.isEmpty {
       throw TransportError(.tlsHandshakeFailed, "no server name to verify the certificate against")
     }
 
@@ -100,7 +122,7 @@ extension SMTPConnection {
     let handshakeContext = HandshakeContext()
     self.handshakeContext = handshakeContext
     _ = sealpost_SSL_set_app_data(ssl, Unmanaged.passUnretained(handshakeContext).toOpaque())
-    if case .certificateAuthorities = configuration.trust { handshakeContext.abortOnVerifyFailure = true }
+    if configuration.trust.isCertificateAuthorities { handshakeContext.abortOnVerifyFailure = true }
     SSL_set_verify(ssl, SSL_VERIFY_PEER) { preverified, store in
       // Record the first failure. With CA trust, stop right there: OpenSSL sends its alert, and the chain
       // received so far is still reported below. With pins, let the handshake finish so the leaf's key decides;
@@ -277,7 +299,7 @@ extension SMTPConnection {
 
     let verdict: TLSVerdict
     switch configuration.trust {
-    case .certificateAuthorities:
+    case .certificateAuthorities, .certificateAuthorityPEM:
       verdict = chainVerdict
     case .pins(let pins):
       if let leaf {

@@ -33,8 +33,18 @@ public enum TLSTrust: Sendable, Hashable {
   /// The CA chain and the name. `caFile` nil means the system store; a file *replaces* the system store, and a
   /// self-signed certificate in it is a trust anchor.
   case certificateAuthorities(caFile: String?)
+  /// The CA chain and the name, with the anchors given as PEM bytes (a config's `tls_trust_file`, read once
+  /// through a checked descriptor, so no path is opened again after the check). Replaces the system store like a
+  /// CA file; `source` names where the bytes came from, for messages.
+  case certificateAuthorityPEM([UInt8], source: String)
   /// The leaf must match one of these pins; the chain and name are still evaluated and shown, not required.
   case pins([CertificatePin])
+
+  /// Whether trust comes from a CA chain and the name (a file, PEM bytes or the system store), not a pin.
+  public var isCertificateAuthorities: Bool {
+    if case .pins = self { return false }
+    return true
+  }
 }
 
 /// What a TLS client handshake must achieve.

@@ -36,8 +36,7 @@ struct AccountsCommand: ParsableCommand {
         throw Output.refuse(error)
       }
       guard let loaded else {
-        throw Output.refuse(
-          SendFailure(.configuration, "no config file: looked for \(AccountSource.searched())"))
+        throw Output.refuse(SendFailure(.configuration, "no config file: \(AccountSource.searched())"))
       }
       for line in Self.render(loaded) { Output.transcript(line) }
     }
@@ -80,6 +79,9 @@ struct AccountsCommand: ParsableCommand {
         }
         remarks.append(notes)
       }
+      // A padded cell longer than `maximumCellWidth` is cut with an ellipsis, so one long name or host cannot pad
+      // every row of the listing (issue 7: a 450,000-character name wrote 91 MB). The last column is not padded.
+      rows = rows.map { row in row.enumerated().map { $0 == row.count - 1 ? $1 : Self.truncated($1) } }
       let widths = (0..<6).map { column in rows.map { $0[column].count }.max() ?? 0 }
       for (index, row) in rows.enumerated() {
         let cells = row.enumerated().map { column, cell in
@@ -89,6 +91,15 @@ struct AccountsCommand: ParsableCommand {
         if index > 0 { lines += remarks[index - 1] }
       }
       return lines
+    }
+
+    /// The widest cell of the listing, in characters.
+    static let maximumCellWidth = 40
+
+    static func truncated(_ cell: String) -> String {
+      guard cell.count > maximumCellWidth else { return cell }
+      let ellipsis = Output.asciiOnly ? "..." : "…"
+      return String(cell.prefix(maximumCellWidth - ellipsis.count)) + ellipsis
     }
   }
 

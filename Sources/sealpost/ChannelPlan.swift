@@ -25,27 +25,68 @@ enum AccountSource {
     return config
   }
 
+  /// Which files were looked for, in words: "looked for A, B, C", or why none was (issue 7: with HOME unset the
+  /// message used to end "looked for " with nothing after it).
   static func searched() -> String {
-    ConfigSearch.candidates(environment: ProcessInfo.processInfo.environment).map {
-      UntrustedText($0.path).escaped
-    }.joined(separator: ", ")
+    let candidates = ConfigSearch.candidates(environment: ProcessInfo.processInfo.environment)
+    guard !candidates.isEmpty else {
+      return
+        "none was looked for, because HOME is unset and XDG_CONFIG_HOME is unset or not an absolute path; "
+        + "give --config PATH"
+    }
+    return "looked for " + candidates.map { UntrustedText($0.path).escaped }.joined(separator: ", ")
   }
 
   /// The account named `name` in `config`, usable as written.
   static func account(named name: String, in config: AccountsConfig?) throws(SendFailure) -> Account {
     guard let config else {
       throw SendFailure(
-        .configuration, "no config file for account \(UntrustedText(name).escaped): looked for \(searched())")
+        .configuration, "no config file for account \(UntrustedText(name).escaped): \(searched())")
     }
     guard let account = config.account(named: name) else {
-      let names = config.accounts.map(\.name).joined(separator: ", ")
       throw SendFailure(
         .configuration,
         "no account \(UntrustedText(name).escaped) in \(UntrustedText(config.path).escaped) "
-          + "(accounts: \(names.isEmpty ? "none" : UntrustedText(names).escaped))")
+          + "(\(accountNames(config.accounts)))")
     }
     try checkUsable(account)
     return account
+  }
+
+  /// An account's `tls_trust_file`, read once through a checked descriptor (issue 7: owned by the user or root,
+  /// writable by neither group nor others, a regular file within the size limit); the bytes go to the TLS client,
+  /// so no path is opened again after the check. Unsafe → 78; missing, unreadable or not PEM → 66.
+  static func trust(fromFile path: String, of account: Account) throws(SendFailure) -> TLSTrust {
+    let location = account.location(of: "tls_trust_file")
+    let suffix = "(account \(UntrustedText(account.name).escaped)) — nothing was sent"
+    let file: CheckedFile
+    do throws(CheckedFile.Refusal) {
+      file = try CheckedFile.read(
+        path: path, what: "trust file \(UntrustedText(path).escaped)", limit: CertificateFile.maximumSize)
+    } catch {
+      throw SendFailure(
+        error.kind == .unsafe ? .configuration : .noInput,
+        "\(location): tls_trust_file: \(error.message) \(suffix)")
+    }
+    if let problem = CertificateFile.problem(pem: file.bytes) {
+      throw SendFailure(
+        .noInput,
+        "\(location): tls_trust_file: the trust file \(UntrustedText(path).escaped) cannot be used: \(problem) \(suffix)"
+      )
+    }
+    return .certificateAuthorityPEM(file.bytes, source: path)
+  }
+
+  /// The accounts of a file for an error: all of them when there are a few, else the count and the first few (a
+  /// file may hold thousands; issue 7), each name cut short.
+  static func accountNames(_ accounts: [Account]) -> String {
+    guard !accounts.isEmpty else { return "accounts: none" }
+    let shown = 5
+    let names = accounts.prefix(shown).map {
+      AccountsCommand.List.truncated(UntrustedText($0.name).escaped)
+    }.joined(separator: ", ")
+    if accounts.count <= shown { return "accounts: \(names)" }
+    return "\(accounts.count) accounts, the first \(shown): \(names); see sealpost accounts"
   }
 
   static func checkUsable(_ account: Account) throws(SendFailure) {
@@ -157,8 +198,10 @@ struct ChannelPlan {
       trust = .pins(
         accountTrust.certificateSHA256.map { .certificateSHA256($0) }
           + accountTrust.spkiSHA256.map { .spkiSHA256($0) })
+    } else if let account, let trustFile = account.trust.caFile {
+      trust = try AccountSource.trust(fromFile: trustFile, of: account)
     } else {
-      trust = .certificateAuthorities(caFile: account?.trust.caFile)
+      trust = .certificateAuthorities(caFile: nil)
     }
 
     // Login: --user, else the account's user when its auth is on.
@@ -227,12 +270,11 @@ struct ChannelPlan {
   func credentials(passwordCommand: String?) -> Credentials? {
     guard let user else { return nil }
     let plan = self
+    let prompt = "Password for \(UntrustedText(user).escaped) at \(UntrustedText(host).escaped): "
     return Credentials(
       user: user,
       supply: .lookup { context throws(SendFailure) in
-        try PasswordSource.resolve(
-          command: passwordCommand, plan: plan, prompt: "Password for \(user) at \(plan.host): ",
-          context: context)
+        try PasswordSource.resolve(command: passwordCommand, plan: plan, prompt: prompt, context: context)
       }, mechanism: mechanism)
   }
 

@@ -6,10 +6,12 @@
 enum Environment {
   nonisolated(unsafe) private static var passwordVariable: [UInt8]?
 
-  /// Reads `SEALPOST_PASSWORD` and removes it from the environment, so no child process inherits it.
+  /// Reads `SEALPOST_PASSWORD` and removes it from the environment, so no child process inherits it. The value is
+  /// taken as bytes, never through a String: a password that is not UTF-8 is sent exactly as given, not with
+  /// U+FFFD in place of its bytes (issue 7).
   static func takePasswordVariable() {
     if let value = getenv("SEALPOST_PASSWORD") {
-      passwordVariable = Array(String(cString: value).utf8)
+      passwordVariable = Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
       unsetenv("SEALPOST_PASSWORD")
     }
   }

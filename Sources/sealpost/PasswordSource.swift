@@ -68,8 +68,11 @@ enum PasswordSource {
       return Secret(bytes)
     case .failure(.couldNotStart):
       throw SendFailure(.configuration, "the password command could not be started")
-    case .failure(.exitStatus(let status)), .failure(.signal(let status)):
+    case .failure(.exitStatus(let status)):
       throw SendFailure(.configuration, "the password command failed (exit status \(status))")
+    case .failure(.signal(let signal)):
+      throw SendFailure(
+        .configuration, "the password command was killed by \(ShellCommand.describe(signal: signal))")
     case .failure(.tooLong):
       throw SendFailure(.configuration, "the password command printed more than 64 KiB")
     }
@@ -116,24 +119,35 @@ enum PasswordSource {
 }
 
 /// Ctrl-C (or a kill) at the password prompt must not leave the terminal without echo: while the prompt is up,
-/// SIGINT, SIGTERM, SIGHUP and SIGQUIT first restore the saved terminal mode (tcsetattr is async-signal-safe),
-/// then take their default action.
+/// every signal whose default action ends the process (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGALRM…, the
+/// real-time signals too) first restores the saved terminal mode (tcsetattr is async-signal-safe), then takes its
+/// default action. A signal the process ignores (`nohup`) stays ignored; when the prompt ends, every disposition
+/// is put back as it was.
 private enum EchoGuard {
   nonisolated(unsafe) static var descriptor: Int32 = -1
   nonisolated(unsafe) static var saved = termios()
-  /// The actions in place before the prompt (a send in progress cancels on SIGINT and SIGTERM), restored after.
-  nonisolated(unsafe) static var previous: [sigaction] = []
-  static let signals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+  nonisolated(unsafe) static var previous: [(Int32, sigaction)] = []
+
+  /// The signals whose default action is to terminate (signal(7)); SIGKILL and SIGSTOP cannot be caught.
+  static var signals: [Int32] {
+    var numbers: [Int32] = [
+      SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE,
+      SIGALRM, SIGTERM, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSYS,
+    ]
+    // SIGRTMIN and SIGRTMAX are functions in glibc (libc keeps the first few for itself).
+    numbers += Array(__libc_current_sigrtmin()...__libc_current_sigrtmax())
+    return numbers
+  }
 
   static func arm(fd: Int32, saved state: termios) {
     descriptor = fd
     saved = state
-    previous = signals.map { number in
-      var old = sigaction()
-      sigaction(number, nil, &old)
-      return old
-    }
+    previous = []
     for number in signals {
+      var old = sigaction()
+      guard sigaction(number, nil, &old) == 0 else { continue }
+      // An ignored signal does not end the process: leave it ignored.
+      if bits(old.__sigaction_handler.sa_handler) == bits(SIG_IGN) { continue }
       var action = sigaction()
       action.__sigaction_handler.sa_handler = { number in
         _ = tcsetattr(EchoGuard.descriptor, TCSAFLUSH, &EchoGuard.saved)
@@ -141,12 +155,20 @@ private enum EchoGuard {
         raise(number)
       }
       sigemptyset(&action.sa_mask)
-      sigaction(number, &action, nil)
+      if sigaction(number, &action, nil) == 0 { previous.append((number, old)) }
     }
   }
 
+  private static func bits(_ handler: __sighandler_t?) -> Int {
+    handler.map { unsafeBitCast($0, to: Int.self) } ?? 0
+  }
+
   static func disarm() {
-    for (number, var old) in zip(signals, previous) { sigaction(number, &old, nil) }
+    for (number, old) in previous {
+      var action = old
+      sigaction(number, &action, nil)
+    }
+    previous = []
     descriptor = -1
   }
 }

@@ -105,7 +105,7 @@ import Testing
     (
       "account a\nhost h\nfrobnicate yes",
       [
-        "t.rc:3: frobnicate: unknown msmtp key: Sealpost cannot tell whether it changes the connection, so this "
+        "t.rc:3: unknown msmtp key (not shown: a mistyped line may hold a secret): Sealpost cannot tell whether it changes the connection, so this "
           + "account is not used"
       ]
     ),

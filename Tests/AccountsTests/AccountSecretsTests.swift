@@ -26,7 +26,10 @@ import Testing
     ),
     ("printf ''", "account a: passwordeval (t.rc:7) printed nothing"),
     ("echo", "account a: passwordeval (t.rc:7) printed nothing"),
-    ("kill -9 $$", "account a: passwordeval (t.rc:7) was killed (signal 9); its output is not shown"),
+    (
+      "kill -9 $$",
+      "account a: passwordeval (t.rc:7) was killed by signal 9 (SIGKILL); its output is not shown"
+    ),
     (
       "no-such-program-sealpost",
       "account a: passwordeval (t.rc:7) failed (exit status 127); its output is not shown"
@@ -59,7 +62,7 @@ import Testing
   /// A folder with a fake `secret-tool` that answers as the real one does.
   static func fakeKeyring(_ script: String) throws -> (directory: String, environment: [String: String]) {
     let directory = try Support.temporaryDirectory()
-    try Support.write("#!/bin/sh\n" + script + "\n", to: directory + "/secret-tool", mode: 0o700)
+    try Support.writeExecutable("#!/bin/sh\n" + script + "\n", to: directory + "/secret-tool")
     var environment = Self.environment
     environment["PATH"] = directory + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
     environment["SEALPOST_PASSWORD"] = "must-not-be-seen"

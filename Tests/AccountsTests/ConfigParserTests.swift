@@ -190,37 +190,39 @@ import Testing
       "account a\naccount b : a,", .msmtp,
       "t.rc:2: account: expected an account name after the colon and each comma"
     ),
-    ("account b : a", .msmtp, "t.rc:1: account: expected a parent account defined above, got \"a\""),
-    ("account b : b", .msmtp, "t.rc:1: account: expected a parent account defined above, got \"b\""),
-    ("account a\nhost h\naccount a", .msmtp, "t.rc:3: account: a is already defined at t.rc:1"),
+    ("account b : a", .msmtp, "t.rc:1: account: expected parent accounts defined above; parent 1 is not"),
+    ("account b : b", .msmtp, "t.rc:1: account: expected parent accounts defined above; parent 1 is not"),
+    (
+      "account a\nhost h\naccount a", .msmtp,
+      "t.rc:3: account: expected a new account name; this one is already defined at t.rc:1"
+    ),
     ("account a,b", .msmtp, "t.rc:1: account: expected an account name without commas"),
     ("account a\nhost", .msmtp, "t.rc:2: host: expected a value"),
-    ("account a\nport abc", .msmtp, "t.rc:2: port: expected a port number from 1 to 65535, got \"abc\""),
-    ("account a\nport 0", .msmtp, "t.rc:2: port: expected a port number from 1 to 65535, got \"0\""),
-    ("account a\nport 65536", .msmtp, "t.rc:2: port: expected a port number from 1 to 65535, got \"65536\""),
-    ("account a\nport +25", .msmtp, "t.rc:2: port: expected a port number from 1 to 65535, got \"+25\""),
-    ("account a\nport", .msmtp, "t.rc:2: port: expected a port number from 1 to 65535, got \"\""),
-    ("account a\ntls yes", .msmtp, "t.rc:2: tls: expected on or off, got \"yes\""),
-    ("account a\ntls_starttls ON", .msmtp, "t.rc:2: tls_starttls: expected on or off, got \"ON\""),
-    ("defaults\ntls_certcheck maybe", .msmtp, "t.rc:2: tls_certcheck: expected on or off, got \"maybe\""),
+    ("account a\nport abc", .msmtp, "t.rc:2: port: expected a port number from 1 to 65535"),
+    ("account a\nport 0", .msmtp, "t.rc:2: port: expected a port number from 1 to 65535"),
+    ("account a\nport 65536", .msmtp, "t.rc:2: port: expected a port number from 1 to 65535"),
+    ("account a\nport +25", .msmtp, "t.rc:2: port: expected a port number from 1 to 65535"),
+    ("account a\nport", .msmtp, "t.rc:2: port: expected a port number from 1 to 65535"),
+    ("account a\ntls yes", .msmtp, "t.rc:2: tls: expected on or off"),
+    ("account a\ntls_starttls ON", .msmtp, "t.rc:2: tls_starttls: expected on or off"),
+    ("defaults\ntls_certcheck maybe", .msmtp, "t.rc:2: tls_certcheck: expected on or off"),
     (
       "account a\ntimeout -1", .msmtp,
-      "t.rc:2: timeout: expected off or whole seconds from 1 to 86400, got \"-1\""
+      "t.rc:2: timeout: expected off or whole seconds from 1 to 86400"
     ),
     (
       "account a\nconnect_timeout 1.5", .msmtp,
-      "t.rc:2: timeout: expected off or whole seconds from 1 to 86400, got \"1.5\""
+      "t.rc:2: timeout: expected off or whole seconds from 1 to 86400"
     ),
-    ("account a\nauth md5", .msmtp, "t.rc:2: auth: expected on, off, plain or login, got \"md5\""),
-    ("account a\nprotocol http", .msmtp, "t.rc:2: protocol: expected smtp or lmtp, got \"http\""),
+    ("account a\nauth md5", .msmtp, "t.rc:2: auth: expected on, off, plain or login"),
+    ("account a\nprotocol http", .msmtp, "t.rc:2: protocol: expected smtp or lmtp"),
     (
       "account a\ntls_fingerprint 00:11", .msmtp,
-      "t.rc:2: tls_fingerprint: expected a SHA-256 fingerprint: 32 hex bytes separated by colons (AB:CD:…), got \"00:11\""
+      "t.rc:2: tls_fingerprint: expected a SHA-256 fingerprint: 32 hex bytes separated by colons (AB:CD:…)"
     ),
     (
       "account a\ntls_fingerprint zz:" + Array(repeating: "00", count: 31).joined(separator: ":"), .msmtp,
-      "t.rc:2: tls_fingerprint: expected a SHA-256 fingerprint: 32 hex bytes separated by colons (AB:CD:…), got \"zz:"
-        + Array(repeating: "00", count: 31).joined(separator: ":") + "\""
+      "t.rc:2: tls_fingerprint: expected a SHA-256 fingerprint: 32 hex bytes separated by colons (AB:CD:…)"
     ),
     ("account a\nhost \"h.example", .msmtp, "t.rc:2: host: expected a closing double quote"),
     (
@@ -245,25 +247,25 @@ import Testing
     ),
     (
       "account a\nhost h\ncolour red", .sealpost,
-      "t.rc:3: colour: unknown key; expected an msmtp key or one of allow_insecure, display_name, drafts, pin, "
+      "t.rc:3: unknown key (not shown: a mistyped line may hold a secret); expected an msmtp key or one of allow_insecure, display_name, drafts, pin, "
         + "signature, theme"
     ),
     (
       "account a\nhost h\n\u{202E}x y", .sealpost,
-      "t.rc:3: \\u{202E}x: unknown key; expected an msmtp key or one of allow_insecure, display_name, drafts, pin, "
+      "t.rc:3: unknown key (not shown: a mistyped line may hold a secret); expected an msmtp key or one of allow_insecure, display_name, drafts, pin, "
         + "signature, theme"
     ),
     (
       "account a\npin sha1/AAAA", .sealpost,
       "t.rc:2: pin: expected sha256/BASE64 (the SHA-256 of the server key's SPKI), several separated by commas; "
-        + "SHA-1 and MD5 pins are refused, got \"sha1/AAAA\""
+        + "SHA-1 and MD5 pins are refused"
     ),
     (
       "account a\npin sha256/AAAA", .sealpost,
       "t.rc:2: pin: expected sha256/BASE64 (the SHA-256 of the server key's SPKI), several separated by commas; "
-        + "SHA-1 and MD5 pins are refused, got \"sha256/AAAA\""
+        + "SHA-1 and MD5 pins are refused"
     ),
-    ("account a\nallow_insecure sure", .sealpost, "t.rc:2: allow_insecure: expected on or off, got \"sure\""),
+    ("account a\nallow_insecure sure", .sealpost, "t.rc:2: allow_insecure: expected on or off"),
   ]
 
   @Test(arguments: errors)

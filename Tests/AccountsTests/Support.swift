@@ -40,6 +40,21 @@ enum Support {
     try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
   }
 
+  /// Writes a program to run. This process never holds a write descriptor on it: a child spawned meanwhile by
+  /// another test would inherit that descriptor, and running the program would then fail with ETXTBSY (exit 126
+  /// from the shell; seen in a full `swift test`). The text is staged in another file and copied by `cp`.
+  static func writeExecutable(_ text: String, to path: String) throws {
+    let staging = path + ".staging"
+    try write(text, to: staging, mode: 0o600)
+    let copy = Process()
+    copy.executableURL = URL(fileURLWithPath: "/bin/cp")
+    copy.arguments = [staging, path]
+    try copy.run()
+    copy.waitUntilExit()
+    try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
+    try FileManager.default.removeItem(atPath: staging)
+  }
+
   /// One line per account field that matters for sending, for table comparisons.
   static func summary(_ account: Account) -> String {
     var parts = [

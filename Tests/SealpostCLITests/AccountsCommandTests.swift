@@ -396,8 +396,8 @@ import Testing
     ),
     (
       "tls on\ncolour red", 78,
-      "sealpost: configuration: RC:4: colour: unknown key; expected an msmtp key or one of allow_insecure, "
-        + "display_name, drafts, pin, signature, theme\n"
+      "sealpost: configuration: RC:4: unknown key (not shown: a mistyped line may hold a secret); expected an "
+        + "msmtp key or one of allow_insecure, display_name, drafts, pin, signature, theme\n"
     ),
   ]
 
