@@ -9,8 +9,9 @@ import Synchronization
 /// handshake at once: every wait polls this object's eventfd, which becomes readable on cancel and stays so.
 public final class Cancellation: Sendable {
   private let cancelled = Atomic<Bool>(false)
-  /// Readable once cancelled; -1 if the kernel gave no descriptor (waits then poll the flag every 50 ms).
-  let eventDescriptor: Int32
+  /// Readable once cancelled; -1 if the kernel gave no descriptor (waits then poll the flag every 50 ms). Waits
+  /// outside the transport (a password prompt) poll it too.
+  public let eventDescriptor: Int32
 
   public init() {
     eventDescriptor = sealpost_eventfd()

@@ -132,7 +132,7 @@ struct AccountsCommand: ParsableCommand {
       } catch {
         throw Output.refuse(error)
       }
-      let report = Output.drive(MailSender.start(request), format: format)
+      let report = Output.drive(format: format) { MailSender.start(request) }
       try Output.finish(
         "account \(UntrustedText(name).escaped): "
           + CLIWording.verdict(report.verdictLine, failure: report.failure, tls: report.tls),

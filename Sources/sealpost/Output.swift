@@ -39,11 +39,12 @@ enum Output {
     }
   }
 
-  /// Runs a started send or probe to its end: its events printed in `format` as they come, Ctrl-C or SIGTERM
-  /// cancelling it.
-  static func drive<Report: Sendable>(_ handle: SessionHandle<Report>, format: TranscriptFormat) -> Report {
-    let print = stream(format)
-    return SignalCancel.drive(handle, output: print)
+  /// Starts a send or probe and runs it to its end: its events printed in `format` as they come, Ctrl-C or
+  /// SIGTERM cancelling it (the handlers are in place before the session's thread exists).
+  static func drive<Report: Sendable>(
+    format: TranscriptFormat, _ start: () -> SessionHandle<Report>
+  ) -> Report {
+    SignalCancel.drive(start, output: stream(format))
   }
 
   /// A failure before the session started: its line, and the exit code to throw.

@@ -56,7 +56,7 @@ enum PasswordSource {
         }
       }
     }
-    return try askTerminal(prompt)
+    return try askTerminal(prompt, cancellation: context.cancellation)
   }
 
   /// Runs `/bin/sh -c command` without `SEALPOST_PASSWORD` in its environment; one trailing newline is removed.
@@ -79,7 +79,8 @@ enum PasswordSource {
   }
 
   /// Asks on the controlling terminal with echo off; stdin may be the message.
-  static func askTerminal(_ prompt: String) throws(SendFailure) -> Secret {
+  /// Cancelling the send ends the prompt at once (echo restored).
+  static func askTerminal(_ prompt: String, cancellation: Cancellation? = nil) throws(SendFailure) -> Secret {
     let fd = open("/dev/tty", O_RDWR | O_NOCTTY)
     guard fd >= 0 else {
       throw SendFailure(
@@ -106,8 +107,17 @@ enum PasswordSource {
     _ = promptBytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     var bytes: [UInt8] = []
     var byte: UInt8 = 0
-    while read(fd, &byte, 1) == 1 {
-      if byte == UInt8(ascii: "\n") { break }
+    while true {
+      var fds = [
+        pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: cancellation?.eventDescriptor ?? -1, events: Int16(POLLIN), revents: 0),
+      ]
+      if poll(&fds, 2, -1) < 0 && errno == EINTR { continue }
+      if cancellation?.isCancelled == true || fds[1].revents != 0 {
+        _ = write(fd, "\n", 1)
+        throw SendFailure(.cancelled, "cancelled — not sent", reason: .cancelled)
+      }
+      guard read(fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") else { break }
       bytes.append(byte)
       if bytes.count > 4096 { break }
     }

@@ -54,7 +54,7 @@ struct ProbeCommand: ParsableCommand {
     } catch {
       throw Output.refuse(error)
     }
-    let report = Output.drive(MailSender.startProbe(request), format: json ? .none : .text)
+    let report = Output.drive(format: json ? .none : .text) { MailSender.startProbe(request) }
     if json { Output.transcript(report.json()) }
     try Output.finish(
       CLIWording.verdict(report.verdictLine, failure: report.session.failure, tls: report.session.tls),

@@ -116,7 +116,7 @@ struct SendCommand: ParsableCommand {
     } catch {
       throw Output.refuse(error)
     }
-    let report = Output.drive(MailSender.start(request), format: format)
+    let report = Output.drive(format: format) { MailSender.start(request) }
     try Output.finish(
       CLIWording.verdict(report.verdictLine, failure: report.failure, tls: report.tls),
       exitCode: report.exitCode)

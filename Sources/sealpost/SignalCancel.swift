@@ -22,10 +22,11 @@ enum SignalCancel {
 
   /// Runs the session behind `handle` to its end, printing events with `output`; a signal cancels it.
   static func drive<Report: Sendable>(
-    _ handle: SessionHandle<Report>, output: (SendEvent) -> Void
+    _ start: () -> SessionHandle<Report>, output: (SendEvent) -> Void
   ) -> Report {
     var fds: [Int32] = [-1, -1]
     guard pipe(&fds) == 0 else {
+      let handle = start()
       while let event = handle.nextEvent() { output(event) }
       return handle.wait()
     }
@@ -35,9 +36,10 @@ enum SignalCancel {
     }
     pipeWrite = fds[1]
     let readEnd = fds[0]
+    install()
+    let handle = start()
     let watcher = Watcher(readEnd: readEnd, cancel: { handle.cancel() })
     watcher.start()
-    install()
     while let event = handle.nextEvent() { output(event) }
     let report = handle.wait()
     restore()
