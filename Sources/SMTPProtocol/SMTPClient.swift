@@ -125,11 +125,15 @@ public struct SMTPClient: Sendable {
 
   /// End of data sent (`.sendData` returned) and its final reply not yet received: a drop now means
   /// "delivery unknown", never success (DESIGN §3.9).
+  ///
+  /// With BDAT this holds from the write of the LAST chunk on, through the replies to MAIL, RCPT and every
+  /// chunk, until the server has refused something: after a refused MAIL, recipient or chunk the transaction
+  /// has failed (RFC 3030 §2), so a drop then means nothing was delivered.
   public var isAwaitingFinalReply: Bool {
     switch state {
     case .dataEnd: return true
     case .finished, .idle: return false
-    default: return contentSent
+    default: return contentSent && mailRejection == nil && refused.isEmpty && chunkRejection == nil
     }
   }
 

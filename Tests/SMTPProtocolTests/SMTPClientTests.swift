@@ -58,7 +58,8 @@ let carol = SMTPCommand.rcpt(forwardPath: "carol@example.net", parameters: [])
 /// machine and the bytes a driver would have written (QUIT included when closing with `.quit`).
 ///
 /// For `.sendChunks` the message goes in `chunks` BDAT chunks (split as evenly as possible, the last with LAST),
-/// then QUIT, and `chunksSent(_:)` is called; from then on `isAwaitingFinalReply` must hold until `.finish`.
+/// then QUIT, and `chunksSent(_:)` is called; from then on `isAwaitingFinalReply` must hold until `.finish` or a
+/// 4xx or 5xx reply (a refusal means the transaction failed: nothing can be delivered after it).
 @discardableResult
 func converse(
   _ configuration: SMTPClientConfiguration, chunks: Int = 1, _ steps: [Step],
@@ -68,6 +69,7 @@ func converse(
   var wire: [UInt8] = []
   var finished = false
   var contentSent = false
+  var transactionFailed = false
   for (number, (input, expected)) in steps.enumerated() {
     #expect(!finished, "step \(number) after .finish", sourceLocation: sourceLocation)
     let action: SMTPClient.Action
@@ -77,7 +79,11 @@ func converse(
     case .tlsEstablished: action = client.tlsEstablished()
     }
     #expect(action == expected, "step \(number)", sourceLocation: sourceLocation)
-    var awaitingFinal = contentSent
+    // After the LAST chunk, until the server refuses something (then nothing can have been delivered).
+    if contentSent, case .reply(let text) = input, let code = text.first, code == "4" || code == "5" {
+      transactionFailed = true
+    }
+    var awaitingFinal = contentSent && !transactionFailed
     switch action {
     case .readReply, .startTLS: break
     case .send(let commands):
