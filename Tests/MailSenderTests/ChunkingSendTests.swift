@@ -71,6 +71,23 @@ import Testing
     #expect(!outcome.commands.contains("DATA"))
   }
 
+  @Test func showDataShowsTheLinesAsTheyGoWithoutDotStuffing() throws {
+    let outcome = try H.run(server: try Self.server()) {
+      $0.recipients = ["b@example.org"]
+      $0.message = H.message(".starts with a dot\n.\nend\n")
+      $0.showData = true
+    }
+    #expect(outcome.report.exitCode == 0, "\(outcome.report.verdictLine)")
+    let last = try #require(outcome.lines.firstIndex { $0.hasPrefix(" ~> BDAT ") && $0.hasSuffix(" LAST") })
+    let shown = Array(outcome.lines[(last + 1)...].prefix(7))
+    #expect(
+      shown == [
+        " ~> From: a@example.org", " ~> To: b@example.org", " ~> Subject: test", " ~> ",
+        " ~> .starts with a dot", " ~> .", " ~> end",
+      ])
+    #expect(!outcome.lines.contains { $0.contains("[message:") })
+  }
+
   @Test func severalRecipientsAreAcceptedBeforeAnyChunk() throws {
     let outcome = try H.run(server: try Self.server())
     #expect(outcome.report.exitCode == 0, "\(outcome.report.verdictLine)")
