@@ -53,7 +53,9 @@ public struct DSNRequest: Sendable, Hashable {
     return parameters
   }
 
-  /// RCPT parameters: `NOTIFY=…` and `ORCPT=rfc822;…` with the address as given (RFC 3461 §4.1, §4.2).
+  /// RCPT parameters: `NOTIFY=…` and `ORCPT=rfc822;…` with the address as given (RFC 3461 §4.1, §4.2). ORCPT
+  /// is optional; a UTF-8 address gets none, as the `rfc822` address type is ASCII only (RFC 6533 §3 has a
+  /// `utf-8` type for it).
   func rcptParameters(forwardPath: String) -> [String] {
     var parameters: [String] = []
     switch notify {
@@ -62,7 +64,9 @@ public struct DSNRequest: Sendable, Hashable {
     case .on(let conditions):
       parameters.append("NOTIFY=" + conditions.sorted().map(\.rawValue).joined(separator: ","))
     }
-    parameters.append("ORCPT=rfc822;" + Self.xtext(forwardPath))
+    if forwardPath.utf8.allSatisfy({ $0 < 0x80 }) {
+      parameters.append("ORCPT=rfc822;" + Self.xtext(forwardPath))
+    }
     return parameters
   }
 

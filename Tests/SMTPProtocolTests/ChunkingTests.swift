@@ -305,6 +305,23 @@ private func dsnConfiguration(
     #expect(!wire.contains("MAIL"))
   }
 
+  @Test func noORCPTForAUTF8Address() throws {
+    var utf8 = dsnConfiguration(DSNRequest(notify: .never), recipients: ["zoë@example.net"])
+    utf8.messageNeedsSMTPUTF8 = true
+    try converse(
+      utf8,
+      [
+        (.start, .readReply),
+        (.reply(greeting), ehlo),
+        (.reply("250-mx.example.net\r\n250-DSN\r\n250-SMTPUTF8\r\n250 AUTH PLAIN\r\n"), authPlain),
+        (.reply("235 ok\r\n"), .send([.mail(reversePath: "alice@example.org", parameters: ["SMTPUTF8"])])),
+        (.reply("250 ok\r\n"), .send([.rcpt(forwardPath: "zoë@example.net", parameters: ["NOTIFY=NEVER"])])),
+        (.reply("250 ok\r\n"), .send([.data])),
+        (.reply("354 go\r\n"), .sendData(thenQuit: false)),
+        (.reply("250 queued\r\n"), delivered(reply(250, "queued"), then: .quit)),
+      ])
+  }
+
   @Test func xtext() {
     #expect(DSNRequest.xtext("a+b=c d\u{7F}é!~") == "a+2Bb+3Dc+20d+7F+C3+A9!~")
     #expect(DSNRequest.xtext("") == "")

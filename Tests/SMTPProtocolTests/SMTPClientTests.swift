@@ -87,7 +87,7 @@ func converse(
     switch action {
     case .readReply, .startTLS: break
     case .send(let commands):
-      for command in commands { wire += try command.encoded() }
+      for command in commands { wire += try command.encoded(utf8Paths: configuration.messageNeedsSMTPUTF8) }
     case .sendData(let thenQuit):
       var encoder = DataEncoder()
       encoder.encode(Array(message.utf8), into: &wire)
@@ -95,7 +95,7 @@ func converse(
       if thenQuit { wire += Array("QUIT\r\n".utf8) }
       awaitingFinal = true
     case .sendChunks(let prefix):
-      for command in prefix { wire += try command.encoded() }
+      for command in prefix { wire += try command.encoded(utf8Paths: configuration.messageNeedsSMTPUTF8) }
       var encoder = DataEncoder(framing: .chunked)
       var content: [UInt8] = []
       encoder.encode(Array(message.utf8), into: &content)
