@@ -105,6 +105,19 @@ import Testing
     #expect(outcome.sessions.allSatisfy { $0.messages.isEmpty })
   }
 
+  @Test func aRefusedSingleRecipientIsReportedAndNothingDelivered() throws {
+    let outcome = try H.run(
+      server: try Self.server { $0.recipientReplies = ["c@example.org": "550 5.1.1 no such user"] }
+    ) { $0.recipients = ["c@example.org"] }
+    #expect(outcome.report.exitCode == 69, "\(outcome.report.verdictLine)")
+    #expect(outcome.report.failure?.reason == .recipientsRefused)
+    #expect(
+      outcome.report.verdictLine.contains("<c@example.org> (550 5.1.1 no such user) — nothing was delivered"))
+    // One write: the chunk went, and the server discarded it.
+    #expect(Self.verbs(outcome) == ["EHLO", "STARTTLS", "EHLO", "AUTH", "MAIL", "RCPT", "BDAT", "QUIT"])
+    #expect(outcome.sessions.allSatisfy { $0.messages.isEmpty })
+  }
+
   @Test func withoutPipeliningDATAIsUsed() throws {
     let outcome = try H.run(server: try Self.server(pipelining: false)) { $0.recipients = ["b@example.org"] }
     #expect(outcome.report.exitCode == 0, "\(outcome.report.verdictLine)")
