@@ -81,7 +81,8 @@ public struct SendFailure: Error, Sendable, Hashable, CustomStringConvertible {
     case recipientsRefused
     /// A 4xx or 5xx at `stage`.
     case rejected(SendStage, ReplyRecord)
-    /// The message needs "8BITMIME" or "SMTPUTF8", which the server lacks.
+    /// The message needs "8BITMIME" or "SMTPUTF8", or the request "DSN" or "REQUIRETLS", which the server
+    /// lacks (or, for REQUIRETLS, the session has no TLS).
     case extensionMissing(String)
     /// Larger than the server's SIZE.
     case messageTooLarge(size: Int, limit: Int)
@@ -200,6 +201,9 @@ public struct SendReport: Sendable {
   public var capabilitiesAfterTLS: Capabilities? = nil
   /// The address connected to.
   public var peer: PeerAddress? = nil
+  /// Waits for the server, TCP handshake included (`SMTPConnection.roundTrips`); nil when no connection was
+  /// made.
+  public var roundTrips: Int? = nil
 
   public init(
     failure: SendFailure?, finalReply: ReplyRecord? = nil, goal: SMTPClientConfiguration.Goal = .deliver

@@ -65,6 +65,40 @@ public struct MessageContent: Sendable {
   }
 
   public var byteCount: Int { bytes.count }
+
+  /// The Message-ID of the header section without its angle brackets (RFC 5322 §3.6.4), if it has one on a
+  /// single line.
+  var messageID: String? {
+    var lineStart = 0
+    while lineStart < bytes.count {
+      var end = lineStart
+      while end < bytes.count && bytes[end] != 0x0A && bytes[end] != 0x0D { end += 1 }
+      let line = bytes[lineStart..<end]
+      if line.isEmpty { return nil }
+      let name = Array("message-id:".utf8)
+      if line.count > name.count,
+        zip(line.prefix(name.count), name).allSatisfy({ ($0 | 0x20) == $1 || $0 == $1 })
+      {
+        var value = String(decoding: line.dropFirst(name.count), as: UTF8.self)
+        value = value.trimmingSpaces
+        if value.hasPrefix("<") && value.hasSuffix(">") && value.count > 2 {
+          value = String(value.dropFirst().dropLast())
+        }
+        return value.isEmpty ? nil : value
+      }
+      lineStart = end
+      if lineStart < bytes.count && bytes[lineStart] == 0x0D { lineStart += 1 }
+      if lineStart < bytes.count && bytes[lineStart] == 0x0A { lineStart += 1 }
+    }
+    return nil
+  }
+}
+
+extension String {
+  fileprivate var trimmingSpaces: String {
+    String(
+      self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+  }
 }
 
 /// What a message's bytes need from the server (RFC 6152, RFC 6531/6532).
@@ -125,6 +159,12 @@ public struct SendRequest: Sendable {
   /// `.deliver` sends the message; `.inspect` (probe) and `.authenticate` (account check) stop before MAIL,
   /// after the same connection, TLS and policy steps.
   public var goal: SMTPClientConfiguration.Goal = .deliver
+  /// Delivery status notifications (RFC 3461); a server without DSN is refused before MAIL (69). Without an
+  /// envelope ID the session takes the message's Message-ID, or a random one.
+  public var dsn: DSNRequest?
+  /// REQUIRETLS (RFC 8689): refused before connecting without TLS, and before MAIL (77) when the server does
+  /// not offer it inside TLS.
+  public var requireTLS = false
 
   public init(
     host: String, port: UInt16, security: TransportSecurity, allowInsecure: Bool = false,

@@ -91,6 +91,19 @@ extension SendSession {
       return SendFailure(
         .security, "authentication failed: \(reply.text) — nothing was sent",
         reason: .authenticationRefused(reply))
+    case .extensionMissing("DSN"):
+      // A notification request the server cannot pass on: sending without it would silently drop what was
+      // asked for, and no other server will do better for this message (69, as a permanent refusal).
+      return SendFailure(
+        .permanent,
+        "delivery status notifications were asked for, but \(host) does not offer DSN — nothing was sent",
+        reason: .extensionMissing("DSN"))
+    case .extensionMissing("REQUIRETLS"):
+      let list = insideTLS ? "its list inside TLS" : "its list"
+      return SendFailure(
+        .security,
+        "REQUIRETLS was asked for, but \(host) does not offer it (\(list)) — nothing was sent",
+        reason: .extensionMissing("REQUIRETLS"))
     case .extensionMissing(let name):
       return SendFailure(
         .dataError, "the message needs \(name), which \(host) does not offer — nothing was sent",
@@ -136,6 +149,7 @@ extension SMTPClient.Stage {
     case .auth: .authenticating
     case .mail, .rcpt, .data: .envelope
     case .dataEnd: .awaitingFinalReply
+    case .bdat: .uploading
     }
   }
 }

@@ -42,6 +42,12 @@ struct SendSession {
   var tlsSummary: TLSSessionSummary?
   var capabilitiesBeforeTLS: Capabilities?
   var capabilitiesAfterTLS: Capabilities?
+  /// The DSN request with its envelope ID settled once (the message's Message-ID, or random).
+  let dsn: DSNRequest?
+
+  /// The largest BDAT chunk, in octets as sent (give or take one encoded read of 64 KiB): bounded memory for
+  /// any message size, few enough replies in flight that they never fill a socket buffer.
+  static let maximumChunkOctets = 1 << 20
 
   init(
     request: SendRequest, cancellation: Cancellation, clock: any SessionClock, start: Duration? = nil,
@@ -52,6 +58,23 @@ struct SendSession {
     self.clock = clock
     self.start = start ?? clock.now()
     self.sink = sink
+    var dsn = request.dsn
+    if dsn != nil && dsn?.envelopeID == nil {
+      if let id = request.message.messageID,
+        DSNRequest.xtext(id).count <= DSNRequest.maximumEnvelopeIDLength
+      {
+        dsn?.envelopeID = id
+      } else {
+        var generator = SystemRandomNumberGenerator()
+        let hex = (0..<4).map { _ in
+          let value = generator.next() as UInt32
+          let digits = String(value, radix: 16)
+          return String(repeating: "0", count: 8 - digits.count) + digits
+        }
+        dsn?.envelopeID = hex.joined()
+      }
+    }
+    self.dsn = dsn
   }
 
   // MARK: - Events
@@ -116,6 +139,7 @@ struct SendSession {
     } catch {
       report = SendReport(failure: SendFailure(.temporary, scrub("\(error)"), reason: .localError))
     }
+    report.roundTrips = connection?.roundTrips
     connection?.close()
     connection = nil
     report.goal = request.goal
@@ -154,6 +178,12 @@ struct SendSession {
     }
     if request.goal == .deliver && request.recipients.isEmpty {
       throw SendFailure(.usage, "no recipient", reason: .noRecipient)
+    }
+    // RFC 8689: REQUIRETLS promises TLS on every hop, starting with this one.
+    if request.goal == .deliver && request.requireTLS && request.security == .plaintext {
+      throw SendFailure(
+        .security, "REQUIRETLS was asked for on a plaintext connection — nothing was sent",
+        reason: .invalidRequest)
     }
     try validate(authentication: nil)
   }
@@ -211,7 +241,9 @@ struct SendSession {
       messageNeeds8BitMIME: request.message.traits.eightBitBody,
       messageNeedsSMTPUTF8: request.needsSMTPUTF8,
       messageSize: request.message.byteCount,
-      goal: request.goal
+      goal: request.goal,
+      dsn: dsn,
+      requireTLS: request.requireTLS
     )
   }
 
@@ -265,6 +297,10 @@ struct SendSession {
         try checkServerWaitedItsTurn(client)
         try sendMessage(thenQuit: thenQuit)
         action = .readReply
+      case .sendChunks(let prefix):
+        try checkServerWaitedItsTurn(client)
+        let count = try sendChunks(after: prefix, utf8Paths: configuration.messageNeedsSMTPUTF8)
+        action = client.chunksSent(count)
       case .finish(let result, let closing):
         if client.isInsideTLS {
           capabilitiesAfterTLS = client.capabilities
@@ -368,6 +404,16 @@ struct SendSession {
 
   private mutating func send(_ commands: [SMTPCommand], utf8Paths: Bool) throws {
     guard let connection else { preconditionFailure("send without a connection") }
+    let bytes = try encode(commands, utf8Paths: utf8Paths)
+    do {
+      try connection.write(bytes, deadline: deadline)
+    } catch {
+      throw failure(from: error, awaitingFinalReply: false)
+    }
+  }
+
+  /// The wire form of `commands`, each shown as it will go out (secrets redacted).
+  private mutating func encode(_ commands: [SMTPCommand], utf8Paths: Bool) throws -> [UInt8] {
     if let first = commands.first, let next = Self.stage(of: first) { enter(next) }
     var bytes: [UInt8] = []
     var carriesSecret = false
@@ -391,11 +437,7 @@ struct SendSession {
     }
     // From the first write that may carry the secret on, a reply might echo it.
     if carriesSecret { secretSent = true }
-    do {
-      try connection.write(bytes, deadline: deadline)
-    } catch {
-      throw failure(from: error, awaitingFinalReply: false)
-    }
+    return bytes
   }
 
   private static func stage(of command: SMTPCommand) -> SendStage? {
@@ -404,6 +446,7 @@ struct SendSession {
     case .startTLS: .startTLS
     case .auth, .saslResponse: .authenticating
     case .mail, .rcpt, .data: .envelope
+    case .bdat: .uploading
     case .rset, .noop, .quit: nil
     }
   }
@@ -454,6 +497,83 @@ struct SendSession {
     emit(.command("."))
     if thenQuit { emit(.command("QUIT")) }
     enter(.awaitingFinalReply)
+  }
+
+  /// BDAT (RFC 3030 §2): `prefix` (MAIL and RCPT, or nothing), then the content in chunks of about
+  /// `maximumChunkOctets` at most, the last with LAST, then QUIT, in as few writes as possible: a message that
+  /// fits one chunk goes out in the same write as its envelope. No dot-stuffing; line endings as for DATA.
+  /// Returns the number of chunks written.
+  private mutating func sendChunks(after prefix: [SMTPCommand], utf8Paths: Bool) throws -> Int {
+    guard let connection else { preconditionFailure("data without a connection") }
+    var output = try encode(prefix, utf8Paths: utf8Paths)
+    enter(.uploading)
+    var encoder = DataEncoder(framing: .chunked)
+    var chunk: [UInt8] = []
+    let content = request.message.bytes
+    let readSize = 64 * 1024
+    var index = 0
+    var chunks = 0
+    // As with the final dot: once the write holding the LAST chunk starts, a failure is "delivery unknown".
+    var finalWriteStarted = false
+    emit(.progress(sent: 0, total: content.count))
+    do throws(TransportError) {
+      while index < content.count {
+        let end = min(index + readSize, content.count)
+        encoder.encode(content[index..<end], into: &chunk)
+        index = end
+        if chunk.count >= Self.maximumChunkOctets && index < content.count {
+          appendChunk(&chunk, last: false, to: &output)
+          chunks += 1
+          try connection.write(output, deadline: deadline)
+          output.removeAll(keepingCapacity: true)
+          uploaded = index
+          emit(.progress(sent: index, total: content.count))
+        }
+      }
+      encoder.finish(into: &chunk)
+      appendChunk(&chunk, last: true, to: &output)
+      chunks += 1
+      output += Array("QUIT\r\n".utf8)
+      finalWriteStarted = true
+      try connection.write(output, deadline: deadline)
+      uploaded = content.count
+    } catch {
+      if !finalWriteStarted {
+        if error.kind == .cancelled { throw cancelled() }
+        throw SendFailure(
+          .temporary, "\(error.message) while sending the message — it was not delivered",
+          reason: error.kind == .timedOut ? .timedOut(.uploading) : .connectionLost(.uploading))
+      }
+      throw failure(from: error, awaitingFinalReply: true)
+    }
+    emit(.progress(sent: content.count, total: content.count))
+    if !request.showData {
+      emit(
+        .data(
+          "[message: \(Self.grouped(encoder.lineCount)) lines, \(Self.grouped(encoder.byteCount)) bytes]"))
+    }
+    emit(.command("QUIT"))
+    enter(.awaitingFinalReply)
+    return chunks
+  }
+
+  /// Appends `BDAT n [LAST]` and the chunk's octets to `output` (shown, and with `showData` its lines), and
+  /// empties `chunk`.
+  private func appendChunk(_ chunk: inout [UInt8], last: Bool, to output: inout [UInt8]) {
+    let command = SMTPCommand.bdat(size: chunk.count, last: last)
+    emit(.command(command.transcriptText))
+    if request.showData {
+      var lines = chunk.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+      if lines.last?.isEmpty == true { lines.removeLast() }
+      for line in lines {
+        let text = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
+        emit(.data(UntrustedText(Array(text)).escaped))
+      }
+    }
+    // The size is a count of octets we produced: encoding cannot fail.
+    output += Array("\(command.transcriptText)\r\n".utf8)
+    output += chunk
+    chunk.removeAll(keepingCapacity: true)
   }
 
   private func writeData(_ output: inout [UInt8], _ connection: SMTPConnection) throws(TransportError) {

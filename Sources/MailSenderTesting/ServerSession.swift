@@ -107,6 +107,24 @@ public final class ServerSession: @unchecked Sendable {
     }
   }
 
+  /// Reads exactly `count` octets (a BDAT chunk, RFC 3030 §2), not parsed and not recorded as a message; see
+  /// `recordMessage(_:)`.
+  public func readBytes(_ count: Int, timeout: Double? = nil) throws -> [UInt8] {
+    let deadline = Date().addingTimeInterval(timeout ?? self.timeout)
+    while buffer.count < count {
+      guard try fill(deadline: deadline) else {
+        throw ScriptedSMTPServerError("the client closed the connection inside a BDAT chunk")
+      }
+    }
+    defer { buffer.removeSubrange(..<count) }
+    return Array(buffer[..<count])
+  }
+
+  /// Records `content` in `messages`, as `readData` does for DATA: for content that came in BDAT chunks.
+  public func recordMessage(_ content: [UInt8]) {
+    recorder.state.withLock { $0.messages.append(content) }
+  }
+
   /// Waits up to `timeout` for at least one byte and returns everything buffered (recorded, not parsed); []
   /// when the client closed first.
   public func readAvailable(timeout: Double? = nil) throws -> [UInt8] {

@@ -91,6 +91,10 @@ public struct StandardSMTPOptions: Sendable {
   public var defaultRecipientReply = "250 2.1.5 Ok"
   public var dataReply = "354 End data with <CR><LF>.<CR><LF>"
   public var finalReply = "250 2.0.0 Ok: queued"
+  /// Replies to BDAT chunks before the last, by chunk index (from 0); the others get "250 2.0.0 Ok: n octets".
+  /// The reply to `BDAT … LAST` is `finalReply`. After a refused chunk every later chunk of the transaction is
+  /// answered "503 5.5.1 Error: transaction failed" and nothing is recorded (RFC 3030 §2).
+  public var chunkReplies: [Int: String] = [:]
   public var quitReply = "221 2.0.0 Bye"
   public var stall: Stall = .none
   /// Sent instead of the greeting.
@@ -141,6 +145,10 @@ private struct StandardSMTPConversation {
   let session: ServerSession
   var hasSender = false
   var acceptedRecipients = 0
+  /// BDAT content of the transaction so far, its chunk count, and whether a chunk was refused.
+  var chunkedContent: [UInt8] = []
+  var chunkIndex = 0
+  var chunkFailed = false
 
   init(options: StandardSMTPOptions, session: ServerSession) {
     self.options = options
@@ -186,6 +194,8 @@ private struct StandardSMTPConversation {
         }
       case "DATA":
         try data()
+      case "BDAT":
+        try bdat(String(argument))
       case "RSET":
         resetTransaction()
         try session.send("250 2.0.0 Ok")
@@ -203,6 +213,9 @@ private struct StandardSMTPConversation {
   private mutating func resetTransaction() {
     hasSender = false
     acceptedRecipients = 0
+    chunkedContent = []
+    chunkIndex = 0
+    chunkFailed = false
   }
 
   private var advertisesStartTLS: Bool {
@@ -317,6 +330,34 @@ private struct StandardSMTPConversation {
     guard options.dataReply.hasPrefix("3") else { return }
     if case .beforeReadingData(let seconds) = options.stall { try session.stall(seconds) }
     _ = try session.readData()
+    if case .afterFinalDot(let seconds) = options.stall { try session.stall(seconds) }
+    try session.send(options.finalReply)
+    resetTransaction()
+  }
+
+  /// RFC 3030 §2: `BDAT size [LAST]`; the chunk is read whatever the reply, so the stream stays in step.
+  private mutating func bdat(_ argument: String) throws {
+    let words = argument.split(separator: " ")
+    guard let sizeWord = words.first, let size = Int(sizeWord), size >= 0, words.count <= 2,
+      words.count == 1 || words[1].uppercased() == "LAST"
+    else { return try session.send("501 5.5.4 Syntax: BDAT size [LAST]") }
+    let last = words.count == 2
+    let chunk = try session.readBytes(size)
+    let index = chunkIndex
+    chunkIndex += 1
+    guard hasSender else { return try session.send("503 5.5.1 Error: need MAIL command") }
+    guard acceptedRecipients > 0 else { return try session.send("554 5.5.1 Error: no valid recipients") }
+    if chunkFailed {
+      if last { resetTransaction() }
+      return try session.send("503 5.5.1 Error: transaction failed")
+    }
+    chunkedContent += chunk
+    if !last {
+      let reply = options.chunkReplies[index] ?? "250 2.0.0 Ok: \(size) octets"
+      if !reply.hasPrefix("2") { chunkFailed = true }
+      return try session.send(reply)
+    }
+    session.recordMessage(chunkedContent)
     if case .afterFinalDot(let seconds) = options.stall { try session.stall(seconds) }
     try session.send(options.finalReply)
     resetTransaction()

@@ -13,6 +13,10 @@
 ///   every capability forgotten (RFC 3207 §4.2)
 /// - `auth` (RFC 4954) → `mail` → `rcpt(i)` → `data` → `dataEnd` (RFC 5321 §3.3); with PIPELINING the MAIL,
 ///   RCPT and DATA commands go in one write and the replies are read in order (RFC 2920 §3.1)
+/// - with PIPELINING and CHUNKING the content goes in BDAT chunks instead of DATA (RFC 3030): for one
+///   recipient MAIL, RCPT, every chunk and QUIT in one write (`.sendChunks`, then `chunksSent(_:)`), the
+///   replies read in order, `chunk(i)` for each chunk; for several, MAIL and every RCPT first, and the chunks
+///   only once every recipient is accepted (DESIGN §3.9)
 /// - `finished` after `.finish`
 public struct SMTPClient: Sendable {
   /// What the driver must do next.
@@ -27,6 +31,12 @@ public struct SMTPClient: Sendable {
     /// Stream the message through `DataEncoder` (the final ".\r\n" included), then "QUIT\r\n" if `thenQuit`,
     /// in as few writes as possible; then read the reply to the end of data.
     case sendData(thenQuit: Bool)
+    /// Write `prefix`, then the message through `DataEncoder(framing: .chunked)` as BDAT chunks of bounded
+    /// size (each `.bdat(size:last:)` followed by exactly that many octets, the last with `LAST`), then
+    /// "QUIT\r\n", in as few writes as possible (RFC 3030 §2, §4.2; RFC 2920 §3.1). Then call
+    /// `chunksSent(_:)` with the number of BDAT commands written, and read replies: one per command of
+    /// `prefix`, then one per chunk.
+    case sendChunks(prefix: [SMTPCommand])
     /// The session is over: report the result, then close as `then` says.
     case finish(SMTPResult, then: Closing)
   }
@@ -45,6 +55,8 @@ public struct SMTPClient: Sendable {
   /// The protocol step a session is in, or failed in.
   public enum Stage: String, Sendable {
     case greeting, ehlo, helo, startTLS, auth, mail, rcpt, data, dataEnd
+    /// A BDAT chunk before the last (the last one's reply is the `dataEnd` reply).
+    case bdat
   }
 
   private enum AuthStep: Sendable {
@@ -70,7 +82,18 @@ public struct SMTPClient: Sendable {
     case rcpt(index: Int, pipelined: Bool)
     case data(pipelined: Bool)
     case dataEnd(pipelined: Bool)
+    /// Reading the reply to BDAT chunk `index` (of `chunkCount`).
+    case chunk(index: Int)
     case finished(Stage)
+  }
+
+  /// How this transaction sends the content.
+  private enum Transfer: Sendable {
+    case data
+    /// BDAT, with MAIL and RCPT in the same write as the chunks (one recipient).
+    case chunksWithEnvelope
+    /// BDAT once every recipient is accepted (several recipients).
+    case chunksAfterRecipients
   }
 
   private let configuration: SMTPClientConfiguration
@@ -78,6 +101,15 @@ public struct SMTPClient: Sendable {
   /// A refusal of a pipelined MAIL; the RCPT and DATA replies after it are read and ignored.
   private var mailRejection: SMTPReply?
   private var refused: [RefusedRecipient] = []
+  private var transfer = Transfer.data
+  /// `.sendChunks` returned and `chunksSent(_:)` not yet called.
+  private var awaitingChunkCount = false
+  /// BDAT chunks written (their replies are read after those of the prefix).
+  private var chunkCount = 0
+  /// The BDAT LAST chunk was written: whatever is read now, the server may have the whole message.
+  private var contentSent = false
+  /// The first refused chunk before the last; the replies after it are read, then it is reported.
+  private var chunkRejection: SMTPReply?
 
   /// Implicit TLS from the start, or after `tlsEstablished()`.
   public private(set) var isInsideTLS: Bool
@@ -93,9 +125,16 @@ public struct SMTPClient: Sendable {
 
   /// End of data sent (`.sendData` returned) and its final reply not yet received: a drop now means
   /// "delivery unknown", never success (DESIGN §3.9).
+  ///
+  /// With BDAT this holds from the write of the LAST chunk on, through the replies to MAIL, RCPT and every
+  /// chunk, until the server has refused something: after a refused MAIL, recipient or chunk the transaction
+  /// has failed (RFC 3030 §2), so a drop then means nothing was delivered.
   public var isAwaitingFinalReply: Bool {
-    if case .dataEnd = state { return true }
-    return false
+    switch state {
+    case .dataEnd: return true
+    case .finished, .idle: return false
+    default: return contentSent && mailRejection == nil && refused.isEmpty && chunkRejection == nil
+    }
   }
 
   /// The recipient whose RCPT reply is read next (its index in the configuration), while in the RCPT stage.
@@ -116,6 +155,7 @@ public struct SMTPClient: Sendable {
     case .rcpt: return .rcpt
     case .data: return .data
     case .dataEnd: return .dataEnd
+    case .chunk(let index): return index == chunkCount - 1 ? .dataEnd : .bdat
     case .finished(let stage): return stage
     }
   }
@@ -147,8 +187,21 @@ public struct SMTPClient: Sendable {
     return .send([.ehlo(configuration.ehloName)])
   }
 
+  /// After `.sendChunks`: `count` BDAT commands (at least one, the last with LAST) were written. Read the
+  /// replies next.
+  public mutating func chunksSent(_ count: Int) -> Action {
+    guard awaitingChunkCount, count >= 1 else {
+      preconditionFailure("chunksSent(\(count)) without a .sendChunks action")
+    }
+    awaitingChunkCount = false
+    chunkCount = count
+    contentSent = true
+    return .readReply
+  }
+
   /// Feeds one complete reply.
   public mutating func received(_ reply: SMTPReply) -> Action {
+    precondition(!awaitingChunkCount, "received(_:) before chunksSent(_:)")
     switch state {
     case .idle, .tlsHandshake, .finished:
       preconditionFailure("received(_:) while no reply was asked for (state \(state))")
@@ -210,6 +263,9 @@ public struct SMTPClient: Sendable {
         return fail(.rejected(reply), at: .dataEnd, then: closing)
       }
       return fail(.unexpectedReply(reply), at: .dataEnd, then: closing)
+
+    case .chunk(let index):
+      return receivedChunk(reply, index: index)
     }
   }
 
@@ -296,6 +352,13 @@ public struct SMTPClient: Sendable {
     if configuration.messageNeedsSMTPUTF8 && !current.smtpUTF8 {
       return fail(.extensionMissing("SMTPUTF8"), at: .mail, then: .quit)
     }
+    if configuration.dsn != nil && !current.dsn {
+      return fail(.extensionMissing("DSN"), at: .mail, then: .quit)
+    }
+    // RFC 8689 §4.1: REQUIRETLS only over TLS, and only to a server that lists it (inside TLS).
+    if configuration.requireTLS && (!current.requireTLS || !isInsideTLS) {
+      return fail(.extensionMissing("REQUIRETLS"), at: .mail, then: .quit)
+    }
     if let size = configuration.messageSize, let limit = current.size, size > limit {
       return fail(.messageTooLarge(limit: limit), at: .mail, then: .quit)
     }
@@ -306,7 +369,19 @@ public struct SMTPClient: Sendable {
     refused = []
     if current.pipelining {
       state = .mail(pipelined: true)
-      let recipients = configuration.recipients.map { SMTPCommand.rcpt(forwardPath: $0, parameters: []) }
+      let recipients = configuration.recipients.indices.map(rcpt)
+      // RFC 3030 §4.2: BDAT may be pipelined; without PIPELINING DATA is kept (one round trip fewer is the
+      // only gain, and it needs the replies in flight).
+      if current.chunking {
+        if recipients.count == 1 {
+          // One recipient: all or nothing holds whatever its reply, so nothing needs to wait.
+          transfer = .chunksWithEnvelope
+          awaitingChunkCount = true
+          return .sendChunks(prefix: [mail] + recipients)
+        }
+        transfer = .chunksAfterRecipients
+        return .send([mail] + recipients)
+      }
       return .send([mail] + recipients + [.data])
     }
     state = .mail(pipelined: false)
@@ -326,7 +401,7 @@ public struct SMTPClient: Sendable {
       state = .rcpt(index: 0, pipelined: true)
       return .readReply
     }
-    return fail(.unexpectedReply(reply), at: .mail, then: pipelined ? .abort : .quit)
+    return fail(.unexpectedReply(reply), at: .mail, then: pipelined ? closingMidPipeline : .quit)
   }
 
   private mutating func receivedRcpt(_ reply: SMTPReply, index: Int, pipelined: Bool) -> Action {
@@ -337,7 +412,7 @@ public struct SMTPClient: Sendable {
     } else if reply.code != 250 && reply.code != 251 {
       // RFC 5321 §4.3.2: RCPT succeeds with 250 or 251.
       // With DATA pipelined and unread, the server may be about to read content: send nothing more.
-      return fail(.unexpectedReply(reply), at: .rcpt, then: pipelined ? .abort : .quit)
+      return fail(.unexpectedReply(reply), at: .rcpt, then: pipelined ? closingMidPipeline : .quit)
     }
     let next = index + 1
     if next < configuration.recipients.count {
@@ -346,8 +421,21 @@ public struct SMTPClient: Sendable {
       return pipelined ? .readReply : .send([rcpt(next)])
     }
     if pipelined {
-      state = .data(pipelined: true)
-      return .readReply
+      switch transfer {
+      case .data:
+        state = .data(pipelined: true)
+        return .readReply
+      case .chunksWithEnvelope:
+        state = .chunk(index: 0)
+        return .readReply
+      case .chunksAfterRecipients:
+        // DESIGN §3.9: all or nothing; no chunk is sent after a refusal, and nothing is pending.
+        if let mailRejection { return fail(.rejected(mailRejection), at: .mail, then: .quit) }
+        guard refused.isEmpty else { return fail(.recipientsRefused(refused), at: .rcpt, then: .quit) }
+        state = .chunk(index: 0)
+        awaitingChunkCount = true
+        return .sendChunks(prefix: [])
+      }
     }
     // DESIGN §3.9: all or nothing; DATA is never sent after a refusal.
     guard refused.isEmpty else { return fail(.recipientsRefused(refused), at: .rcpt, then: .quit) }
@@ -369,10 +457,45 @@ public struct SMTPClient: Sendable {
     return fail(.unexpectedReply(reply), at: .data, then: closing)
   }
 
+  /// RFC 3030 §2: each chunk gets one reply; the reply to the LAST chunk is the reply to the whole message.
+  /// Every reply is already on its way (QUIT went after the last chunk), so all are read and the first
+  /// failure is reported.
+  private mutating func receivedChunk(_ reply: SMTPReply, index: Int) -> Action {
+    let isLast = index == chunkCount - 1
+    if !isLast {
+      if reply.isTransient || reply.isPermanent {
+        if chunkRejection == nil { chunkRejection = reply }
+      } else if reply.code != 250 {
+        return fail(.unexpectedReply(reply), at: .bdat, then: .close)
+      }
+      state = .chunk(index: index + 1)
+      return .readReply
+    }
+    if let mailRejection { return fail(.rejected(mailRejection), at: .mail, then: .close) }
+    if !refused.isEmpty { return fail(.recipientsRefused(refused), at: .rcpt, then: .close) }
+    if let chunkRejection {
+      // A refused chunk means the transaction failed (RFC 3030 §2); a 2xx for the whole message after it
+      // contradicts that, and the message may have been delivered incomplete: a protocol violation.
+      if reply.isPositive { return fail(.unexpectedReply(reply), at: .dataEnd, then: .close) }
+      return fail(.rejected(chunkRejection), at: .bdat, then: .close)
+    }
+    if reply.isPositive {
+      state = .finished(.dataEnd)
+      return .finish(SMTPResult(finalReply: reply, failure: nil), then: .close)
+    }
+    if reply.isTransient || reply.isPermanent { return fail(.rejected(reply), at: .dataEnd, then: .close) }
+    return fail(.unexpectedReply(reply), at: .dataEnd, then: .close)
+  }
+
   // MARK: - Helpers
 
+  /// Closing after an out-of-turn reply inside a pipelined group: with DATA in flight the server may be
+  /// reading content, so nothing more is sent; once the LAST chunk (and QUIT) went, there is nothing to add.
+  private var closingMidPipeline: Closing { contentSent ? .close : .abort }
+
   private func rcpt(_ index: Int) -> SMTPCommand {
-    .rcpt(forwardPath: configuration.recipients[index], parameters: [])
+    let recipient = configuration.recipients[index]
+    return .rcpt(forwardPath: recipient, parameters: configuration.rcptParameters(forwardPath: recipient))
   }
 
   private mutating func failNegativeOrUnexpected(_ reply: SMTPReply, at stage: Stage) -> Action {

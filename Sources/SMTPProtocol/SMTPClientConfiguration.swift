@@ -72,6 +72,11 @@ public struct SMTPClientConfiguration: Sendable {
   public var messageSize: Int?
   /// How far the session goes; `.deliver` unless probing or checking an account.
   public var goal: Goal = .deliver
+  /// Delivery status notifications (RFC 3461): fail before MAIL if the server lacks DSN.
+  public var dsn: DSNRequest?
+  /// `REQUIRETLS` (RFC 8689): the message must only travel over verified TLS; fail before MAIL if the server
+  /// does not offer it (in the list inside TLS).
+  public var requireTLS = false
 
   /// A configuration; `recipients` must not be empty.
   public init(
@@ -85,7 +90,9 @@ public struct SMTPClientConfiguration: Sendable {
     messageNeeds8BitMIME: Bool = false,
     messageNeedsSMTPUTF8: Bool = false,
     messageSize: Int? = nil,
-    goal: Goal = .deliver
+    goal: Goal = .deliver,
+    dsn: DSNRequest? = nil,
+    requireTLS: Bool = false
   ) {
     self.security = security
     self.ehloName = ehloName
@@ -98,6 +105,8 @@ public struct SMTPClientConfiguration: Sendable {
     self.messageNeedsSMTPUTF8 = messageNeedsSMTPUTF8
     self.messageSize = messageSize
     self.goal = goal
+    self.dsn = dsn
+    self.requireTLS = requireTLS
   }
 
   /// Checks that every command this configuration leads to can be encoded: EHLO name, envelope addresses,
@@ -105,12 +114,22 @@ public struct SMTPClientConfiguration: Sendable {
   /// again and sends nothing if it fails.
   public func validate() throws(SMTPCommandError) {
     if goal == .deliver && recipients.isEmpty { throw SMTPCommandError("no recipients") }
+    if case .on(let conditions) = dsn?.notify, conditions.isEmpty {
+      throw SMTPCommandError("DSN NOTIFY needs at least one of SUCCESS, FAILURE, DELAY (or NEVER)")
+    }
+    if let envelopeID = dsn?.envelopeID,
+      DSNRequest.xtext(envelopeID).count > DSNRequest.maximumEnvelopeIDLength
+    {
+      throw SMTPCommandError(
+        "the DSN envelope ID is longer than \(DSNRequest.maximumEnvelopeIDLength) characters as xtext")
+    }
     _ = try SMTPCommand.ehlo(ehloName).encoded()
     _ = try SMTPCommand.mail(reversePath: reversePath, parameters: mailParameters(sizeExtension: true))
       .encoded(utf8Paths: messageNeedsSMTPUTF8)
     for recipient in recipients {
-      _ = try SMTPCommand.rcpt(forwardPath: recipient, parameters: []).encoded(
-        utf8Paths: messageNeedsSMTPUTF8)
+      _ = try SMTPCommand.rcpt(forwardPath: recipient, parameters: rcptParameters(forwardPath: recipient))
+        .encoded(
+          utf8Paths: messageNeedsSMTPUTF8)
     }
     if let authentication {
       let ir = try SASL.plainInitialResponse(user: authentication.user, password: authentication.password)
@@ -121,12 +140,20 @@ public struct SMTPClientConfiguration: Sendable {
     }
   }
 
-  /// MAIL parameters: BODY=8BITMIME (RFC 6152 §2), SMTPUTF8 (RFC 6531 §3.4), SIZE=n (RFC 1870 §6).
+  /// MAIL parameters: BODY=8BITMIME (RFC 6152 §2), SMTPUTF8 (RFC 6531 §3.4), SIZE=n (RFC 1870 §6), RET and
+  /// ENVID (RFC 3461 §4.3, §4.4), REQUIRETLS (RFC 8689 §4.1).
   func mailParameters(sizeExtension: Bool) -> [String] {
     var parameters: [String] = []
     if messageNeeds8BitMIME { parameters.append("BODY=8BITMIME") }
     if messageNeedsSMTPUTF8 { parameters.append("SMTPUTF8") }
     if sizeExtension, let messageSize { parameters.append("SIZE=\(messageSize)") }
+    if let dsn { parameters += dsn.mailParameters() }
+    if requireTLS { parameters.append("REQUIRETLS") }
     return parameters
+  }
+
+  /// RCPT parameters: NOTIFY and ORCPT when DSN is asked for (RFC 3461 §4.1, §4.2).
+  func rcptParameters(forwardPath: String) -> [String] {
+    dsn?.rcptParameters(forwardPath: forwardPath) ?? []
   }
 }

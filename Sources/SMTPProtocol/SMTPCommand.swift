@@ -20,6 +20,8 @@ public enum SMTPCommand: Sendable, Hashable, CustomStringConvertible {
   case rcpt(forwardPath: String, parameters: [String])
   /// `DATA` (RFC 5321 §4.1.1.4).
   case data
+  /// `BDAT size [LAST]` (RFC 3030 §2): the next `size` octets after the CRLF are message content, sent as is.
+  case bdat(size: Int, last: Bool)
   /// `RSET` (RFC 5321 §4.1.1.5).
   case rset
   /// `NOOP` (RFC 5321 §4.1.1.9).
@@ -72,6 +74,9 @@ public enum SMTPCommand: Sendable, Hashable, CustomStringConvertible {
       line = Array("RCPT TO:<".utf8) + Array(forwardPath.utf8) + [UInt8(ascii: ">")]
       line += try Self.encode(parameters, of: "RCPT TO")
     case .data: line = Array("DATA".utf8)
+    case .bdat(let size, let last):
+      guard size >= 0 else { throw SMTPCommandError("BDAT size is negative") }
+      line = Array("BDAT \(size)\(last ? " LAST" : "")".utf8)
     case .rset: line = Array("RSET".utf8)
     case .noop: line = Array("NOOP".utf8)
     case .quit: line = Array("QUIT".utf8)
@@ -99,6 +104,7 @@ public enum SMTPCommand: Sendable, Hashable, CustomStringConvertible {
     case .rcpt(let forwardPath, let parameters):
       return "RCPT TO:<" + UntrustedText.escape(forwardPath.utf8) + ">" + Self.transcript(parameters)
     case .data: return "DATA"
+    case .bdat(let size, let last): return "BDAT \(size)\(last ? " LAST" : "")"
     case .rset: return "RSET"
     case .noop: return "NOOP"
     case .quit: return "QUIT"

@@ -45,7 +45,8 @@ public struct SMTPFailure: Error, Sendable, Hashable, CustomStringConvertible {
     case authUnavailable(offered: [String])
     /// A 5xx to AUTH or to a SASL response, e.g. 535 (RFC 4954 §6; exit 77).
     case authFailed(SMTPReply)
-    /// The message needs an extension the server lacks: "8BITMIME" or "SMTPUTF8" (exit 65).
+    /// The request needs an extension the server lacks: "8BITMIME" or "SMTPUTF8" for the message (exit 65),
+    /// "DSN" for notifications (exit 69), "REQUIRETLS" (exit 77). Nothing was sent.
     case extensionMissing(String)
     /// The message is larger than the server's SIZE limit (RFC 1870 §4; exit 69).
     case messageTooLarge(limit: Int)
@@ -112,6 +113,7 @@ extension SMTPClient.Stage {
     case .rcpt: return "RCPT TO"
     case .data: return "DATA"
     case .dataEnd: return "end of data"
+    case .bdat: return "BDAT"
     }
   }
 }

@@ -23,6 +23,15 @@ public final class SMTPConnection: @unchecked Sendable {
   var tlsEstablished = false
   /// After a fatal TLS error, OpenSSL must not be asked to send close_notify.
   var tlsBroken = false
+  /// Something went to the peer (the SYN, a write, a handshake flight) since the last wait that `roundTrips`
+  /// counted, so the next read waits for the peer's answer.
+  var awaitingPeer = true
+
+  /// The waits for the peer so far, TCP handshake included: the connect counts 1, each TLS handshake flight
+  /// that waits for the server's answer counts 1 (TLS 1.3: one), and each read that follows a write counts 1
+  /// (further reads of the same answer do not). Pipelining shows here: MAIL, RCPT and DATA in one write cost
+  /// one round trip, not three.
+  public internal(set) var roundTrips = 1
 
   init(descriptor: Int32, peer: PeerAddress, local: PeerAddress, cancellation: Cancellation) {
     self.descriptor = descriptor
@@ -160,6 +169,10 @@ public final class SMTPConnection: @unchecked Sendable {
     let count = min(maxBytes, Int(Int32.max))
     // A read waits for a reply; ACK what arrives at once (see `acknowledgeQuickly`).
     acknowledgeQuickly()
+    if awaitingPeer {
+      roundTrips += 1
+      awaitingPeer = false
+    }
     if let ssl { return try tlsRead(ssl, count: count, deadline: deadline) }
     var buffer = [UInt8](repeating: 0, count: count)
     while true {
@@ -177,6 +190,7 @@ public final class SMTPConnection: @unchecked Sendable {
   public func write(_ bytes: [UInt8], deadline: Deadline) throws(TransportError) {
     guard descriptor >= 0 else { throw TransportError(.connectionLost, "the connection is closed") }
     guard !bytes.isEmpty else { return }
+    awaitingPeer = true
     if let ssl { return try tlsWrite(ssl, bytes: bytes, deadline: deadline) }
     var offset = 0
     while offset < bytes.count {

@@ -191,15 +191,27 @@ extension SMTPConnection {
   private func runHandshake(
     _ ssl: OpaquePointer, versions: ClosedRange<TLSVersion>, deadline: Deadline
   ) throws(TransportError) {
+    // A wait for the server that follows a flight of ours is a round trip (`roundTrips`).
+    var writtenAtLastWait: UInt64 = 0
     while true {
       if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled during the TLS handshake") }
       ERR_clear_error()
       let result = SSL_connect(ssl)
-      if result == 1 { return }
+      if result == 1 {
+        // The client's Finished went last: the next read waits for the server.
+        awaitingPeer = true
+        return
+      }
       let code = errno
       let error = SSL_get_error(ssl, result)
       switch error {
       case SSL_ERROR_WANT_READ:
+        let written = BIO_number_written(SSL_get_wbio(ssl))
+        if written > writtenAtLastWait {
+          writtenAtLastWait = written
+          roundTrips += 1
+          awaitingPeer = false
+        }
         try SocketWait.wait(
           descriptor: descriptor, events: SocketWait.readable, deadline: deadline,
           cancellation: cancellation, step: "waiting for the TLS handshake with \(peer)")

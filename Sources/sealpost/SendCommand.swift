@@ -107,6 +107,23 @@ struct SendCommand: ParsableCommand {
   @Option(help: ArgumentHelp("The EHLO name (default: the local address literal).", valueName: "name"))
   var ehlo: String?
 
+  // Extensions.
+  @Option(
+    help: ArgumentHelp(
+      "Delivery status notifications: never, or any of success,failure,delay (the server must offer DSN).",
+      valueName: "when"))
+  var dsnNotify: String?
+  @Option(
+    help: ArgumentHelp(
+      "What a failure notification returns: full or headers (the server must offer DSN).", valueName: "what"))
+  var dsnReturn: String?
+  @Flag(
+    name: .customLong("require-tls"),
+    help:
+      "REQUIRETLS (RFC 8689): the message may only travel over verified TLS; refused unless the server offers it."
+  )
+  var requireTLS = false
+
   func run() throws {
     let request: SendRequest
     let format: TranscriptFormat
@@ -154,6 +171,7 @@ struct SendCommand: ParsableCommand {
       }
       sizeLimit = parsed
     }
+    let dsn = try dsnRequest()
 
     // The account (DESIGN §6): the one named, else the default one when no --server is given.
     var account: Account?
@@ -236,11 +254,47 @@ struct SendCommand: ParsableCommand {
     for box in toBoxes + ccBoxes + bccBoxes where seen.insert(box.address).inserted {
       recipients.append(box.address)
     }
-    return SendRequest(
+    var request = SendRequest(
       host: plan.host, port: plan.port, security: plan.security, allowInsecure: plan.allowInsecure,
       trust: plan.trust, credentials: credentials, ehloName: plan.ehlo,
       timeout: .milliseconds(Int64(plan.timeout * 1000)),
       reversePath: sender.address, recipients: recipients, message: content, showData: showData)
+    request.dsn = dsn
+    request.requireTLS = requireTLS
+    return request
+  }
+
+  /// `--dsn-notify` and `--dsn-return` as a DSN request (RFC 3461); nil when neither is given. The envelope ID
+  /// is left to the core (the Message-ID, or random).
+  func dsnRequest() throws(SendFailure) -> DSNRequest? {
+    guard dsnNotify != nil || dsnReturn != nil else { return nil }
+    var request = DSNRequest()
+    if let dsnNotify {
+      let words = dsnNotify.lowercased().split(separator: ",", omittingEmptySubsequences: false)
+      if words == ["never"] {
+        request.notify = .never
+      } else {
+        var conditions: Set<DSNRequest.Condition> = []
+        for word in words {
+          switch word {
+          case "success": conditions.insert(.success)
+          case "failure": conditions.insert(.failure)
+          case "delay": conditions.insert(.delay)
+          default:
+            throw SendFailure(
+              .usage, "--dsn-notify takes never, or any of success,failure,delay separated by commas")
+          }
+        }
+        request.notify = .on(conditions)
+      }
+    }
+    switch dsnReturn?.lowercased() {
+    case nil: break
+    case "full": request.returnContent = .full
+    case "headers", "hdrs": request.returnContent = .headers
+    default: throw SendFailure(.usage, "--dsn-return takes full or headers")
+    }
+    return request
   }
 
   /// The account's `from`, with its `display_name` when it has one.

@@ -23,7 +23,8 @@ func driveConversation(
       }
       chunks = tls[...]
       actions.append(client.tlsEstablished())
-    case .readReply, .send, .sendData:
+    case .readReply, .send, .sendData, .sendChunks:
+      if case .sendChunks = action { #expect(client.chunksSent(1) == .readReply) }
       var next = try parser.nextReply()
       while next == nil, let chunk = chunks.popFirst() {
         parser.append(chunk)

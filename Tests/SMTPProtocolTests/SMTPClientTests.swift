@@ -56,13 +56,20 @@ let carol = SMTPCommand.rcpt(forwardPath: "carol@example.net", parameters: [])
 /// Runs `steps` against a fresh machine. Checks every action, that `isAwaitingFinalReply` is true exactly
 /// after `.sendData` until the next reply, and that the conversation ends exactly at `.finish`. Returns the
 /// machine and the bytes a driver would have written (QUIT included when closing with `.quit`).
+///
+/// For `.sendChunks` the message goes in `chunks` BDAT chunks (split as evenly as possible, the last with LAST),
+/// then QUIT, and `chunksSent(_:)` is called; from then on `isAwaitingFinalReply` must hold until `.finish` or a
+/// 4xx or 5xx reply (a refusal means the transaction failed: nothing can be delivered after it).
 @discardableResult
 func converse(
-  _ configuration: SMTPClientConfiguration, _ steps: [Step], sourceLocation: SourceLocation = #_sourceLocation
+  _ configuration: SMTPClientConfiguration, chunks: Int = 1, _ steps: [Step],
+  sourceLocation: SourceLocation = #_sourceLocation
 ) throws -> (client: SMTPClient, wire: String) {
   var client = SMTPClient(configuration: configuration)
   var wire: [UInt8] = []
   var finished = false
+  var contentSent = false
+  var transactionFailed = false
   for (number, (input, expected)) in steps.enumerated() {
     #expect(!finished, "step \(number) after .finish", sourceLocation: sourceLocation)
     let action: SMTPClient.Action
@@ -72,20 +79,42 @@ func converse(
     case .tlsEstablished: action = client.tlsEstablished()
     }
     #expect(action == expected, "step \(number)", sourceLocation: sourceLocation)
-    var awaitingFinal = false
+    // After the LAST chunk, until the server refuses something (then nothing can have been delivered).
+    if contentSent, case .reply(let text) = input, let code = text.first, code == "4" || code == "5" {
+      transactionFailed = true
+    }
+    var awaitingFinal = contentSent && !transactionFailed
     switch action {
     case .readReply, .startTLS: break
     case .send(let commands):
-      for command in commands { wire += try command.encoded() }
+      for command in commands { wire += try command.encoded(utf8Paths: configuration.messageNeedsSMTPUTF8) }
     case .sendData(let thenQuit):
       var encoder = DataEncoder()
       encoder.encode(Array(message.utf8), into: &wire)
       encoder.finish(into: &wire)
       if thenQuit { wire += Array("QUIT\r\n".utf8) }
       awaitingFinal = true
+    case .sendChunks(let prefix):
+      for command in prefix { wire += try command.encoded(utf8Paths: configuration.messageNeedsSMTPUTF8) }
+      var encoder = DataEncoder(framing: .chunked)
+      var content: [UInt8] = []
+      encoder.encode(Array(message.utf8), into: &content)
+      encoder.finish(into: &content)
+      var start = 0
+      for index in 0..<chunks {
+        let end = start + (content.count - start) / (chunks - index)
+        wire += try SMTPCommand.bdat(size: end - start, last: index == chunks - 1).encoded()
+        wire += content[start..<end]
+        start = end
+      }
+      wire += Array("QUIT\r\n".utf8)
+      #expect(client.chunksSent(chunks) == .readReply, "step \(number)", sourceLocation: sourceLocation)
+      contentSent = true
+      awaitingFinal = true
     case .finish(_, let closing):
       if closing == .quit { wire += Array("QUIT\r\n".utf8) }
       finished = true
+      awaitingFinal = false
     }
     #expect(client.isAwaitingFinalReply == awaitingFinal, "step \(number)", sourceLocation: sourceLocation)
   }

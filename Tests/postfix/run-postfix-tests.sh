@@ -204,8 +204,9 @@ for who in bob carol; do
 done
 expect "alice (the sender) got nothing" test "$(count_messages "$(box alice)")" = 0
 wait_for_disconnect
-expect "Postfix saw STARTTLS, then AUTH, one MAIL, two RCPT" \
-  grep -qE 'starttls=1 auth=1 mail=1 rcpt=2 data=1' <<<"$(session_commands)"
+# Postfix offers CHUNKING and PIPELINING: the content goes in one BDAT chunk (scenario 7 has the rest).
+expect "Postfix saw STARTTLS, then AUTH, one MAIL, two RCPT, one BDAT" \
+  grep -qE 'starttls=1 auth=1 mail=1 rcpt=2 bdat=1' <<<"$(session_commands)"
 finish
 
 # 2. Implicit TLS, a complete message with --message -: a Bcc header that must not arrive, a folded header, an
@@ -247,8 +248,8 @@ expect "bob: headers and body as sent, Bcc gone" "${CHECK[@]}" supplied "$(box b
 expect "carol (Bcc): the same message, no Bcc header" "${CHECK[@]}" supplied "$(box carol)" \
   --address carol@example.test --original "$message" --absent "Carol Hidden" --absent "Bcc:"
 wait_for_disconnect
-expect "Postfix saw AUTH, one MAIL, two RCPT, no STARTTLS" \
-  grep -qE '^ ehlo=1 auth=1 mail=1 rcpt=2 data=1' <<<"$(session_commands)"
+expect "Postfix saw AUTH, one MAIL, two RCPT, one BDAT, no STARTTLS" \
+  grep -qE '^ ehlo=1 auth=1 mail=1 rcpt=2 bdat=1' <<<"$(session_commands)"
 finish
 
 # 3. Wrong password: 77, nothing delivered, neither password anywhere in the output.
@@ -325,6 +326,82 @@ esac
 expect "stderr names the refused address" grep -qF 'nobody@unknown.invalid' "$err"
 expect "stderr does not blame the accepted ones" bash -c "! grep -qE 'bob@|carol@' '$err'"
 expect_nothing_delivered
+finish
+
+# 7. CHUNKING (RFC 3030): Postfix offers it, so a send with PIPELINING uses BDAT — no dot-stuffing, CRLF line
+#    ends, the last chunk with LAST. 7a: one recipient and a small message (MAIL, RCPT, BDAT LAST and QUIT in one
+#    write); 7b: two recipients (every RCPT accepted before the first chunk) and a 3.8 MB body with a dot at the
+#    start of every line and bare LF line ends, which goes in several chunks. 7c: the same message to a port
+#    that hides CHUNKING (smtpd_discard_ehlo_keywords): DATA. Each read back with the `email` package: headers
+#    and body as sent (line ends aside), leading dots intact, no defects.
+chunk_message() {
+  local lines=$1 i
+  printf 'From: Alice Example <alice@example.test>\n'
+  printf 'To: Bob <bob@example.test>\n'
+  printf 'Subject: chunks of %s lines\n' "$lines"
+  printf 'Date: Sat, 28 Nov 2026 12:00:00 +0000\n'
+  printf 'Message-ID: <chunking-%s-%s-%s@example.test>\n' "$lines" "$$" "$RANDOM"
+  printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\n'
+  printf '.first line starts with a dot\n..and this one with two\n.\n'
+  for ((i = 0; i < lines; i++)); do
+    printf '.%06d a line that starts with a dot, long enough to make the message big, padded to 96\n' "$i"
+  done
+  printf 'last line\n'
+}
+
+begin chunking-one-recipient
+message=$work/$scenario/message.eml
+chunk_message 3 >"$message"
+sealpost "$message" --server localhost --port "$PF_IMPLICIT_PORT" --tls implicit --ca-file "$PF_CA" \
+  --user "$PF_USER" --password-command "$password_command" \
+  --from alice@example.test --to bob@example.test --message -
+expect_rc 0
+expect "the transcript shows one BDAT … LAST and no DATA" \
+  bash -c "[ \"\$(grep -cE '^ ~> +\S+ BDAT [0-9]+ LAST\$' '$out')\" = 1 ] && ! grep -qE '^ ~> +\S+ DATA\$' '$out'"
+wait_for_delivery "$(box bob)" 1
+expect "bob: headers and body as sent, dots intact" "${CHECK[@]}" supplied "$(box bob)" \
+  --address bob@example.test --original "$message"
+wait_for_disconnect
+expect "Postfix saw one MAIL, one RCPT, one BDAT, no DATA ($(session_commands))" \
+  grep -qE '^ ehlo=1 auth=1 mail=1 rcpt=1 bdat=1 quit=1' <<<"$(session_commands)"
+finish
+
+begin chunking-several-chunks
+message=$work/$scenario/message.eml
+chunk_message 40000 >"$message"
+sealpost "$message" --server localhost --port "$PF_IMPLICIT_PORT" --tls implicit --ca-file "$PF_CA" \
+  --user "$PF_USER" --password-command "$password_command" \
+  --from alice@example.test --to bob@example.test --to carol@example.test --message -
+expect_rc 0
+chunks=$(grep -cE '^ ~> +\S+ BDAT [0-9]+( LAST)?$' "$out" || true)
+expect "the transcript shows several BDAT chunks ($chunks), only the last with LAST" \
+  bash -c "[ '$chunks' -ge 3 ] && [ \"\$(grep -cE '^ ~> +\S+ BDAT [0-9]+ LAST\$' '$out')\" = 1 ] && grep -E '^ ~> +\S+ BDAT ' '$out' | tail -n 1 | grep -q ' LAST\$'"
+wait_for_delivery "$(box bob)" 1
+wait_for_delivery "$(box carol)" 1
+for who in bob carol; do
+  expect "$who: headers and the 3.8 MB body as sent, dots intact" "${CHECK[@]}" supplied "$(box "$who")" \
+    --address "$who@example.test" --original "$message"
+done
+wait_for_disconnect
+expect "Postfix saw two RCPT and $chunks BDAT, no DATA ($(session_commands))" \
+  grep -qE "^ ehlo=1 auth=1 mail=1 rcpt=2 bdat=$chunks quit=1" <<<"$(session_commands)"
+finish
+
+begin chunking-hidden
+message=$work/$scenario/message.eml
+chunk_message 40000 >"$message"
+sealpost "$message" --server localhost --port "$PF_NOCHUNKING_PORT" --tls implicit --ca-file "$PF_CA" \
+  --user "$PF_USER" --password-command "$password_command" \
+  --from alice@example.test --to bob@example.test --message -
+expect_rc 0
+expect "CHUNKING is not offered, and the transcript shows DATA and no BDAT" \
+  bash -c "! grep -q CHUNKING '$out' && grep -qE '^ ~> +\S+ DATA\$' '$out' && ! grep -q ' BDAT ' '$out'"
+wait_for_delivery "$(box bob)" 1
+expect "bob: headers and body as sent, dots intact (dot-stuffed on the wire)" "${CHECK[@]}" supplied \
+  "$(box bob)" --address bob@example.test --original "$message"
+wait_for_disconnect
+expect "Postfix saw DATA and no BDAT ($(session_commands))" \
+  grep -qE '^ ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1' <<<"$(session_commands)"
 finish
 
 echo "postfix: $passed passed, $failed failed"
