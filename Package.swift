@@ -38,10 +38,17 @@ let package = Package(
     // Test kit: a scripted SMTP server (plaintext and TLS) and test-made certificates.
     .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPProtocol", "SMTPTransport"]),
 
+    // Planning, shared by every front end: account + overrides → a complete request, the secret's lookup and
+    // binding, message assembly; typed errors each front end words itself (DESIGN §2).
+    .target(
+      name: "SendPlanning",
+      dependencies: ["MailSender", "MailMessage", "SMTPProtocol", "SMTPTransport", "Accounts"]
+    ),
+
     .executableTarget(
       name: "sealpost",
       dependencies: [
-        "MailSender", "MailMessage", "SMTPProtocol", "SMTPTransport", "Accounts",
+        "SendPlanning", "MailSender", "MailMessage", "SMTPProtocol", "SMTPTransport", "Accounts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -70,6 +77,9 @@ let package = Package(
       name: "MailSenderTests",
       dependencies: ["MailSender", "MailSenderTesting", "PropertyTesting"]
     ),
+
+    .testTarget(
+      name: "SendPlanningTests", dependencies: ["SendPlanning", "MailSenderTesting", "PropertyTesting"]),
 
     .testTarget(
       name: "SealpostCLITests",

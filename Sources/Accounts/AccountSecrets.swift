@@ -11,10 +11,10 @@ public enum AccountSecrets {
   /// The output of the account's `passwordeval`, one trailing newline removed.
   public static func passwordEval(
     _ command: String, location: ConfigLocation, account: String,
-    environment: [String: String]
+    environment: [String: String], bounds: ShellCommand.Bounds = .none
   ) throws(AccountSecretError) -> Secret {
     let what = "account \(UntrustedText(account).escaped): passwordeval (\(location))"
-    switch ShellCommand.run(command, environment: environment) {
+    switch ShellCommand.run(command, environment: environment, bounds: bounds) {
     case .success(let bytes):
       guard !bytes.isEmpty else { throw AccountSecretError(message: "\(what) printed nothing") }
       return Secret(bytes)
@@ -25,14 +25,16 @@ public enum AccountSecrets {
 
   /// `secret-tool lookup host HOST user USER`, as msmtp looks the password up in the Secret Service. nil when
   /// there is no such entry or no `secret-tool`: the next source (a prompt) is tried.
-  public static func keyring(host: String, user: String, account: String, environment: [String: String])
-    throws(AccountSecretError) -> Secret?
-  {
+  public static func keyring(
+    host: String, user: String, account: String, environment: [String: String],
+    bounds: ShellCommand.Bounds = .none
+  ) throws(AccountSecretError) -> Secret? {
     // Without secret-tool on PATH the prompt comes next, silently: the shell would print
     // "sh: 1: exec: secret-tool: not found" before every prompt (issue 7).
     guard ShellCommand.findProgram("secret-tool", path: environment["PATH"]) != nil else { return nil }
     let result = ShellCommand.run(
-      "exec secret-tool lookup host \"$1\" user \"$2\"", arguments: [host, user], environment: environment)
+      "exec secret-tool lookup host \"$1\" user \"$2\"", arguments: [host, user], environment: environment,
+      bounds: bounds)
     switch result {
     case .success(let bytes):
       guard !bytes.isEmpty else {
@@ -54,6 +56,8 @@ public enum AccountSecrets {
     case .exitStatus(let status): "failed (exit status \(status))"
     case .signal(let signal): "was killed by \(ShellCommand.describe(signal: signal))"
     case .tooLong: "printed more than 64 KiB"
+    case .cancelled: "was stopped: the send was cancelled"
+    case .timedOut: "ran out of time and was stopped"
     }
   }
 }

@@ -161,10 +161,7 @@ enum ConfigKeys {
   static func pins(_ value: String) -> [[UInt8]]? {
     var result: [[UInt8]] = []
     for part in value.split(separator: ",", omittingEmptySubsequences: false) {
-      let text = part.trimmingBlanks()
-      guard text.lowercased().hasPrefix("sha256/"),
-        let bytes = SASL.base64Decode(Array(text.utf8.dropFirst("sha256/".count))), bytes.count == 32
-      else { return nil }
+      guard case .success(let bytes) = PinText.spkiSHA256(String(part.trimmingBlanks())) else { return nil }
       result.append(bytes)
     }
     return result

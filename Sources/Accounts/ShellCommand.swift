@@ -15,6 +15,26 @@ public enum ShellCommand {
     case signal(Int32)
     /// Wrote more than the limit.
     case tooLong
+    /// Stopped because the send it serves was cancelled.
+    case cancelled
+    /// Ran out of the time it was given.
+    case timedOut
+  }
+
+  /// What may end a command early (issue 8): the send it serves is cancelled, or its time runs out. The command
+  /// runs in a process group of its own, and the whole group is killed, so nothing it started lives on.
+  public struct Bounds: Sendable {
+    /// Becomes readable when the command must stop; -1 for none.
+    public var stopDescriptor: Int32
+    /// Milliseconds left; nil for no limit.
+    public var millisecondsLeft: @Sendable () -> Int32?
+
+    public init(stopDescriptor: Int32 = -1, millisecondsLeft: @escaping @Sendable () -> Int32? = { nil }) {
+      self.stopDescriptor = stopDescriptor
+      self.millisecondsLeft = millisecondsLeft
+    }
+
+    public static let none = Bounds()
   }
 
   static let outputLimit = 64 * 1024
@@ -23,9 +43,10 @@ public enum ShellCommand {
   ///   - command: the shell text.
   ///   - arguments: `$1`, `$2`… for the command, so values need no quoting.
   ///   - environment: the child's environment; `SEALPOST_PASSWORD` is removed from it whatever the caller passes.
-  public static func run(_ command: String, arguments: [String] = [], environment: [String: String])
-    -> Result<[UInt8], Failure>
-  {
+  ///   - bounds: cancellation and deadline; on either the command's process group is killed.
+  public static func run(
+    _ command: String, arguments: [String] = [], environment: [String: String], bounds: Bounds = .none
+  ) -> Result<[UInt8], Failure> {
     var environment = environment
     environment.removeValue(forKey: "SEALPOST_PASSWORD")
     // posix_spawn and waitpid directly: Foundation's Process waits for the child by polling a run loop, which
@@ -42,37 +63,75 @@ public enum ShellCommand {
     posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
     closeOtherDescriptors(&actions, keeping: writeEnd)
 
+    // A process group of its own (so a cancel kills whatever it started), default signal handling and an
+    // empty signal mask (Sealpost ignores SIGPIPE and may block others; the command must not inherit that).
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for number in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTTIN, SIGTTOU] {
+      sigaddset(&defaults, number)
+    }
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setpgroup(&attributes, 0)
+    posix_spawnattr_setflags(
+      &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
     let argv = ["/bin/sh", "-c", command, "sh"] + arguments
     let envp = environment.map { "\($0.key)=\($0.value)" }
     var pid: pid_t = 0
     let spawned = withCStrings(argv) { argvPointers in
       withCStrings(envp) { envPointers in
-        posix_spawn(&pid, "/bin/sh", &actions, nil, argvPointers, envPointers)
+        posix_spawn(&pid, "/bin/sh", &actions, &attributes, argvPointers, envPointers)
       }
     }
     close(writeEnd)
     guard spawned == 0 else { return .failure(.couldNotStart) }
+    // A command that asks on the terminal (a pinentry) needs to be its foreground group while it runs.
+    let terminal = ForegroundTerminal.handOver(to: pid)
+    defer { terminal?.takeBack() }
 
     var bytes: [UInt8] = []
-    var tooLong = false
+    var stopped: Failure?
     var chunk = [UInt8](repeating: 0, count: 4096)
     while true {
+      var fds = [
+        pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: bounds.stopDescriptor, events: Int16(POLLIN), revents: 0),
+      ]
+      let timeout = bounds.millisecondsLeft() ?? -1
+      if timeout == 0 {
+        stopped = .timedOut
+        break
+      }
+      let ready = poll(&fds, 2, timeout)
+      if ready < 0 && errno == EINTR { continue }
+      if fds[1].revents != 0 {
+        stopped = .cancelled
+        break
+      }
+      if ready == 0 { continue }  // the time left is computed again above
       let count = chunk.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
-      if count < 0 && errno == EINTR { continue }
+      if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
       if count <= 0 { break }
       if bytes.count + count > outputLimit {
-        tooLong = true
-        kill(pid, SIGKILL)
+        stopped = .tooLong
         break
       }
       bytes.append(contentsOf: chunk[0..<count])
     }
     chunk.resetAll()
+    // The whole group: `sh -c 'a; b'` may have started children that would outlive the shell.
+    if stopped != nil { kill(-pid, SIGKILL) }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    if tooLong {
+    if let stopped {
       bytes.resetAll()
-      return .failure(.tooLong)
+      return .failure(stopped)
     }
     // WIFSIGNALED / WEXITSTATUS are macros: the low 7 bits hold the signal, the next byte the exit status.
     let signal = status & 0x7F
@@ -164,6 +223,43 @@ public enum ShellCommand {
     pointers.append(nil)
     defer { for pointer in pointers { free(pointer) } }
     return body(pointers)
+  }
+}
+
+/// The controlling terminal handed to a command's process group while it runs, as a shell does for a foreground
+/// job, when Sealpost itself is the terminal's foreground group; otherwise nothing is done.
+private struct ForegroundTerminal {
+  let descriptor: Int32
+  let group: pid_t
+
+  static func handOver(to child: pid_t) -> ForegroundTerminal? {
+    let descriptor = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
+    guard descriptor >= 0 else { return nil }
+    let group = getpgrp()
+    guard tcgetpgrp(descriptor) == group else {
+      close(descriptor)
+      return nil
+    }
+    withoutTTOU { _ = tcsetpgrp(descriptor, child) }
+    // It may have stopped on SIGTTIN before it became the foreground group.
+    kill(-child, SIGCONT)
+    return ForegroundTerminal(descriptor: descriptor, group: group)
+  }
+
+  func takeBack() {
+    Self.withoutTTOU { _ = tcsetpgrp(descriptor, group) }
+    close(descriptor)
+  }
+
+  /// tcsetpgrp from a background group raises SIGTTOU; ignore it for the call.
+  private static func withoutTTOU(_ body: () -> Void) {
+    var ignore = sigaction()
+    ignore.__sigaction_handler.sa_handler = SIG_IGN
+    sigemptyset(&ignore.sa_mask)
+    var previous = sigaction()
+    sigaction(SIGTTOU, &ignore, &previous)
+    body()
+    sigaction(SIGTTOU, &previous, nil)
   }
 }
 

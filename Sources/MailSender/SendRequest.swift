@@ -55,7 +55,7 @@ public struct Credentials: Sendable {
 /// for 8-bit content, SMTPUTF8 for 8-bit headers or a UTF-8 envelope, SIZE), normalises line endings and
 /// dot-stuffs on the way out; no caller decides any of it.
 public struct MessageContent: Sendable {
-  let bytes: [UInt8]
+  public let bytes: [UInt8]
   /// What the content needs, found by one pass over it.
   let traits: MessageTraits
 

@@ -52,7 +52,7 @@ public struct Deadline: Sendable {
   public var hasPassed: Bool { clock.now() >= instant }
 
   /// Milliseconds left, rounded up, for poll(2); 0 once passed.
-  var millisecondsLeft: Int32 {
+  public var millisecondsLeft: Int32 {
     let remaining = instant - clock.now()
     guard remaining > .zero else { return 0 }
     let (seconds, attoseconds) = remaining.components

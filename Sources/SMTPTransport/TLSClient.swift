@@ -18,8 +18,28 @@ extension SMTPConnection {
   ) throws(TransportError) -> TLSSessionSummary {
     guard descriptor >= 0 else { throw TransportError(.connectionLost, "the connection is closed") }
     guard ssl == nil else { throw TransportError(.io, "TLS is already active on this connection") }
+    // Round trips of the handshake: each turn from records we sent to records the server sent (TLS 1.3: one,
+    // TLS 1.2: two). Counted from the record trace, which sees the order: a wait for readability would miss a
+    // flight whose answer was already there when OpenSSL looked (it happens on loopback).
+    var lastDirection: TLSDirection?
+    var turns = 0
+    let counting: (TLSEvent) -> Void = { event in
+      let direction: TLSDirection?
+      switch event {
+      case .clientHello: direction = .sent
+      case .handshakeMessage(let dir, _, _), .changeCipherSpec(let dir), .alert(let dir, _, _):
+        direction = dir
+      case .established: direction = nil
+      }
+      if let direction {
+        if direction == .received && lastDirection == .sent { turns += 1 }
+        lastDirection = direction
+      }
+      onEvent(event)
+    }
+    defer { roundTrips += turns }
     do throws(TransportError) {
-      return try handshake(configuration, deadline: deadline, onEvent: onEvent)
+      return try handshake(configuration, deadline: deadline, onEvent: counting)
     } catch {
       close()
       throw error
@@ -191,8 +211,6 @@ extension SMTPConnection {
   private func runHandshake(
     _ ssl: OpaquePointer, versions: ClosedRange<TLSVersion>, deadline: Deadline
   ) throws(TransportError) {
-    // A wait for the server that follows a flight of ours is a round trip (`roundTrips`).
-    var writtenAtLastWait: UInt64 = 0
     while true {
       if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled during the TLS handshake") }
       ERR_clear_error()
@@ -206,12 +224,6 @@ extension SMTPConnection {
       let error = SSL_get_error(ssl, result)
       switch error {
       case SSL_ERROR_WANT_READ:
-        let written = BIO_number_written(SSL_get_wbio(ssl))
-        if written > writtenAtLastWait {
-          writtenAtLastWait = written
-          roundTrips += 1
-          awaitingPeer = false
-        }
         try SocketWait.wait(
           descriptor: descriptor, events: SocketWait.readable, deadline: deadline,
           cancellation: cancellation, step: "waiting for the TLS handshake with \(peer)")

@@ -5,6 +5,7 @@ import MailMessage
 import MailSender
 import SMTPProtocol
 import SMTPTransport
+import SendPlanning
 
 /// `sealpost accounts [list]` and `sealpost accounts check NAME` (DESIGN §4, §6).
 struct AccountsCommand: ParsableCommand {
@@ -29,14 +30,15 @@ struct AccountsCommand: ParsableCommand {
     var config: String?
 
     func run() throws {
-      let loaded: AccountsConfig?
+      let catalog: AccountCatalog
       do throws(SendFailure) {
-        loaded = try AccountSource.load(explicit: config)
+        catalog = try CLIPlanning.catalog(explicit: config)
       } catch {
         throw Output.refuse(error)
       }
-      guard let loaded else {
-        throw Output.refuse(SendFailure(.configuration, "no config file: \(AccountSource.searched())"))
+      guard let loaded = catalog.config else {
+        throw Output.refuse(
+          CLIPlanning.failure(PlanningError(.configuration, "no config file: \(catalog.searchedText)")))
       }
       for line in Self.render(loaded) { Output.transcript(line) }
     }
@@ -97,9 +99,7 @@ struct AccountsCommand: ParsableCommand {
     static let maximumCellWidth = 40
 
     static func truncated(_ cell: String) -> String {
-      guard cell.count > maximumCellWidth else { return cell }
-      let ellipsis = Output.asciiOnly ? "..." : "…"
-      return String(cell.prefix(maximumCellWidth - ellipsis.count)) + ellipsis
+      AccountCatalog.truncated(cell, limit: maximumCellWidth, ellipsis: Output.asciiOnly ? "..." : "…")
     }
   }
 
@@ -140,14 +140,17 @@ struct AccountsCommand: ParsableCommand {
     }
 
     func makeRequest() throws(SendFailure) -> SendRequest {
-      let loaded = try AccountSource.load(explicit: config)
-      let account = try AccountSource.account(named: name, in: loaded)
-      let plan = try ChannelPlan(flags: ChannelFlags(timeout: timeout), account: account)
-      try plan.checkPlaintext()
+      let catalog = try CLIPlanning.catalog(explicit: config)
+      let plan = try CLIPlanning.run { () throws(PlanningError) in
+        let account = try catalog.account(named: name)
+        let plan = try ChannelPlan(overrides: ChannelOverrides(timeout: timeout), account: account)
+        try plan.checkPlaintext()
+        return plan
+      }
       if case .certificateAuthorities(let caFile?) = plan.trust {
         try Input.checkReadable(caFile, what: "CA file")
       }
-      let credentials = plan.credentials(passwordCommand: nil)
+      let credentials = CLIPlanning.secrets(passwordCommand: nil).credentials(for: plan)
       var request = SendRequest(
         host: plan.host, port: plan.port, security: plan.security, allowInsecure: plan.allowInsecure,
         trust: plan.trust, credentials: credentials, ehloName: plan.ehlo,

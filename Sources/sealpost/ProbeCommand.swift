@@ -4,6 +4,7 @@ import MailMessage
 import MailSender
 import SMTPProtocol
 import SMTPTransport
+import SendPlanning
 
 /// `sealpost probe`: a server's TLS shown step by step, with a verdict on whether the channel can be trusted.
 struct ProbeCommand: ParsableCommand {
@@ -62,7 +63,7 @@ struct ProbeCommand: ParsableCommand {
   }
 
   func makeRequest() throws(SendFailure) -> ProbeRequest {
-    let address = try ServerAddress(parsing: server)
+    let address = try CLIPlanning.run { () throws(PlanningError) in try ServerAddress(parsing: server) }
     let security: TransportSecurity?
     switch tls {
     case nil: security = nil
@@ -73,7 +74,9 @@ struct ProbeCommand: ParsableCommand {
     case let other?:
       throw SendFailure(.usage, "--tls \(UntrustedText(other).escaped): say implicit or starttls")
     }
-    let (port, mode) = try ServerAddress.plan(port: address.port, security: security)
+    let (port, mode) = try CLIPlanning.run { () throws(PlanningError) in
+      try ServerAddress.plan(port: address.port, security: security)
+    }
     if mode == .plaintext {
       // Port 25 plans STARTTLS; .plaintext only comes from --tls none, refused above. Kept total.
       throw SendFailure(.usage, "probing without TLS makes no sense: say --tls implicit or starttls")
@@ -84,7 +87,7 @@ struct ProbeCommand: ParsableCommand {
     guard timeout > 0, timeout <= 86_400 else {
       throw SendFailure(.usage, "--timeout takes seconds, more than 0")
     }
-    let pins = try pin.map(SendCommand.parsePin)
+    let pins = try CLIPlanning.run { () throws(PlanningError) in try pin.map(ChannelPlan.parsePin) }
     if let caFile { try Input.checkReadable(caFile, what: "CA file") }
     return ProbeRequest(
       host: address.host, port: port, security: mode,

@@ -5,6 +5,7 @@ import MailMessage
 import MailSender
 import SMTPProtocol
 import SMTPTransport
+import SendPlanning
 
 /// `sealpost send`: one message, with the live transcript on stdout and a one-line verdict on stderr.
 struct SendCommand: ParsableCommand {
@@ -176,96 +177,63 @@ struct SendCommand: ParsableCommand {
     // The account (DESIGN §6): the one named, else the default one when no --server is given.
     var account: Account?
     if config != nil || self.account != nil || server == nil {
-      let loaded = try AccountSource.load(explicit: config)
-      if let name = self.account {
-        account = try AccountSource.account(named: name, in: loaded)
-      } else if server == nil, let fallback = loaded?.defaultAccount {
-        try AccountSource.checkUsable(fallback)
-        account = fallback
+      let catalog = try CLIPlanning.catalog(explicit: config)
+      account = try CLIPlanning.run { () throws(PlanningError) in
+        if let name = self.account { return try catalog.account(named: name) }
+        return server == nil ? try catalog.defaultAccount() : nil
       }
     }
-    let plan = try ChannelPlan(
-      flags: ChannelFlags(
-        server: server, port: port, tls: tls, allowInsecure: allowInsecure, caFile: caFile, pins: pin,
-        user: user,
-        auth: auth, ehlo: ehlo, timeout: timeout),
-      account: account)
+    let overrides = ChannelOverrides(
+      server: server, port: port, tls: tls, allowInsecure: allowInsecure, caFile: caFile, pins: pin,
+      user: user,
+      auth: auth, ehlo: ehlo, timeout: timeout)
+    let plan = try CLIPlanning.run { () throws(PlanningError) in
+      try ChannelPlan(overrides: overrides, account: account)
+    }
     if plan.user == nil && (passwordCommand != nil || auth != nil) {
       throw SendFailure(.usage, "--password-command and --auth need --user")
     }
-    guard let fromText = from ?? account.flatMap(Self.accountSender) else {
-      throw SendFailure(.usage, "no sender: say --from MAILBOX (or set from in the account)")
-    }
-    try plan.checkPlaintext()
-
-    // Data.
-    let sender = try mailbox(fromText, flag: from == nil ? "from" : "--from")
-    let toBoxes = try to.map { (text) throws(SendFailure) in try mailbox(text, flag: "--to") }
-    let ccBoxes = try cc.map { (text) throws(SendFailure) in try mailbox(text, flag: "--cc") }
-    let bccBoxes = try bcc.map { (text) throws(SendFailure) in try mailbox(text, flag: "--bcc") }
-    let extraHeaders = try header.map { line throws(SendFailure) in
-      do throws(MessageError) {
-        return try HeaderField.userSupplied(line)
-      } catch {
-        throw SendFailure(error.kind == .reservedHeader ? .usage : .dataError, error.message)
-      }
+    let fields = MessageFields(from: from, to: to, cc: cc, bcc: bcc, subject: subject, headers: header)
+    // Usage and data (64, 65) before files (66): addresses and headers are checked before anything is read.
+    let checked = try CLIPlanning.run { () throws(PlanningError) in
+      try plan.checkPlaintext()
+      return try MessageAssembly.check(fields, account: account)
     }
 
     // Files.
     if case .certificateAuthorities(let caFile?) = plan.trust {
       try Input.checkReadable(caFile, what: "CA file")
     }
-    let content: MessageContent
-    let date = Date()
-    let messageID = ComposedMessage.makeMessageID(domain: Self.domain(of: sender.address))
+    var supplied: [UInt8]?
+    var bodyBytes: [UInt8] = []
     if let message {
-      let bytes = try Input.read(message, what: "message", limit: sizeLimit)
-      do throws(MessageError) {
-        let supplied = try SuppliedMessage(bytes: bytes)
-        let prepared = try supplied.prepared(date: date, messageID: messageID)
-        content = MessageContent(bytes: prepared)
-      } catch {
-        throw SendFailure(.dataError, error.message)
-      }
+      supplied = try Input.read(message, what: "message", limit: sizeLimit)
+    } else if let bodyFile {
+      bodyBytes = try Input.read(bodyFile, what: "body", limit: sizeLimit)
     } else {
-      let bodyBytes: [UInt8]
-      if let bodyFile {
-        bodyBytes = try Input.read(bodyFile, what: "body", limit: sizeLimit)
-      } else {
-        bodyBytes = Array((body ?? "This is a test message sent by sealpost.\n").utf8)
-      }
-      let composed = ComposedMessage(
-        from: sender, to: toBoxes, cc: ccBoxes, bcc: bccBoxes,
-        subject: subject ?? (body == nil && bodyFile == nil ? "sealpost test message" : nil),
-        body: bodyBytes, extraHeaders: extraHeaders, date: date, messageID: messageID)
-      do throws(MessageError) {
-        content = MessageContent(bytes: try composed.rendered())
-      } catch {
-        throw SendFailure(.dataError, error.message)
-      }
+      bodyBytes = Array((body ?? "This is a test message sent by sealpost.\n").utf8)
+    }
+    var withSubject = checked
+    if message == nil && subject == nil && body == nil && bodyFile == nil {
+      withSubject.subject = "sealpost test message"
+    }
+    let assembled = try CLIPlanning.run { () throws(PlanningError) in
+      try MessageAssembly.assemble(withSubject, body: bodyBytes, supplied: supplied)
     }
 
-    // Secrets last: nothing above may fail after a prompt.
-    let credentials = plan.credentials(passwordCommand: passwordCommand)
-
-    // In order, each address once; a Set keeps it linear in the number of flags.
-    var recipients: [String] = []
-    var seen = Set<String>()
-    for box in toBoxes + ccBoxes + bccBoxes where seen.insert(box.address).inserted {
-      recipients.append(box.address)
-    }
+    // Secrets last: the session looks the password up when it starts, bounded and cancellable.
+    let credentials = CLIPlanning.secrets(passwordCommand: passwordCommand).credentials(for: plan)
     var request = SendRequest(
       host: plan.host, port: plan.port, security: plan.security, allowInsecure: plan.allowInsecure,
       trust: plan.trust, credentials: credentials, ehloName: plan.ehlo,
       timeout: .milliseconds(Int64(plan.timeout * 1000)),
-      reversePath: sender.address, recipients: recipients, message: content, showData: showData)
+      reversePath: assembled.reversePath, recipients: assembled.recipients, message: assembled.content,
+      showData: showData)
     request.dsn = dsn
     request.requireTLS = requireTLS
     return request
   }
 
-  /// `--dsn-notify` and `--dsn-return` as a DSN request (RFC 3461); nil when neither is given. The envelope ID
-  /// is left to the core (the Message-ID, or random).
   func dsnRequest() throws(SendFailure) -> DSNRequest? {
     guard dsnNotify != nil || dsnReturn != nil else { return nil }
     var request = DSNRequest()

@@ -1,3 +1,4 @@
+import MailSender
 import SMTPProtocol
 
 #if canImport(Glibc)
@@ -16,9 +17,9 @@ public struct ServerAddress: Sendable, Hashable {
   }
 
   /// Parses `smtp.example.org`, `smtp.example.org:587`, `192.0.2.1:25`, `[::1]:2525`, `[::1]`, `::1`.
-  public init(parsing text: String) throws(SendFailure) {
-    func bad(_ why: String) -> SendFailure {
-      SendFailure(.usage, "bad server \(UntrustedText(text).escaped): \(why)")
+  public init(parsing text: String) throws(PlanningError) {
+    func bad(_ why: String) -> PlanningError {
+      PlanningError(.usage, "bad \(field: .server) \(UntrustedText(text).escaped): \(why)")
     }
     guard !text.isEmpty else { throw bad("empty") }
     if text.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) {
@@ -72,17 +73,18 @@ public struct ServerAddress: Sendable, Hashable {
     return inet_pton(AF_INET6, text, &storage) == 1
   }
 
-  static func port(_ text: String, context: String) throws(SendFailure) -> UInt16 {
+  static func port(_ text: String, context: String) throws(PlanningError) -> UInt16 {
     guard let value = UInt16(text), value > 0 else {
-      throw SendFailure(
-        .usage, "bad port \(UntrustedText(text).escaped) in \(UntrustedText(context).escaped)")
+      throw PlanningError(
+        .usage,
+        "bad port \(UntrustedText(text).escaped) in \(field: .server) \(UntrustedText(context).escaped)")
     }
     return value
   }
 
   /// DESIGN §4: no port and no mode → 465 implicit; a mode alone → its port; 465 → implicit, 587 and 25 →
   /// STARTTLS; any other port needs an explicit mode.
-  public static func plan(port: UInt16?, security: TransportSecurity?) throws(SendFailure) -> (
+  public static func plan(port: UInt16?, security: TransportSecurity?) throws(PlanningError) -> (
     UInt16, TransportSecurity
   ) {
     switch (port, security) {
@@ -95,8 +97,8 @@ public struct ServerAddress: Sendable, Hashable {
     case (587?, nil): return (587, .startTLS)
     case (25?, nil): return (25, .startTLS)
     case (let port?, nil):
-      throw SendFailure(
-        .usage, "port \(port) has no standard mode: say --tls implicit, --tls starttls or --tls none")
+      throw PlanningError(
+        .usage, "port \(port) has no standard mode: say \(field: .tls) implicit, starttls or none")
     }
   }
 }

@@ -4,6 +4,7 @@ import SMTPTransport
 import Testing
 
 @testable import MailSender
+@testable import SendPlanning
 
 @Suite struct ServerAddressTests {
   @Test(
@@ -23,12 +24,13 @@ import Testing
   }
 
   @Test func twoPortsSayWhatIsExpected() throws {
-    let error = try #require(throws: SendFailure.self) { try ServerAddress(parsing: "127.0.0.1:2525:25") }
-    #expect(error.exitCode == 64)
+    let error = try #require(throws: PlanningError.self) { try ServerAddress(parsing: "127.0.0.1:2525:25") }
+    #expect(error.category.exitCode == 64)
     #expect(
-      error.message
-        == "bad server 127.0.0.1:2525:25: expected HOST, HOST:PORT or [IPv6]:PORT (an IPv6 address with a "
+      error.text.worded { "--\($0.rawValue)" }
+        == "bad --server 127.0.0.1:2525:25: expected HOST, HOST:PORT or [IPv6]:PORT (an IPv6 address with a "
         + "port goes in brackets)")
+    #expect(error.text.fields == [.server])
   }
 
   @Test(arguments: [
@@ -38,13 +40,14 @@ import Testing
     "127.0.0.1:2525:25", "host:25:26", "1:2:3", "[1:2:3]:25", "::1::2", "fe80::1%eth0",
   ])
   func rejects(text: String) {
-    #expect(throws: SendFailure.self) { try ServerAddress(parsing: text) }
+    #expect(throws: PlanningError.self) { try ServerAddress(parsing: text) }
     do {
       _ = try ServerAddress(parsing: text)
     } catch {
-      #expect(error.exitCode == 64)
-      #expect(!error.message.contains("\r"))
-      #expect(!error.message.contains("\u{1B}"))
+      let message = error.text.worded(\.rawValue)
+      #expect(error.category.exitCode == 64)
+      #expect(!message.contains("\r"))
+      #expect(!message.contains("\u{1B}"))
     }
   }
 
@@ -71,11 +74,10 @@ import Testing
   }
 
   @Test func otherPortWithoutModeIsUsage() {
+    let error = #expect(throws: PlanningError.self) { try ServerAddress.plan(port: 2525, security: nil) }
+    #expect(error?.category == .usage)
     #expect(
-      throws: SendFailure(
-        .usage, "port 2525 has no standard mode: say --tls implicit, --tls starttls or --tls none")
-    ) {
-      try ServerAddress.plan(port: 2525, security: nil)
-    }
+      error?.failure(naming: { _ in "--tls" }).message
+        == "port 2525 has no standard mode: say --tls implicit, starttls or none")
   }
 }

@@ -4,81 +4,21 @@ import MailMessage
 import MailSender
 import SMTPProtocol
 import SMTPTransport
+import SendPlanning
 
 #if canImport(Glibc)
   import Glibc
 #endif
 
-/// Where the password comes from, in the order of DESIGN §4: `--password-command` > `SEALPOST_PASSWORD` > the
-/// account's `passwordeval` > its `password` > `secret-tool lookup host HOST user USER` > a prompt without echo on
-/// `/dev/tty`. The account's sources serve only the account's own server (DESIGN §3.5).
-enum PasswordSource {
-  static func resolve(
-    command: String?, plan: ChannelPlan, prompt: String, context: SecretLookupContext
-  ) throws(SendFailure) -> Secret {
-    if let command { return try run(command) }
-    if let value = Environment.password { return Secret(value) }
-    if let account = plan.account, let user = plan.user {
-      let name = UntrustedText(account.name).escaped
-      let environment = ProcessInfo.processInfo.environment
-      if plan.isAccountServer {
-        do throws(AccountSecretError) {
-          switch account.secretSource {
-          case .passwordEval(let command, let location):
-            return try AccountSecrets.passwordEval(
-              command, location: location, account: name, environment: environment)
-          case .password(let secret, _):
-            return secret
-          case .keyringOrPrompt:
-            if let secret = try AccountSecrets.keyring(
-              host: plan.host, user: user, account: name, environment: environment)
-            {
-              return secret
-            }
-          case .none:
-            break
-          }
-        } catch {
-          throw SendFailure(.configuration, error.message)
-        }
-      } else {
-        switch account.secretSource {
-        case .passwordEval, .password:
-          let accountServer =
-            account.host.map { ChannelPlan.hostAndPort($0, account.port) } ?? "its own server"
-          throw SendFailure(
-            .configuration,
-            "account \(name) keeps its password for \(UntrustedText(accountServer).escaped) only; for "
-              + "\(UntrustedText(plan.hostAndPort).escaped) give --password-command or SEALPOST_PASSWORD — nothing was sent"
-          )
-        case .keyringOrPrompt, .none:
-          break
-        }
-      }
-    }
-    return try askTerminal(prompt, cancellation: context.cancellation)
+/// The CLI's prompt: no echo, on `/dev/tty` (stdin may be the message). Password commands run with the terminal
+/// as it is: the CLI does not draw on it.
+struct TerminalPrompt: SecretPrompt {
+  func askSecret(_ prompt: String, cancellation: Cancellation) throws(SendFailure) -> Secret {
+    try Self.askTerminal(prompt, cancellation: cancellation)
   }
 
-  /// Runs `/bin/sh -c command` without `SEALPOST_PASSWORD` in its environment; one trailing newline is removed.
-  /// The command's output is never shown, not even in an error.
-  static func run(_ command: String) throws(SendFailure) -> Secret {
-    switch ShellCommand.run(command, environment: ProcessInfo.processInfo.environment) {
-    case .success(let bytes):
-      guard !bytes.isEmpty else { throw SendFailure(.configuration, "the password command printed nothing") }
-      return Secret(bytes)
-    case .failure(.couldNotStart):
-      throw SendFailure(.configuration, "the password command could not be started")
-    case .failure(.exitStatus(let status)):
-      throw SendFailure(.configuration, "the password command failed (exit status \(status))")
-    case .failure(.signal(let signal)):
-      throw SendFailure(
-        .configuration, "the password command was killed by \(ShellCommand.describe(signal: signal))")
-    case .failure(.tooLong):
-      throw SendFailure(.configuration, "the password command printed more than 64 KiB")
-    }
-  }
+  func withTerminalReleased<T>(_ body: () -> T) -> T { body() }
 
-  /// Asks on the controlling terminal with echo off; stdin may be the message.
   /// Cancelling the send ends the prompt at once (echo restored).
   static func askTerminal(_ prompt: String, cancellation: Cancellation? = nil) throws(SendFailure) -> Secret {
     let fd = open("/dev/tty", O_RDWR | O_NOCTTY)

@@ -1,0 +1,66 @@
+import Accounts
+import Foundation
+import MailSender
+import SMTPProtocol
+import SendPlanning
+
+/// The CLI's side of the planning layer: fields named as flags, notes printed, the environment passed in.
+enum CLIPlanning {
+  /// Each field as the flag that sets it.
+  @Sendable static func flag(_ field: PlanningField) -> String {
+    switch field {
+    case .config: "--config"
+    case .account: "--account"
+    case .server: "--server"
+    case .port: "--port"
+    case .tls: "--tls"
+    case .allowInsecure: "--allow-insecure"
+    case .caFile: "--ca-file"
+    case .pin: "--pin"
+    case .user: "--user"
+    case .auth: "--auth"
+    case .passwordCommand: "--password-command"
+    case .ehlo: "--ehlo"
+    case .timeout: "--timeout"
+    case .from: "--from"
+    case .to: "--to"
+    case .cc: "--cc"
+    case .bcc: "--bcc"
+    case .subject: "--subject"
+    case .body: "--body"
+    case .bodyFile: "--body-file"
+    case .header: "--header"
+    case .message: "--message"
+    case .maxSize: "--max-size"
+    case .transcript: "--transcript"
+    }
+  }
+
+  /// The error in the CLI's words.
+  static func failure(_ error: PlanningError) -> SendFailure { error.failure(naming: flag) }
+
+  /// Runs planning code, turning its errors into the CLI's failures.
+  static func run<T>(_ body: () throws(PlanningError) -> T) throws(SendFailure) -> T {
+    do throws(PlanningError) {
+      return try body()
+    } catch {
+      throw failure(error)
+    }
+  }
+
+  /// The config file (`--config`, else the read order), its notes printed once each.
+  static func catalog(explicit: String?) throws(SendFailure) -> AccountCatalog {
+    let catalog = try run { () throws(PlanningError) in
+      try AccountCatalog.load(explicit: explicit, environment: ProcessInfo.processInfo.environment)
+    }
+    for note in catalog.notes { Output.verdict("note: \(note)") }
+    return catalog
+  }
+
+  /// The secret sources of DESIGN §4 as the CLI has them.
+  static func secrets(passwordCommand: String?) -> SecretResolver {
+    SecretResolver(
+      passwordCommand: passwordCommand, environmentPassword: Environment.password,
+      environment: ProcessInfo.processInfo.environment, prompt: TerminalPrompt(), naming: flag)
+  }
+}

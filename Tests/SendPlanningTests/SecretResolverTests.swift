@@ -1,0 +1,75 @@
+import Accounts
+import MailSender
+import SMTPProtocol
+import SMTPTransport
+import Testing
+
+@testable import SendPlanning
+
+/// The secret sources of DESIGN §4 in order, bound to the account's own server (§3.5), never empty (issue 11).
+@Suite struct SecretResolverTests {
+  struct NoPrompt: SecretPrompt {
+    func askSecret(_ prompt: String, cancellation: Cancellation) throws(SendFailure) -> Secret {
+      throw SendFailure(.configuration, "asked")
+    }
+    func withTerminalReleased<T>(_ body: () -> T) -> T { body() }
+  }
+
+  static func resolver(command: String? = nil, environmentPassword: [UInt8]? = nil) -> SecretResolver {
+    SecretResolver(
+      passwordCommand: command, environmentPassword: environmentPassword,
+      environment: ["PATH": "/usr/bin:/bin"],
+      prompt: NoPrompt(), naming: { "--" + $0.rawValue })
+  }
+
+  static func context() -> SecretLookupContext {
+    SecretLookupContext(cancellation: Cancellation(), deadline: .after(.seconds(5), on: SystemClock()))
+  }
+
+  static func plan(server: String? = nil) throws -> ChannelPlan {
+    let text = "account a\nhost mail.example.org\ntls on\nauth on\nuser u\npassword from-the-file"
+    let config = try AccountsConfig(parsing: text, path: "t.conf", flavor: .sealpost, home: nil)
+    return try ChannelPlan(overrides: .init(server: server), account: config.account(named: "a"))
+  }
+
+  @Test func theOrderOfTheSources() throws {
+    let plan = try Self.plan()
+    #expect(
+      try Self.resolver(command: "printf cmd").resolve(plan, user: "u", context: Self.context()).bytes
+        == Array("cmd".utf8))
+    #expect(
+      try Self.resolver(environmentPassword: [0xFF, 0x41]).resolve(plan, user: "u", context: Self.context())
+        .bytes
+        == [0xFF, 0x41])
+    #expect(
+      try Self.resolver().resolve(plan, user: "u", context: Self.context()).bytes
+        == Array("from-the-file".utf8))
+  }
+
+  @Test func anAccountsSecretStaysWithItsServer() throws {
+    let error = #expect(throws: SendFailure.self) {
+      try Self.resolver().resolve(
+        try Self.plan(server: "other.example.org"), user: "u", context: Self.context())
+    }
+    #expect(error?.category == .configuration)
+    #expect(error?.message.contains("keeps its password for mail.example.org:25 only") == true)
+    #expect(error?.message.contains("give --passwordCommand or SEALPOST_PASSWORD") == true)
+  }
+
+  @Test(arguments: [("printf ''", "the password command printed nothing")])
+  func emptySecretsAreRefused(command: String, message: String) throws {
+    let error = #expect(throws: SendFailure.self) {
+      try Self.resolver(command: command).resolve(try Self.plan(), user: "u", context: Self.context())
+    }
+    #expect(error?.category == .configuration)
+    #expect(error?.message == message)
+  }
+
+  @Test func anEmptyEnvironmentPasswordNamesItsSource() throws {
+    let error = #expect(throws: SendFailure.self) {
+      try Self.resolver(environmentPassword: []).resolve(try Self.plan(), user: "u", context: Self.context())
+    }
+    #expect(error?.message == "the password from SEALPOST_PASSWORD is empty")
+    #expect(error?.exitCode == 78)
+  }
+}
