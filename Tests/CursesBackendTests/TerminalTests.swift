@@ -1,0 +1,206 @@
+import CNCursesW
+import ComposerCore
+import Testing
+
+@testable import CursesBackend
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Real ncurses on a pseudo-terminal (`newterm("xterm-256color", …)`, never `initscr()`): keys typed into the
+/// controller side come out as events, and what `present` draws is read back there. curses state is
+/// process-wide, so every test that touches it is in this one serialized suite.
+@Suite(.serialized) struct TerminalTests {
+  let pty: PseudoTerminal
+  let terminal: Terminal
+
+  init() throws {
+    pty = try PseudoTerminal(width: 80, height: 24)
+    terminal = try Terminal(
+      terminalType: "xterm-256color", input: pty.terminal, output: pty.terminal, catchSignals: false)
+    _ = pty.readOutput()
+  }
+
+  /// Events until `count` of them arrived or two seconds passed.
+  func events(_ count: Int) -> [InputEvent] {
+    var out: [InputEvent] = []
+    let clock = ContinuousClock()
+    let deadline = clock.now + .seconds(2)
+    while out.count < count, clock.now < deadline {
+      if case .events(let list) = terminal.nextInput(timeout: .milliseconds(200)) { out += list }
+    }
+    return out
+  }
+
+  @Test func typedBytesBecomeEvents() {
+    // xterm's keys in keypad-transmit mode (ESC OA, ESC OP), and the normal-mode ESC[B some terminals send.
+    pty.type("漢\u{1B}b\u{1B}OA\u{1B}[B\u{1B}OP\u{1B}[Z\u{7F}\u{11}")
+    #expect(
+      events(8) == [
+        .key(.character("漢")), .key(.alt("b")), .key(.up), .key(.down), .key(.function(1)), .key(.shiftTab),
+        .key(.backspace), .key(.ctrl("q")),
+      ])
+    pty.type("\u{1B}")
+    #expect(events(1) == [.key(.escape)])
+  }
+
+  /// Pasted control bytes (Ctrl-Q, Ctrl-X, an arrow's ESC sequence) and newlines are text of one event, never
+  /// commands.
+  @Test func aBracketedPasteIsOneEvent() {
+    pty.type("a\u{1B}[200~Ctrl-Q \u{11}\u{18} next\nline 2\n\u{1B}[A\u{1B}[201~b")
+    #expect(
+      events(3) == [
+        .key(.character("a")), .paste("Ctrl-Q \u{11}\u{18} next\nline 2\n\u{1B}[A"), .key(.character("b")),
+      ])
+  }
+
+  @Test func aHangUpEndsTheInputWithoutSpinning() {
+    pty.hangUp()
+    let clock = ContinuousClock()
+    var input = Terminal.Input.timeout
+    let elapsed = clock.measure { input = terminal.nextInput(timeout: .seconds(2)) }
+    #expect(input == .endOfInput)
+    #expect(elapsed < .seconds(1))
+  }
+
+  @Test func extraDescriptorsAreWatchedWithTheKeys() throws {
+    var ends: [Int32] = [-1, -1]
+    try #require(pipe(&ends) == 0)
+    defer {
+      close(ends[0])
+      close(ends[1])
+    }
+    #expect(terminal.nextInput(timeout: .milliseconds(30), watching: [ends[0]]) == .timeout)
+    var byte: UInt8 = 1
+    #expect(write(ends[1], &byte, 1) == 1)
+    #expect(terminal.nextInput(timeout: .seconds(2), watching: [ends[0]]) == .ready([ends[0]]))
+  }
+
+  @Test func aSignalIsReportedAndTheHandlerGoesAway() throws {
+    let pty = try PseudoTerminal(width: 80, height: 24)
+    terminal.end()
+    let catching = try Terminal(terminalType: "xterm-256color", input: pty.terminal, output: pty.terminal)
+    kill(getpid(), SIGHUP)
+    #expect(catching.nextInput(timeout: .seconds(2)) == .signal(SIGHUP))
+    catching.end()
+    // The test process's own disposition is back (the default would have ended it: check, then restore).
+    let previous = signal(SIGHUP, SIG_IGN)
+    signal(SIGHUP, previous)
+    #expect(unsafeBitCast(previous, to: Int.self) == 0, "SIG_DFL")
+  }
+
+  static func contains(_ output: [UInt8], _ text: String) -> Bool {
+    let needle = Array(text.utf8)
+    guard needle.count <= output.count else { return false }
+    return (0...(output.count - needle.count)).contains { Array(output[$0..<($0 + needle.count)]) == needle }
+  }
+
+  @Test func presentWritesOnlyWhatChanged() {
+    var buffer = ScreenBuffer(width: 80, height: 24)
+    buffer.write(
+      "Subject: 漢字 and 👍 and e\u{301}", x: 2, y: 1, style: Style(foreground: .index(1), bold: true))
+    buffer.write("body", x: 0, y: 5, style: .plain)
+    terminal.present(buffer, cursor: (x: 4, y: 5))
+    let first = pty.readOutput()
+    #expect(Self.contains(first, "漢字"))
+    #expect(Self.contains(first, "👍"))
+    #expect(Self.contains(first, "e\u{301}"))
+    #expect(Self.contains(first, "\u{1B}[31m"), "red through a colour pair")
+
+    terminal.present(buffer, cursor: (x: 4, y: 5))
+    #expect(pty.readOutput().count <= 4, "an unchanged frame writes (almost) nothing")
+
+    buffer.write("X", x: 10, y: 5, style: .plain)
+    terminal.present(buffer, cursor: (x: 4, y: 5))
+    let one = pty.readOutput()
+    #expect(Self.contains(one, "X"))
+    #expect(one.count < 24, "one changed cell: \(one.count) bytes")
+  }
+
+  /// After a wide glyph each later cell is placed at its own column: curses' window holds them where the
+  /// buffer has them.
+  @Test func cellsLandInTheirColumns() {
+    var buffer = ScreenBuffer(width: 80, height: 24)
+    buffer.write("漢a👍b", x: 0, y: 0, style: .plain)
+    terminal.present(buffer, cursor: nil)
+    guard let window = sealpost_stdscr() else {
+      Issue.record("no window")
+      return
+    }
+    for (x, expected) in [(0, 0x6F22), (2, 0x61), (3, 0x1F44D), (5, 0x62)] {
+      var cell = cchar_t()
+      #expect(mvwin_wch(window, 0, Int32(x), &cell) == OK)
+      var text = [wchar_t](repeating: 0, count: 8)
+      var attributes: attr_t = 0
+      var pair: Int16 = 0
+      #expect(getcchar(&cell, &text, &attributes, &pair, nil) == OK)
+      #expect(text[0] == wchar_t(expected), "column \(x)")
+    }
+  }
+
+  @Test func endRestoresTheTerminalOnEveryPath() {
+    struct Boom: Error {}
+    #expect(throws: Boom.self) {
+      try terminal.run { _ throws(Boom) in throw Boom() }
+    }
+    #expect(terminal.hasEnded)
+    let output = pty.readOutput()
+    #expect(Self.contains(output, "\u{1B}[?2004l"), "bracketed paste off")
+    #expect(Self.contains(output, "\u{1B}[?1049l"), "the alternate screen left")
+  }
+
+  @Test func suspendReleasesAndRedrawsEverything() {
+    var buffer = ScreenBuffer(width: 80, height: 24)
+    buffer.write("kept across the editor", x: 0, y: 3, style: .plain)
+    terminal.present(buffer, cursor: nil)
+    _ = pty.readOutput()
+    var ran = false
+    terminal.suspend { ran = true }
+    #expect(ran)
+    let output = pty.readOutput()
+    #expect(Self.contains(output, "\u{1B}[?2004l"))
+    #expect(Self.contains(output, "\u{1B}[?2004h"))
+    #expect(Self.contains(output, "kept across the editor"), "a full redraw after resuming")
+  }
+
+  /// The shim's wide-character API on a terminal with no I/O at all.
+  @Test func wideCharactersLandInTheCellsTheyNeed() throws {
+    terminal.end()
+    let output = try #require(fopen("/dev/null", "w"))
+    let input = try #require(fopen("/dev/null", "r"))
+    defer {
+      fclose(output)
+      fclose(input)
+    }
+    let screen = try #require(newterm("xterm-256color", output, input))
+    defer {
+      endwin()
+      delscreen(screen)
+    }
+    let window = try #require(sealpost_stdscr())
+    #expect(sealpost_getmaxx(window) == 80)
+    #expect(sealpost_getmaxy(window) == 24)
+    var cell = cchar_t()
+    var wide: [wchar_t] = [0x65E5, 0]
+    #expect(sealpost_setcchar(&cell, &wide, sealpost_a_bold(), 0) == OK)
+    #expect(wmove(window, 0, 0) == OK)
+    #expect(wadd_wch(window, &cell) == OK)
+    #expect(getcurx(window) == 2)
+  }
+}
+
+@Suite struct ColorPairsTests {
+  @Test func pairsAreReusedAndTheTableStartsAgainWhenFull() {
+    var pairs = ColorPairs(capacity: 3)
+    let red = ColorPairs.Colors(foreground: 1, background: -1)
+    let blue = ColorPairs.Colors(foreground: 4, background: -1)
+    #expect(pairs.pair(for: .init(foreground: -1, background: -1)) == .existing(0))
+    #expect(pairs.pair(for: red) == .new(1))
+    #expect(pairs.pair(for: red) == .existing(1))
+    #expect(pairs.pair(for: blue) == .new(2))
+    #expect(pairs.pair(for: .init(foreground: 2, background: 0)) == .full)
+    pairs.reset()
+    #expect(pairs.pair(for: blue) == .new(1))
+  }
+}
