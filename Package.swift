@@ -69,6 +69,11 @@ let package = Package(
     // The curses backend and its shim; these tests drive real ncurses through a pseudo-terminal.
     .testTarget(name: "CursesBackendTests", dependencies: ["CursesBackend", "ComposerCore", "CNCursesW"]),
 
+    // The keystroke benchmark (Tests/bench/composer-keys.sh), apart so the product carries none of it.
+    .executableTarget(
+      name: "ComposerBench", dependencies: ["ComposerCore", "CursesBackend"],
+      path: "Tests/bench/ComposerBench"),
+
     .testTarget(
       name: "MailSenderTests",
       dependencies: ["MailSender", "MailSenderTesting", "PropertyTesting"]
