@@ -57,6 +57,12 @@ public final class PseudoTerminal {
 
   public func type(_ text: String) { type(Array(text.utf8)) }
 
+  /// Changes the terminal's size, as a terminal emulator does when its window is resized (the kernel then
+  /// signals SIGWINCH to the terminal's foreground process group; a test that is not one sends it itself).
+  public func resize(width: Int, height: Int) {
+    _ = sealpost_set_window_size(terminal, UInt16(clamping: height), UInt16(clamping: width))
+  }
+
   /// Everything the backend wrote, reading until nothing more arrives for `quiet` milliseconds.
   public func readOutput(quiet milliseconds: Int32 = 50) -> [UInt8] {
     var output: [UInt8] = []

@@ -16,9 +16,22 @@ private func writeSignalNumber(_ number: Int32) {
   errno = saved
 }
 
+/// curses' own SIGWINCH handler, which the one here calls first.
+nonisolated(unsafe) private var cursesWindowChangeHandler: sighandler_t?
+
+/// curses' handler (it records the resize that `wget_wch` then reports), then a byte into the pipe: the
+/// signal may be delivered to any thread, and without the byte a poll on the UI thread would not wake up.
+private func chainWindowChange(_ number: Int32) {
+  // SIG_DFL is 0 and SIG_IGN 1: neither can be called.
+  if let handler = cursesWindowChangeHandler, unsafeBitCast(handler, to: Int.self) > 1 { handler(number) }
+  writeSignalNumber(number)
+}
+
 /// SIGTERM, SIGHUP and SIGINT (sent by `kill`: in raw mode Ctrl-C is a key) turned into bytes on a pipe the
 /// input loop polls, so the loop — never a handler — restores the terminal (`endwin` is not
-/// async-signal-safe). One at a time per process; the previous dispositions come back on ``restore()``.
+/// async-signal-safe). SIGWINCH stays curses' (its handler is called first) and also writes a byte, so a
+/// resize wakes the loop whichever thread the signal hit. One at a time per process; the previous
+/// dispositions come back on ``restore()``.
 final class SignalPipe {
   static let signals: [Int32] = [SIGTERM, SIGHUP, SIGINT]
 
@@ -39,6 +52,9 @@ final class SignalPipe {
     for number in Self.signals {
       previous.append((number, signal(number, writeSignalNumber)))
     }
+    let cursesHandler = signal(SIGWINCH, chainWindowChange)
+    cursesWindowChangeHandler = cursesHandler
+    previous.append((SIGWINCH, cursesHandler))
   }
 
   /// The signals that arrived since the last call, oldest first.

@@ -70,6 +70,9 @@ public final class Terminal {
   /// - Parameters:
   ///   - terminalType: a terminfo name such as `xterm-256color`; nil reads `TERM`.
   ///   - noColor: the `NO_COLOR` convention (see ``Theme/noColorRequested(_:)``).
+  ///   - catchSignals: SIGTERM, SIGHUP and SIGINT become ``Input/signal(_:)``, and a resize wakes
+  ///     ``nextInput(timeout:watching:)`` whichever thread SIGWINCH hits; without it a resize is noticed
+  ///     when the UI thread is interrupted or at the next key.
   public init(
     terminalType: String? = nil, input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO,
     noColor: Bool = false, catchSignals: Bool = true
@@ -202,12 +205,18 @@ public final class Terminal {
       if result < 0 {
         guard errno == EINTR else { return .endOfInput }
         // SIGWINCH: curses has queued a resize.
-        let events = readKeys(hangUp: false)
+        let events = readKeys(hangUp: false, counting: false)
         if case .events(let list) = events, !list.isEmpty { return events }
         continue
       }
-      if signals != nil, fds[1].revents != 0, let signals, let number = signals.drain().first {
-        return .signal(number)
+      if signals != nil, fds[1].revents != 0, let signals {
+        let received = signals.drain()
+        if let number = received.first(where: { $0 != SIGWINCH }) { return .signal(number) }
+        if !received.isEmpty {
+          // A resize: curses reports it from wget_wch.
+          let events = readKeys(hangUp: false, counting: false)
+          if case .events(let list) = events, !list.isEmpty { return events }
+        }
       }
       if fds[0].revents != 0 {
         let hangUp = fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0
@@ -227,8 +236,9 @@ public final class Terminal {
     }
   }
 
-  /// Reads what curses has, without waiting; `.endOfInput` when the input is closed.
-  private func readKeys(hangUp: Bool) -> Input {
+  /// Reads what curses has, without waiting; `.endOfInput` when the input is closed (`counting`: the input
+  /// was reported readable, so reading nothing counts towards EOF).
+  private func readKeys(hangUp: Bool, counting: Bool = true) -> Input {
     var events: [InputEvent] = []
     var codes = 0
     while true {
@@ -245,7 +255,7 @@ public final class Terminal {
       events += decoder.feed(UInt32(character), isKeyCode: isKeyCode)
     }
     events += decoder.endOfBurst()
-    if codes == 0 {
+    if codes == 0, counting {
       // Readable with nothing to read, three times running, is EOF (a file or pipe); a hang-up is at once.
       emptyReads += 1
       if hangUp || emptyReads >= 3 { return .endOfInput }

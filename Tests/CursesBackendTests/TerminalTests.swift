@@ -139,6 +139,30 @@ import Testing
     }
   }
 
+  /// A resize arrives as an event with the new size, and the next frame is drawn whole.
+  @Test func aResizeIsAnEventAndRedrawsEverything() throws {
+    let pty = try PseudoTerminal(width: 80, height: 24)
+    terminal.end()
+    let terminal = try Terminal(terminalType: "xterm-256color", input: pty.terminal, output: pty.terminal)
+    defer { terminal.end() }
+    var buffer = ScreenBuffer(width: 80, height: 24)
+    buffer.write("before", x: 0, y: 0, style: .plain)
+    terminal.present(buffer, cursor: nil)
+    _ = pty.readOutput()
+    pty.resize(width: 100, height: 30)
+    // The kernel signals the terminal's foreground process group, which this test is not: send it here.
+    kill(getpid(), SIGWINCH)
+    #expect(terminal.nextInput(timeout: .seconds(2)) == .events([.resize(width: 100, height: 30)]))
+    #expect(terminal.size == (100, 30))
+    buffer = ScreenBuffer(width: 100, height: 30)
+    buffer.write("before", x: 0, y: 0, style: .plain)
+    buffer.write("after", x: 90, y: 29, style: .plain)
+    terminal.present(buffer, cursor: nil)
+    let output = pty.readOutput()
+    #expect(Self.contains(output, "before"), "the unchanged text is drawn again")
+    #expect(Self.contains(output, "after"))
+  }
+
   @Test func endRestoresTheTerminalOnEveryPath() {
     struct Boom: Error {}
     #expect(throws: Boom.self) {
