@@ -93,10 +93,11 @@ public final class Terminal {
       throw StartFailure(
         description: "cannot use the terminal's descriptors: \(String(cString: strerror(errno)))")
     }
-    guard isatty(inputCopy) == 1 else {
+    guard isatty(inputCopy) == 1, isatty(outputCopy) == 1 else {
+      let which = isatty(inputCopy) == 1 ? "output" : "input"
       fclose(inputFile)
       fclose(outputFile)
-      throw StartFailure(description: "the input is not a terminal")
+      throw StartFailure(description: "the \(which) is not a terminal")
     }
     let type = terminalType ?? getenv("TERM").map { String(cString: $0) } ?? ""
     guard !type.isEmpty, let screen = newterm(type, outputFile, inputFile) else {
@@ -145,6 +146,11 @@ public final class Terminal {
   }
 
   deinit { end() }
+
+  /// `file` resolved for this terminal's colours (``colorCapability``, `NO_COLOR` included).
+  public func theme(_ file: ThemeFile) -> Theme {
+    Theme(file, colors: colorCapability)
+  }
 
   /// Leaves curses and puts the terminal back as it was (idempotent).
   public func end() {

@@ -163,6 +163,43 @@ import Testing
     #expect(Self.contains(output, "after"))
   }
 
+  /// The colours themes are resolved for come from the terminal's `COLORS`, and `NO_COLOR` drops them (the
+  /// base terminfo here has no 16-colour entry: `colorCapabilityFromCOLORS` below covers that count).
+  @Test func colorCapabilityFromTheTerminal() throws {
+    terminal.end()
+    for (type, noColor, expected) in [
+      ("xterm-256color", false, ColorCapability.twoHundredFiftySix), ("xterm-256color", true, .none),
+      ("xterm", false, .eight), ("vt100", false, .none),
+    ] {
+      let pty = try PseudoTerminal(width: 80, height: 24)
+      let other = try Terminal(
+        terminalType: type, input: pty.terminal, output: pty.terminal, noColor: noColor, catchSignals: false)
+      #expect(other.colorCapability == expected, "\(type), NO_COLOR \(noColor)")
+      other.end()
+    }
+  }
+
+  @Test func aMissingTerminalIsAClearError() throws {
+    terminal.end()
+    let pty = try PseudoTerminal(width: 80, height: 24)
+    #expect(throws: Terminal.StartFailure(description: "unknown terminal type \"no-such-term\"")) {
+      _ = try Terminal(
+        terminalType: "no-such-term", input: pty.terminal, output: pty.terminal, catchSignals: false)
+    }
+    var ends: [Int32] = [-1, -1]
+    try #require(pipe(&ends) == 0)
+    defer {
+      close(ends[0])
+      close(ends[1])
+    }
+    #expect(throws: Terminal.StartFailure(description: "the input is not a terminal")) {
+      _ = try Terminal(terminalType: "xterm", input: ends[0], output: pty.terminal, catchSignals: false)
+    }
+    #expect(throws: Terminal.StartFailure(description: "the output is not a terminal")) {
+      _ = try Terminal(terminalType: "xterm", input: pty.terminal, output: ends[1], catchSignals: false)
+    }
+  }
+
   @Test func endRestoresTheTerminalOnEveryPath() {
     struct Boom: Error {}
     #expect(throws: Boom.self) {
@@ -215,6 +252,15 @@ import Testing
 }
 
 @Suite struct ColorPairsTests {
+  @Test func colorCapabilityFromCOLORS() {
+    for (colors, expected) in [
+      (0, ColorCapability.none), (-1, .none), (8, .eight), (15, .eight), (16, .sixteen), (88, .sixteen),
+      (256, .twoHundredFiftySix), (16_777_216, .twoHundredFiftySix),
+    ] {
+      #expect(ColorCapability(colors: colors) == expected, "\(colors)")
+    }
+  }
+
   @Test func pairsAreReusedAndTheTableStartsAgainWhenFull() {
     var pairs = ColorPairs(capacity: 3)
     let red = ColorPairs.Colors(foreground: 1, background: -1)
