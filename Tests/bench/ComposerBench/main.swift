@@ -147,19 +147,28 @@ do {
   var cursor = typing.render(into: &frame, x: 0, y: 0, style: .plain)
   terminal.present(frame, cursor: cursor)
   let first = pty.readOutput().count
-  var perCharacter: [Int] = []
-  for character in "hello, world" {
-    typing.handle(.character(character))
-    frame = ScreenBuffer(width: width, height: height)
-    cursor = typing.render(into: &frame, x: 0, y: 0, style: .plain)
-    terminal.present(frame, cursor: cursor)
-    perCharacter.append(pty.readOutput().count)
+  /// Bytes written for each character of "hello, world" typed where the cursor is.
+  func typed() -> [Int] {
+    var counts: [Int] = []
+    for character in "hello, world" {
+      typing.handle(.character(character))
+      cursor = typing.render(into: &frame, x: 0, y: 0, style: .plain)
+      terminal.present(frame, cursor: cursor)
+      counts.append(pty.readOutput().count)
+    }
+    return counts.sorted()
   }
+  // At the end of a line (composing), then at the start of one (the rest of the row moves right).
+  typing.handle(.end)
+  let atEnd = typed()
+  typing.handle(.down)
+  typing.handle(.home)
+  let atStart = typed()
   terminal.end()
-  let sorted = perCharacter.sorted()
   print(
-    "bytes to the terminal: first frame \(first); one typed character: median \(sorted[sorted.count / 2]), "
-      + "max \(sorted.last ?? 0) (\(perCharacter.count) characters)")
+    "bytes to the terminal: first frame \(first); one typed character at the end of a line: median "
+      + "\(atEnd[atEnd.count / 2]), max \(atEnd.last ?? 0); at the start of a 45-character line: median "
+      + "\(atStart[atStart.count / 2]), max \(atStart.last ?? 0)")
 } catch {
   print("bytes to the terminal: not measured (\(error))")
 }
