@@ -460,6 +460,8 @@ public struct BodyEditor: Sendable, Hashable {
       guard let next = step(top, by: direction, rowsInLine: counter) else { break }
       top = next
     }
+    // The new view's layouts, once, for the cursor's move and the drawing that follow.
+    warmLayouts()
     moveVertically(by: direction * amount)
   }
 
