@@ -37,6 +37,7 @@ public final class Terminal {
     case endOfInput
   }
 
+  static let pasteSilence = Duration.seconds(1)
   static let pasteOn = Array("\u{1B}[?2004h".utf8)
   static let pasteOff = Array("\u{1B}[?2004l".utf8)
 
@@ -48,7 +49,8 @@ public final class Terminal {
   private let outputDescriptor: Int32
   private let signals: SignalPipe?
   private var decoder: KeyDecoder
-  private var queued: [InputEvent] = []
+  /// When curses last gave a character: a paste is given up after ``pasteSilence`` without one.
+  private var lastInput = ContinuousClock.now
   private var pairs: ColorPairs
   private let defaultColorsWork: Bool
   private let colorCount: Int
@@ -184,10 +186,6 @@ public final class Terminal {
   /// on the next call.
   public func nextInput(timeout: Duration?, watching descriptors: [Int32] = []) -> Input {
     guard !hasEnded else { return .endOfInput }
-    if !queued.isEmpty {
-      defer { queued = [] }
-      return .events(queued)
-    }
     let clock = ContinuousClock()
     let deadline = timeout.map { clock.now + $0 }
     while true {
@@ -195,18 +193,13 @@ public final class Terminal {
       if let signals { fds.append(pollfd(fd: signals.readEnd, events: Int16(POLLIN), revents: 0)) }
       let extraStart = fds.count
       for descriptor in descriptors { fds.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)) }
-      var wait: Int32 = -1
-      if let deadline {
-        let left = clock.now.duration(to: deadline)
-        wait =
-          left <= .zero
-          ? 0
-          : Int32(
-            clamping: (left.components.seconds * 1000)
-              + Int64(left.components.attoseconds / 1_000_000_000_000_000) + 1)
-      }
+      var wait = deadline.map { Self.milliseconds(clock.now.duration(to: $0)) } ?? -1
       // A paste whose end marker never comes is given up after a second of silence.
-      if decoder.isInPaste, wait < 0 || wait > 1000 { wait = 1000 }
+      let pasteEnd = lastInput + Self.pasteSilence
+      if decoder.isInPaste {
+        let untilPasteEnd = Self.milliseconds(clock.now.duration(to: pasteEnd))
+        if wait < 0 || wait > untilPasteEnd { wait = untilPasteEnd }
+      }
       let result = poll(&fds, nfds_t(fds.count), wait)
       if result < 0 {
         guard errno == EINTR else { return .endOfInput }
@@ -232,7 +225,7 @@ public final class Terminal {
         } else {
           return input
         }
-      } else if result == 0, decoder.isInPaste {
+      } else if decoder.isInPaste, clock.now >= pasteEnd {
         let events = decoder.abandonPaste()
         if !events.isEmpty { return .events(events) }
       }
@@ -240,6 +233,12 @@ public final class Terminal {
       if !ready.isEmpty { return .ready(ready) }
       if let deadline, clock.now >= deadline { return .timeout }
     }
+  }
+
+  /// A poll(2) timeout: whole milliseconds, rounded up, 0 for the past.
+  static func milliseconds(_ duration: Duration) -> Int32 {
+    guard duration > .zero else { return 0 }
+    return Int32(clamping: Int64((duration / .milliseconds(1)).rounded(.up)))
   }
 
   /// Reads what curses has, without waiting; `.endOfInput` when the input is closed (`counting`: the input
@@ -252,6 +251,7 @@ public final class Terminal {
       let status = wget_wch(window, &character)
       if status == ERR { break }
       codes += 1
+      lastInput = .now
       let isKeyCode = status == KEY_CODE_YES
       if isKeyCode, UInt32(character) == KeyDecoder.KeyCode.resize {
         decoder.terminalSize = size

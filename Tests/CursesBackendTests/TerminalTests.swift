@@ -55,6 +55,22 @@ import Testing
       ])
   }
 
+  /// A paste stays open across short waits of the caller and is given up only after a second of silence.
+  @Test func aPasteIsGivenUpOnlyAfterASecondOfSilence() {
+    pty.type("\u{1B}[200~one")
+    #expect(terminal.nextInput(timeout: .milliseconds(300)) == .timeout)
+    pty.type(" two\u{1B}[201~")
+    #expect(events(1) == [.paste("one two")])
+    pty.type("\u{1B}[200~half")
+    let clock = ContinuousClock()
+    var pasted: [InputEvent] = []
+    let elapsed = clock.measure { pasted = events(1) }
+    #expect(pasted == [.paste("half")])
+    #expect(elapsed >= .milliseconds(900))
+    pty.type("\u{11}")
+    #expect(events(1) == [.key(.ctrl("q"))], "keys are keys again")
+  }
+
   @Test func aHangUpEndsTheInputWithoutSpinning() {
     pty.hangUp()
     let clock = ContinuousClock()
