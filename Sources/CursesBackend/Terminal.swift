@@ -290,11 +290,13 @@ public final class Terminal {
   /// The cursor is shown at `cursor` (screen coordinates) or hidden with nil. One `doupdate` per call.
   public func present(_ buffer: ScreenBuffer, cursor: (x: Int, y: Int)?) {
     guard !hasEnded else { return }
-    if !draw(buffer) {
-      // The pair table was full: start it again and redraw everything with the new numbers.
+    if !draw(buffer, fallBack: false) {
+      // The pair table was full: start it again and redraw everything with the new numbers (cells already on
+      // screen name pairs that are being redefined). A frame that alone needs more pairs than the terminal
+      // has draws the rest in the terminal's own colours.
       pairs.reset()
       shown = nil
-      _ = draw(buffer)
+      _ = draw(buffer, fallBack: true)
     }
     let (width, height) = size
     if let cursor, cursor.x >= 0, cursor.y >= 0, cursor.x < width, cursor.y < height {
@@ -308,8 +310,9 @@ public final class Terminal {
     shown = buffer
   }
 
-  /// Writes the changed cells into curses' window; false if a colour pair could not be had.
-  private func draw(_ buffer: ScreenBuffer) -> Bool {
+  /// Writes the changed cells into curses' window; false if a colour pair could not be had (with `fallBack`,
+  /// such a cell takes pair 0 instead and the whole frame is written).
+  private func draw(_ buffer: ScreenBuffer, fallBack: Bool) -> Bool {
     let runs: [ScreenBuffer.Run]
     if let shown, shown.width == buffer.width, shown.height == buffer.height {
       runs = buffer.changes(since: shown)
@@ -326,7 +329,7 @@ public final class Terminal {
       for (offset, glyph) in run.cells.enumerated() where !glyph.isContinuation {
         let x = run.x + offset
         guard x < width else { break }
-        guard let pair = pairNumber(for: glyph.style) else { return false }
+        guard let pair = pairNumber(for: glyph.style) ?? (fallBack ? 0 : nil) else { return false }
         var count = 0
         for scalar in glyph.text.unicodeScalars where count < 5 {
           text[count] = wchar_t(bitPattern: scalar.value)

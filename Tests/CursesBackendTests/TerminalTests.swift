@@ -134,6 +134,80 @@ import Testing
     #expect(one.count < 24, "one changed cell: \(one.count) bytes")
   }
 
+  /// The colours of the cell at (x, y) of curses' window, through its pair.
+  static func colors(at x: Int, _ y: Int) -> (foreground: Int32, background: Int32)? {
+    guard let window = sealpost_stdscr() else { return nil }
+    var cell = cchar_t()
+    guard mvwin_wch(window, Int32(y), Int32(x), &cell) == OK else { return nil }
+    var text = [wchar_t](repeating: 0, count: 8)
+    var attributes: attr_t = 0
+    var shortPair: Int16 = 0
+    var pair: Int32 = 0
+    guard getcchar(&cell, &text, &attributes, &shortPair, &pair) == OK else { return nil }
+    var foreground: Int32 = 0
+    var background: Int32 = 0
+    guard extended_pair_content(pair, &foreground, &background) == OK else { return nil }
+    return (foreground, background)
+  }
+
+  /// xterm has 64 pairs. A first frame takes 40; a second keeps 10 of them and needs 41 others: the table is
+  /// full, starts again, and the whole screen is redrawn with the new numbers, so the 10 kept cells still show
+  /// their own colours (drawing only the changes would leave them naming redefined pairs). A frame that alone
+  /// needs more than 63 pairs is drawn whole.
+  @Test func aFullPairTableStartsAgainAndRedraws() throws {
+    terminal.end()
+    let pty = try PseudoTerminal(width: 80, height: 24)
+    let terminal = try Terminal(
+      terminalType: "xterm", input: pty.terminal, output: pty.terminal, catchSignals: false)
+    defer { terminal.end() }
+    let colors: [TerminalColor] = [.default] + (0..<8).map { .index(UInt8($0)) }
+    // Default on default is pair 0 and needs no number: left out.
+    let combinations = colors.flatMap { foreground in colors.map { (foreground, $0) } }.dropFirst()
+    func number(_ color: TerminalColor) -> Int32 {
+      if case .index(let index) = color { return Int32(index) }
+      return -1
+    }
+    var buffer = ScreenBuffer(width: 80, height: 24)
+    for (offset, (foreground, background)) in combinations.prefix(40).enumerated() {
+      buffer.write("a", x: offset, y: 0, style: Style(foreground: foreground, background: background))
+    }
+    terminal.present(buffer, cursor: nil)
+    buffer.fill(x: 10, y: 0, width: 70, height: 1, style: .plain)
+    for (offset, (foreground, background)) in combinations.dropFirst(40).enumerated() {
+      buffer.write("b", x: offset, y: 1, style: Style(foreground: foreground, background: background))
+    }
+    terminal.present(buffer, cursor: nil)
+    for (offset, (foreground, background)) in combinations.prefix(10).enumerated() {
+      let shown = Self.colors(at: offset, 0)
+      #expect(
+        shown?.foreground == number(foreground) && shown?.background == number(background), "row 0, \(offset)"
+      )
+    }
+    for (offset, (foreground, background)) in combinations.dropFirst(40).enumerated() {
+      let shown = Self.colors(at: offset, 1)
+      #expect(
+        shown?.foreground == number(foreground) && shown?.background == number(background), "row 1, \(offset)"
+      )
+    }
+    // One frame with all 80: every cell is written, the last ones in the terminal's own colours at worst.
+    var all = ScreenBuffer(width: 80, height: 24)
+    for (offset, (foreground, background)) in combinations.enumerated() {
+      all.write(
+        "c", x: offset % 80, y: 2 + offset / 80, style: Style(foreground: foreground, background: background))
+    }
+    terminal.present(all, cursor: nil)
+    let window = try #require(sealpost_stdscr())
+    for offset in 0..<combinations.count {
+      var cell = cchar_t()
+      #expect(mvwin_wch(window, Int32(2 + offset / 80), Int32(offset % 80), &cell) == OK)
+      var text = [wchar_t](repeating: 0, count: 8)
+      var attributes: attr_t = 0
+      var pair: Int16 = 0
+      #expect(getcchar(&cell, &text, &attributes, &pair, nil) == OK)
+      #expect(text[0] == wchar_t(UInt8(ascii: "c")), "cell \(offset)")
+    }
+  }
+
   /// After a wide glyph each later cell is placed at its own column: curses' window holds them where the
   /// buffer has them.
   @Test func cellsLandInTheirColumns() {
