@@ -34,6 +34,9 @@ let package = Package(
     // The terminal UI's pure core: screen buffer, display width, themes, keys, text editing (DESIGN §2, §7).
     // No curses and no file or terminal I/O: everything here is tested without a terminal.
     .target(name: "ComposerCore", dependencies: ["CWCWidth"]),
+    // The terminal UI's curses backend: the only importer of CNCursesW (terminal ownership, key decoding,
+    // blitting screen buffers).
+    .target(name: "CursesBackend", dependencies: ["CNCursesW", "ComposerCore"]),
 
     // Test kit: a scripted SMTP server (plaintext and TLS) and test-made certificates.
     .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPProtocol", "SMTPTransport"]),
@@ -70,8 +73,13 @@ let package = Package(
       name: "ComposerCoreTests", dependencies: ["ComposerCore", "CWCWidth", "PropertyTesting"],
       exclude: ["Snapshots"]),
 
-    // The ncursesw shim, until the terminal UI (its only user) lands.
-    .testTarget(name: "CursesShimTests", dependencies: ["CNCursesW"]),
+    // The curses backend and its shim; these tests drive real ncurses through a pseudo-terminal.
+    .testTarget(name: "CursesBackendTests", dependencies: ["CursesBackend", "ComposerCore", "CNCursesW"]),
+
+    // The keystroke benchmark (Tests/bench/composer-keys.sh), apart so the product carries none of it.
+    .executableTarget(
+      name: "ComposerBench", dependencies: ["ComposerCore", "CursesBackend"],
+      path: "Tests/bench/ComposerBench"),
 
     .testTarget(
       name: "MailSenderTests",

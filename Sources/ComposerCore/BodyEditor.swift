@@ -3,9 +3,11 @@
 /// never split). The cursor moves by cluster, word, line (the visual row, keeping the column), page and to
 /// either end; the view scrolls so the cursor stays visible.
 ///
-/// Cost per keystroke: the edited line is cut into clusters again and laid out (O(its length)); drawing lays
-/// out only the lines on screen; a line break moves the array of lines once (a memmove). Nothing walks the
-/// whole body, so a 10,000-line body edits as fast as a short one.
+/// Cost per keystroke: the edited line is cut into clusters again and laid out (O(its length)); the layouts
+/// of the lines on screen are kept across keystrokes (``LayoutCache``), so scrolling and drawing lay out only
+/// lines that changed or came into view; drawing writes each cell of the view once; a line break moves the
+/// array of lines once (a memmove). Nothing walks the whole body, so a 10,000-line body edits as fast as a
+/// short one (`Tests/bench/composer-keys.sh` measures it).
 public struct BodyEditor: Sendable, Hashable {
   /// A cursor or scroll position: a logical line and a cluster index in it.
   public struct Position: Sendable, Hashable, Comparable {
@@ -40,6 +42,20 @@ public struct BodyEditor: Sendable, Hashable {
   var top = Row(line: 0, row: 0)
   /// The column vertical moves aim for, kept across them (nil after any other move or edit).
   var goalColumn: Int?
+  /// Layouts of the lines on screen, kept across keystrokes.
+  var layoutCache = LayoutCache()
+
+  /// Layouts kept across keystrokes, so that a keystroke lays out only the line it changed (the benchmark's
+  /// profile: laying out every line from the top of the view to the cursor, twice, was most of a keystroke).
+  /// ``warmLayouts()`` fills it with the lines on screen after each change; every change to `lines` drops the
+  /// entries of the lines it touched and renumbers those after them; another width drops them all. Not part
+  /// of the editor's value: editors with the same text, cursor and view are equal whatever their caches hold.
+  struct LayoutCache: Sendable, Hashable {
+    var width = 0
+    var entries: [Int: Layout] = [:]
+    static func == (a: LayoutCache, b: LayoutCache) -> Bool { true }
+    func hash(into hasher: inout Hasher) {}
+  }
 
   public init(_ text: String = "", width: Int = 80, height: Int = 20) {
     let clean = ClusterText.multiLine(text)
@@ -52,6 +68,31 @@ public struct BodyEditor: Sendable, Hashable {
 
   /// The text, lines joined with LF.
   public var text: String { lines.map { String($0) }.joined(separator: "\n") }
+
+  /// `removed` lines from `start` on are being replaced by `inserted` lines: their layouts go, and the
+  /// layouts of the lines after them are renumbered.
+  private mutating func linesReplaced(at start: Int, removed: Int, inserted: Int) {
+    guard !layoutCache.entries.isEmpty else { return }
+    if removed == 1, inserted == 1 {
+      layoutCache.entries[start] = nil
+      return
+    }
+    var moved: [Int: Layout] = [:]
+    for (line, layout) in layoutCache.entries {
+      if line < start {
+        moved[line] = layout
+      } else if line >= start + removed {
+        moved[line + inserted - removed] = layout
+      }
+    }
+    layoutCache.entries = moved
+  }
+
+  /// Removes clusters of the cursor's line; returns the cursor where they were.
+  private mutating func removeFromCursorLine(_ range: Range<Int>) -> Int {
+    linesReplaced(at: cursor.line, removed: 1, inserted: 1)
+    return ClusterText.remove(range, from: &lines[cursor.line])
+  }
 
   /// Sets the view's size; the cursor stays where it is in the text and stays visible.
   public mutating func resize(width: Int, height: Int) {
@@ -71,6 +112,7 @@ public struct BodyEditor: Sendable, Hashable {
     goalColumn = nil
     let parts = clean.split(separator: "\n", omittingEmptySubsequences: false)
     let current = lines[cursor.line]
+    linesReplaced(at: cursor.line, removed: 1, inserted: parts.count)
     if parts.count == 1 {
       cursor.index = ClusterText.insert(clean, into: &lines[cursor.line], at: cursor.index)
     } else {
@@ -148,37 +190,37 @@ public struct BodyEditor: Sendable, Hashable {
       cursor = Position(line: lines.count - 1, index: lines[lines.count - 1].count)
     case (.backspace, []), (.character("h"), .ctrl):
       if cursor.index > 0 {
-        cursor.index = ClusterText.remove((cursor.index - 1)..<cursor.index, from: &lines[cursor.line])
+        cursor.index = removeFromCursorLine((cursor.index - 1)..<cursor.index)
       } else {
         joinWithPrevious()
       }
     case (.delete, []), (.character("d"), .ctrl):
       if cursor.index < line.count {
-        cursor.index = ClusterText.remove(cursor.index..<(cursor.index + 1), from: &lines[cursor.line])
+        cursor.index = removeFromCursorLine(cursor.index..<(cursor.index + 1))
       } else {
         joinWithNext()
       }
     case (.character("k"), .ctrl):
       if cursor.index < line.count {
-        cursor.index = ClusterText.remove(cursor.index..<line.count, from: &lines[cursor.line])
+        cursor.index = removeFromCursorLine(cursor.index..<line.count)
       } else {
         joinWithNext()
       }
     case (.character("u"), .ctrl):
-      cursor.index = ClusterText.remove(0..<cursor.index, from: &lines[cursor.line])
+      cursor.index = removeFromCursorLine(0..<cursor.index)
     case (.character("w"), .ctrl), (.backspace, .alt):
       if cursor.index == 0 {
         joinWithPrevious()
       } else {
         let start = ClusterText.ruboutStart(in: line, before: cursor.index)
-        cursor.index = ClusterText.remove(start..<cursor.index, from: &lines[cursor.line])
+        cursor.index = removeFromCursorLine(start..<cursor.index)
       }
     case (.character("d"), .alt):
       if cursor.index == line.count {
         joinWithNext()
       } else {
         let end = ClusterText.wordEnd(in: line, after: cursor.index)
-        cursor.index = ClusterText.remove(cursor.index..<end, from: &lines[cursor.line])
+        cursor.index = removeFromCursorLine(cursor.index..<end)
       }
     default:
       return false
@@ -188,6 +230,7 @@ public struct BodyEditor: Sendable, Hashable {
 
   private mutating func joinWithPrevious() {
     guard cursor.line > 0 else { return }
+    linesReplaced(at: cursor.line - 1, removed: 2, inserted: 1)
     let moved = lines.remove(at: cursor.line)
     cursor.line -= 1
     cursor.index = ClusterText.insert(String(moved), into: &lines[cursor.line], at: lines[cursor.line].count)
@@ -198,6 +241,7 @@ public struct BodyEditor: Sendable, Hashable {
 
   private mutating func joinWithNext() {
     guard cursor.line + 1 < lines.count else { return }
+    linesReplaced(at: cursor.line, removed: 2, inserted: 1)
     let joinedAt = String(lines[cursor.line]).utf8.count
     let moved = lines.remove(at: cursor.line + 1)
     _ = ClusterText.insert(String(moved), into: &lines[cursor.line], at: lines[cursor.line].count)
@@ -230,7 +274,7 @@ public struct BodyEditor: Sendable, Hashable {
   // MARK: - Layout
 
   /// One logical line laid out at the view's width.
-  struct Layout {
+  struct Layout: Sendable, Equatable {
     /// The cluster index where each visual row starts; a line that fills its last row exactly gets an empty
     /// row more, where the cursor after it is shown.
     var rowStarts: [Int]
@@ -265,8 +309,36 @@ public struct BodyEditor: Sendable, Hashable {
     }
   }
 
+  /// The layout of line `number`, from the cache when it holds it.
   func layout(ofLine number: Int) -> Layout {
-    Self.layout(lines[number], width: viewWidth)
+    if layoutCache.width == viewWidth, let cached = layoutCache.entries[number] { return cached }
+    return Self.layout(lines[number], width: viewWidth)
+  }
+
+  /// Puts the layouts of the lines on screen (and the cursor's) in the cache, and keeps it about that size.
+  mutating func warmLayouts() {
+    if layoutCache.width != viewWidth {
+      layoutCache = LayoutCache(width: viewWidth, entries: [:])
+    }
+    var line = top.line
+    var rows = viewHeight + top.row
+    var wanted: [Int] = [cursor.line]
+    while rows > 0, line < lines.count {
+      wanted.append(line)
+      let layout = layout(ofLine: line)
+      layoutCache.entries[line] = layout
+      rows -= layout.rowStarts.count
+      line += 1
+    }
+    if layoutCache.entries[cursor.line] == nil {
+      layoutCache.entries[cursor.line] = layout(ofLine: cursor.line)
+    }
+    if layoutCache.entries.count > 2 * (viewHeight + 8) {
+      // After page moves: only what is on screen now.
+      var kept: [Int: Layout] = [:]
+      for number in wanted { kept[number] = layoutCache.entries[number] }
+      layoutCache.entries = kept
+    }
   }
 
   static func layout(_ line: [Character], width: Int) -> Layout {
@@ -283,7 +355,7 @@ public struct BodyEditor: Sendable, Hashable {
         if column > 0, column + glyphWidth > width {
           // Wrap: after the last space of the row if there is one and the overflow is not itself a space.
           let start: Int
-          if let after = lastBreak, after > (rowStarts.last ?? 0), !character.isWhitespace {
+          if let after = lastBreak, after > (rowStarts.last ?? 0), !isBreakingSpace(character) {
             start = after
           } else {
             start = index
@@ -299,11 +371,20 @@ public struct BodyEditor: Sendable, Hashable {
         widths[index] = glyphWidth
         column += glyphWidth
         index += 1
-        if character.isWhitespace { lastBreak = index }
+        if isBreakingSpace(character) { lastBreak = index }
       }
       if column >= width, !line.isEmpty { rowStarts.append(line.count) }
       return Layout(rowStarts: rowStarts, columns: columns, widths: widths)
     }
+  }
+
+  /// `Character.isWhitespace`, with ASCII answered without a Unicode property look-up (which cost a fifth of
+  /// each keystroke in the benchmark).
+  @inline(__always)
+  static func isBreakingSpace(_ character: Character) -> Bool {
+    let utf8 = character.utf8
+    if utf8.count == 1, let byte = utf8.first { return byte == 0x20 || (0x09...0x0D).contains(byte) }
+    return character.isWhitespace
   }
 
   static func glyphWidth(of character: Character, at column: Int) -> Int {
@@ -379,11 +460,18 @@ public struct BodyEditor: Sendable, Hashable {
       guard let next = step(top, by: direction, rowsInLine: counter) else { break }
       top = next
     }
+    // The new view's layouts, once, for the cursor's move and the drawing that follow.
+    warmLayouts()
     moveVertically(by: direction * amount)
   }
 
-  /// Scrolls as little as possible so the cursor's row is on screen.
+  /// Scrolls as little as possible so the cursor's row is on screen, then caches the layouts on screen.
   mutating func scrollToCursor() {
+    scrollCursorIntoView()
+    warmLayouts()
+  }
+
+  private mutating func scrollCursorIntoView() {
     let counter = rowCounter()
     // An edit may have removed the top line (a join), or changed its layout (an edit, a resize): keep the
     // top inside the text.
@@ -413,9 +501,12 @@ public struct BodyEditor: Sendable, Hashable {
   // MARK: - Drawing
 
   /// Draws the view at (x, y), `viewWidth` × `viewHeight`, in `style`; returns the cursor's screen position.
+  ///
+  /// Each cell of the view is written once: a row's glyphs, blanks for the gaps (tabs) and the rest of the
+  /// row, blank rows below the text. A printable ASCII character, the common case, goes straight into its
+  /// cell.
   @discardableResult
   public func render(into buffer: inout ScreenBuffer, x: Int, y: Int, style: Style) -> (x: Int, y: Int) {
-    buffer.fill(x: x, y: y, width: viewWidth, height: viewHeight, style: style)
     var cursorPosition = (x: x, y: y)
     var line = top.line
     var row = top.row
@@ -424,16 +515,40 @@ public struct BodyEditor: Sendable, Hashable {
     DisplayWidth.withUTF8Locale {
       while screenRow < viewHeight, line < lines.count {
         let layout = layout(ofLine: line)
+        let text = lines[line]
         while screenRow < viewHeight, row < layout.rowStarts.count {
-          for index in layout.range(ofRow: row) where lines[line][index] != "\t" {
+          let rowY = y + screenRow
+          let rowInside = rowY >= 0 && rowY < buffer.height
+          // Columns of this row written so far.
+          var written = 0
+          for index in layout.range(ofRow: row) {
+            let character = text[index]
+            let column = layout.columns[index]
+            let utf8 = character.utf8
+            let byte = utf8.count == 1 ? utf8.first : nil
+            if byte == 0x09 { continue }
+            if column > written {
+              buffer.fill(x: x + written, y: rowY, width: column - written, height: 1, style: style)
+            }
+            if let byte, byte >= 0x20, byte < 0x7F, rowInside, x + column >= 0, x + column < buffer.width,
+              column < viewWidth
+            {
+              buffer.put(Glyph(text: String(character), width: 1), x: x + column, y: rowY, style: style)
+              written = column + 1
+              continue
+            }
             glyphs.removeAll(keepingCapacity: true)
-            DisplayWidth.appendGlyphs(of: lines[line][index], to: &glyphs)
-            buffer.write(
-              glyphs: glyphs, x: x + layout.columns[index], y: y + screenRow,
-              maxWidth: viewWidth - layout.columns[index], style: style)
+            DisplayWidth.appendGlyphs(of: character, to: &glyphs)
+            written =
+              column
+              + buffer.write(
+                glyphs: glyphs, x: x + column, y: rowY, maxWidth: viewWidth - column, style: style)
+          }
+          if written < viewWidth {
+            buffer.fill(x: x + written, y: rowY, width: viewWidth - written, height: 1, style: style)
           }
           if line == cursor.line, layout.row(of: cursor.index) == row {
-            cursorPosition = (x + min(layout.column(of: cursor.index), viewWidth - 1), y + screenRow)
+            cursorPosition = (x + min(layout.column(of: cursor.index), viewWidth - 1), rowY)
           }
           row += 1
           screenRow += 1
@@ -441,6 +556,9 @@ public struct BodyEditor: Sendable, Hashable {
         line += 1
         row = 0
       }
+    }
+    if screenRow < viewHeight {
+      buffer.fill(x: x, y: y + screenRow, width: viewWidth, height: viewHeight - screenRow, style: style)
     }
     return cursorPosition
   }

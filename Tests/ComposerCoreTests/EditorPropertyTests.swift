@@ -55,6 +55,7 @@ func holds(
       var width = gen.int(1...30)
       var height = gen.int(1...8)
       var editor = BodyEditor(gen.string(maxLength: 80), width: width, height: height)
+      var previousFrame = ScreenBuffer(width: width + 2, height: height + 1)
       for _ in 0..<gen.int(1...60) {
         switch gen.int(0...9) {
         case 0: editor.insert(gen.string(maxLength: 20))
@@ -75,8 +76,26 @@ func holds(
             propertyCase,
             "a control in the body")
         else { return }
+        // The layouts kept across keystrokes are those of the text as it is now.
+        let cache = editor.layoutCache
+        guard
+          holds(
+            cache.width != editor.viewWidth
+              || cache.entries.allSatisfy { line, layout in
+                line < editor.lines.count && layout == BodyEditor.layout(editor.lines[line], width: width)
+              }, propertyCase, "a stale layout in the cache")
+        else { return }
         var buffer = ScreenBuffer(width: width + 2, height: height + 1)
         let cursor = editor.render(into: &buffer, x: 1, y: 1, style: .plain)
+        // Drawing over the previous frame gives the same screen as drawing on a blank one.
+        if previousFrame.width != buffer.width || previousFrame.height != buffer.height {
+          previousFrame = ScreenBuffer(width: width + 2, height: height + 1)
+        }
+        let cursorAgain = editor.render(into: &previousFrame, x: 1, y: 1, style: .plain)
+        guard
+          holds(
+            previousFrame == buffer && cursorAgain == cursor, propertyCase, "drawing over a frame differs")
+        else { return }
         let (row, _) = editor.cursorRow()
         var probe = editor.top
         var visible = probe == row
