@@ -1,15 +1,6 @@
 import SMTPProtocol
 
 /// How an account protects the connection, from msmtp's `tls` and `tls_starttls`.
-public enum AccountSecurity: String, Sendable, Hashable {
-  /// `tls on` + `tls_starttls off`: TLS from the first byte.
-  case implicitTLS = "implicit"
-  /// `tls on` (msmtp's `tls_starttls` defaults to on).
-  case startTLS = "starttls"
-  /// `tls off`, msmtp's default: refused to a remote host unless `allow_insecure on` (DESIGN §3.4).
-  case plaintext = "none"
-}
-
 /// Where an account's TLS trust comes from (DESIGN §3.2). A pin replaces the chain and name checks.
 public struct AccountTrust: Sendable, Hashable {
   /// `tls_trust_file`: replaces the system store; nil means the system store.
@@ -67,7 +58,7 @@ public struct Account: Sendable {
   public let host: String?
   /// The `port` given, if any.
   public let explicitPort: UInt16?
-  public let security: AccountSecurity
+  public let security: TransportSecurity
   public let trust: AccountTrust
   /// nil: `auth off`. `.automatic` for `auth on`.
   public let mechanism: SMTPClientConfiguration.Mechanism?

@@ -17,20 +17,26 @@ public struct CheckedFile: Sendable {
   public let permissions: UInt32
 
   /// Why the file is not used. The message names neither the path (the caller puts it first) nor any content.
-  public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: Sendable, Hashable {
-      /// Missing, not a regular file, too large, an I/O error: the file cannot be used as it is.
-      case unreadable
-      /// Someone other than the user (or root) could change it: its commands would run as the user.
-      case unsafe
+  public enum Refusal: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Missing, not a regular file, too large, an I/O error: the file cannot be used as it is.
+    case unreadable(String)
+    /// Someone other than the user (or root) could change it: its commands would run as the user.
+    case unsafe(String)
+
+    public enum Kind: Sendable, Hashable { case unreadable, unsafe }
+
+    public var kind: Kind {
+      switch self {
+      case .unreadable: .unreadable
+      case .unsafe: .unsafe
+      }
     }
 
-    public var kind: Kind
-    public var message: String
-
-    public init(_ kind: Kind, _ message: String) {
-      self.kind = kind
-      self.message = message
+    /// What is wrong and how to fix it; never the file's content.
+    public var message: String {
+      switch self {
+      case .unreadable(let message), .unsafe(let message): message
+      }
     }
 
     public var description: String { message }
@@ -43,7 +49,7 @@ public struct CheckedFile: Sendable {
   public static func read(path: String, what: String, limit: Int) throws(Refusal) -> CheckedFile {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
     guard descriptor >= 0 else {
-      throw Refusal(.unreadable, "cannot read the \(what): \(String(cString: strerror(errno)))")
+      throw Refusal.unreadable("cannot read the \(what): \(String(cString: strerror(errno)))")
     }
     defer { close(descriptor) }
     return try read(descriptor: descriptor, path: path, what: what, limit: limit)
@@ -55,7 +61,7 @@ public struct CheckedFile: Sendable {
   {
     var info = stat()
     guard fstat(descriptor, &info) == 0 else {
-      throw Refusal(.unreadable, "cannot read the \(what): \(String(cString: strerror(errno)))")
+      throw Refusal.unreadable("cannot read the \(what): \(String(cString: strerror(errno)))")
     }
     let type = info.st_mode & S_IFMT
     guard type == S_IFREG else {
@@ -67,25 +73,23 @@ public struct CheckedFile: Sendable {
         case S_IFSOCK: "a socket"
         default: "not a regular file"
         }
-      throw Refusal(.unreadable, "expected the \(what) to be a regular file, found \(found)")
+      throw Refusal.unreadable("expected the \(what) to be a regular file, found \(found)")
     }
     let quoted = AccountsConfig.shellQuoted(path)
     let user = getuid()
     guard info.st_uid == user || info.st_uid == 0 else {
-      throw Refusal(
-        .unsafe,
+      throw Refusal.unsafe(
         "the \(what) belongs to uid \(info.st_uid), not to you (uid \(user)) or root, so its owner could "
           + "change what Sealpost runs and where your password goes; if it is yours, run chown \(user) \(quoted)"
       )
     }
     let permissions = UInt32(info.st_mode & 0o7777)
     guard permissions & 0o022 == 0 else {
-      throw Refusal(
-        .unsafe,
+      throw Refusal.unsafe(
         "group or others may write the \(what) (mode \(String(permissions, radix: 8))), so they could change "
           + "what Sealpost runs and where your password goes; run chmod go-w \(quoted)")
     }
-    let tooLarge = Refusal(.unreadable, "expected the \(what) to be at most \(Self.describe(size: limit))")
+    let tooLarge = Refusal.unreadable("expected the \(what) to be at most \(Self.describe(size: limit))")
     guard info.st_size <= limit else { throw tooLarge }
 
     // Read from the checked descriptor, never more than limit + 1 bytes: a file that grows meanwhile is refused.
@@ -101,7 +105,7 @@ public struct CheckedFile: Sendable {
       }
       if got < 0 && errno == EINTR { continue }
       guard got >= 0 else {
-        throw Refusal(.unreadable, "cannot read the \(what): \(String(cString: strerror(errno)))")
+        throw Refusal.unreadable("cannot read the \(what): \(String(cString: strerror(errno)))")
       }
       if got == 0 { break }
       count += got

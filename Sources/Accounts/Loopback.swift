@@ -1,3 +1,5 @@
+import SMTPProtocol
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -12,15 +14,11 @@ public enum Loopback {
     if name == "localhost" { return true }
     var v4 = in_addr()
     if inet_pton(AF_INET, name, &v4) == 1 {
-      return withUnsafeBytes(of: &v4) { $0.first == 127 }
+      return LoopbackRange.contains(ipv4: withUnsafeBytes(of: &v4) { Array($0) })
     }
     var v6 = in6_addr()
     if inet_pton(AF_INET6, name, &v6) == 1 {
-      let bytes = withUnsafeBytes(of: &v6) { Array($0) }
-      let isOne = bytes == [UInt8](repeating: 0, count: 15) + [1]
-      let isMapped =
-        bytes.prefix(10).allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF && bytes[12] == 127
-      return isOne || isMapped
+      return LoopbackRange.contains(ipv6: withUnsafeBytes(of: &v6) { Array($0) })
     }
     return false
   }

@@ -63,32 +63,22 @@ enum ClusterText {
 
   /// Pasted or typed text made safe for a single line: CR LF, CR, LF and tab become one space each, other
   /// C0/C1 controls and DEL are dropped.
-  static func singleLine(_ text: String) -> String {
-    var out = ""
-    var previousCR = false
-    for scalar in text.unicodeScalars {
-      defer { previousCR = scalar == "\r" }
-      switch scalar.value {
-      case 0x0A where previousCR: continue
-      case 0x09, 0x0A, 0x0D: out.unicodeScalars.append(" ")
-      case 0x00..<0x20, 0x7F...0x9F: continue
-      default: out.unicodeScalars.append(scalar)
-      }
-    }
-    return out
-  }
+  static func singleLine(_ text: String) -> String { cleaned(text, lineEnd: " ", tab: " ") }
 
   /// Pasted text for the body: CR LF and CR become LF; C0/C1 controls and DEL other than tab and LF are
   /// dropped.
-  static func multiLine(_ text: String) -> String {
+  static func multiLine(_ text: String) -> String { cleaned(text, lineEnd: "\n", tab: "\t") }
+
+  /// Each line end (CR LF, CR or LF) becomes `lineEnd` and each tab `tab`; other controls are dropped.
+  private static func cleaned(_ text: String, lineEnd: Unicode.Scalar, tab: Unicode.Scalar) -> String {
     var out = ""
     var previousCR = false
     for scalar in text.unicodeScalars {
       defer { previousCR = scalar == "\r" }
       switch scalar.value {
       case 0x0A where previousCR: continue
-      case 0x0D: out.unicodeScalars.append("\n")
-      case 0x09, 0x0A: out.unicodeScalars.append(scalar)
+      case 0x0A, 0x0D: out.unicodeScalars.append(lineEnd)
+      case 0x09: out.unicodeScalars.append(tab)
       case 0x00..<0x20, 0x7F...0x9F: continue
       default: out.unicodeScalars.append(scalar)
       }

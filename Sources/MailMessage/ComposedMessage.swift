@@ -38,10 +38,7 @@ public struct ComposedMessage: Sendable {
   }
 
   /// To, Cc and Bcc in that order, each address once: the envelope's `RCPT TO` list.
-  public var recipients: [Mailbox] {
-    var seen = Set<String>()
-    return (to + cc + bcc).filter { seen.insert($0.address).inserted }
-  }
+  public var recipients: [Mailbox] { Mailbox.envelope(to + cc + bcc) }
 
   /// True when an address (Bcc included) or the Message-ID is not ASCII: the envelope and the headers then
   /// need SMTPUTF8 (RFC 6531). Everything else in a composed message is 7-bit.

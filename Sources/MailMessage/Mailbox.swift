@@ -172,3 +172,11 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
     return text.allSatisfy({ $0 == " " }) ? nil : text
   }
 }
+
+extension Mailbox {
+  /// The envelope's recipients: each address once, in the order given (a Set keeps it linear).
+  public static func envelope(_ mailboxes: [Mailbox]) -> [Mailbox] {
+    var seen = Set<String>()
+    return mailboxes.filter { seen.insert($0.address).inserted }
+  }
+}

@@ -1,7 +1,7 @@
 import Foundation
 
 /// RFC 5322 §3.3 date-time, computed from the civil calendar directly so it does not depend on a locale.
-enum MessageDate {
+public enum MessageDate {
   static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday.
   static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -25,6 +25,12 @@ enum MessageDate {
   private static func pad(_ value: Int, _ width: Int) -> String {
     let digits = String(value)
     return String(repeating: "0", count: max(0, width - digits.count)) + digits
+  }
+
+  /// `2027-01-31`: the UTC date of Unix time `seconds` (certificate validity in transcripts and reports).
+  public static func isoDate(unixSeconds seconds: Int64) -> String {
+    let (year, month, day) = civilDate(daysSinceEpoch: floorDivide(seconds, 86_400))
+    return "\(pad(Int(year), 4))-\(pad(month, 2))-\(pad(day, 2))"
   }
 
   /// Howard Hinnant's `civil_from_days`: proleptic Gregorian year, month (1–12) and day.

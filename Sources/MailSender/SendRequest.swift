@@ -2,16 +2,6 @@ import MailMessage
 import SMTPProtocol
 import SMTPTransport
 
-/// How the connection is protected (DESIGN §3.1, §3.4).
-public enum TransportSecurity: String, Sendable, Hashable, CaseIterable {
-  /// TLS from the first byte (RFC 8314), port 465 by default.
-  case implicitTLS = "implicit"
-  /// Plaintext greeting, then STARTTLS (RFC 3207); 587 or 25.
-  case startTLS = "starttls"
-  /// No TLS at all: only when asked for explicitly, and to a non-loopback peer only with `allowInsecure`.
-  case plaintext = "none"
-}
-
 /// What a secret lookup may use: the session's cancellation and the deadline of the step (DESIGN §4: a password
 /// command gets the send's deadline and is cancelled with it).
 public struct SecretLookupContext: Sendable {

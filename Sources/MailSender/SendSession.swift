@@ -230,7 +230,7 @@ struct SendSession {
 
   private func clientConfiguration(ehloName: String, peerIsLoopback: Bool) -> SMTPClientConfiguration {
     SMTPClientConfiguration(
-      security: request.security.clientSecurity,
+      security: request.security,
       ehloName: ehloName,
       authentication: login,
       plaintextAuthAllowed: peerIsLoopback,
@@ -480,20 +480,9 @@ struct SendSession {
       try writeData(&output, connection)
       uploaded = content.count
     } catch {
-      if !finalWriteStarted {
-        if error.kind == .cancelled { throw cancelled() }
-        throw SendFailure(
-          .temporary, "\(error.message) while sending the message — it was not delivered",
-          reason: error.kind == .timedOut ? .timedOut(.uploading) : .connectionLost(.uploading))
-      }
-      throw failure(from: error, awaitingFinalReply: true)
+      throw uploadFailure(error, finalWriteStarted: finalWriteStarted)
     }
-    emit(.progress(sent: content.count, total: content.count))
-    if !request.showData {
-      emit(
-        .data(
-          "[message: \(Self.grouped(encoder.lineCount)) lines, \(Self.grouped(encoder.byteCount)) bytes]"))
-    }
+    uploadDone(encoder, total: content.count)
     emit(.command("."))
     if thenQuit { emit(.command("QUIT")) }
     enter(.awaitingFinalReply)
@@ -538,20 +527,9 @@ struct SendSession {
       try connection.write(output, deadline: deadline)
       uploaded = content.count
     } catch {
-      if !finalWriteStarted {
-        if error.kind == .cancelled { throw cancelled() }
-        throw SendFailure(
-          .temporary, "\(error.message) while sending the message — it was not delivered",
-          reason: error.kind == .timedOut ? .timedOut(.uploading) : .connectionLost(.uploading))
-      }
-      throw failure(from: error, awaitingFinalReply: true)
+      throw uploadFailure(error, finalWriteStarted: finalWriteStarted)
     }
-    emit(.progress(sent: content.count, total: content.count))
-    if !request.showData {
-      emit(
-        .data(
-          "[message: \(Self.grouped(encoder.lineCount)) lines, \(Self.grouped(encoder.byteCount)) bytes]"))
-    }
+    uploadDone(encoder, total: content.count)
     emit(.command("QUIT"))
     enter(.awaitingFinalReply)
     return chunks
@@ -657,6 +635,28 @@ struct SendSession {
     return SendReport(failure: nil, finalReply: result.finalReply.map(record))
   }
 
+  /// Until the write holding the end of the message starts, a failure means the server cannot have it; once it
+  /// has started, the end may have gone out: "delivery unknown".
+  private func uploadFailure(_ error: TransportError, finalWriteStarted: Bool) -> SendFailure {
+    guard finalWriteStarted else {
+      if error.kind == .cancelled { return cancelled() }
+      return SendFailure(
+        .temporary, "\(error.message) while sending the message — it was not delivered",
+        reason: error.kind == .timedOut ? .timedOut(.uploading) : .connectionLost(.uploading))
+    }
+    return failure(from: error, awaitingFinalReply: true)
+  }
+
+  /// The last progress event and, unless every line was shown, the content's one-line summary.
+  private func uploadDone(_ encoder: DataEncoder, total: Int) {
+    emit(.progress(sent: total, total: total))
+    if !request.showData {
+      emit(
+        .data(
+          "[message: \(Self.grouped(encoder.lineCount)) lines, \(Self.grouped(encoder.byteCount)) bytes]"))
+    }
+  }
+
   // MARK: - Helpers
 
   /// 1873 → "1,873", as the transcript shows sizes.
@@ -668,15 +668,5 @@ struct SendSession {
       out.append(digit)
     }
     return out
-  }
-}
-
-extension TransportSecurity {
-  var clientSecurity: SMTPClientConfiguration.Security {
-    switch self {
-    case .implicitTLS: .implicitTLS
-    case .startTLS: .startTLS
-    case .plaintext: .plaintext
-    }
   }
 }

@@ -1,14 +1,5 @@
 /// What one SMTP session should do; the facade decides the policy flags (DESIGN §3).
 public struct SMTPClientConfiguration: Sendable {
-  /// How the channel is protected.
-  public enum Security: Sendable, Hashable {
-    /// TLS from the first byte (RFC 8314 §3); the driver handshakes before `start()`.
-    case implicitTLS
-    /// Plaintext greeting and EHLO, then STARTTLS (RFC 3207); refusing to go on without it.
-    case startTLS
-    /// No TLS at all: only when the user asked for it (DESIGN §3.4).
-    case plaintext
-  }
 
   /// The SASL mechanism to use.
   public enum Mechanism: Sendable, Hashable {
@@ -49,7 +40,7 @@ public struct SMTPClientConfiguration: Sendable {
   }
 
   /// How the channel is protected.
-  public var security: Security
+  public var security: TransportSecurity
   /// The EHLO/HELO argument.
   public var ehloName: String
   /// Credentials, or `nil` to send without AUTH.
@@ -80,7 +71,7 @@ public struct SMTPClientConfiguration: Sendable {
 
   /// A configuration; `recipients` must not be empty.
   public init(
-    security: Security,
+    security: TransportSecurity,
     ehloName: String,
     authentication: Authentication? = nil,
     plaintextAuthAllowed: Bool = false,

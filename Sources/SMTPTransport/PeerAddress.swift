@@ -1,3 +1,5 @@
+import SMTPProtocol
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -33,17 +35,14 @@ public struct PeerAddress: Sendable, Hashable, CustomStringConvertible {
 
   init(ipv4 bytes: [UInt8], port: UInt16) {
     self.init(
-      host: IPAddressParser.format(bytes) ?? "", port: port, isIPv6: false, isLoopback: bytes.first == 127)
+      host: IPAddressParser.format(bytes) ?? "", port: port, isIPv6: false,
+      isLoopback: LoopbackRange.contains(ipv4: bytes))
   }
 
   init(ipv6 bytes: [UInt8], port: UInt16) {
-    let isLoopbackV6 = bytes == [UInt8](repeating: 0, count: 15) + [1]
-    let isMappedLoopback =
-      bytes.count == 16 && bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
-      && bytes[12] == 127
     self.init(
       host: IPAddressParser.format(bytes) ?? "", port: port, isIPv6: true,
-      isLoopback: isLoopbackV6 || isMappedLoopback)
+      isLoopback: LoopbackRange.contains(ipv6: bytes))
   }
 
   /// "127.0.0.1:2525", "[::1]:2525".

@@ -92,7 +92,7 @@ public struct ChannelPlan: Sendable {
       flagSecurity = mode
     }
     if let account {
-      security = flagSecurity ?? TransportSecurity(account.security)
+      security = flagSecurity ?? account.security
       if let port = flagPort ?? account.explicitPort {
         self.port = port
       } else if let flagSecurity {
@@ -217,15 +217,5 @@ public struct ChannelPlan: Sendable {
 
   static func hostAndPort(_ host: String, _ port: UInt16) -> String {
     host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-  }
-}
-
-extension TransportSecurity {
-  init(_ security: AccountSecurity) {
-    switch security {
-    case .implicitTLS: self = .implicitTLS
-    case .startTLS: self = .startTLS
-    case .plaintext: self = .plaintext
-    }
   }
 }

@@ -18,19 +18,8 @@ public struct MessageFields: Sendable {
   /// A complete RFC 5322 message instead of subject, body and headers (DESIGN §3.8).
   public var supplied: [UInt8]?
 
-  public init(
-    from: String? = nil, to: [String] = [], cc: [String] = [], bcc: [String] = [], subject: String? = nil,
-    body: [UInt8] = [], headers: [String] = [], supplied: [UInt8]? = nil
-  ) {
-    self.from = from
-    self.to = to
-    self.cc = cc
-    self.bcc = bcc
-    self.subject = subject
-    self.body = body
-    self.headers = headers
-    self.supplied = supplied
-  }
+  /// Empty fields; a front end sets those the person filled in.
+  public init() {}
 }
 
 /// The message ready for the core: its bytes and the envelope.
@@ -117,14 +106,10 @@ public enum MessageAssembly {
     } catch {
       throw PlanningError(.dataError, PlanningText(stringLiteral: error.message))
     }
-    // In order, each address once; a Set keeps it linear in the number of recipients.
-    var recipients: [String] = []
-    var seen = Set<String>()
-    for box in checked.to + checked.cc + checked.bcc where seen.insert(box.address).inserted {
-      recipients.append(box.address)
-    }
     return AssembledMessage(
-      content: content, reversePath: checked.sender.address, recipients: recipients, messageID: messageID)
+      content: content, reversePath: checked.sender.address,
+      recipients: Mailbox.envelope(checked.to + checked.cc + checked.bcc).map(\.address), messageID: messageID
+    )
   }
 
   /// The account's `from`, with its `display_name` when it has one.

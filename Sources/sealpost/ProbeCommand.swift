@@ -29,14 +29,7 @@ struct ProbeCommand: ParsableCommand {
   @Option(help: ArgumentHelp("implicit (465) or starttls (587).", valueName: "mode"))
   var tls: String?
 
-  @Option(
-    help: ArgumentHelp("Trust only the CAs in this PEM file (replaces the system store).", valueName: "pem"))
-  var caFile: String?
-
-  @Option(
-    help: ArgumentHelp("Trust a leaf key instead of a CA chain: sha256/BASE64 of its SPKI.", valueName: "pin")
-  )
-  var pin: [String] = []
+  @OptionGroup var trustOptions: TrustOptions
 
   @Flag(help: "Also try TLS 1.0, 1.1, 1.2 and 1.3 one at a time and report which the server accepts.")
   var versions = false
@@ -81,6 +74,8 @@ struct ProbeCommand: ParsableCommand {
       // Port 25 plans STARTTLS; .plaintext only comes from --tls none, refused above. Kept total.
       throw SendFailure(.usage, "probing without TLS makes no sense: say --tls implicit or starttls")
     }
+    let caFile = trustOptions.caFile
+    let pin = trustOptions.pin
     if caFile != nil && !pin.isEmpty {
       throw SendFailure(.usage, "give --ca-file or --pin, not both: a pin replaces the CA check")
     }

@@ -47,13 +47,7 @@ struct SendCommand: ParsableCommand {
   var tls: String?
   @Flag(help: "With --tls none: allow plaintext to a host that is not loopback (never with AUTH).")
   var allowInsecure = false
-  @Option(
-    help: ArgumentHelp("Trust only the CAs in this PEM file (replaces the system store).", valueName: "pem"))
-  var caFile: String?
-  @Option(
-    help: ArgumentHelp("Trust a leaf key instead of a CA chain: sha256/BASE64 of its SPKI.", valueName: "pin")
-  )
-  var pin: [String] = []
+  @OptionGroup var trustOptions: TrustOptions
 
   // Login.
   @Option(help: "The login name for AUTH.")
@@ -184,7 +178,8 @@ struct SendCommand: ParsableCommand {
       }
     }
     let overrides = ChannelOverrides(
-      server: server, port: port, tls: tls, allowInsecure: allowInsecure, caFile: caFile, pins: pin,
+      server: server, port: port, tls: tls, allowInsecure: allowInsecure, caFile: trustOptions.caFile,
+      pins: trustOptions.pin,
       user: user,
       auth: auth, ehlo: ehlo, timeout: timeout)
     let plan = try CLIPlanning.run { () throws(PlanningError) in
@@ -193,7 +188,11 @@ struct SendCommand: ParsableCommand {
     if plan.user == nil && (passwordCommand != nil || auth != nil) {
       throw SendFailure(.usage, "--password-command and --auth need --user")
     }
-    let fields = MessageFields(from: from, to: to, cc: cc, bcc: bcc, subject: subject, headers: header)
+    var fields = MessageFields()
+    fields.from = from
+    (fields.to, fields.cc, fields.bcc) = (to, cc, bcc)
+    fields.subject = subject
+    fields.headers = header
     // Usage and data (64, 65) before files (66): addresses and headers are checked before anything is read.
     let checked = try CLIPlanning.run { () throws(PlanningError) in
       try plan.checkPlaintext()
@@ -288,18 +287,4 @@ struct SendCommand: ParsableCommand {
     return domain.isEmpty ? "sealpost.invalid" : String(domain)
   }
 
-  /// `sha256/BASE64` of a leaf SPKI (DESIGN §3.2); SHA-1 and MD5 are refused.
-  static func parsePin(_ text: String) throws(SendFailure) -> CertificatePin {
-    let lower = text.lowercased()
-    if lower.hasPrefix("sha1/") || lower.hasPrefix("md5/") {
-      throw SendFailure(.usage, "--pin: SHA-1 and MD5 pins are refused; use sha256/BASE64")
-    }
-    guard lower.hasPrefix("sha256/"),
-      let bytes = SASL.base64Decode(Array(text.utf8.dropFirst("sha256/".count))), bytes.count == 32
-    else {
-      throw SendFailure(
-        .usage, "--pin takes sha256/BASE64 (the SHA-256 of the server key's SPKI, 44 characters)")
-    }
-    return .spkiSHA256(bytes)
-  }
 }

@@ -90,14 +90,14 @@ import Testing
     #expect(Self.refusal(path, limit: 100) == nil)
     #expect(
       Self.refusal(path, limit: 99)
-        == CheckedFile.Refusal(.unreadable, "expected the config file to be at most 99 bytes"))
+        == CheckedFile.Refusal.unreadable("expected the config file to be at most 99 bytes"))
   }
 
   /// A file that is larger when read than `fstat` said (it grew meanwhile): procfs files say size 0 and hold more.
   @Test func aFileThatGrowsPastTheLimitWhileReadIsRefused() throws {
     #expect(
       Self.refusal("/proc/self/maps", limit: 64)
-        == CheckedFile.Refusal(.unreadable, "expected the config file to be at most 64 bytes"))
+        == CheckedFile.Refusal.unreadable("expected the config file to be at most 64 bytes"))
   }
 
   /// ~/.msmtprc is often a symlink into a dotfiles repository: it is followed, and the checks apply to the target.

@@ -13,7 +13,7 @@ private let envelopeWire =
 
 private func dsnConfiguration(
   _ dsn: DSNRequest?, recipients: [String] = ["bob@example.net"], requireTLS: Bool = false,
-  security: SMTPClientConfiguration.Security = .implicitTLS
+  security: TransportSecurity = .implicitTLS
 ) -> SMTPClientConfiguration {
   var result = configuration(security, authentication: alice, recipients: recipients)
   result.dsn = dsn

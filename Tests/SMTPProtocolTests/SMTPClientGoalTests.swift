@@ -5,7 +5,7 @@ import Testing
 /// same policy as a send, and then QUIT without a MAIL command.
 @Suite struct SMTPClientGoalTests {
   func goal(
-    _ goal: SMTPClientConfiguration.Goal, _ security: SMTPClientConfiguration.Security,
+    _ goal: SMTPClientConfiguration.Goal, _ security: TransportSecurity,
     authentication: SMTPClientConfiguration.Authentication? = nil, recipients: [String] = []
   ) -> SMTPClientConfiguration {
     var result = configuration(security, authentication: authentication, recipients: recipients)

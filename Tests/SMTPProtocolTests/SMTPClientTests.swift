@@ -20,7 +20,7 @@ let message = "Subject: t\n\n.hi\n."
 let messageWire = "Subject: t\r\n\r\n..hi\r\n..\r\n.\r\n"
 
 func configuration(
-  _ security: SMTPClientConfiguration.Security = .implicitTLS,
+  _ security: TransportSecurity = .implicitTLS,
   authentication: SMTPClientConfiguration.Authentication? = nil,
   plaintextAuthAllowed: Bool = false,
   heloFallbackAllowed: Bool = false,

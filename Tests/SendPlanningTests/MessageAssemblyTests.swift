@@ -8,6 +8,16 @@ import Testing
 /// Message assembly every front end shares (issue 8): addresses checked and named by field, Bcc only in the
 /// envelope, each recipient once, the account's sender with its display name.
 @Suite struct MessageAssemblyTests {
+  static func fields(
+    from: String? = nil, to: [String] = [], cc: [String] = [], bcc: [String] = [], subject: String? = nil,
+    body: [UInt8] = [], headers: [String] = [], supplied: [UInt8]? = nil
+  ) -> MessageFields {
+    var fields = MessageFields()
+    (fields.from, fields.to, fields.cc, fields.bcc) = (from, to, cc, bcc)
+    (fields.subject, fields.body, fields.headers, fields.supplied) = (subject, body, headers, supplied)
+    return fields
+  }
+
   static let date = Date(timeIntervalSince1970: 1_790_000_000)
 
   static func text(_ message: AssembledMessage) -> String {
@@ -16,7 +26,7 @@ import Testing
 
   @Test func bccIsInTheEnvelopeOnlyAndEveryRecipientIsThereOnce() throws {
     let message = try MessageAssembly.assemble(
-      MessageFields(
+      Self.fields(
         from: "a@example.org", to: ["b@example.org", "Zoë <z@example.org>"], cc: ["b@example.org"],
         bcc: ["hidden@example.org"], subject: "Hi", body: Array("Hello\n".utf8)),
       account: nil, date: Self.date)
@@ -33,21 +43,21 @@ import Testing
     let account = try #require(config.account(named: "a"))
     #expect(MessageAssembly.accountSender(account) == #""Ann \"A\" Lee" <a@example.org>"#)
     let message = try MessageAssembly.assemble(
-      MessageFields(to: ["b@example.org"]), account: account, date: Self.date)
+      Self.fields(to: ["b@example.org"]), account: account, date: Self.date)
     #expect(message.reversePath == "a@example.org")
     #expect(Self.text(message).contains("From: \"Ann \\\"A\\\" Lee\" <a@example.org>\r\n"))
   }
 
   @Test(arguments: [
-    (MessageFields(from: "a@example.org"), SendFailure.Category.usage, "no recipient: give To, Cc or Bcc"),
-    (MessageFields(to: ["b@example.org"]), .usage, "no sender: give From (or set from in the account)"),
-    (MessageFields(from: "a@example.org", to: ["not an address"]), .dataError, "To: "),
+    (Self.fields(from: "a@example.org"), SendFailure.Category.usage, "no recipient: give To, Cc or Bcc"),
+    (Self.fields(to: ["b@example.org"]), .usage, "no sender: give From (or set from in the account)"),
+    (Self.fields(from: "a@example.org", to: ["not an address"]), .dataError, "To: "),
     (
-      MessageFields(from: "a@example.org", to: ["b@example.org"], headers: ["Bcc: x@example.org"]), .usage,
+      Self.fields(from: "a@example.org", to: ["b@example.org"], headers: ["Bcc: x@example.org"]), .usage,
       "Header: "
     ),
     (
-      MessageFields(from: "a@example.org", to: ["b@example.org"], subject: "s", supplied: []), .usage,
+      Self.fields(from: "a@example.org", to: ["b@example.org"], subject: "s", supplied: []), .usage,
       "Message is a complete message: it cannot be combined with Subject, Body or Header"
     ),
   ])
@@ -66,7 +76,7 @@ import Testing
       "From: a@example.org\r\nTo: b@example.org\r\nBcc: c@example.org\r\nDate: x\r\nMessage-ID: <1@x>\r\n\r\nBody\r\n"
         .utf8)
     let message = try MessageAssembly.assemble(
-      MessageFields(from: "a@example.org", to: ["b@example.org"], supplied: supplied), account: nil,
+      Self.fields(from: "a@example.org", to: ["b@example.org"], supplied: supplied), account: nil,
       date: Self.date)
     #expect(
       Self.text(message)
