@@ -39,7 +39,7 @@ let package = Package(
     .target(name: "CursesBackend", dependencies: ["CNCursesW", "ComposerCore"]),
 
     // Test kit: a scripted SMTP server (plaintext and TLS) and test-made certificates.
-    .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPProtocol", "SMTPTransport"]),
+    .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPTransport"]),
 
     // Planning, shared by every front end: account + overrides → a complete request, the secret's lookup and
     // binding, message assembly; typed errors each front end words itself (DESIGN §2).

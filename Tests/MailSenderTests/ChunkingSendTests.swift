@@ -178,9 +178,11 @@ import Testing
   }
 
   @Test func aDropAfterTheLastChunkIsDeliveryUnknown() throws {
-    let outcome = try H.run(server: try Self.server { $0.stall = .afterFinalDot(seconds: 3) }) {
+    let outcome = try H.run(
+      server: try Self.server { $0.stall = .afterFinalDot(seconds: 3) }, stallAt: .awaitingFinalReply
+    ) {
       $0.recipients = ["b@example.org"]
-      $0.timeout = .seconds(1)
+      $0.timeout = .seconds(60)
     }
     #expect(outcome.report.failure?.reason == .deliveryUnknown, "\(outcome.report.verdictLine)")
     #expect(outcome.report.exitCode == 75)

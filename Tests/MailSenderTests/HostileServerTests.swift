@@ -51,7 +51,7 @@ import Testing
     let start = clock.now
     let report = MailSender.send(request) { _ in }
     let elapsed = clock.now - start
-    return (report, server.waitForFinishedSessions(1, timeout: 2), elapsed)
+    return (report, report.peer == nil ? [] : server.waitForFinishedSessions(1, timeout: 2), elapsed)
   }
 
   @Test func aReplyBeforeItsCommandIsAProtocolViolation() throws {

@@ -60,7 +60,8 @@ import Testing
     let start = clock.now
     let report = MailSender.send(request) { event in events.withLock { $0.append(event) } }
     let elapsed = clock.now - start
-    let sessions = server.waitForFinishedSessions(1, timeout: 2)
+    // Only a send that connected leaves a session to wait for.
+    let sessions = report.peer == nil ? [] : server.waitForFinishedSessions(1, timeout: 2)
     server.stop()
     return Outcome(
       report: report, events: events.withLock { $0 },

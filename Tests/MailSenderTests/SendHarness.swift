@@ -62,7 +62,7 @@ struct SendHarness {
 
   static func run(
     server standard: StandardSMTPOptions, serverOptions: ScriptedSMTPServer.Options = .init(),
-    security: TransportSecurity = .startTLS, cancelAfter: Double? = nil,
+    security: TransportSecurity = .startTLS, cancelAfter: Double? = nil, stallAt: SendStage? = nil,
     configure: (inout SendRequest) -> Void = { _ in }
   ) throws -> Outcome {
     let server = try ScriptedSMTPServer(standard: standard, options: serverOptions)
@@ -70,9 +70,23 @@ struct SendHarness {
     var request = try Self.request(port: server.port, security: security)
     configure(&request)
     var events: [SendEvent] = []
-    let clock = ContinuousClock()
-    let start = clock.now
-    let handle = MailSender.start(request)
+    let wall = ContinuousClock()
+    let start = wall.now
+    // `stallAt`: the session runs on a manual clock, and once it waits in that stage time jumps past the step
+    // deadline, so a stall test takes no real time (DESIGN §8).
+    let clock = stallAt.map { _ in ManualClock() }
+    let handle = clock.map { MailSender.start(request, clock: $0) } ?? MailSender.start(request)
+    if let stallAt, let clock {
+      while let event = handle.nextEvent() {
+        events.append(event)
+        if case .stage(stallAt) = event.payload { break }
+      }
+      usleep(50_000)
+      while !handle.isFinished {
+        clock.advance(by: request.timeout + .seconds(1))
+        usleep(2_000)
+      }
+    }
     if let cancelAfter {
       Thread.detachNewThread {
         Thread.sleep(forTimeInterval: cancelAfter)
@@ -81,8 +95,9 @@ struct SendHarness {
     }
     while let event = handle.nextEvent() { events.append(event) }
     let report = handle.wait()
-    let elapsed = clock.now - start
-    let sessions = server.waitForFinishedSessions(1, timeout: 2)
+    let elapsed = wall.now - start
+    // Only a send that connected leaves a session to wait for.
+    let sessions = report.peer == nil ? [] : server.waitForFinishedSessions(1, timeout: 2)
     server.stop()
     return Outcome(
       report: report, events: events,

@@ -247,16 +247,21 @@ import Testing
   // MARK: - DESIGN §3.7: stalls and endless replies
 
   @Test func stalledGreetingTimesOut() throws {
-    let outcome = try H.run(server: try H.standard { $0.stall = .beforeGreeting(seconds: 4) }) {
-      $0.timeout = .seconds(1)
+    let outcome = try H.run(
+      server: try H.standard { $0.stall = .beforeGreeting(seconds: 4) }, stallAt: .greeting
+    ) {
+      $0.timeout = .seconds(60)
     }
     #expect(outcome.report.exitCode == 75)
+    #expect(outcome.report.failure?.reason == .timedOut(.greeting))
     #expect(outcome.elapsed < .seconds(2))
   }
 
   @Test func stallMidHandshakeTimesOut() throws {
-    let outcome = try H.run(server: try H.standard { $0.stall = .midHandshake(seconds: 4) }) {
-      $0.timeout = .seconds(1)
+    let outcome = try H.run(
+      server: try H.standard { $0.stall = .midHandshake(seconds: 4) }, stallAt: .handshake
+    ) {
+      $0.timeout = .seconds(60)
     }
     #expect(outcome.report.exitCode == 75, "\(outcome.report.verdictLine)")
     #expect(outcome.elapsed < .seconds(2))
@@ -264,8 +269,10 @@ import Testing
   }
 
   @Test func stallAfterTheFinalDotIsDeliveryUnknown() throws {
-    let outcome = try H.run(server: try H.standard { $0.stall = .afterFinalDot(seconds: 4) }) {
-      $0.timeout = .seconds(1)
+    let outcome = try H.run(
+      server: try H.standard { $0.stall = .afterFinalDot(seconds: 4) }, stallAt: .awaitingFinalReply
+    ) {
+      $0.timeout = .seconds(60)
     }
     #expect(outcome.report.exitCode == 75)
     #expect(outcome.report.failure?.category == .deliveryUnknown)
