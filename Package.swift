@@ -51,7 +51,7 @@ let package = Package(
     .executableTarget(
       name: "sealpost",
       dependencies: [
-        "SendPlanning", "MailSender", "MailMessage", "SMTPProtocol", "SMTPTransport", "Accounts",
+        "SendPlanning", "MailSender", "SMTPProtocol", "SMTPTransport", "Accounts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

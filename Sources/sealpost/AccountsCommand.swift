@@ -1,7 +1,6 @@
 import Accounts
 import ArgumentParser
 import Foundation
-import MailMessage
 import MailSender
 import SMTPProtocol
 import SMTPTransport

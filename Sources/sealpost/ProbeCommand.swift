@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import MailMessage
 import MailSender
 import SMTPProtocol
 import SMTPTransport

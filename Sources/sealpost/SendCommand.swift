@@ -1,7 +1,6 @@
 import Accounts
 import ArgumentParser
 import Foundation
-import MailMessage
 import MailSender
 import SMTPProtocol
 import SMTPTransport
@@ -262,29 +261,6 @@ struct SendCommand: ParsableCommand {
     default: throw SendFailure(.usage, "--dsn-return takes full or headers")
     }
     return request
-  }
-
-  /// The account's `from`, with its `display_name` when it has one.
-  static func accountSender(_ account: Account) -> String? {
-    guard let from = account.from else { return nil }
-    guard let name = account.displayName, !from.contains("<") else { return from }
-    let quoted = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
-      of: "\"", with: "\\\"")
-    return "\"\(quoted)\" <\(from)>"
-  }
-
-  private func mailbox(_ text: String, flag: String) throws(SendFailure) -> Mailbox {
-    do throws(MessageError) {
-      return try Mailbox(parsing: text)
-    } catch {
-      throw SendFailure(.dataError, "\(flag): \(error.message)")
-    }
-  }
-
-  static func domain(of address: String) -> String {
-    guard let at = address.lastIndex(of: "@") else { return "sealpost.invalid" }
-    let domain = address[address.index(after: at)...]
-    return domain.isEmpty ? "sealpost.invalid" : String(domain)
   }
 
 }

@@ -1,4 +1,5 @@
 import Accounts
+import Foundation
 import MailSender
 import SMTPProtocol
 import SMTPTransport
@@ -30,6 +31,16 @@ import Testing
     let text = "account a\nhost mail.example.org\ntls on\nauth on\nuser u\npassword from-the-file"
     let config = try AccountsConfig(parsing: text, path: "t.conf", flavor: .sealpost, home: nil)
     return try ChannelPlan(overrides: .init(server: server), account: config.account(named: "a"))
+  }
+
+  /// The processes whose command line holds `marker`.
+  static func processes(holding marker: String) -> [String] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.filter { entry in
+      guard Int32(entry) != nil, let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+      else { return false }
+      return String(decoding: data, as: UTF8.self).contains(marker)
+    }
   }
 
   @Test func theOrderOfTheSources() throws {
@@ -71,5 +82,33 @@ import Testing
     }
     #expect(error?.message == "the password from SEALPOST_PASSWORD is empty")
     #expect(error?.exitCode == 78)
+  }
+}
+
+/// Cancelling a send while its password command runs ends the send within 100 ms and kills the command.
+@Suite struct SecretLookupCancelTests {
+  @Test func cancelDuringAPasswordCommand() throws {
+    let marker = "41.421\(UInt32.random(in: 0...999_999))"
+    let resolver = SecretResolverTests.resolver(command: "sleep \(marker)")
+    var request = SendRequest(
+      host: "127.0.0.1", port: 9, security: .implicitTLS, credentials: nil, timeout: .seconds(30),
+      reversePath: "a@example.org", recipients: ["b@example.org"], message: MessageContent(bytes: []))
+    request.credentials = resolver.credentials(for: try SecretResolverTests.plan(server: "127.0.0.1:9"))
+    let handle = MailSender.start(request)
+    while let event = handle.nextEvent() {
+      if case .stage(.credentials) = event.payload { break }
+    }
+    // Let the command start.
+    let limit = ContinuousClock.now + .seconds(5)
+    while SecretResolverTests.processes(holding: marker).isEmpty && ContinuousClock.now < limit {
+      usleep(5_000)
+    }
+    #expect(!SecretResolverTests.processes(holding: marker).isEmpty)
+    let cancelled = ContinuousClock.now
+    handle.cancel()
+    let report = handle.wait()
+    #expect(ContinuousClock.now - cancelled < .milliseconds(100))
+    #expect(report.failure?.category == .cancelled, "\(report.verdictLine)")
+    #expect(SecretResolverTests.processes(holding: marker).isEmpty, "the command was left running")
   }
 }
