@@ -56,7 +56,8 @@ struct Redactor: Sendable {
     return String(out)
   }
 
-  private static func replacing(_ needle: [Unicode.Scalar], in scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
+  private static func replacing(_ needle: [Unicode.Scalar], in scalars: [Unicode.Scalar]) -> [Unicode.Scalar]
+  {
     guard !needle.isEmpty, scalars.count >= needle.count else { return scalars }
     var out: [Unicode.Scalar] = []
     out.reserveCapacity(scalars.count)
