@@ -3,6 +3,8 @@ import SMTPProtocol
 /// A secret source of an account that failed. The message names the account and never holds the command's output.
 public struct AccountSecretError: Error, Sendable, Hashable, CustomStringConvertible {
   public var message: String
+  /// How the command failed, when one ran.
+  public var failure: ShellCommand.Failure? = nil
   public var description: String { message }
 }
 
@@ -19,7 +21,8 @@ public enum AccountSecrets {
       guard !bytes.isEmpty else { throw AccountSecretError(message: "\(what) printed nothing") }
       return Secret(bytes)
     case .failure(let failure):
-      throw AccountSecretError(message: "\(what) \(describe(failure)); its output is not shown")
+      throw AccountSecretError(
+        message: "\(what) \(describe(failure)); its output is not shown", failure: failure)
     }
   }
 
@@ -46,7 +49,8 @@ public enum AccountSecrets {
       return nil
     case .failure(let failure):
       throw AccountSecretError(
-        message: "account \(account): secret-tool \(describe(failure)); its output is not shown")
+        message: "account \(account): secret-tool \(describe(failure)); its output is not shown",
+        failure: failure)
     }
   }
 

@@ -43,12 +43,36 @@ struct Redactor: Sendable {
     return forms
   }
 
+  /// Matched by Unicode scalars, not by `Character`: a grapheme comparison would miss a secret followed by a
+  /// combining mark (`pw` + U+0301 is one cluster), which a server can append to slip an echo past the scrub.
   func scrub(_ text: String) -> String {
     guard !needles.isEmpty else { return text }
-    var result = text
-    for needle in needles where result.contains(needle) {
-      result = result.replacing(needle, with: Self.mask)
+    var result = Array(text.unicodeScalars)
+    for needle in needles {
+      result = Self.replacing(Array(needle.unicodeScalars), in: result)
     }
-    return result
+    var out = String.UnicodeScalarView()
+    out.append(contentsOf: result)
+    return String(out)
+  }
+
+  private static func replacing(_ needle: [Unicode.Scalar], in scalars: [Unicode.Scalar]) -> [Unicode.Scalar]
+  {
+    guard !needle.isEmpty, scalars.count >= needle.count else { return scalars }
+    var out: [Unicode.Scalar] = []
+    out.reserveCapacity(scalars.count)
+    var index = 0
+    while index < scalars.count {
+      if index + needle.count <= scalars.count && scalars[index] == needle[0]
+        && scalars[index..<(index + needle.count)].elementsEqual(needle)
+      {
+        out.append(contentsOf: mask.unicodeScalars)
+        index += needle.count
+      } else {
+        out.append(scalars[index])
+        index += 1
+      }
+    }
+    return out
   }
 }

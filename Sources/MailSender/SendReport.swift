@@ -157,8 +157,15 @@ public struct SendFailure: Error, Sendable, Hashable, CustomStringConvertible {
     }
   }
 
-  public var exitCode: Int32 { category.exitCode }
-  public var description: String { "\(category.verdict): \(message)" }
+  /// The category's code (DESIGN §4), or the status a cancel asked for (130, 143).
+  public var exitCode: Int32 {
+    get { exitCodeOverride ?? category.exitCode }
+    set { exitCodeOverride = newValue }
+  }
+  private var exitCodeOverride: Int32?
+
+  /// "refused: STARTTLS not offered…"; a cancelled session says only "cancelled — not sent".
+  public var description: String { category == .cancelled ? message : "\(category.verdict): \(message)" }
 }
 
 /// How a session ended, for a front end to switch on.

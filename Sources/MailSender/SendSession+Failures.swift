@@ -6,14 +6,19 @@ import SMTPTransport
 /// caller). No line names a command-line flag: each front end adds its own hint from the reason.
 extension SendSession {
   func deliveryUnknown(_ why: String) -> SendFailure {
-    SendFailure(
+    var failure = SendFailure(
       .deliveryUnknown,
       "\(why) after the end of data — the server may or may not have accepted the message",
       reason: .deliveryUnknown)
+    // Cancelled after the dot: still "delivery unknown", with the cancel's exit status (DESIGN §4).
+    if cancellation.isCancelled { failure.exitCode = cancellation.status }
+    return failure
   }
 
   func cancelled() -> SendFailure {
-    SendFailure(.cancelled, "cancelled — not sent", reason: .cancelled)
+    var failure = SendFailure(.cancelled, "cancelled — not sent", reason: .cancelled)
+    failure.exitCode = cancellation.status
+    return failure
   }
 
   func failure(from error: TransportError, awaitingFinalReply: Bool) -> SendFailure {

@@ -54,6 +54,9 @@ public final class SessionHandle<Report: Sendable>: Sendable {
   /// final dot the outcome is "cancelled — not sent"; after it, "delivery unknown". Idempotent.
   public func cancel() { cancellation.cancel() }
 
+  /// Cancels with the exit status the outcome should report (143 when the reason was SIGTERM).
+  public func cancel(status: Int32) { cancellation.cancel(status: status) }
+
   public var isCancelled: Bool { cancellation.isCancelled }
 
   /// The session has ended and its report is ready (events may still be queued).

@@ -21,6 +21,17 @@ public final class Cancellation: Sendable {
     if eventDescriptor >= 0 { Glibc.close(eventDescriptor) }
   }
 
+  /// The exit status a cancelled send reports: 130 (as after SIGINT) unless the canceller says otherwise (143 for
+  /// SIGTERM), so the outcome and the process agree.
+  public var status: Int32 { statusStorage.load(ordering: .acquiring) }
+  private let statusStorage = Atomic<Int32>(130)
+
+  /// Idempotent; the first status given wins.
+  public func cancel(status: Int32) {
+    if !isCancelled { statusStorage.store(status, ordering: .releasing) }
+    cancel()
+  }
+
   /// Idempotent.
   public func cancel() {
     let (exchanged, _) = cancelled.compareExchange(

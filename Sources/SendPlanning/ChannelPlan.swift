@@ -156,7 +156,7 @@ public struct ChannelPlan: Sendable {
     ehlo = flags.ehlo ?? account?.domain
     timeout = flags.timeout ?? account?.timeout.map(Double.init) ?? 60
     guard timeout > 0, timeout <= 86_400 else {
-      throw PlanningError(.usage, "\(field: .timeout) takes seconds, more than 0")
+      throw PlanningError(.usage, "\(field: .timeout) takes seconds, more than 0 and at most 86400")
     }
     if let user, user.utf8.contains(0) || user.unicodeScalars.contains(where: { $0.value < 0x20 }) {
       throw PlanningError(.dataError, "the user name holds control characters")

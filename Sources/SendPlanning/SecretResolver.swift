@@ -3,6 +3,10 @@ import MailSender
 import SMTPProtocol
 import SMTPTransport
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// How a front end asks a person for a secret: the CLI with a no-echo prompt on `/dev/tty`, the composer with a
 /// masked field. Called on the session's thread.
 public protocol SecretPrompt: Sendable {
@@ -84,7 +88,10 @@ public struct SecretResolver: Sendable {
             break
           }
         } catch {
-          if context.cancellation.isCancelled { throw SendFailure(.cancelled, "cancelled — not sent") }
+          // A command that was the terminal's foreground job gets Ctrl-C itself: the person cancelled the send.
+          if context.cancellation.isCancelled || error.failure == .signal(SIGINT) {
+            throw SendFailure(.cancelled, "cancelled — not sent", reason: .cancelled)
+          }
           throw SendFailure(.configuration, error.message, reason: .credentialsUnavailable)
         }
         if let (secret, source) = found { return try nonEmpty(secret, from: source) }
@@ -150,6 +157,9 @@ public struct SecretResolver: Sendable {
       return Secret(bytes)
     case .failure(.couldNotStart): throw failed("could not be started")
     case .failure(.exitStatus(let status)): throw failed("failed (exit status \(status))")
+    case .failure(.signal(SIGINT)):
+      // The command was the terminal's foreground job, so Ctrl-C reached it: the person cancelled the send.
+      throw SendFailure(.cancelled, "cancelled — not sent", reason: .cancelled)
     case .failure(.signal(let signal)): throw failed("was killed by \(ShellCommand.describe(signal: signal))")
     case .failure(.tooLong): throw failed("printed more than 64 KiB")
     case .failure(.timedOut): throw failed("ran out of time (the step deadline) and was stopped")

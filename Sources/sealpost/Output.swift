@@ -55,9 +55,9 @@ enum Output {
   /// The final line; throws the exit code unless it is 0.
   static func finish(_ line: String, exitCode: Int32) throws {
     verdict(line)
-    // A session cancelled by a signal exits as 128 + the signal (130 for Ctrl-C, 143 for SIGTERM).
-    let code = SignalCancel.exitCode(exitCode)
-    if code != 0 { throw ExitCode(code) }
+    // The outcome's own code: a session cancelled by a signal says 130 or 143 there already, and a mail that was
+    // sent stays 0 even if a signal came while its transcript was still being written.
+    if exitCode != 0 { throw ExitCode(exitCode) }
   }
 
   /// EX_IOERR (sysexits.h): the output could not be written.

@@ -79,7 +79,7 @@ struct ProbeCommand: ParsableCommand {
       throw SendFailure(.usage, "give --ca-file or --pin, not both: a pin replaces the CA check")
     }
     guard timeout > 0, timeout <= 86_400 else {
-      throw SendFailure(.usage, "--timeout takes seconds, more than 0")
+      throw SendFailure(.usage, "--timeout takes seconds, more than 0 and at most 86400")
     }
     let pins = try CLIPlanning.run { () throws(PlanningError) in try pin.map(ChannelPlan.parsePin) }
     if let caFile { try Input.checkReadable(caFile, what: "CA file") }

@@ -13,7 +13,8 @@ import Synchronization
 enum SignalCancel {
   /// The signal that cancelled the session, if one did.
   private static let received = Atomic<Int32>(0)
-  nonisolated(unsafe) private static var pipeWrite: Int32 = -1
+  /// The write end of the signal pipe while a session runs, else -1 (the prompt forwards SIGINT/SIGTERM here).
+  nonisolated(unsafe) static var pipeWrite: Int32 = -1
 
   static var signal: Int32? {
     let value = received.load(ordering: .acquiring)
@@ -38,7 +39,7 @@ enum SignalCancel {
     let readEnd = fds[0]
     install()
     let handle = start()
-    let watcher = Watcher(readEnd: readEnd, cancel: { handle.cancel() })
+    let watcher = Watcher(readEnd: readEnd, cancel: { status in handle.cancel(status: status) })
     watcher.start()
     while let event = handle.nextEvent() { output(event) }
     let report = handle.wait()
@@ -48,12 +49,6 @@ enum SignalCancel {
     close(fds[1])
     close(readEnd)
     return report
-  }
-
-  /// The exit status for a cancelled session: 128 + the signal, else `code`.
-  static func exitCode(_ code: Int32) -> Int32 {
-    guard let signal else { return code }
-    return 128 + signal
   }
 
   private static let signals = [SIGINT, SIGTERM]
@@ -97,10 +92,10 @@ enum SignalCancel {
   /// Reads signal numbers from the pipe and cancels; a zero byte (sent by `stop`) ends it.
   private final class Watcher: @unchecked Sendable {
     let readEnd: Int32
-    let cancel: @Sendable () -> Void
+    let cancel: @Sendable (Int32) -> Void
     private var thread = pthread_t()
 
-    init(readEnd: Int32, cancel: @escaping @Sendable () -> Void) {
+    init(readEnd: Int32, cancel: @escaping @Sendable (Int32) -> Void) {
       self.readEnd = readEnd
       self.cancel = cancel
     }
@@ -128,7 +123,7 @@ enum SignalCancel {
         if count == 1 {
           _ = SignalCancel.received.compareExchange(
             expected: 0, desired: Int32(byte), ordering: .acquiringAndReleasing)
-          cancel()
+          cancel(128 + Int32(byte))
         }
       }
     }

@@ -30,9 +30,9 @@ struct TerminalPrompt: SecretPrompt {
     var saved = termios()
     let hasTermios = tcgetattr(fd, &saved) == 0
     if hasTermios {
-      EchoGuard.arm(fd: fd, saved: saved)
       var silent = saved
       silent.c_lflag &= ~tcflag_t(ECHO)
+      EchoGuard.arm(fd: fd, saved: saved, silent: silent)
       _ = tcsetattr(fd, TCSAFLUSH, &silent)
     }
     defer {
@@ -75,6 +75,8 @@ struct TerminalPrompt: SecretPrompt {
 private enum EchoGuard {
   nonisolated(unsafe) static var descriptor: Int32 = -1
   nonisolated(unsafe) static var saved = termios()
+  /// The mode with echo off, put back when the process continues after a stop (Ctrl-Z, then `fg`).
+  nonisolated(unsafe) static var silent = termios()
   nonisolated(unsafe) static var previous: [(Int32, sigaction)] = []
 
   /// The signals whose default action is to terminate (signal(7)); SIGKILL and SIGSTOP cannot be caught.
@@ -88,10 +90,12 @@ private enum EchoGuard {
     return numbers
   }
 
-  static func arm(fd: Int32, saved state: termios) {
+  static func arm(fd: Int32, saved state: termios, silent quiet: termios) {
     descriptor = fd
     saved = state
+    silent = quiet
     previous = []
+    armStop()
     for number in signals {
       var old = sigaction()
       guard sigaction(number, nil, &old) == 0 else { continue }
@@ -100,6 +104,13 @@ private enum EchoGuard {
       var action = sigaction()
       action.__sigaction_handler.sa_handler = { number in
         _ = tcsetattr(EchoGuard.descriptor, TCSAFLUSH, &EchoGuard.saved)
+        // During a send, Ctrl-C and SIGTERM cancel it (the prompt then ends on the cancellation and the verdict
+        // is printed), as everywhere else in the send; only without a send do they end the process here.
+        if (number == SIGINT || number == SIGTERM) && SignalCancel.pipeWrite >= 0 {
+          var byte = UInt8(truncatingIfNeeded: number)
+          _ = write(SignalCancel.pipeWrite, &byte, 1)
+          return
+        }
         signal(number, SIG_DFL)
         raise(number)
       }
@@ -110,6 +121,33 @@ private enum EchoGuard {
 
   private static func bits(_ handler: __sighandler_t?) -> Int {
     handler.map { unsafeBitCast($0, to: Int.self) } ?? 0
+  }
+
+  /// Ctrl-Z at the prompt: echo back on while stopped, off again when continued (as OpenSSH's readpassphrase).
+  private static func armStop() {
+    var old = sigaction()
+    guard sigaction(SIGTSTP, nil, &old) == 0, bits(old.__sigaction_handler.sa_handler) != bits(SIG_IGN) else {
+      return
+    }
+    if installStopHandler() { previous.append((SIGTSTP, old)) }
+  }
+
+  /// sigaction, tcsetattr and raise are async-signal-safe: the handler puts itself back after the stop.
+  @discardableResult
+  static func installStopHandler() -> Bool {
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = { _ in
+      _ = tcsetattr(EchoGuard.descriptor, TCSAFLUSH, &EchoGuard.saved)
+      signal(SIGTSTP, SIG_DFL)
+      raise(SIGTSTP)
+      // Continued: stop the same way next time, and hide what is typed from here on.
+      EchoGuard.installStopHandler()
+      _ = tcsetattr(EchoGuard.descriptor, TCSAFLUSH, &EchoGuard.silent)
+    }
+    sigemptyset(&action.sa_mask)
+    // Not blocked while the handler runs, so the raise stops the process there and then.
+    action.sa_flags = Int32(SA_NODEFER)
+    return sigaction(SIGTSTP, &action, nil) == 0
   }
 
   static func disarm() {

@@ -38,3 +38,17 @@ import Testing
       Redactor.base64Forms(of: Array("s3cret-pw".utf8)) == ["czNjcmV0LXB3", "MzY3JldC1wd", "zM2NyZXQtcH"])
   }
 }
+
+/// Red team: a secret echoed with a combining mark after it is one grapheme with the mark; the scrub compares
+/// Unicode scalars, so it is still found.
+@Suite struct RedactorCombiningMarkTests {
+  @Test(arguments: ["\u{0301}", "\u{20DD}", "\u{FE0F}", "\u{200D}"])
+  func aSecretFollowedByACombiningMarkIsScrubbed(mark: String) {
+    let redactor = Redactor(secrets: [Secret(Array("hunter2".utf8))])
+    let scrubbed = redactor.scrub("535 5.7.8 bad password hunter2\(mark) here")
+    #expect(!scrubbed.contains("hunter2"), "\(scrubbed.debugDescription)")
+    // Compared by scalars: the mark now combines with the mask's ">".
+    #expect(
+      Array(scrubbed.unicodeScalars).starts(with: "535 5.7.8 bad password <redacted>".unicodeScalars))
+  }
+}

@@ -129,7 +129,7 @@ import Testing
     #expect(report.failure?.category == stageCase.expected, "\(report.verdictLine)")
     if stageCase.expected == .cancelled {
       #expect(report.failure?.reason == .cancelled)
-      #expect(report.verdictLine == "cancelled: cancelled — not sent")
+      #expect(report.verdictLine == "cancelled — not sent")
     }
     var remaining: [SendEvent] = []
     while let event = handle.nextEvent() { remaining.append(event) }

@@ -86,7 +86,7 @@ import Testing
   /// SIGUSR1, SIGALRM and the other signals whose default action ends the process (SIGKILL and SIGSTOP cannot be
   /// caught; SIGPIPE is ignored by Sealpost) leave the echo on; the process still ends by that signal.
   @Test(arguments: [
-    SIGUSR1, SIGALRM, SIGUSR2, SIGVTALRM, SIGPROF, SIGXCPU, SIGPWR, SIGIO, SIGINT, SIGTERM, SIGHUP,
+    SIGUSR1, SIGALRM, SIGUSR2, SIGVTALRM, SIGPROF, SIGXCPU, SIGPWR, SIGIO, SIGHUP,
     __libc_current_sigrtmin(), __libc_current_sigrtmax(),
   ])
   func aSignalAtThePromptLeavesEchoOn(signal: Int32) throws {
@@ -95,12 +95,22 @@ import Testing
     #expect(result.echo == "echo=on", "signal \(signal)")
   }
 
+  /// Ctrl-C and SIGTERM at the prompt cancel the send, as at every other stage (red team): echo back on, the
+  /// verdict printed, exit 130 or 143 — not a death by the signal.
+  @Test(arguments: [SIGINT, SIGTERM])
+  func ctrlCAtThePromptCancelsTheSend(signal: Int32) throws {
+    let result = try Self.run(signal: signal, arguments: Self.arguments())
+    #expect(result.status == "status=\(128 + signal)", "\(result.shown)")
+    #expect(result.echo == "echo=on", "signal \(signal)")
+    #expect(result.shown.contains("sealpost: cancelled — not sent"), "\(result.shown)")
+  }
+
   /// The prompt shows the user name and host as everything else does: DEL, C1 controls and bidi controls
   /// escaped, never raw.
   @Test func thePromptEscapesTheUserName() throws {
     let user = "u\u{7F}\u{9B}31m\u{202E}x@example.test"
     let result = try Self.run(signal: 0, keys: "\\x03", arguments: Self.arguments(user: user))
-    #expect(result.status == "status=-2", "\(result.shown)")
+    #expect(result.status == "status=130", "\(result.shown)")
     #expect(
       result.shown.contains("Password for u\\u{007F}\\u{009B}31m\\u{202E}x@example.test at localhost: "))
     #expect(!result.shown.unicodeScalars.contains { [0x7F, 0x9B, 0x202E].contains($0.value) })

@@ -22,10 +22,10 @@ import Testing
   static let cases: [Case] = [
     Case(
       stage: "greeting", stall: .beforeGreeting(seconds: 5), signal: SIGINT, status: 130,
-      verdict: "sealpost: cancelled: cancelled — not sent"),
+      verdict: "sealpost: cancelled — not sent"),
     Case(
       stage: "envelope", stall: .beforeReplyTo(verb: "MAIL", seconds: 5), signal: SIGTERM, status: 143,
-      verdict: "sealpost: cancelled: cancelled — not sent"),
+      verdict: "sealpost: cancelled — not sent"),
     Case(
       stage: "awaiting_final_reply", stall: .afterFinalDot(seconds: 5), signal: SIGINT, status: 130,
       verdict: "sealpost: delivery unknown: cancelled while reading"),
@@ -56,6 +56,10 @@ import Testing
     #expect(result.status == signalCase.status, "\(result.stderr)")
     #expect(result.stderr.hasPrefix(signalCase.verdict), "\(result.stderr)")
     #expect(result.stdout.contains("\"kind\":\"outcome\""), "the JSON-lines transcript ends with the outcome")
+    // The outcome's exit code is the process's (red team: it said 130 for SIGTERM, and 75 after the dot).
+    let last = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
+    let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
+    #expect((object?["outcome"] as? [String: Any])?["exit"] as? Int == Int(signalCase.status), "\(last)")
     if let signalled { #expect(ended - signalled < .seconds(1)) }
     #expect(server.waitForFinishedSessions(1, timeout: 2).count == 1)
   }

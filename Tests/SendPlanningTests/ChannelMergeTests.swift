@@ -172,7 +172,7 @@ import Testing
       cli: "--auth cram-md5 is not supported: use plain or login"),
     Refusal(
       name: "zero timeout", lines: ["tls on"], overrides: .init(timeout: 0), category: .usage,
-      cli: "--timeout takes seconds, more than 0"),
+      cli: "--timeout takes seconds, more than 0 and at most 86400"),
     Refusal(
       name: "user with a control", lines: ["tls on"], overrides: .init(user: "a\u{7}b"), category: .dataError,
       cli: "the user name holds control characters"),
