@@ -76,6 +76,16 @@ import Testing
     #expect(error?.message == message)
   }
 
+  /// Red team: on a terminal the password command is the foreground job, so Ctrl-C reaches it alone; its death
+  /// by SIGINT means the person cancelled the send (130), not a broken command (78).
+  @Test func aCommandEndedByCtrlCCancelsTheSend() throws {
+    let error = #expect(throws: SendFailure.self) {
+      try Self.resolver(command: "kill -INT $$").resolve(try Self.plan(), user: "u", context: Self.context())
+    }
+    #expect(error?.category == .cancelled)
+    #expect(error?.exitCode == 130)
+  }
+
   @Test func anEmptyEnvironmentPasswordNamesItsSource() throws {
     let error = #expect(throws: SendFailure.self) {
       try Self.resolver(environmentPassword: []).resolve(try Self.plan(), user: "u", context: Self.context())
