@@ -66,7 +66,12 @@ struct AccountsCommand: ParsableCommand {
           name, account.host.map { UntrustedText($0).escaped } ?? "-", "\(account.port)", tls, auth,
           account.secretSource.summary,
         ])
-        var notes = account.problems.map { "  unusable: \($0)" }
+        // The first few problems and a count: a file with thousands of unknown keys in `defaults` gives every
+        // account thousands (issue 7: 3 accounts printed MBs).
+        var notes = account.problems.prefix(Self.problemsShown).map { "  unusable: \($0)" }
+        if account.problemCount > Self.problemsShown {
+          notes.append("  unusable: and \(account.problemCount - Self.problemsShown) more problems")
+        }
         if account.problems.isEmpty, account.security == .plaintext, let host = account.host {
           if let problem = account.plaintextProblem(
             host: host, allowInsecure: account.allowInsecure, authenticates: account.mechanism != nil)
@@ -93,6 +98,9 @@ struct AccountsCommand: ParsableCommand {
       }
       return lines
     }
+
+    /// The problems shown per account.
+    static let problemsShown = 3
 
     /// The widest cell of the listing, in characters.
     static let maximumCellWidth = 40

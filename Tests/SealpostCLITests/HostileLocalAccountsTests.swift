@@ -214,6 +214,36 @@ import Testing
         + "0, 1, 2, 3, 4; see sealpost accounts)\n")
   }
 
+  /// Issue 7: thousands of unknown keys in `defaults` (the red team's 51 KB and 100 KB files) made every
+  /// account hold thousands of problems: `send` took 14 s and 560 MB, `accounts` printed MBs. The listing shows
+  /// the first few problems per account and a count; `send` names the first.
+  @Test(arguments: [(5000, 300), (10_000, 600)])
+  func unknownKeysInDefaultsListBriefly(keys: Int, accounts: Int) throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    var lines = ["defaults"] + (0..<keys).map { "k\(String(100_000 + $0).dropFirst()) v" }
+    for index in 0..<accounts { lines += ["account a\(index)", "host h"] }
+    let path = try sandbox.write(lines.joined(separator: "\n") + "\n", to: sandbox.home + "/.msmtprc")
+
+    let listing = try CLIRunner.run(["accounts"], environment: sandbox.environment)
+    #expect(listing.status == 0, "\(listing.stderr)")
+    let output = listing.stdout.split(separator: "\n")
+    // A title, a header, and per account its row, three problems and the count of the rest.
+    #expect(output.count == 2 + accounts * 5)
+    #expect(listing.stdout.utf8.count < accounts * 1000)
+    #expect(
+      output[3] == "  unusable: \(path):2: unknown msmtp key (not shown: a mistyped line may hold a secret): "
+        + "Sealpost cannot tell whether it changes the connection, so this account is not used")
+    #expect(output[6] == "  unusable: and \(keys - 3) more problems")
+
+    let sent = try CLIRunner.run(
+      ["send", "--account", "a5", "--to", "b@x.test", "--from", "a@x.test", "--body", "hi"],
+      environment: sandbox.environment)
+    #expect(sent.status == 78)
+    #expect(sent.stderr.hasPrefix("sealpost: configuration: \(path):2: unknown msmtp key"))
+    #expect(sent.stderr.utf8.count < 400, "\(sent.stderr)")
+  }
+
   @Test func hugeNamesAndParentListsAreRefusedBriefly() throws {
     var sandbox = try AccountSandbox()
     defer { sandbox.remove() }
