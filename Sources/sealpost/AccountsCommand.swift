@@ -63,7 +63,7 @@ struct AccountsCommand: ParsableCommand {
         case .login?: auth = "login" + (account.user.map { " (\(UntrustedText($0).escaped))" } ?? "")
         }
         rows.append([
-          name, account.host.map { UntrustedText($0).escaped } ?? "-", "\(account.port)", tls, auth,
+          name, account.host.map(Self.hostCell) ?? "-", "\(account.port)", tls, auth,
           account.secretSource.summary,
         ])
         // The first few problems and a count: a file with thousands of unknown keys in `defaults` gives every
@@ -97,6 +97,15 @@ struct AccountsCommand: ParsableCommand {
         if index > 0 { lines += remarks[index - 1] }
       }
       return lines
+    }
+
+    /// The account's host, or a word when it is not a host name: a value that is not what its key expects may
+    /// be a secret on the wrong line (issue 7); `send` names the line.
+    static func hostCell(_ host: String) -> String {
+      guard let address = try? ServerAddress(parsing: host), address.port == nil else {
+        return "(not a host name)"
+      }
+      return UntrustedText(host).escaped
     }
 
     /// The problems shown per account.

@@ -80,8 +80,8 @@ import Testing
     #expect(
       result.stderr
         == "sealpost: configuration: \(path):5: tls_trust_file: group or others may write the trust file "
-        + "\(trust) (mode 666), so they could change what Sealpost runs and where your password goes; run chmod "
-        + "go-w \(trust) (account a) — nothing was sent\n")
+        + "(mode 666), so they could change what Sealpost runs and where your password goes; run chmod "
+        + "go-w on that file (account a) — nothing was sent\n")
   }
 
   @Test func aTrustFileOwnedBySomeoneElseIsRefused() throws {
@@ -94,7 +94,7 @@ import Testing
     let result = try CLIRunner.run(["accounts", "check", "a"], environment: sandbox.environment)
     #expect(result.status == 78, "\(result.stderr)")
     #expect(
-      result.stderr.hasPrefix("sealpost: configuration: \(path):5: tls_trust_file: the trust file \(trust) "))
+      result.stderr.hasPrefix("sealpost: configuration: \(path):5: tls_trust_file: the trust file belongs"))
     #expect(result.stderr.contains("belongs to uid 65534"))
   }
 
@@ -108,7 +108,7 @@ import Testing
     #expect(result.status == 66, "\(result.stderr)")
     #expect(
       result.stderr
-        == "sealpost: cannot read: \(path):5: tls_trust_file: expected the trust file \(trust) to be a regular file, "
+        == "sealpost: cannot read: \(path):5: tls_trust_file: expected the trust file to be a regular file, "
         + "found a FIFO (account a) — nothing was sent\n")
   }
 
@@ -121,7 +121,7 @@ import Testing
     #expect(result.status == 66, "\(result.stderr)")
     #expect(
       result.stderr
-        == "sealpost: cannot read: \(path):5: tls_trust_file: the trust file \(trust) cannot be used: it holds no "
+        == "sealpost: cannot read: \(path):5: tls_trust_file: the trust file cannot be used: it holds no "
         + "PEM certificate (account a) — nothing was sent\n")
   }
 
@@ -164,6 +164,35 @@ import Testing
           #expect(
             !(result.stdout + result.stderr).contains("Hunter2"), "\(line) \(arguments): \(result.stderr)")
         }
+      }
+    }
+  }
+
+  /// Values that parse but cannot be used to send: each refusal names file:line and the key, never the value
+  /// (an account's `from` that is not a mailbox, a `domain` EHLO cannot carry, a `host` that is not a host name,
+  /// a `tls_trust_file` that cannot be read).
+  static let unusable: [(line: String, key: String, status: Int32)] = [
+    ("from \(marker)", "from", 65), ("from <\(marker)@x.test", "from", 65),
+    ("from \(marker)@x.test, c@x.test", "from", 65), ("domain \(marker)\u{202E}", "domain", 65),
+    ("domain \(marker).test\u{E9}", "domain", 65), ("host \(marker)@x", "host", 78),
+    ("host \(marker)/x", "host", 78), ("tls_trust_file /nonexistent/\(marker)", "tls_trust_file", 66),
+  ]
+
+  @Test func noCommandPrintsAnUnusableAccountValue() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let send = ["send", "--account", "a", "--to", "b@example.org", "--body", "hi"]
+    for (line, key, status) in Self.unusable {
+      let path = try sandbox.write(
+        "account a\nhost localhost\nport 2\ntls on\nfrom a@example.org\n\(line)\n",
+        to: sandbox.home + "/.msmtprc")
+      for arguments in [["accounts"], ["accounts", "check", "a"], send] {
+        let result = try CLIRunner.run(arguments, environment: sandbox.environment, detached: true)
+        #expect(
+          !(result.stdout + result.stderr).contains("Hunter2"), "\(line) \(arguments): \(result.stderr)")
+        guard arguments == send || (arguments.count == 3 && key != "from") else { continue }
+        #expect(result.status == status, "\(line) \(arguments): \(result.stderr)")
+        #expect(result.stderr.contains("\(path):6: \(key): "), "\(line) \(arguments): \(result.stderr)")
       }
     }
   }
