@@ -11,8 +11,7 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
   /// Parses `a@example.org`, `<a@example.org>`, `Zoë <z@example.org>` or `"Doe, Jane" <j@example.org>`.
   public init(parsing text: String) throws(MessageError) {
     func failure(_ reason: String) -> MessageError {
-      MessageError(
-        .invalidData, "invalid mailbox \"\(DisplayText.escaped(text))\": \(reason)", reason: reason)
+      MessageError(.invalidData, "invalid mailbox \"\(DisplayText.escaped(text))\": \(reason)")
     }
     var scalars = Array(text.unicodeScalars)
     if let control = scalars.first(where: DisplayText.isUnsafe) {

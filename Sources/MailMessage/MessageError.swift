@@ -10,13 +10,10 @@ public struct MessageError: Error, Sendable, Hashable, CustomStringConvertible {
 
   public var kind: Kind
   public var message: String
-  /// What is wrong without the input, for a caller that must not show the input (a config value; issue 7).
-  public var reason: String?
 
-  public init(_ kind: Kind = .invalidData, _ message: String, reason: String? = nil) {
+  public init(_ kind: Kind = .invalidData, _ message: String) {
     self.kind = kind
     self.message = message
-    self.reason = reason
   }
 
   public var description: String { message }

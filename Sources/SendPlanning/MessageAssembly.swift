@@ -140,7 +140,9 @@ public enum MessageAssembly {
     do throws(MessageError) {
       return try Mailbox(parsing: text)
     } catch {
-      let reason = error.reason.map { " (\($0))" } ?? ""
+      // The parser's message quotes the input: keep only the reason after it.
+      let quoted = "invalid mailbox \"\(DisplayText.escaped(text))\": "
+      let reason = error.message.hasPrefix(quoted) ? " (\(error.message.dropFirst(quoted.count)))" : ""
       throw PlanningError(
         .dataError,
         "\(account.location(of: "from")): from: not a valid mailbox\(reason) "
