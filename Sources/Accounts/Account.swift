@@ -74,33 +74,46 @@ public struct Account: Sendable {
   public let signature: String?
   public let drafts: String?
   public let theme: String?
-  /// Reasons this account cannot be used at all, in file order. Empty: usable.
+  /// Reasons this account cannot be used at all, in file order: the first `maximumProblems` of them (a file
+  /// with thousands of unknown keys in `defaults` must not give every account thousands; issue 7). Empty: usable.
   public let problems: [AccountProblem]
+  /// How many problems the account has, including those past `problems`.
+  public let problemCount: Int
 
-  let settings: [String: Setting]
+  /// The most problems kept per account.
+  public static let maximumProblems = 16
+
+  /// Set by this account's lines or its parents'.
+  let own: [String: Setting]
+  /// `defaults` as it stood at the `account` line, shared with the other accounts that saw it.
+  let defaults: DefaultsLayer
+
+  func setting(_ key: String) -> Setting? { own[key] ?? defaults.settings[key] }
 
   /// msmtp's default port: 465 for TLS without STARTTLS, else 25.
   public var port: UInt16 { explicitPort ?? (security == .implicitTLS ? 465 : 25) }
 
   /// Where `key` was set for this account (its own line, a parent's, or `defaults`), else the `account` line.
-  public func location(of key: String) -> ConfigLocation { settings[key]?.location ?? location }
+  public func location(of key: String) -> ConfigLocation { setting(key)?.location ?? location }
 
   init(
     name: String, location: ConfigLocation, parents: [String], flavor: ConfigFlavor,
-    settings: [String: Setting],
+    own: [String: Setting], defaults: DefaultsLayer,
     home: String?
   ) {
     self.name = name
     self.location = location
     self.parents = parents
     self.flavor = flavor
-    self.settings = settings
+    self.own = own
+    self.defaults = defaults
+    func setting(_ key: String) -> Setting? { own[key] ?? defaults.settings[key] }
     func value(_ key: String) -> String? {
-      guard let text = settings[key]?.value, !text.isEmpty else { return nil }
+      guard let text = setting(key)?.value, !text.isEmpty else { return nil }
       return text
     }
     func flag(_ key: String, default fallback: Bool) -> Bool {
-      settings[key].flatMap { ConfigKeys.onOff($0.value) } ?? fallback
+      setting(key).flatMap { ConfigKeys.onOff($0.value) } ?? fallback
     }
     func path(_ key: String) -> String? { value(key).map { Self.expandTilde($0, home: home) } }
 
@@ -120,7 +133,7 @@ public struct Account: Sendable {
 
     var problems: [AccountProblem] = []
     func problem(_ kind: AccountProblem.Kind, _ key: String, _ message: String) {
-      problems.append(AccountProblem(kind, settings[key]?.location ?? location, key: key, message))
+      problems.append(AccountProblem(kind, setting(key)?.location ?? location, key: key, message))
     }
 
     // Trust.
@@ -143,7 +156,7 @@ public struct Account: Sendable {
         .configuration, "tls_trust_file",
         "expected tls_trust_file or a pin (tls_fingerprint, pin), not both: a pin replaces the CA check")
     }
-    if settings["tls_certcheck"].flatMap({ ConfigKeys.onOff($0.value) }) == false {
+    if setting("tls_certcheck").flatMap({ ConfigKeys.onOff($0.value) }) == false {
       problem(
         .security, "tls_certcheck",
         "tls_certcheck off is refused: Sealpost always verifies the server; for a self-signed server pin its "
@@ -152,7 +165,7 @@ public struct Account: Sendable {
     }
 
     // Login.
-    switch settings["auth"]?.value {
+    switch setting("auth")?.value {
     case nil, "off": mechanism = nil
     case "", "on": mechanism = .automatic
     case "plain": mechanism = .plain
@@ -165,37 +178,55 @@ public struct Account: Sendable {
     }
     if mechanism == nil {
       secretSource = .none
-    } else if let command = value("passwordeval"), let setting = settings["passwordeval"] {
-      secretSource = .passwordEval(command: command, location: setting.location)
-    } else if let password = value("password"), let setting = settings["password"] {
-      secretSource = .password(Secret(password), location: setting.location)
+    } else if let command = value("passwordeval"), let line = setting("passwordeval") {
+      secretSource = .passwordEval(command: command, location: line.location)
+    } else if let password = value("password"), let line = setting("password") {
+      secretSource = .password(Secret(password), location: line.location)
     } else {
       secretSource = .keyringOrPrompt
     }
 
-    // Keys that change the connection in ways Sealpost does not implement.
-    for (key, setting) in settings.sorted(by: { $0.value.location.line < $1.value.location.line }) {
-      switch ConfigKeys.rule(for: key, flavor: flavor) {
-      case .unsupported(let harmless)? where !harmless.contains(setting.value):
-        problem(
-          .configuration, key,
-          "Sealpost does not implement this msmtp setting, which changes the connection; remove it to use "
-            + "this account")
-      case .protocolName? where setting.value == "lmtp":
-        problem(.configuration, key, "Sealpost does not implement LMTP; expected smtp")
-      case nil:
-        problem(
-          .configuration, key,
-          // Only a word Sealpost knows is named (a Sealpost key in msmtp's file): any other may be a secret on
-          // the wrong line (issue 7).
-          (ConfigKeys.isKnown(key)
-            ? "unknown msmtp key" : "unknown msmtp key (not shown: a mistyped line may hold a secret)")
-            + ": Sealpost cannot tell whether it changes the connection, so this account is not used"
-        )
-      default: break
-      }
+    // Keys that change the connection in ways Sealpost does not implement: one record per line, those of
+    // `defaults` made once for every account that shares them (issue 7: linear in the file).
+    for (key, line) in own {
+      if let problem = Self.lineProblem(key: key, setting: line, flavor: flavor) { problems.append(problem) }
     }
-    self.problems = problems.sorted { ($0.location.line, $0.key) < ($1.location.line, $1.key) }
+    var count = problems.count + defaults.problems.count
+    for key in own.keys where defaults.problemKeys.contains(key) { count -= 1 }
+    var shared: [AccountProblem] = []
+    for problem in defaults.problems where own[problem.key] == nil {
+      guard shared.count < Self.maximumProblems else { break }
+      shared.append(problem)
+    }
+    self.problemCount = count
+    self.problems = Array(
+      (problems + shared).sorted { ($0.location.line, $0.key) < ($1.location.line, $1.key) }.prefix(
+        Self.maximumProblems))
+  }
+
+  /// Why the line setting `key` makes an account unusable, if it does: a key Sealpost does not implement or
+  /// does not know. The message names no value (issue 7).
+  static func lineProblem(key: String, setting: Setting, flavor: ConfigFlavor) -> AccountProblem? {
+    func problem(_ message: String) -> AccountProblem {
+      AccountProblem(.configuration, setting.location, key: key, message)
+    }
+    switch ConfigKeys.rule(for: key, flavor: flavor) {
+    case .unsupported(let harmless)? where !harmless.contains(setting.value):
+      return problem(
+        "Sealpost does not implement this msmtp setting, which changes the connection; remove it to use "
+          + "this account")
+    case .protocolName? where setting.value == "lmtp":
+      return problem("Sealpost does not implement LMTP; expected smtp")
+    case nil:
+      // Only a word Sealpost knows is named (a Sealpost key in msmtp's file): any other may be a secret on the
+      // wrong line (issue 7).
+      return problem(
+        (ConfigKeys.isKnown(key)
+          ? "unknown msmtp key" : "unknown msmtp key (not shown: a mistyped line may hold a secret)")
+          + ": Sealpost cannot tell whether it changes the connection, so this account is not used")
+    default:
+      return nil
+    }
   }
 
   /// DESIGN §3.4 before connecting, for a plaintext session to `host`: a loopback literal or `localhost` may go on
@@ -223,6 +254,23 @@ public struct Account: Sendable {
   static func expandTilde(_ path: String, home: String?) -> String {
     guard let home, path == "~" || path.hasPrefix("~/") else { return path }
     return home + path.dropFirst()
+  }
+}
+
+/// `defaults` as accounts saw it at their `account` lines: one value shared by every account that saw the same
+/// settings, never copied per account, with the problems of its lines worked out once (issue 7).
+final class DefaultsLayer: Sendable {
+  let settings: [String: Setting]
+  /// The problems of its lines (`Account.lineProblem`), sorted by line.
+  let problems: [AccountProblem]
+  /// The keys of `problems`.
+  let problemKeys: Set<String>
+
+  init(settings: [String: Setting], flavor: ConfigFlavor) {
+    self.settings = settings
+    problems = settings.compactMap { Account.lineProblem(key: $0.key, setting: $0.value, flavor: flavor) }
+      .sorted { ($0.location.line, $0.key) < ($1.location.line, $1.key) }
+    problemKeys = Set(problems.map(\.key))
   }
 }
 

@@ -46,19 +46,23 @@ public struct CheckedFile: Sendable {
   /// - Parameters:
   ///   - what: the file's role in words ("config file", "trust file"), for messages.
   ///   - limit: the largest size accepted, in bytes.
-  public static func read(path: String, what: String, limit: Int) throws(Refusal) -> CheckedFile {
+  ///   - showsPath: whether the fix (`chmod`, `chown`) may name the path; false when the path is a config value,
+  ///     which no message shows (issue 7): the caller names the line that set it.
+  public static func read(path: String, what: String, limit: Int, showsPath: Bool = true) throws(Refusal)
+    -> CheckedFile
+  {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
     guard descriptor >= 0 else {
       throw Refusal.unreadable("cannot read the \(what): \(String(cString: strerror(errno)))")
     }
     defer { close(descriptor) }
-    return try read(descriptor: descriptor, path: path, what: what, limit: limit)
+    return try read(descriptor: descriptor, path: path, what: what, limit: limit, showsPath: showsPath)
   }
 
   /// Checks the open `descriptor` and reads from it; `path` only words the fix in messages.
-  public static func read(descriptor: Int32, path: String, what: String, limit: Int) throws(Refusal)
-    -> CheckedFile
-  {
+  public static func read(
+    descriptor: Int32, path: String, what: String, limit: Int, showsPath: Bool = true
+  ) throws(Refusal) -> CheckedFile {
     var info = stat()
     guard fstat(descriptor, &info) == 0 else {
       throw Refusal.unreadable("cannot read the \(what): \(String(cString: strerror(errno)))")
@@ -75,7 +79,7 @@ public struct CheckedFile: Sendable {
         }
       throw Refusal.unreadable("expected the \(what) to be a regular file, found \(found)")
     }
-    let quoted = AccountsConfig.shellQuoted(path)
+    let quoted = showsPath ? AccountsConfig.shellQuoted(path) : "on that file"
     let user = getuid()
     guard info.st_uid == user || info.st_uid == 0 else {
       throw Refusal.unsafe(

@@ -13,7 +13,7 @@ struct ConfigParser {
     var name: String
     var location: ConfigLocation
     var parents: [String]
-    var defaults: [String: Setting]
+    var defaults: DefaultsLayer
     /// Set by this account or inherited from its parents: what a child inherits.
     var inheritable: [String: Setting]
   }
@@ -32,6 +32,8 @@ struct ConfigParser {
 
   func parse(_ text: String) throws(ConfigError) -> AccountsConfig {
     var defaults: [String: Setting] = [:]
+    // `defaults` as the accounts see it, made again only after a `defaults` line changed it: accounts share it.
+    var layer: DefaultsLayer?
     var drafts: [Draft] = []
     // Each name's index in `drafts`: one look-up per parent and per new name keeps parsing linear (issue 7).
     var index: [String: Int] = [:]
@@ -62,8 +64,10 @@ struct ConfigParser {
         }
         target = .defaults
       case "account":
+        let shared = layer ?? DefaultsLayer(settings: defaults, flavor: flavor)
+        layer = shared
         let draft = try account(
-          line.value, location: location, defaults: defaults, drafts: drafts, index: index)
+          line.value, location: location, defaults: shared, drafts: drafts, index: index)
         index[draft.name] = drafts.count
         drafts.append(draft)
         target = .account(drafts.count - 1)
@@ -103,7 +107,9 @@ struct ConfigParser {
         if key == "password" && !value.isEmpty && passwordLocation == nil { passwordLocation = location }
         let setting = Setting(value: value, location: location)
         switch current {
-        case .defaults: defaults[key] = setting
+        case .defaults:
+          defaults[key] = setting
+          layer = nil
         case .account(let index): drafts[index].inheritable[key] = setting
         }
       }
@@ -112,7 +118,7 @@ struct ConfigParser {
     let accounts = drafts.map { draft in
       Account(
         name: draft.name, location: draft.location, parents: draft.parents, flavor: flavor,
-        settings: draft.defaults.merging(draft.inheritable) { _, own in own }, home: home)
+        own: draft.inheritable, defaults: draft.defaults, home: home)
     }
     // msmtp logs in only with `auth` set; a `user` without it is a common slip that ends in a refused
     // recipient at the server, so say it once per line where the user is set.
@@ -131,7 +137,7 @@ struct ConfigParser {
   }
 
   private func account(
-    _ value: String, location: ConfigLocation, defaults: [String: Setting], drafts: [Draft],
+    _ value: String, location: ConfigLocation, defaults: DefaultsLayer, drafts: [Draft],
     index: [String: Int]
   )
     throws(ConfigError) -> Draft

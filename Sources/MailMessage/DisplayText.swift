@@ -2,7 +2,7 @@
 /// everything ``isHidden(_:)`` names is shown as `\u{XXXX}`, so an error naming a hostile address cannot move
 /// the cursor, reorder a terminal line or hide part of itself.
 public enum DisplayText {
-  static func escaped(_ text: String) -> String {
+  public static func escaped(_ text: String) -> String {
     var out = ""
     out.reserveCapacity(text.utf8.count)
     for scalar in text.unicodeScalars {

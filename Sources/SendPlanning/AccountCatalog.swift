@@ -97,8 +97,9 @@ public struct AccountCatalog: Sendable {
     let suffix = "(account \(UntrustedText(account.name).escaped)) — nothing was sent"
     let file: CheckedFile
     do throws(CheckedFile.Refusal) {
+      // The path is a config value: the messages name the line and the key, never the path (issue 7).
       file = try CheckedFile.read(
-        path: path, what: "trust file \(UntrustedText(path).escaped)", limit: CertificateFile.maximumSize)
+        path: path, what: "trust file", limit: CertificateFile.maximumSize, showsPath: false)
     } catch {
       throw PlanningError(
         error.kind == .unsafe ? .configuration : .noInput,
@@ -107,9 +108,9 @@ public struct AccountCatalog: Sendable {
     if let problem = CertificateFile.problem(pem: file.bytes) {
       throw PlanningError(
         .noInput,
-        "\(location): tls_trust_file: the trust file \(UntrustedText(path).escaped) cannot be used: \(problem) \(suffix)"
+        "\(location): tls_trust_file: the trust file cannot be used: \(problem) \(suffix)"
       )
     }
-    return .certificateAuthorityPEM(file.bytes, source: path)
+    return .certificateAuthorityPEM(file.bytes, source: "of \(location)")
   }
 }

@@ -154,6 +154,16 @@ public struct ChannelPlan: Sendable {
         .usage, "\(field: .auth) \(UntrustedText(other).escaped) is not supported: use plain or login")
     }
     ehlo = flags.ehlo ?? account?.domain
+    // The account's `domain` under the rule the EHLO command applies when it is sent, refused here with its
+    // file:line and without the value (issue 7: the command's own error quotes it).
+    if flags.ehlo == nil, let account, let domain = account.domain,
+      (try? SMTPCommand.ehlo(domain).encoded()) == nil
+    {
+      throw PlanningError(
+        .dataError,
+        "\(account.location(of: "domain")): domain: expected a domain or address literal in printable ASCII "
+          + "without spaces, that an EHLO command can carry (the value is not shown) (\(name))")
+    }
     timeout = flags.timeout ?? account?.timeout.map(Double.init) ?? 60
     guard timeout > 0, timeout <= 86_400 else {
       throw PlanningError(.usage, "\(field: .timeout) takes seconds, more than 0 and at most 86400")

@@ -63,7 +63,12 @@ public enum MessageAssembly {
     guard let fromText = fields.from ?? account.flatMap(accountSender) else {
       throw PlanningError(.usage, "no sender: give \(field: .from) (or set from in the account)")
     }
-    let sender = try mailbox(fromText, field: fields.from == nil ? nil : .from)
+    let sender: Mailbox
+    if fields.from == nil, let account {
+      sender = try accountMailbox(fromText, of: account)
+    } else {
+      sender = try mailbox(fromText, field: .from)
+    }
     var checked = CheckedFields(sender: sender, to: [], cc: [], bcc: [], headers: [], subject: fields.subject)
     for text in fields.to { checked.to.append(try mailbox(text, field: .to)) }
     for text in fields.cc { checked.cc.append(try mailbox(text, field: .cc)) }
@@ -121,12 +126,27 @@ public enum MessageAssembly {
     return "\"\(quoted)\" <\(from)>"
   }
 
-  static func mailbox(_ text: String, field: PlanningField?) throws(PlanningError) -> Mailbox {
+  static func mailbox(_ text: String, field: PlanningField) throws(PlanningError) -> Mailbox {
     do throws(MessageError) {
       return try Mailbox(parsing: text)
     } catch {
-      if let field { throw PlanningError(.dataError, "\(field: field): \(error.message)") }
-      throw PlanningError(.dataError, "from (the account's): \(error.message)")
+      throw PlanningError(.dataError, "\(field: field): \(error.message)")
+    }
+  }
+
+  /// The account's `from` (with its `display_name`), refused with its file:line and without the value: a config
+  /// value may be a secret on the wrong line (issue 7).
+  static func accountMailbox(_ text: String, of account: Account) throws(PlanningError) -> Mailbox {
+    do throws(MessageError) {
+      return try Mailbox(parsing: text)
+    } catch {
+      // The parser's message quotes the input: keep only the reason after it.
+      let quoted = "invalid mailbox \"\(DisplayText.escaped(text))\": "
+      let reason = error.message.hasPrefix(quoted) ? " (\(error.message.dropFirst(quoted.count)))" : ""
+      throw PlanningError(
+        .dataError,
+        "\(account.location(of: "from")): from: not a valid mailbox\(reason) "
+          + "(account \(UntrustedText(account.name).escaped))")
     }
   }
 

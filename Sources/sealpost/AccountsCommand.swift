@@ -63,10 +63,15 @@ struct AccountsCommand: ParsableCommand {
         case .login?: auth = "login" + (account.user.map { " (\(UntrustedText($0).escaped))" } ?? "")
         }
         rows.append([
-          name, account.host.map { UntrustedText($0).escaped } ?? "-", "\(account.port)", tls, auth,
+          name, account.host.map(Self.hostCell) ?? "-", "\(account.port)", tls, auth,
           account.secretSource.summary,
         ])
-        var notes = account.problems.map { "  unusable: \($0)" }
+        // The first few problems and a count: a file with thousands of unknown keys in `defaults` gives every
+        // account thousands (issue 7: 3 accounts printed MBs).
+        var notes = account.problems.prefix(Self.problemsShown).map { "  unusable: \($0)" }
+        if account.problemCount > Self.problemsShown {
+          notes.append("  unusable: and \(account.problemCount - Self.problemsShown) more problems")
+        }
         if account.problems.isEmpty, account.security == .plaintext, let host = account.host {
           if let problem = account.plaintextProblem(
             host: host, allowInsecure: account.allowInsecure, authenticates: account.mechanism != nil)
@@ -93,6 +98,18 @@ struct AccountsCommand: ParsableCommand {
       }
       return lines
     }
+
+    /// The account's host, or a word when it is not a host name: a value that is not what its key expects may
+    /// be a secret on the wrong line (issue 7); `send` names the line.
+    static func hostCell(_ host: String) -> String {
+      guard let address = try? ServerAddress(parsing: host), address.port == nil else {
+        return "(not a host name)"
+      }
+      return UntrustedText(host).escaped
+    }
+
+    /// The problems shown per account.
+    static let problemsShown = 3
 
     /// The widest cell of the listing, in characters.
     static let maximumCellWidth = 40

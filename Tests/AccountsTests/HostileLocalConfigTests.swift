@@ -269,6 +269,44 @@ import Testing
     #expect(config.account(named: "a70639")?.host == "h.example")
   }
 
+  /// The red team's file: `keys` unknown keys in `defaults`, then `accounts` accounts (51 KB and 100 KB).
+  static func unknownDefaults(keys: Int, accounts: Int) -> String {
+    (["defaults"] + (0..<keys).map { "k\(String(100_000 + $0).dropFirst()) v" }
+      + (0..<accounts).map { "account a\($0)\nhost h" }).joined(separator: "\n") + "\n"
+  }
+
+  /// Issue 7: every account copied `defaults` and got a record per unknown key (14 s and 560 MB for 51 KB). Now
+  /// the accounts share one `defaults`, its problems are made once per line, and each account keeps the first few
+  /// and a count.
+  @Test(arguments: [(5000, 300), (10_000, 600)])
+  func unknownKeysInDefaultsAreSharedNotCopied(keys: Int, accounts: Int) throws {
+    let config = try Support.parse(Self.unknownDefaults(keys: keys, accounts: accounts))
+    #expect(config.accounts.count == accounts)
+    let first = try #require(config.accounts.first)
+    for account in config.accounts {
+      #expect(account.problemCount == keys)
+      #expect(account.problems.count == Account.maximumProblems)
+      #expect(account.problems.map(\.location.line) == Array(2..<(2 + Account.maximumProblems)))
+      #expect(account.defaults === first.defaults)
+      #expect(account.host == "h")
+    }
+    #expect(first.defaults.problems.count == keys)
+  }
+
+  /// An account's own setting still replaces an unknown or unsupported key of `defaults`, and a later `defaults`
+  /// line applies only to the accounts below it.
+  @Test func sharedDefaultsKeepMsmtpsInheritance() throws {
+    let config = try Support.parse(
+      "defaults\nproxy_host p\nfrob 1\naccount a\nhost h\nproxy_host \ndefaults\nfrob2 2\naccount b\nhost h\n"
+    )
+    let a = try #require(config.account(named: "a"))
+    let b = try #require(config.account(named: "b"))
+    #expect(a.problemCount == 1)
+    #expect(a.problems.map(\.location.line) == [3])
+    #expect(b.problemCount == 3)
+    #expect(b.problems.map(\.location.line) == [2, 3, 8])
+  }
+
   @Test func aParentListIsBounded() throws {
     var text = "account p\nhost h\n"
     text += "account c : " + Array(repeating: "p", count: 150_000).joined(separator: ",") + "\n"
