@@ -29,6 +29,10 @@ struct ConfigParser {
   static let maximumParents = 32
   /// The longest value, in UTF-8 bytes (a `passwordeval` command included).
   static let maximumValueLength = 4096
+  /// The most different keys one `defaults` or `account` section may set: msmtp knows about 60, so a section
+  /// with hundreds is garbage, and a bound keeps every account's work bounded (issue 7, red team: 5,000 unknown
+  /// keys in `defaults`, re-read at each of 300 accounts, took 23 s).
+  static let maximumKeysPerSection = 256
 
   func parse(_ text: String) throws(ConfigError) -> AccountsConfig {
     var defaults: [String: Setting] = [:]
@@ -106,11 +110,22 @@ struct ConfigParser {
         }
         if key == "password" && !value.isEmpty && passwordLocation == nil { passwordLocation = location }
         let setting = Setting(value: value, location: location)
+        let tooMany = ConfigError(
+          .syntax, location,
+          "expected at most \(Self.maximumKeysPerSection) different keys in one section (the key is not shown)"
+        )
         switch current {
         case .defaults:
+          if defaults[key] == nil && defaults.count >= Self.maximumKeysPerSection { throw tooMany }
           defaults[key] = setting
           layer = nil
-        case .account(let index): drafts[index].inheritable[key] = setting
+        case .account(let index):
+          if drafts[index].inheritable[key] == nil
+            && drafts[index].inheritable.count >= Self.maximumKeysPerSection
+          {
+            throw tooMany
+          }
+          drafts[index].inheritable[key] = setting
         }
       }
     }

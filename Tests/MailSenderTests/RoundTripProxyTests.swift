@@ -103,8 +103,11 @@ final class TurnCountingProxy: Sendable {
 @Suite struct RoundTripProxyTests {
   typealias H = SendHarness
 
-  /// The client's own count (`SendReport.roundTrips`) against what a proxy in the middle saw.
-  @Test(arguments: [(true, 6), (false, 7)])
+  /// The client's own count (`SendReport.roundTrips`) against what a proxy in the middle saw. With BDAT only: over
+  /// DATA the server answers the final dot while the rest of the client's write (QUIT) may still be on its way
+  /// through the proxy, which then sees a turn the client never waited for (seen in about half the runs), so the
+  /// DATA count (7) is checked by the client's own counter alone (`ChunkingSendTests`).
+  @Test(arguments: [(true, 6)])
   func theCounterAgreesWithAProxy(chunking: Bool, expected: Int) throws {
     let standard = try ChunkingSendTests.server(chunking: chunking)
     let server = try ScriptedSMTPServer(
