@@ -40,6 +40,18 @@ import Testing
         done, status = os.waitpid(pid, 0)
     if not done:
         done, status = os.waitpid(pid, 0)
+    # What the process wrote just before it ended may still wait in the pty: read it too.
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
     echo = "on" if termios.tcgetattr(master)[3] & termios.ECHO else "off"
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
     print(f"echo={echo}")
