@@ -33,7 +33,7 @@ let package = Package(
 
     // The terminal UI's pure core: screen buffer, display width, themes, keys, text editing (DESIGN §2, §7).
     // No curses and no file or terminal I/O: everything here is tested without a terminal.
-    .target(name: "ComposerCore", dependencies: ["CWCWidth"]),
+    .target(name: "ComposerCore", dependencies: ["CWCWidth", "MailSender", "SMTPProtocol", "SendPlanning"]),
     // The terminal UI's curses backend: the only importer of CNCursesW (terminal ownership, key decoding,
     // blitting screen buffers).
     .target(name: "CursesBackend", dependencies: ["CNCursesW", "ComposerCore"]),

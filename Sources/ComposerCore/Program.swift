@@ -1,0 +1,133 @@
+import MailSender
+import SMTPProtocol
+import SendPlanning
+
+// The contract between the pure composer (this module) and its runtime (ComposerApp): DESIGN §2,
+// `update(model, message) → effects` and `render(model, theme, size) → ScreenBuffer`. The model never does I/O;
+// everything that touches a file, the network, a process or the clock is an effect the runtime carries out, and
+// what comes back arrives as a message.
+
+/// Everything that happens to the composer.
+public enum ComposerMessage: Sendable {
+  /// A key, a paste or a resize from the terminal.
+  case input(InputEvent)
+  /// The accounts the runtime read (`AccountCatalog.load`), or why it could not.
+  case catalogLoaded(Result<AccountCatalog, PlanningError>)
+  /// A live event of the running send or probe, in order.
+  case session(SendEvent)
+  /// The running send ended.
+  case sendFinished(SendReport)
+  /// The running probe ended.
+  case probeFinished(ProbeReport)
+  /// The running send needs a secret that no other source has: show a masked field. `prompt` is safe to show.
+  case secretRequested(prompt: String)
+  /// The external editor returned.
+  case editorFinished(EditorOutcome)
+  /// Candidates for the attachment path being typed.
+  case pathCompletions(prefix: String, candidates: [String])
+  /// An attachment the person added: its size, or why it cannot be attached (safe to show).
+  case attachmentChecked(path: String, result: Result<Int64, ComposerProblem>)
+  /// The pin file was written (its path), or why not.
+  case pinRecorded(Result<String, ComposerProblem>)
+  /// The new account was written to Sealpost's config file (its path), or why not.
+  case accountCreated(Result<String, ComposerProblem>)
+  /// The transcript was saved (the paths written), or why not.
+  case transcriptSaved(Result<[String], ComposerProblem>)
+}
+
+/// What the model asks the runtime to do.
+public enum ComposerEffect: Sendable {
+  /// Read the accounts; answered by `.catalogLoaded`.
+  case loadCatalog
+  /// Plan and start a send through the planning layer and the send handle; events come back as `.session`,
+  /// the end as `.sendFinished`.
+  case send(SendOrder)
+  /// Start a probe; events come back as `.session`, the end as `.probeFinished`.
+  case probe(ProbeOrder)
+  /// Cancel the running send or probe (it does not quit).
+  case cancelSession
+  /// The answer to `.secretRequested`; nil when the person cancelled.
+  case answerSecret(Secret?)
+  /// Suspend the screen and edit `text` in `$VISUAL`/`$EDITOR`; answered by `.editorFinished`.
+  case openEditor(text: String)
+  /// List the paths that complete `prefix`; answered by `.pathCompletions`.
+  case completePath(prefix: String)
+  /// Check that a file can be attached; answered by `.attachmentChecked`.
+  case checkAttachment(path: String)
+  /// Record the pin for host and port in Sealpost's pin file (DESIGN §6); answered by `.pinRecorded`.
+  case recordPin(host: String, port: UInt16, pin: String)
+  /// Write a new account to Sealpost's own config file (0600, atomic); answered by `.accountCreated`.
+  case createAccount(AccountForm)
+  /// Save the transcript of the last session as text and JSON lines; answered by `.transcriptSaved`.
+  case saveTranscript(events: [SendEvent], outcome: OutcomeRecord?)
+  /// Restore the terminal and end the process.
+  case quit
+}
+
+/// What to send: the account by name, what the person typed, and any channel settings the composer changed
+/// (a pin just recorded, for instance). The runtime plans it the same way `sealpost send` does.
+public struct SendOrder: Sendable {
+  public var account: String?
+  public var fields: MessageFields
+  public var attachments: [String]
+  public var overrides: ChannelOverrides
+
+  public init(account: String?, fields: MessageFields, attachments: [String], overrides: ChannelOverrides) {
+    self.account = account
+    self.fields = fields
+    self.attachments = attachments
+    self.overrides = overrides
+  }
+}
+
+/// What to probe.
+public struct ProbeOrder: Sendable, Hashable {
+  public var host: String
+  public var port: UInt16
+  public var security: TransportSecurity
+
+  public init(host: String, port: UInt16, security: TransportSecurity) {
+    self.host = host
+    self.port = port
+    self.security = security
+  }
+}
+
+/// The account-creation form, as typed.
+public struct AccountForm: Sendable, Hashable {
+  public var name: String
+  public var host: String
+  public var port: UInt16
+  public var security: TransportSecurity
+  public var from: String
+  public var user: String?
+  /// A command that prints the password (`passwordeval`); nil → ask when sending. The form never takes the
+  /// password itself.
+  public var passwordCommand: String?
+
+  public init(
+    name: String, host: String, port: UInt16, security: TransportSecurity, from: String, user: String?,
+    passwordCommand: String?
+  ) {
+    self.name = name
+    self.host = host
+    self.port = port
+    self.security = security
+    self.from = from
+    self.user = user
+    self.passwordCommand = passwordCommand
+  }
+}
+
+/// How the external editor ended.
+public enum EditorOutcome: Sendable, Hashable {
+  case edited(String)
+  /// Neither `$VISUAL` nor `$EDITOR` is set, or the editor failed: the reason, safe to show.
+  case failed(String)
+}
+
+/// A problem the runtime met while carrying out an effect, in words safe to show (never a secret).
+public struct ComposerProblem: Error, Sendable, Hashable {
+  public var message: String
+  public init(_ message: String) { self.message = message }
+}
