@@ -20,6 +20,8 @@ public struct UntrustedText: Sendable, Hashable, CustomStringConvertible {
 
   /// Escapes `bytes` per DESIGN §3.6.
   public static func escape<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    // Printable ASCII is shown as it is: the common case, without decoding scalar by scalar.
+    if bytes.allSatisfy({ (0x20...0x7E).contains($0) }) { return String(decoding: bytes, as: UTF8.self) }
     var out = ""
     out.reserveCapacity(bytes.count)
     // Decode scalar by scalar; an invalid sequence yields its bytes one by one as \xNN.

@@ -97,7 +97,9 @@ import Testing
   /// The server stops reading after 354: the content write cannot finish before the deadline, so the final dot
   /// never left — a plain temporary failure, not "delivery unknown".
   @Test func aServerThatStopsReadingDuringDataGetsNothingDelivered() throws {
-    let server = try ScriptedSMTPServer(script: Self.script(greeting: "220 hi\r\n", stallAfter354: 3))
+    // The server holds the connection until the client gives up (a shorter stall lost the race on a loaded
+    // machine: building the 24 MiB took longer than the stall, and the server's close came first).
+    let server = try ScriptedSMTPServer(script: Self.script(greeting: "220 hi\r\n", stallAfter354: 120))
     defer { server.stop() }
     // More than loopback's socket buffers hold (a few MiB each way), so a write must block.
     var bytes = Array("Subject: big\r\n\r\n".utf8)

@@ -125,7 +125,9 @@ import Testing
     handle.cancel()
     let report = handle.wait()
     let elapsed = ContinuousClock.now - cancelled
-    #expect(elapsed < .milliseconds(100), "the handle took \(elapsed) to finish after cancel()")
+    // Cancel does not wait for a deadline (60 s here): a bound far below it, and far above what a loaded machine
+    // adds (100 ms failed under load).
+    #expect(elapsed < .seconds(5), "the handle took \(elapsed) to finish after cancel()")
     #expect(report.failure?.category == stageCase.expected, "\(report.verdictLine)")
     if stageCase.expected == .cancelled {
       #expect(report.failure?.reason == .cancelled)
