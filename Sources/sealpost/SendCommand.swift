@@ -221,12 +221,7 @@ struct SendCommand: ParsableCommand {
 
     // Secrets last: the session looks the password up when it starts, bounded and cancellable.
     let credentials = CLIPlanning.secrets(passwordCommand: passwordCommand).credentials(for: plan)
-    var request = SendRequest(
-      host: plan.host, port: plan.port, security: plan.security, allowInsecure: plan.allowInsecure,
-      trust: plan.trust, credentials: credentials, ehloName: plan.ehlo,
-      timeout: .milliseconds(Int64(plan.timeout * 1000)),
-      reversePath: assembled.reversePath, recipients: assembled.recipients, message: assembled.content,
-      showData: showData)
+    var request = plan.request(for: assembled, credentials: credentials, showData: showData)
     request.dsn = dsn
     request.requireTLS = requireTLS
     return request
