@@ -182,7 +182,11 @@ struct SendCommand: ParsableCommand {
       user: user,
       auth: auth, ehlo: ehlo, timeout: timeout)
     let plan = try CLIPlanning.run { () throws(PlanningError) in
-      try ChannelPlan(overrides: overrides, account: account)
+      var plan = try ChannelPlan(overrides: overrides, account: account)
+      // DESIGN §6: pins recorded by the composer count for every send.
+      plan.applyRecordedPins(
+        try PinFile.load(environment: ProcessInfo.processInfo.environment), overrides: overrides)
+      return plan
     }
     if plan.user == nil && (passwordCommand != nil || auth != nil) {
       throw SendFailure(.usage, "--password-command and --auth need --user")
