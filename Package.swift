@@ -38,6 +38,15 @@ let package = Package(
     // blitting screen buffers).
     .target(name: "CursesBackend", dependencies: ["CNCursesW", "ComposerCore"]),
 
+    // The composer's runtime: owns the terminal, runs the model's effects (sends and probes through the send
+    // handle, files, the external editor) and feeds the results back as messages (DESIGN §2, issue 9).
+    .target(
+      name: "ComposerApp",
+      dependencies: [
+        "ComposerCore", "CursesBackend", "SendPlanning", "MailSender", "Accounts", "SMTPProtocol",
+        "SMTPTransport",
+      ]
+    ),
     // Test kit: a scripted SMTP server (plaintext and TLS) and test-made certificates.
     .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPTransport"]),
 
