@@ -47,6 +47,12 @@ let package = Package(
         "SMTPTransport",
       ]
     ),
+    // Test kit: the composer headless — keys in, screens and the wire transcript out.
+    .target(
+      name: "ComposerTesting",
+      dependencies: ["ComposerApp", "ComposerCore", "MailSenderTesting", "MailSender"]
+    ),
+
     // Test kit: a scripted SMTP server (plaintext and TLS) and test-made certificates.
     .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPTransport"]),
 
@@ -97,6 +103,14 @@ let package = Package(
 
     .testTarget(
       name: "SendPlanningTests", dependencies: ["SendPlanning", "MailSenderTesting", "PropertyTesting"]),
+
+    .testTarget(
+      name: "ComposerAppTests",
+      dependencies: [
+        "ComposerApp", "ComposerTesting", "ComposerCore", "SendPlanning", "MailSender", "MailSenderTesting",
+        "SMTPProtocol", "SMTPTransport", "Accounts",
+      ]
+    ),
 
     .testTarget(
       name: "SealpostCLITests",
