@@ -33,7 +33,11 @@ let package = Package(
 
     // The terminal UI's pure core: screen buffer, display width, themes, keys, text editing (DESIGN §2, §7).
     // No curses and no file or terminal I/O: everything here is tested without a terminal.
-    .target(name: "ComposerCore", dependencies: ["CWCWidth", "MailSender", "SMTPProtocol", "SendPlanning"]),
+    .target(
+      name: "ComposerCore",
+      dependencies: [
+        "CWCWidth", "Accounts", "MailMessage", "SMTPProtocol", "SMTPTransport", "MailSender", "SendPlanning",
+      ]),
     // The terminal UI's curses backend: the only importer of CNCursesW (terminal ownership, key decoding,
     // blitting screen buffers).
     .target(name: "CursesBackend", dependencies: ["CNCursesW", "ComposerCore"]),
@@ -85,7 +89,12 @@ let package = Package(
     .testTarget(name: "SMTPTransportTests", dependencies: ["SMTPTransport", "MailSenderTesting"]),
 
     .testTarget(
-      name: "ComposerCoreTests", dependencies: ["ComposerCore", "CWCWidth", "PropertyTesting"],
+      name: "ComposerCoreTests",
+      dependencies: [
+        "ComposerCore", "CWCWidth", "PropertyTesting", "Accounts", "MailSender", "SMTPProtocol",
+        "SMTPTransport",
+        "SendPlanning",
+      ],
       exclude: ["Snapshots"]),
 
     // The curses backend and its shim; these tests drive real ncurses through a pseudo-terminal.
