@@ -61,10 +61,8 @@ public final class ComposerLoop<Program: ComposerProgram> {
     return !deliveries.isEmpty
   }
 
-  /// The whole screen at the current size.
-  public func render(theme: Theme) -> ScreenBuffer {
-    program.render(theme: theme, width: width, height: height)
+  /// The whole screen at the current size, and the cursor.
+  public func draw(theme: Theme) -> (screen: ScreenBuffer, cursor: (x: Int, y: Int)?) {
+    program.draw(theme: theme, width: width, height: height)
   }
-
-  public var cursor: (x: Int, y: Int)? { program.cursor(width: width, height: height) }
 }

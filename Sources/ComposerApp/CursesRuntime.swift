@@ -51,6 +51,7 @@ public final class CursesRuntime<Program: ComposerProgram>: TerminalAccess {
   }
 
   private func draw() {
-    terminal.present(loop.render(theme: theme), cursor: loop.cursor)
+    let (screen, cursor) = loop.draw(theme: theme)
+    terminal.present(screen, cursor: cursor)
   }
 }

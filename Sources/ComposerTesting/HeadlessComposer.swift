@@ -44,7 +44,7 @@ public final class HeadlessComposer<Program: ComposerProgram>: TerminalAccess {
   public var runner: EffectRunner { loop.runner }
   public var program: Program { loop.program }
   /// The last screen rendered.
-  public var screen: ScreenBuffer { screens.last ?? loop.render(theme: theme) }
+  public var screen: ScreenBuffer { screens.last ?? loop.draw(theme: theme).screen }
   /// The last screen as text, one line a row.
   public var screenText: String { screen.lines.joined(separator: "\n") }
 
@@ -120,6 +120,6 @@ public final class HeadlessComposer<Program: ComposerProgram>: TerminalAccess {
   }
 
   private func render() {
-    screens.append(loop.render(theme: theme))
+    screens.append(loop.draw(theme: theme).screen)
   }
 }

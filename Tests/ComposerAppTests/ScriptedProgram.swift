@@ -61,7 +61,7 @@ struct ScriptedProgram: ComposerProgram {
     return []
   }
 
-  func render(theme: Theme, width: Int, height: Int) -> ScreenBuffer {
+  func draw(theme: Theme, width: Int, height: Int) -> (screen: ScreenBuffer, cursor: (x: Int, y: Int)?) {
     var buffer = ScreenBuffer(width: width, height: height)
     if let secret {
       buffer.write("Password: " + String(repeating: "*", count: secret.count), x: 0, y: 0, style: .plain)
@@ -69,10 +69,8 @@ struct ScriptedProgram: ComposerProgram {
     for (row, line) in log.suffix(height - 1).enumerated() {
       buffer.write(line, x: 0, y: row + 1, maxWidth: width, style: .plain)
     }
-    return buffer
+    return (buffer, nil)
   }
-
-  func cursor(width: Int, height: Int) -> (x: Int, y: Int)? { nil }
 
   /// The report of the last send.
   var lastSendReport: SendReport? {
