@@ -70,7 +70,9 @@ let package = Package(
     .executableTarget(
       name: "sealpost",
       dependencies: [
-        "SendPlanning", "MailSender", "SMTPProtocol", "SMTPTransport", "Accounts",
+        "SendPlanning", "MailSender", "SMTPProtocol", "SMTPTransport", "Accounts", "ComposerApp",
+        "ComposerCore",
+        "CursesBackend",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
