@@ -58,6 +58,12 @@ struct ComposeCommand: ParsableCommand {
       configPath: config, variables: variables, environmentPassword: Environment.password)
     let log = environment.stateDirectory.flatMap { DiagnosticLog(directory: $0) }
     log?.write("composer started")
+    // A parent may have started us with these blocked (Foundation's Process does): the screen could then never
+    // be restored on SIGTERM or SIGHUP, so take them back before curses or any thread starts.
+    var needed = sigset_t()
+    sigemptyset(&needed)
+    for number in [SIGTERM, SIGHUP, SIGINT, SIGWINCH] { sigaddset(&needed, number) }
+    pthread_sigmask(SIG_UNBLOCK, &needed, nil)
     let terminal: Terminal
     do {
       terminal = try Terminal(noColor: Theme.noColorRequested(variables["NO_COLOR"]))
