@@ -10,10 +10,18 @@ public protocol ComposerProgram {
   func draw(theme: Theme, width: Int, height: Int) -> (screen: ScreenBuffer, cursor: (x: Int, y: Int)?)
   /// Unix seconds, set by the runtime before each message (the model has no clock).
   var now: Int64 { get set }
+  /// The theme the program would like (the picked account's `theme` key); nil for none.
+  var preferredTheme: String? { get }
+}
+
+extension ComposerProgram {
+  public var preferredTheme: String? { nil }
 }
 
 /// The real composer as the runtime's program.
 extension ComposerModel: ComposerProgram {
+  public var preferredTheme: String? { accountTheme }
+
   public func draw(theme: Theme, width: Int, height: Int) -> (screen: ScreenBuffer, cursor: (x: Int, y: Int)?)
   {
     var buffer = ScreenBuffer(width: width, height: height)

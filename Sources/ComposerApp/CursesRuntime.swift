@@ -11,11 +11,19 @@ import MailSender
 public final class CursesRuntime<Program: ComposerProgram>: TerminalAccess {
   let terminal: Terminal
   let loop: ComposerLoop<Program>
-  let theme: Theme
+  var theme: Theme
+  /// Where an account's `theme` is looked for once one is picked; nil when `--theme` was given (it wins).
+  let accountThemes: [String]?
+  private var themeAsked: String?
 
-  public init(terminal: Terminal, program: Program, runner: EffectRunner, theme: Theme) {
+  /// - Parameter accountThemes: the theme directories, when the picked account's `theme` key may replace
+  ///   `theme` (not after `--theme`). A theme that cannot be had then is logged, and the screen keeps its own.
+  public init(
+    terminal: Terminal, program: Program, runner: EffectRunner, theme: Theme, accountThemes: [String]? = nil
+  ) {
     self.terminal = terminal
     self.theme = theme
+    self.accountThemes = accountThemes
     let size = terminal.size
     loop = ComposerLoop(program: program, runner: runner, width: size.width, height: size.height)
   }
@@ -50,7 +58,19 @@ public final class CursesRuntime<Program: ComposerProgram>: TerminalAccess {
     return 0
   }
 
+  /// The picked account's theme, once, when `--theme` did not name one.
+  private func followAccountTheme() {
+    guard let accountThemes, let name = loop.program.preferredTheme, name != themeAsked else { return }
+    themeAsked = name
+    do throws(ThemeLoader.Failure) {
+      theme = terminal.theme(try ThemeLoader.load(name, directories: accountThemes))
+    } catch {
+      loop.runner.log?.write("theme of the account not used: \(error.description)")
+    }
+  }
+
   private func draw() {
+    followAccountTheme()
     let (screen, cursor) = loop.draw(theme: theme)
     terminal.present(screen, cursor: cursor)
   }

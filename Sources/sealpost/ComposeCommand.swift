@@ -51,9 +51,11 @@ struct ComposeCommand: ParsableCommand {
     if let account {
       picked = try CLIPlanning.run { () throws(PlanningError) in try catalog.account(named: account) }
     }
+    let themeDirectories = ThemeLoader.directories(
+      environment: variables, executable: CommandLine.arguments.first.map(Self.executablePath) ?? "")
     let themeFile = try loadTheme(
       named: theme ?? picked?.theme ?? (try? catalog.defaultAccount())??.theme, fromFlag: theme != nil,
-      environment: variables)
+      directories: themeDirectories)
     let environment = ComposerEnvironment(
       configPath: config, variables: variables, environmentPassword: Environment.password)
     let log = environment.stateDirectory.flatMap { DiagnosticLog(directory: $0) }
@@ -79,7 +81,7 @@ struct ComposeCommand: ParsableCommand {
       width: size.width, height: size.height, now: Int64(Date().timeIntervalSince1970))
     let runtime = CursesRuntime(
       terminal: terminal, program: model, runner: EffectRunner(environment: environment, log: log),
-      theme: terminal.theme(themeFile))
+      theme: terminal.theme(themeFile), accountThemes: theme == nil ? themeDirectories : nil)
     let status = runtime.run(initial: [])
     if savedError >= 0 {
       dup2(savedError, STDERR_FILENO)
@@ -91,11 +93,7 @@ struct ComposeCommand: ParsableCommand {
 
   /// The theme by name (the shipped `default` when none is asked for); a broken file is 78 with file:line, a
   /// name that is not found 64 for `--theme` and 78 for an account's `theme` key.
-  private func loadTheme(named name: String?, fromFlag: Bool, environment: [String: String]) throws
-    -> ThemeFile
-  {
-    let directories = ThemeLoader.directories(
-      environment: environment, executable: CommandLine.arguments.first.map(Self.executablePath) ?? "")
+  private func loadTheme(named name: String?, fromFlag: Bool, directories: [String]) throws -> ThemeFile {
     do throws(ThemeLoader.Failure) {
       return try ThemeLoader.load(name ?? "default", directories: directories)
     } catch {
