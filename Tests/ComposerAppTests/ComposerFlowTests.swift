@@ -125,6 +125,27 @@ import Testing
     #expect(harness.screenText.contains("this went through the composer."))
   }
 
+  @Test func ctrlQDuringTheSendQuitsAndCancelsIt() throws {
+    let server = try Self.server { $0.stall = .beforeReplyTo(verb: "DATA", seconds: 10) }
+    defer { server.stop() }
+    let sandbox = try ComposerSandbox()
+    defer { sandbox.remove() }
+    try sandbox.writeConfig(
+      ComposerSandbox.account("work", port: server.port, caFile: try TestPKI.shared().caCertificatePath))
+    let harness = Self.composer(sandbox)
+    Self.compose(harness)
+    harness.press(.ctrl("x"))
+    harness.press(.character("y"))
+    #expect(
+      harness.waitUntil { _ in server.sessions.first?.commands.contains { $0.hasPrefix("DATA") } == true })
+    harness.press(.ctrl("q"))
+    #expect(harness.loop.hasQuit)
+    // The session was cancelled: the connection closes at once and no content went out.
+    let sessions = server.waitForFinishedSessions(1, timeout: 5)
+    #expect(sessions.first?.isFinished == true)
+    #expect(sessions.allSatisfy { $0.messages.isEmpty })
+  }
+
   @Test func thePasswordTypedInTheMaskedFieldIsNeverOnAnyScreen() throws {
     let server = try Self.server { $0.credentials = .init(user: "alice", password: Self.password) }
     defer { server.stop() }
