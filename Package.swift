@@ -104,7 +104,7 @@ let package = Package(
 
     // The keystroke benchmark (Tests/bench/composer-keys.sh), apart so the product carries none of it.
     .executableTarget(
-      name: "ComposerBench", dependencies: ["ComposerCore", "CursesBackend"],
+      name: "ComposerBench", dependencies: ["ComposerCore", "CursesBackend", "SendPlanning"],
       path: "Tests/bench/ComposerBench"),
 
     .testTarget(

@@ -68,6 +68,15 @@ import Testing
     #expect(row == bar + "1,200 of 2,400 bytes  ")
   }
 
+  @Test func progressCountsOfAnySizeDrawWithoutATrap() throws {
+    var model = try ComposerUpdateTests.sending()
+    let theme = try Fixtures.theme()
+    _ = model.update(.session(Transcripts.event(0.1, .progress(sent: Int.max, total: Int.max))))
+    #expect(model.render(theme: theme, width: 80, height: 24).lines[21].contains("] 100% "))
+    _ = model.update(.session(Transcripts.event(0.2, .progress(sent: -5, total: 0))))
+    #expect(model.render(theme: theme, width: 80, height: 24).lines[21].contains("]   0% 0 of 0 bytes"))
+  }
+
   @Test func theTranscriptScrollsBackAndFollowsAgain() throws {
     var model = try ComposerUpdateTests.sending()
     for event in Transcripts.uploading { _ = model.update(.session(event)) }

@@ -205,13 +205,17 @@ public struct ComposerModel: Sendable {
     }
   }
 
-  /// Where a probe or its form goes back to: the message, else the accounts (or the form that creates one).
-  var homeScreen: Screen {
-    if account != nil { return .compose }
+  /// Back from a probe or its form: to the message, else to the accounts as they lead (the only usable one,
+  /// the picker, or the form that creates one).
+  mutating func goHome() {
+    if account != nil {
+      screen = .compose
+      return
+    }
     switch catalog {
-    case .loading: return .loading
-    case .failed: return .picker
-    case .loaded: return picker.entries.isEmpty ? .accountForm : .picker
+    case .loading: screen = .loading
+    case .failed: screen = .picker
+    case .loaded: chooseAccount()
     }
   }
 

@@ -216,7 +216,7 @@ extension ComposerModel {
         return [.probe(order)]
       }
     case .escape:
-      screen = homeScreen
+      goHome()
     default:
       if !probeForm.form.handle(key) { unknownKey(key) }
     }

@@ -87,9 +87,10 @@ struct Picker: Sendable {
 extension ComposerModel {
   static let pickerKeys: [KeyHelp] = [
     KeyHelp("↑ ↓ j k", "move between the usable accounts"),
-    KeyHelp("Enter", "compose with the account", main: true),
-    KeyHelp("p", "probe a server's TLS", main: true),
-    KeyHelp("F1 ?", "this help", main: true),
+    KeyHelp("Enter", "compose with the account", main: true, short: "compose"),
+    KeyHelp("p F2", "probe a server's TLS", main: true, short: "probe"),
+    KeyHelp("q Esc", "quit"),
+    KeyHelp("F1 ?", "this help", main: true, short: "help"),
     KeyHelp("Ctrl-Q", "quit", main: true),
   ]
 
@@ -107,9 +108,16 @@ extension ComposerModel {
     }
     // A probe started at start keeps its screen; the accounts wait behind it.
     guard screen == .loading || screen == .picker || screen == .accountForm else { return [] }
+    chooseAccount()
+    return []
+  }
+
+  /// The screen the accounts lead to: the form when there is none, the account asked for or the only usable
+  /// one when there is one, else the picker.
+  mutating func chooseAccount() {
     if picker.entries.isEmpty {
       screen = .accountForm
-      return []
+      return
     }
     let wanted = accountForm.createdName ?? startup.account
     accountForm.createdName = nil
@@ -117,15 +125,15 @@ extension ComposerModel {
       guard let index = picker.entries.firstIndex(where: { $0.account.name == wanted }) else {
         screen = .picker
         status = StatusLine(error: "no account \(UntrustedText(wanted).escaped) in the config file")
-        return []
+        return
       }
       if let problem = picker.entries[index].problem {
         screen = .picker
         status = StatusLine(error: problem)
-        return []
+        return
       }
       pick(picker.entries[index].account)
-      return []
+      return
     }
     let usable = picker.usableIndices
     if usable.count == 1 {
@@ -133,7 +141,6 @@ extension ComposerModel {
     } else {
       screen = .picker
     }
-    return []
   }
 
   mutating func pick(_ chosen: Account) {

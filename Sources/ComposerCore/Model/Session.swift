@@ -205,7 +205,7 @@ extension ComposerModel {
       guard !current.isRunning else { return [] }
       session = nil
       if current.isProbe {
-        screen = homeScreen
+        goHome()
       } else {
         if case .sent = current.result { draft.clearMessage() }
         screen = .compose

@@ -19,7 +19,9 @@ extension ComposerModel {
       resized.resize(width: buffer.width, height: buffer.height)
       return resized.render(into: &buffer, theme: theme)
     }
-    buffer.fill(style: .plain)
+    // The compose screen draws every cell itself (the keystroke path: no cell written twice); the others
+    // start from a blank screen.
+    if screen != .compose || !hasRoom { buffer.fill(style: .plain) }
     guard hasRoom else {
       renderTooSmall(into: &buffer, theme: theme)
       return nil

@@ -40,7 +40,11 @@ extension ComposerModel {
         }
         line += entry.account.secretSource.summary
         rows.append((line, entry.isUsable ? .fieldText : .fieldError, selected))
-        if let problem = entry.problem { rows.append(("     unusable: \(problem)", .fieldError, false)) }
+        if let problem = entry.problem {
+          for row in Self.wrap(["     unusable: \(problem)"], width: width, indent: 15) {
+            rows.append((row, .fieldError, false))
+          }
+        }
       }
       let visible = max(1, bottom - 4)
       let first = max(0, min(selectedRow - visible + 1, rows.count - visible))

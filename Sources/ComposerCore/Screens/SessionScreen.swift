@@ -165,10 +165,12 @@ extension ComposerModel {
     guard let progress = session.progress else { return }
     let total = max(1, progress.total)
     let sent = min(max(0, progress.sent), total)
-    let percent = sent * 100 / total
+    // In floating point: the counts come from the sender, and no count may overflow into a trap.
+    let fraction = Double(sent) / Double(total)
+    let percent = Int(fraction * 100)
     let label = " \(Self.grouped(sent)) of \(Self.grouped(progress.total)) bytes"
     let barWidth = max(10, width - 2 - 6 - DisplayWidth.width(of: label) - 2)
-    let filled = barWidth * sent / total
+    let filled = min(barWidth, Int(Double(barWidth) * fraction))
     let bar =
       " [" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "] "
       + String(repeating: " ", count: percent < 10 ? 2 : percent < 100 ? 1 : 0) + "\(percent)%" + label
