@@ -46,10 +46,15 @@ struct ComposeCommand: ParsableCommand {
     let variables = ProcessInfo.processInfo.environment
     // Before the screen opens: the accounts (for --account and its theme) and the theme, so that their errors
     // are plain lines on stderr with file:line.
-    let catalog = try CLIPlanning.catalog(explicit: config)
+    let catalog: AccountCatalog
     var picked: Account?
-    if let account {
-      picked = try CLIPlanning.run { () throws(PlanningError) in try catalog.account(named: account) }
+    do {
+      catalog = try CLIPlanning.catalog(explicit: config)
+      if let account {
+        picked = try CLIPlanning.run { () throws(PlanningError) in try catalog.account(named: account) }
+      }
+    } catch {
+      throw Output.refuse(error)
     }
     let themeDirectories = ThemeLoader.directories(
       environment: variables, executable: CommandLine.arguments.first.map(Self.executablePath) ?? "")

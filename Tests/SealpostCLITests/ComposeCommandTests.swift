@@ -127,6 +127,16 @@ import Testing
     #expect(account.output.contains("sealpost: configuration: theme: no theme nosuch"))
   }
 
+  @Test func anUnknownAccountIsAConfigurationErrorBeforeTheScreenOpens() throws {
+    let directory = try Self.home(config: "account work\nhost smtp.example.org\ntls on\nfrom a@example.org\n")
+    defer { directory.remove() }
+    let environment = ["HOME": directory.path, "XDG_CONFIG_HOME": directory.path + "/config"]
+    let result = try Self.onTerminal(["--account", "nope"], environment: environment)
+    #expect(result.status == 78, "\(result.output)")
+    #expect(result.output.contains("sealpost: configuration: no account nope in "))
+    #expect(!result.output.contains("\u{1B}[?1049h"))
+  }
+
   @Test(arguments: [("\\x11", Int32(0), Int32(0)), ("", SIGTERM, 143), ("", SIGHUP, 129)])
   func theTerminalIsRestoredOnCtrlQAndOnSignals(keys: String, signal: Int32, status: Int32) throws {
     let directory = try Self.home()
