@@ -149,6 +149,46 @@ import Testing
     #expect(logged.contains("send finished"))
   }
 
+  @Test func aPasswordCommandRunsWithTheTerminalHandedOver() throws {
+    let pki = try TestPKI.shared()
+    var options = StandardSMTPOptions(tlsIdentity: pki.identity(.valid))
+    options.credentials = .init(user: "alice", password: Self.password)
+    let server = try ScriptedSMTPServer(standard: options, options: .init(implicitTLS: pki.identity(.valid)))
+    defer { server.stop() }
+    let sandbox = try ComposerSandbox()
+    defer { sandbox.remove() }
+    let secretFile = sandbox.directory.file("secret")
+    _ = FileManager.default.createFile(
+      atPath: secretFile, contents: Data(Self.password.utf8), attributes: [.posixPermissions: 0o600])
+    try sandbox.writeConfig(
+      ComposerSandbox.account(
+        "work", port: server.port, caFile: pki.caCertificatePath, user: "alice",
+        passwordCommand: "\"cat \(secretFile)\""))
+    let harness = Self.harness(sandbox, keys: [.ctrl("s"): [.send(Self.order())]])
+    harness.press(.ctrl("s"))
+    #expect(harness.waitFor("send: sent"), "\(harness.screenText)")
+    // The command ran while the screen was given up, and no masked field was needed.
+    #expect(harness.suspensions == 1)
+    #expect(!harness.program.messages.contains { if case .secretRequested = $0 { true } else { false } })
+  }
+
+  @Test func aProbeRunsOffTheUIThreadAndEndsWithItsReport() throws {
+    let pki = try TestPKI.shared()
+    let server = try ScriptedSMTPServer(
+      standard: StandardSMTPOptions(tlsIdentity: pki.identity(.selfSigned)),
+      options: .init(implicitTLS: pki.identity(.selfSigned)))
+    defer { server.stop() }
+    let sandbox = try ComposerSandbox()
+    defer { sandbox.remove() }
+    let order = ProbeOrder(host: "localhost", port: server.port, security: .implicitTLS)
+    let harness = Self.harness(sandbox, keys: [.function(2): [.probe(order)]])
+    harness.press(.function(2))
+    // The system store does not know the test certificate: not trustworthy, and said so.
+    #expect(harness.waitFor("probe: not trustworthy"), "\(harness.screenText)")
+    #expect(harness.screenText.contains("tls: TLS 1."))
+    #expect(server.waitForFinishedSessions(1).allSatisfy { $0.messages.isEmpty })
+  }
+
   @Test func aCancelledPasswordFieldCancelsTheSend() throws {
     let pki = try TestPKI.shared()
     var options = StandardSMTPOptions(tlsIdentity: pki.identity(.valid))
