@@ -51,9 +51,11 @@ wait_for() {
 keys() { tmux -L "$socket" send-keys -t composer "$@"; }
 text() { tmux -L "$socket" send-keys -t composer -l -- "$1"; }
 
-# scenario NAME PORT STARTTLS(on|off)
+# scenario NAME PORT STARTTLS(on|off) [SEALPOST-ARGUMENTS…]
 scenario() {
   local name=$1 port=$2 starttls=$3
+  shift 3
+  local arguments=${*:-}
   problems=()
   work=$PF_ROOT/composer/$name
   local home=$work/home
@@ -75,7 +77,7 @@ passwordeval "cat $home/password"
 CONF
   chmod 600 "$home/config/sealpost/config"
   find "$PF_MAILDIR/example.test/bob/new" -type f -delete
-  echo "== composer: $name (port $port, tls_starttls $starttls)"
+  echo "== composer: $name (port $port, tls_starttls $starttls${arguments:+, $arguments})"
 
   local subject="Composer end to end ($name) — Grüße"
   local body1="Hello Bob, this came through the composer."
@@ -85,7 +87,7 @@ CONF
   tmux -L "$socket" -f /dev/null new-session -d -s composer -x 80 -y 24 \
     "env -i HOME='$home' XDG_CONFIG_HOME='$home/config' XDG_STATE_HOME='$home/state' PATH=/usr/bin:/bin \
       TERM=tmux-256color LANG=C.UTF-8 sh -c 'echo BEFORE-COMPOSER; stty -a | grep -o \" -\\?icanon \" >\"$work/stty-before\"; \
-      \"$SEALPOST\"; echo \"composer-exit=\$?\"; stty -a | grep -o \" -\\?icanon \" >\"$work/stty-after\"; echo AFTER-COMPOSER; sleep 600'"
+      \"$SEALPOST\" $arguments; echo \"composer-exit=\$?\"; stty -a | grep -o \" -\\?icanon \" >\"$work/stty-after\"; echo AFTER-COMPOSER; sleep 600'"
   tmux -L "$socket" set-option -t composer -g window-size manual >/dev/null 2>&1 || true
 
   # One usable account: the picker is skipped and the cursor starts in To.
@@ -182,7 +184,7 @@ PY
 }
 
 scenario implicit "$PF_IMPLICIT_PORT" off
-scenario starttls "$PF_STARTTLS_PORT" on
+scenario starttls-monochrome "$PF_STARTTLS_PORT" on --theme monochrome
 
 echo "composer: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
