@@ -375,18 +375,29 @@ public final class EffectRunner: @unchecked Sendable {
       lock.unlock()
       return
     }
-    var trust = TLSTrust.certificateAuthorities(caFile: nil)
-    if let pins = try? PinFile.load(environment: environment.variables).pins(
-      host: order.host, port: order.port),
-      !pins.isEmpty
-    {
-      trust = .pins(pins)
-    }
-    let handle = MailSender.startProbe(
-      ProbeRequest(host: order.host, port: order.port, security: order.security, trust: trust))
-    session = .probe(handle)
+    planning = true
+    planningCancelled = false
     lock.unlock()
     log?.write("probe: \(order.host):\(order.port)")
+    // The pin file is read on the work queue, not on the UI thread.
+    work.async { [self] in
+      var trust = TLSTrust.certificateAuthorities(caFile: nil)
+      if let pins = try? PinFile.load(environment: environment.variables).pins(
+        host: order.host, port: order.port),
+        !pins.isEmpty
+      {
+        trust = .pins(pins)
+      }
+      let handle = MailSender.startProbe(
+        ProbeRequest(host: order.host, port: order.port, security: order.security, trust: trust))
+      lock.lock()
+      planning = false
+      // Cancelled while the pin file was read: the probe ends at once with its own cancelled report.
+      if planningCancelled { handle.cancel() }
+      session = .probe(handle)
+      lock.unlock()
+      EventDescriptor.signal(queue.descriptor)
+    }
   }
 
   // MARK: - Pins and transcripts

@@ -187,6 +187,13 @@ import Testing
     #expect(harness.waitFor("probe: not trustworthy"), "\(harness.screenText)")
     #expect(harness.screenText.contains("tls: TLS 1."))
     #expect(server.waitForFinishedSessions(1).allSatisfy { $0.messages.isEmpty })
+    // With the key recorded in the pin file, the same probe finds the channel trustworthy.
+    let leaf = try #require(harness.program.lastLeaf)
+    let pin = "sha256/" + String(decoding: SASL.base64(leaf.spkiSHA256), as: UTF8.self)
+    _ = try PinFile.record(
+      host: "localhost", port: server.port, pin: pin, comment: "test", path: sandbox.pinPath)
+    harness.press(.function(2))
+    #expect(harness.waitFor("probe: trustworthy"), "\(harness.screenText)")
   }
 
   @Test func aCancelledPasswordFieldCancelsTheSend() throws {
