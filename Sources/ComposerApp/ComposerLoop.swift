@@ -14,6 +14,8 @@ public final class ComposerLoop<Program: ComposerProgram> {
   public private(set) var hasQuit = false
   /// Every effect the program asked for, in order (for tests and the log).
   public private(set) var effectCount = 0
+  /// Sees every message before the program does (the headless harness records the session's events).
+  public var observer: ((ComposerMessage) -> Void)?
 
   public init(program: Program, runner: EffectRunner, width: Int, height: Int) {
     self.program = program
@@ -31,6 +33,7 @@ public final class ComposerLoop<Program: ComposerProgram> {
   /// Feeds `messages` in order and carries out the effects each one asks for.
   public func feed(_ messages: [ComposerMessage], terminal: TerminalAccess) {
     for message in messages where !hasQuit {
+      observer?(message)
       if case .input(.resize(let newWidth, let newHeight)) = message {
         width = newWidth
         height = newHeight

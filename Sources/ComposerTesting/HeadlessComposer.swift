@@ -18,6 +18,15 @@ public final class HeadlessComposer<Program: ComposerProgram>: TerminalAccess {
   public private(set) var screens: [ScreenBuffer] = []
   /// How often the screen was given up (the external editor, a password command).
   public private(set) var suspensions = 0
+  /// Every event of every send and probe, in order, as the runtime delivered them.
+  public private(set) var events: [SendEvent] = []
+
+  /// The wire transcript of those events, as `sealpost send` prints it (DESIGN §5), without the times.
+  public var transcript: [String] {
+    events.flatMap { event in
+      event.transcriptLines(now: 0).map { "\(TranscriptFormat.marker($0)) \($0.line)" }
+    }
+  }
 
   /// A theme without colours or attributes, for tests that read text.
   public static var plainTheme: Theme {
@@ -39,6 +48,9 @@ public final class HeadlessComposer<Program: ComposerProgram>: TerminalAccess {
     loop = ComposerLoop(
       program: program, runner: EffectRunner(environment: environment, log: log), width: width, height: height
     )
+    loop.observer = { [unowned self] message in
+      if case .session(let event) = message { events.append(event) }
+    }
   }
 
   public var runner: EffectRunner { loop.runner }

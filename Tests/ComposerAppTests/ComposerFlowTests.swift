@@ -164,6 +164,9 @@ import Testing
     #expect(harness.waitFor("SENT — sent: 250"), "\(harness.screenText)")
     #expect(server.waitForFinishedSessions(1).first?.commands.contains { $0.hasPrefix("AUTH") } == true)
     let base64 = String(decoding: SASL.base64(Array("\0alice\0\(Self.password)".utf8)), as: UTF8.self)
+    // The wire transcript shows the login redacted, as `sealpost send` does.
+    #expect(harness.transcript.contains(" ~> AUTH PLAIN <redacted> (user alice)"), "\(harness.transcript)")
+    #expect(!harness.transcript.joined().contains(Self.password))
     for screen in harness.screens {
       let text = screen.lines.joined(separator: "\n")
       #expect(!text.contains(Self.password))
