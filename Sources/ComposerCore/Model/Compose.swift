@@ -54,6 +54,9 @@ extension ComposerModel {
       if draft.attachments.isEmpty { draft.attachPanel?.path = TextField() }
     case .ctrl("o"):
       return [.openEditor(text: draft.body.text)]
+    case .escape:
+      // Nothing to leave on the compose screen: Esc only clears the status line (above).
+      break
     default:
       if draft.focus == .body {
         if !draft.body.handle(key) { unknownKey(key) }
