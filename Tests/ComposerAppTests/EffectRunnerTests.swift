@@ -115,6 +115,26 @@ import Testing
     #expect(server.sessions.allSatisfy { $0.messages.isEmpty })
   }
 
+  /// What the runtime does on SIGTERM: the send in flight is cancelled with the signal's status.
+  @Test func aSignalCancelsTheSendInFlightWithItsStatus() throws {
+    let pki = try TestPKI.shared()
+    var options = StandardSMTPOptions(tlsIdentity: pki.identity(.valid))
+    options.stall = .beforeReplyTo(verb: "DATA", seconds: 10)
+    let server = try ScriptedSMTPServer(standard: options, options: .init(implicitTLS: pki.identity(.valid)))
+    defer { server.stop() }
+    let sandbox = try ComposerSandbox()
+    defer { sandbox.remove() }
+    try sandbox.writeConfig(ComposerSandbox.account("work", port: server.port, caFile: pki.caCertificatePath))
+    let harness = Self.harness(sandbox, keys: [.ctrl("s"): [.send(Self.order())]])
+    harness.press(.ctrl("s"))
+    #expect(
+      harness.waitUntil { _ in server.sessions.first?.commands.contains { $0.hasPrefix("DATA") } == true })
+    harness.runner.cancelAll(status: 143)
+    #expect(harness.waitFor("send: cancelled"))
+    #expect(harness.program.lastSendReport?.exitCode == 143)
+    #expect(server.sessions.allSatisfy { $0.messages.isEmpty })
+  }
+
   @Test func thePasswordTypedInTheMaskedFieldIsNeverOnAScreen() throws {
     let pki = try TestPKI.shared()
     var options = StandardSMTPOptions(tlsIdentity: pki.identity(.valid))
