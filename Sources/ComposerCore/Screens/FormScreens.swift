@@ -21,7 +21,7 @@ extension ComposerModel {
   func renderProbeForm(into buffer: inout ScreenBuffer, theme: Theme) -> (x: Int, y: Int)? {
     renderTitle(into: &buffer, theme: theme)
     buffer.write(
-      " Connect, show the TLS handshake, the chain and the capabilities; nothing is sent.", x: 0, y: 2,
+      " Connect, show the TLS handshake, chain and capabilities; nothing is sent.", x: 0, y: 2,
       maxWidth: width, style: theme.style(.fieldText))
     let cursor = renderForm(probeForm.form, into: &buffer, theme: theme, top: 4)
     renderBottom(into: &buffer, theme: theme, status: status)
