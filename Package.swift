@@ -33,10 +33,29 @@ let package = Package(
 
     // The terminal UI's pure core: screen buffer, display width, themes, keys, text editing (DESIGN §2, §7).
     // No curses and no file or terminal I/O: everything here is tested without a terminal.
-    .target(name: "ComposerCore", dependencies: ["CWCWidth", "MailSender", "SMTPProtocol", "SendPlanning"]),
+    .target(
+      name: "ComposerCore",
+      dependencies: [
+        "CWCWidth", "Accounts", "MailMessage", "SMTPProtocol", "SMTPTransport", "MailSender", "SendPlanning",
+      ]),
     // The terminal UI's curses backend: the only importer of CNCursesW (terminal ownership, key decoding,
     // blitting screen buffers).
     .target(name: "CursesBackend", dependencies: ["CNCursesW", "ComposerCore"]),
+
+    // The composer's runtime: owns the terminal, runs the model's effects (sends and probes through the send
+    // handle, files, the external editor) and feeds the results back as messages (DESIGN §2, issue 9).
+    .target(
+      name: "ComposerApp",
+      dependencies: [
+        "ComposerCore", "CursesBackend", "SendPlanning", "MailSender", "Accounts", "SMTPProtocol",
+        "SMTPTransport",
+      ]
+    ),
+    // Test kit: the composer headless — keys in, screens and the wire transcript out.
+    .target(
+      name: "ComposerTesting",
+      dependencies: ["ComposerApp", "ComposerCore", "MailSenderTesting", "MailSender"]
+    ),
 
     // Test kit: a scripted SMTP server (plaintext and TLS) and test-made certificates.
     .target(name: "MailSenderTesting", dependencies: ["COpenSSL", "SMTPTransport"]),
@@ -51,7 +70,9 @@ let package = Package(
     .executableTarget(
       name: "sealpost",
       dependencies: [
-        "SendPlanning", "MailSender", "SMTPProtocol", "SMTPTransport", "Accounts",
+        "SendPlanning", "MailSender", "SMTPProtocol", "SMTPTransport", "Accounts", "ComposerApp",
+        "ComposerCore",
+        "CursesBackend",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -70,7 +91,12 @@ let package = Package(
     .testTarget(name: "SMTPTransportTests", dependencies: ["SMTPTransport", "MailSenderTesting"]),
 
     .testTarget(
-      name: "ComposerCoreTests", dependencies: ["ComposerCore", "CWCWidth", "PropertyTesting"],
+      name: "ComposerCoreTests",
+      dependencies: [
+        "ComposerCore", "CWCWidth", "PropertyTesting", "Accounts", "MailSender", "SMTPProtocol",
+        "SMTPTransport",
+        "SendPlanning",
+      ],
       exclude: ["Snapshots"]),
 
     // The curses backend and its shim; these tests drive real ncurses through a pseudo-terminal.
@@ -78,7 +104,7 @@ let package = Package(
 
     // The keystroke benchmark (Tests/bench/composer-keys.sh), apart so the product carries none of it.
     .executableTarget(
-      name: "ComposerBench", dependencies: ["ComposerCore", "CursesBackend"],
+      name: "ComposerBench", dependencies: ["ComposerCore", "CursesBackend", "SendPlanning"],
       path: "Tests/bench/ComposerBench"),
 
     .testTarget(
@@ -88,6 +114,14 @@ let package = Package(
 
     .testTarget(
       name: "SendPlanningTests", dependencies: ["SendPlanning", "MailSenderTesting", "PropertyTesting"]),
+
+    .testTarget(
+      name: "ComposerAppTests",
+      dependencies: [
+        "ComposerApp", "ComposerTesting", "ComposerCore", "SendPlanning", "MailSender", "MailSenderTesting",
+        "SMTPProtocol", "SMTPTransport", "Accounts",
+      ]
+    ),
 
     .testTarget(
       name: "SealpostCLITests",

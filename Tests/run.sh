@@ -49,4 +49,6 @@ if grep -iE 'skipped' "$log" | grep -vE '^(◇|✔) Test .*(started\.|passed aft
 fi
 echo "== Postfix: sealpost send against a private Postfix on loopback (TLS, SASL, Maildir)"
 bash Tests/postfix/run-postfix-tests.sh
+echo "== composer: the real binary in tmux (80x24, then 200x60) against the private Postfix"
+bash Tests/composer/run-tmux-tests.sh
 echo "== all tests passed"

@@ -12,11 +12,12 @@ struct Sealpost: ParsableCommand {
     commandName: "sealpost",
     abstract: "A mail composer that never sends mail or credentials over an untrusted channel.",
     discussion: """
-      With no subcommand, sealpost will open the terminal composer (not built yet: for now this help).
+      With no subcommand, sealpost opens the terminal composer (sealpost compose --help for its options).
       Exit codes follow sysexits.h; see README.md.
       """,
     version: Sealpost.version,
-    subcommands: [SendCommand.self, ProbeCommand.self, AccountsCommand.self]
+    subcommands: [ComposeCommand.self, SendCommand.self, ProbeCommand.self, AccountsCommand.self],
+    defaultSubcommand: ComposeCommand.self
   )
 
   /// The release this binary was built from (`sealpost --version`).

@@ -182,7 +182,11 @@ struct SendCommand: ParsableCommand {
       user: user,
       auth: auth, ehlo: ehlo, timeout: timeout)
     let plan = try CLIPlanning.run { () throws(PlanningError) in
-      try ChannelPlan(overrides: overrides, account: account)
+      var plan = try ChannelPlan(overrides: overrides, account: account)
+      // DESIGN §6: pins recorded by the composer count for every send.
+      plan.applyRecordedPins(
+        try PinFile.load(environment: ProcessInfo.processInfo.environment), overrides: overrides)
+      return plan
     }
     if plan.user == nil && (passwordCommand != nil || auth != nil) {
       throw SendFailure(.usage, "--password-command and --auth need --user")
@@ -221,12 +225,7 @@ struct SendCommand: ParsableCommand {
 
     // Secrets last: the session looks the password up when it starts, bounded and cancellable.
     let credentials = CLIPlanning.secrets(passwordCommand: passwordCommand).credentials(for: plan)
-    var request = SendRequest(
-      host: plan.host, port: plan.port, security: plan.security, allowInsecure: plan.allowInsecure,
-      trust: plan.trust, credentials: credentials, ehloName: plan.ehlo,
-      timeout: .milliseconds(Int64(plan.timeout * 1000)),
-      reversePath: assembled.reversePath, recipients: assembled.recipients, message: assembled.content,
-      showData: showData)
+    var request = plan.request(for: assembled, credentials: credentials, showData: showData)
     request.dsn = dsn
     request.requireTLS = requireTLS
     return request

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: time per keystroke of the terminal composer's body editor (update, render into a 200×60 screen
+# Benchmark: time per keystroke of the terminal composer on its compose screen (update, render into a 200×60 screen
 # buffer, diff against the previous frame) on a 10,000-line body, p50 and p99 over a few thousand keys
 # (typing, arrows, page moves, Enter, deleting); then the bytes the curses backend writes to a pseudo-terminal
 # for one typed character. Release build of the ComposerBench target (not part of the product). Needs no root

@@ -1,13 +1,16 @@
 import ComposerCore
 import CursesBackend
+import Foundation
+import SendPlanning
 
 #if canImport(Glibc)
   import Glibc
 #endif
 
 /// The keystroke benchmark of the terminal composer (Tests/bench/composer-keys.sh runs it in a release build):
-/// per key, the body editor's update, a render of a 200×60 screen and the diff against the previous frame,
-/// on a 10,000-line body; then the bytes the curses backend writes to a pseudo-terminal for one typed
+/// per key, the composer model's update, a render of the whole compose screen at 200×60 (title, header fields,
+/// attachments, the body editor, status and key lines, in the default theme) and the diff against the previous
+/// frame, with a 10,000-line body; then the bytes the curses backend writes to a pseudo-terminal for one typed
 /// character.
 ///
 /// Usage: ComposerBench [KEYS] [LINES]   (defaults 3000 and 10000)
@@ -80,13 +83,42 @@ func cpuMicroseconds() -> Double {
 
 // MARK: - Time per keystroke
 
+/// The real composer on its compose screen: one account, the cursor in the body, the body pasted in.
+func composer(lines: Int) -> ComposerModel {
+  let path = NSTemporaryDirectory() + "sealpost-bench-\(getpid()).conf"
+  let config =
+    "account bench\nhost mail.example.org\nport 465\ntls on\ntls_starttls off\nfrom b@example.org\n"
+  FileManager.default.createFile(atPath: path, contents: Data(config.utf8))
+  defer { try? FileManager.default.removeItem(atPath: path) }
+  var model = ComposerModel(width: width, height: height, now: 1_796_126_400)
+  _ = model.start()
+  let catalog = Result(catching: { () throws(PlanningError) -> AccountCatalog in
+    try AccountCatalog.load(explicit: path, environment: [:])
+  })
+  _ = model.update(.catalogLoaded(catalog))
+  guard model.screen == .compose else { fatalError("the bench's account did not open the compose screen") }
+  for _ in 0..<4 { _ = model.update(.input(.key(.tab))) }
+  _ = model.update(.input(.paste(body(lines: lines))))
+  // From the middle of the body, so page moves go both ways.
+  _ = model.update(.input(.key(Key(.home, .ctrl))))
+  for _ in 0..<(lines / 2 / (height - 11)) { _ = model.update(.input(.key(.pageDown))) }
+  return model
+}
+
+/// themes/default.theme on a 256-colour terminal.
+func defaultTheme() -> Theme {
+  guard let text = try? String(contentsOfFile: "themes/default.theme", encoding: .utf8),
+    let file = try? ThemeFile(parsing: text, name: "default", file: "themes/default.theme")
+  else { fatalError("run from the repository's top folder: themes/default.theme is needed") }
+  return Theme(file, colors: .twoHundredFiftySix)
+}
+
 DisplayWidth.setProcessLocaleToUTF8()
-var editor = BodyEditor(body(lines: lineCount), width: width, height: height)
-// From the middle of the body, so page moves go both ways.
-for _ in 0..<(lineCount / 2 / (height - 1)) { editor.handle(.pageDown) }
+var model = composer(lines: lineCount)
+let theme = defaultTheme()
 // Two buffers, swapped each frame (as ratatui does): the one drawn two frames ago is overwritten, never copied.
 var previous = ScreenBuffer(width: width, height: height)
-editor.render(into: &previous, x: 0, y: 0, style: .plain)
+model.render(into: &previous, theme: theme)
 var frame = previous
 let clock = ContinuousClock()
 var totals: [Double] = []
@@ -99,9 +131,9 @@ var cpuTotals: [Double] = []
 for key in keys(keyCount) {
   let cpuStart = cpuMicroseconds()
   let start = clock.now
-  editor.handle(key)
+  _ = model.update(.input(.key(key)))
   let updated = clock.now
-  editor.render(into: &frame, x: 0, y: 0, style: .plain)
+  model.render(into: &frame, theme: theme)
   let rendered = clock.now
   let runs = frame.changes(since: previous)
   let end = clock.now
@@ -127,7 +159,8 @@ func format(_ value: Double) -> String {
   return String(repeating: " ", count: max(0, 6 - text.count)) + text
 }
 print(
-  "keystrokes: \(keyCount) on a \(lineCount)-line body, \(width)×\(height) screen (update + render + diff)")
+  "keystrokes: \(keyCount) on the compose screen with a \(lineCount)-line body, \(width)×\(height) "
+    + "(update + render + diff)")
 line("key", totals)
 line("key (CPU)", cpuTotals)
 line("update", updates)
@@ -142,27 +175,27 @@ do {
   let pty = try PseudoTerminal(width: width, height: height)
   let terminal = try Terminal(
     terminalType: "xterm-256color", input: pty.terminal, output: pty.terminal, catchSignals: false)
-  var typing = BodyEditor(body(lines: lineCount), width: width, height: height)
+  var typing = composer(lines: lineCount)
   var frame = ScreenBuffer(width: width, height: height)
-  var cursor = typing.render(into: &frame, x: 0, y: 0, style: .plain)
+  var cursor = typing.render(into: &frame, theme: theme)
   terminal.present(frame, cursor: cursor)
   let first = pty.readOutput().count
   /// Bytes written for each character of "hello, world" typed where the cursor is.
   func typed() -> [Int] {
     var counts: [Int] = []
     for character in "hello, world" {
-      typing.handle(.character(character))
-      cursor = typing.render(into: &frame, x: 0, y: 0, style: .plain)
+      _ = typing.update(.input(.key(.character(character))))
+      cursor = typing.render(into: &frame, theme: theme)
       terminal.present(frame, cursor: cursor)
       counts.append(pty.readOutput().count)
     }
     return counts.sorted()
   }
   // At the end of a line (composing), then at the start of one (the rest of the row moves right).
-  typing.handle(.end)
+  _ = typing.update(.input(.key(.end)))
   let atEnd = typed()
-  typing.handle(.down)
-  typing.handle(.home)
+  _ = typing.update(.input(.key(.down)))
+  _ = typing.update(.input(.key(.home)))
   let atStart = typed()
   terminal.end()
   print(

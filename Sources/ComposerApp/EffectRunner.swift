@@ -1,0 +1,519 @@
+import Accounts
+import ComposerCore
+import Foundation
+import MailSender
+import SMTPProtocol
+import SMTPTransport
+import SendPlanning
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// How the runtime lends the terminal out: the curses terminal suspends itself; headless, there is nothing to
+/// suspend.
+public protocol TerminalAccess: AnyObject {
+  /// Runs `body` with the screen given up (the external editor, a password command), then redraws.
+  func suspended<T>(_ body: () -> T) -> T
+}
+
+/// Carries out the composer's effects (DESIGN §2: the model asks, the runtime does) and feeds the results back
+/// as messages. Nothing here blocks the UI thread on the network, a password command or a file: sends and
+/// probes run through `MailSender.start`/`startProbe` on threads of their own, file work on a serial queue of
+/// its own; only the external editor, which takes the terminal, runs while the UI waits.
+///
+/// The UI thread polls ``descriptors`` and takes what is ready with ``collect()``.
+public final class EffectRunner: @unchecked Sendable {
+  /// What ``collect()`` hands the UI thread, in order.
+  public enum Delivery {
+    case message(ComposerMessage)
+    /// Suspend the screen while another thread runs a password command; call ``Release/grant()``.
+    case release(Release)
+  }
+
+  /// A thread waiting for the terminal: ``grant()`` (with the screen suspended) returns when it is done.
+  public struct Release {
+    let handOver: TerminalRelease
+    public func grant() { handOver.grantAndWait() }
+  }
+
+  private enum Session {
+    case send(SendHandle)
+    case probe(ProbeHandle)
+
+    var descriptor: Int32 {
+      switch self {
+      case .send(let handle): handle.eventDescriptor
+      case .probe(let handle): handle.eventDescriptor
+      }
+    }
+
+    func cancel() {
+      switch self {
+      case .send(let handle): handle.cancel()
+      case .probe(let handle): handle.cancel()
+      }
+    }
+  }
+
+  public let environment: ComposerEnvironment
+  let queue = MessageQueue()
+  let prompt: ComposerSecretPrompt
+  let log: DiagnosticLog?
+  private let work = DispatchQueue(label: "sealpost.composer.effects")
+  private let lock = NSLock()
+  private var session: Session?
+  /// A send being planned (before it has a handle): cancelling it ends it as cancelled.
+  private var planning = false
+  private var planningCancelled = false
+  /// File work queued or running.
+  private var pending = 0
+  private var catalog: AccountCatalog?
+  /// The chain of the last handshake, for the pin file's comment.
+  private var lastTLS: TLSSessionSummary?
+
+  public init(environment: ComposerEnvironment, log: DiagnosticLog? = nil) {
+    self.environment = environment
+    self.log = log
+    prompt = ComposerSecretPrompt(queue: queue)
+  }
+
+  /// The catalog the executable read before the screen opened (it needed the account's theme): `.loadCatalog`
+  /// reads the file again.
+  public func useCatalog(_ catalog: AccountCatalog) {
+    lock.lock()
+    self.catalog = catalog
+    lock.unlock()
+  }
+
+  // MARK: - The UI thread's side
+
+  /// What the UI thread polls besides the keys: the message queue and the running session's events.
+  public var descriptors: [Int32] {
+    lock.lock()
+    defer { lock.unlock() }
+    return [queue.descriptor] + (session.map { [$0.descriptor] } ?? [])
+  }
+
+  /// Whether nothing is in flight: no file work, no planning, no session.
+  public var isIdle: Bool {
+    lock.lock()
+    defer { lock.unlock() }
+    return pending == 0 && session == nil && !planning
+  }
+
+  /// Whether a send or probe is running (or being planned).
+  public var hasSession: Bool {
+    lock.lock()
+    defer { lock.unlock() }
+    return session != nil || planning
+  }
+
+  /// Everything ready now: queued results, then the session's events (and its end once the last event is in).
+  public func collect() -> [Delivery] {
+    var deliveries: [Delivery] = queue.drain().map {
+      switch $0 {
+      case .message(let message): .message(message)
+      case .releaseTerminal(let release): .release(Release(handOver: release))
+      }
+    }
+    lock.lock()
+    let current = session
+    lock.unlock()
+    switch current {
+    case .send(let handle)?:
+      let finished = handle.isFinished
+      for event in handle.availableEvents() {
+        note(event)
+        deliveries.append(.message(.session(event)))
+      }
+      if finished {
+        let report = handle.wait()
+        end(session: handle.eventDescriptor)
+        log?.write("send finished: \(report.verdictLine)")
+        deliveries.append(.message(.sendFinished(report)))
+      }
+    case .probe(let handle)?:
+      let finished = handle.isFinished
+      for event in handle.availableEvents() {
+        note(event)
+        deliveries.append(.message(.session(event)))
+      }
+      if finished {
+        let report = handle.wait()
+        end(session: handle.eventDescriptor)
+        log?.write("probe finished: \(report.verdictLine)")
+        deliveries.append(.message(.probeFinished(report)))
+      }
+    case nil:
+      break
+    }
+    return deliveries
+  }
+
+  private func note(_ event: SendEvent) {
+    if case .tls(.established(let summary), _) = event.payload {
+      lock.lock()
+      lastTLS = summary
+      lock.unlock()
+    }
+  }
+
+  private func end(session descriptor: Int32) {
+    lock.lock()
+    if session?.descriptor == descriptor { session = nil }
+    lock.unlock()
+  }
+
+  /// Cancels whatever runs (on quit, a signal, the end of input); `status` is the exit status the outcome
+  /// should carry (143 for SIGTERM).
+  public func cancelAll(status: Int32? = nil) {
+    lock.lock()
+    let current = session
+    if planning { planningCancelled = true }
+    lock.unlock()
+    switch current {
+    case .send(let handle)?: if let status { handle.cancel(status: status) } else { handle.cancel() }
+    case .probe(let handle)?: if let status { handle.cancel(status: status) } else { handle.cancel() }
+    case nil: break
+    }
+    prompt.answer(nil)
+  }
+
+  /// Carries out one effect. `terminal` lends the screen to the external editor. Returns false for `.quit`.
+  @discardableResult
+  public func perform(_ effect: ComposerEffect, terminal: TerminalAccess) -> Bool {
+    switch effect {
+    case .quit:
+      log?.write("quit")
+      cancelAll()
+      return false
+    case .loadCatalog:
+      background { runner in .catalogLoaded(runner.loadCatalog()) }
+    case .send(let order):
+      startSend(order)
+    case .probe(let order):
+      startProbe(order)
+    case .cancelSession:
+      log?.write("cancel")
+      cancelAll()
+    case .answerSecret(let secret):
+      prompt.answer(secret)
+    case .openEditor(let text):
+      queue.post(.editorFinished(edit(text, terminal: terminal)))
+    case .completePath(let prefix):
+      background { _ in .pathCompletions(prefix: prefix, candidates: PathCompletion.candidates(for: prefix)) }
+    case .checkAttachment(let path):
+      background { _ in .attachmentChecked(path: path, result: AttachmentCheck.check(path)) }
+    case .recordPin(let host, let port, let pin):
+      background { runner in .pinRecorded(runner.recordPin(host: host, port: port, pin: pin)) }
+    case .createAccount(let form):
+      background { runner in .accountCreated(runner.createAccount(form)) }
+    case .saveTranscript(let events, let outcome):
+      background { runner in .transcriptSaved(runner.saveTranscript(events, outcome: outcome)) }
+    }
+    return true
+  }
+
+  /// Runs `body` on the file-work queue and posts its message.
+  private func background(_ body: @escaping @Sendable (EffectRunner) -> ComposerMessage) {
+    lock.lock()
+    pending += 1
+    lock.unlock()
+    work.async { [self] in
+      let message = body(self)
+      queue.post(message)
+      lock.lock()
+      pending -= 1
+      lock.unlock()
+    }
+  }
+
+  // MARK: - Accounts
+
+  func loadCatalog() -> Result<AccountCatalog, PlanningError> {
+    do throws(PlanningError) {
+      let loaded = try AccountCatalog.load(
+        explicit: environment.configPath, environment: environment.variables)
+      lock.lock()
+      catalog = loaded
+      lock.unlock()
+      log?.write("accounts read from \(loaded.config?.path ?? "no file")")
+      return .success(loaded)
+    } catch {
+      log?.write("accounts: \(Self.words(error))")
+      return .failure(error)
+    }
+  }
+
+  func createAccount(_ form: AccountForm) -> Result<String, ComposerProblem> {
+    guard let path = AccountWriter.configPath(environment: environment.variables) else {
+      return .failure(ComposerProblem("no place for the config file: HOME and XDG_CONFIG_HOME are unset"))
+    }
+    let account = AccountWriter.NewAccount(
+      name: form.name, host: form.host, port: form.port, security: form.security, from: form.from,
+      user: form.user.flatMap { $0.isEmpty ? nil : $0 },
+      passwordCommand: form.passwordCommand.flatMap { $0.isEmpty ? nil : $0 })
+    do throws(PlanningError) {
+      let written = try AccountWriter.add(account, to: path, home: environment.variables["HOME"])
+      log?.write("account added to \(written)")
+      return .success(written)
+    } catch {
+      log?.write("account not added")
+      return .failure(ComposerProblem(Self.words(error)))
+    }
+  }
+
+  // MARK: - Sending
+
+  /// The fields as the composer's screen names them, in the planning layer's errors.
+  @Sendable static func fieldName(_ field: PlanningField) -> String {
+    switch field {
+    case .config: "--config"
+    case .account: "the account"
+    case .server: "Server"
+    case .port: "Port"
+    case .tls: "TLS mode"
+    case .allowInsecure: "allow_insecure"
+    case .caFile: "the CA file"
+    case .pin: "the pin"
+    case .user: "User"
+    case .auth: "the mechanism"
+    case .passwordCommand: "a password command (passwordeval)"
+    case .ehlo: "the EHLO name"
+    case .timeout: "the timeout"
+    case .from: "From"
+    case .to: "To"
+    case .cc: "Cc"
+    case .bcc: "Bcc"
+    case .subject: "Subject"
+    case .body: "the body"
+    case .bodyFile: "the body file"
+    case .header: "a header"
+    case .message: "the message"
+    case .maxSize: "the size limit"
+    case .transcript: "the transcript"
+    }
+  }
+
+  static func words(_ error: PlanningError) -> String { error.failure(naming: fieldName).description }
+
+  private func startSend(_ order: SendOrder) {
+    lock.lock()
+    guard session == nil, !planning else {
+      lock.unlock()
+      log?.write("send ignored: a session is running")
+      return
+    }
+    planning = true
+    planningCancelled = false
+    lock.unlock()
+    log?.write("send: planning")
+    work.async { [self] in
+      let planned = plan(order)
+      lock.lock()
+      planning = false
+      let cancelled = planningCancelled
+      var started: SendHandle?
+      if case .success(let request) = planned, !cancelled {
+        let handle = MailSender.start(request)
+        session = .send(handle)
+        started = handle
+      }
+      lock.unlock()
+      if started != nil {
+        log?.write("send: started to \(ChannelPlanText.server(planned))")
+        // Wake the UI thread: it must poll the new session's descriptor.
+        EventDescriptor.signal(queue.descriptor)
+      } else if cancelled {
+        queue.post(.sendFinished(SendReport(failure: SendFailure(.cancelled, "cancelled — not sent"))))
+      } else if case .failure(let failure) = planned {
+        log?.write("send refused before connecting: \(failure.description)")
+        queue.post(.sendFinished(SendReport(failure: failure)))
+      }
+    }
+  }
+
+  /// The order planned as `sealpost send` plans it (DESIGN §2: one planning layer): account, channel, recorded
+  /// pins, the plaintext policy, the message, the secret's sources — a `SendRequest`, or why not.
+  func plan(_ order: SendOrder) -> Result<SendRequest, SendFailure> {
+    do throws(PlanningError) {
+      var catalog = currentCatalog
+      if catalog == nil, order.account != nil {
+        catalog = try AccountCatalog.load(
+          explicit: environment.configPath, environment: environment.variables)
+      }
+      let account = try order.account.map { name throws(PlanningError) in
+        guard let catalog else { throw PlanningError(.configuration, "no accounts have been read") }
+        return try catalog.account(named: name)
+      }
+      var plan = try ChannelPlan(overrides: order.overrides, account: account)
+      plan.applyRecordedPins(try PinFile.load(environment: environment.variables), overrides: order.overrides)
+      try plan.checkPlaintext()
+      guard order.attachments.isEmpty else {
+        throw PlanningError(.usage, "attachments cannot be sent yet: remove them to send")
+      }
+      let assembled = try MessageAssembly.assemble(order.fields, account: account, date: environment.now())
+      let resolver = SecretResolver(
+        passwordCommand: nil, environmentPassword: environment.environmentPassword,
+        environment: environment.variables, prompt: prompt, naming: Self.fieldName)
+      return .success(plan.request(for: assembled, credentials: resolver.credentials(for: plan)))
+    } catch {
+      return .failure(error.failure(naming: Self.fieldName))
+    }
+  }
+
+  private var currentCatalog: AccountCatalog? {
+    lock.lock()
+    defer { lock.unlock() }
+    return catalog
+  }
+
+  private func startProbe(_ order: ProbeOrder) {
+    lock.lock()
+    guard session == nil, !planning else {
+      lock.unlock()
+      return
+    }
+    planning = true
+    planningCancelled = false
+    lock.unlock()
+    log?.write("probe: \(order.host):\(order.port)")
+    // The pin file is read on the work queue, not on the UI thread.
+    work.async { [self] in
+      var trust = TLSTrust.certificateAuthorities(caFile: nil)
+      if let pins = try? PinFile.load(environment: environment.variables).pins(
+        host: order.host, port: order.port),
+        !pins.isEmpty
+      {
+        trust = .pins(pins)
+      }
+      let handle = MailSender.startProbe(
+        ProbeRequest(host: order.host, port: order.port, security: order.security, trust: trust))
+      lock.lock()
+      planning = false
+      // Cancelled while the pin file was read: the probe ends at once with its own cancelled report.
+      if planningCancelled { handle.cancel() }
+      session = .probe(handle)
+      lock.unlock()
+      EventDescriptor.signal(queue.descriptor)
+    }
+  }
+
+  // MARK: - Pins and transcripts
+
+  func recordPin(host: String, port: UInt16, pin: String) -> Result<String, ComposerProblem> {
+    guard let path = PinFile.path(environment: environment.variables) else {
+      return .failure(ComposerProblem("no place for the pin file: HOME and XDG_CONFIG_HOME are unset"))
+    }
+    lock.lock()
+    let summary = lastTLS
+    lock.unlock()
+    let date = Self.day(environment.now())
+    var comment = "\(date) recorded by the sealpost composer"
+    if let leaf = summary?.chain.first, case .success(let spki) = PinText.spkiSHA256(pin),
+      leaf.spkiSHA256 == spki
+    {
+      comment += "; SHA-256 \(Self.colonHex(leaf.sha256)); subject \(leaf.subject.escaped)"
+    }
+    do throws(PlanningError) {
+      let written = try PinFile.record(host: host, port: port, pin: pin, comment: comment, path: path)
+      log?.write("pin recorded for \(host):\(port) in \(written)")
+      return .success(written)
+    } catch {
+      return .failure(ComposerProblem(Self.words(error)))
+    }
+  }
+
+  func saveTranscript(_ events: [SendEvent], outcome: OutcomeRecord?) -> Result<[String], ComposerProblem> {
+    guard let directory = environment.stateDirectory else {
+      return .failure(ComposerProblem("no place for transcripts: HOME and XDG_STATE_HOME are unset"))
+    }
+    var all = events
+    if let outcome, !events.contains(where: { if case .outcome = $0.payload { true } else { false } }) {
+      all.append(SendEvent(time: events.last?.time ?? 0, insideTLS: false, payload: .outcome(outcome)))
+    }
+    let date = environment.now()
+    let now = Int64(date.timeIntervalSince1970)
+    let text = all.flatMap { TranscriptFormat.text.render($0, now: now) }
+    let json = all.map { TranscriptFormat.json($0, now: now) }
+    let base = directory + "/transcripts/transcript-" + Self.stamp(date)
+    var stem = base
+    var number = 1
+    while FileManager.default.fileExists(atPath: stem + ".txt")
+      || FileManager.default.fileExists(atPath: stem + ".jsonl")
+    {
+      number += 1
+      stem = base + "-\(number)"
+    }
+    do throws(AtomicFile.Failure) {
+      try AtomicFile.write(Array((text.joined(separator: "\n") + "\n").utf8), to: stem + ".txt")
+      try AtomicFile.write(Array((json.joined(separator: "\n") + "\n").utf8), to: stem + ".jsonl")
+    } catch {
+      return .failure(ComposerProblem(UntrustedText(error.description).escaped))
+    }
+    log?.write("transcript saved to \(stem).txt")
+    return .success([stem + ".txt", stem + ".jsonl"])
+  }
+
+  static func day(_ date: Date) -> String { formatted(date, "yyyy-MM-dd") }
+  static func stamp(_ date: Date) -> String { formatted(date, "yyyyMMdd-HHmmss") }
+
+  private static func formatted(_ date: Date, _ format: String) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = format
+    return formatter.string(from: date)
+  }
+
+  static func colonHex(_ bytes: [UInt8]) -> String {
+    bytes.map { String(format: "%02X", $0) }.joined(separator: ":")
+  }
+
+  // MARK: - The external editor
+
+  /// `text` in `$VISUAL`/`$EDITOR` with the screen suspended: a 0600 temporary file, the editor run through
+  /// `/bin/sh -c` as git does (so the variable may carry arguments), the edited text read back.
+  func edit(_ text: String, terminal: TerminalAccess) -> EditorOutcome {
+    guard let editor = environment.editor else {
+      return .failed("neither VISUAL nor EDITOR is set: set one (for example EDITOR=nano) to edit the body")
+    }
+    let directory = environment.variables["TMPDIR"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp"
+    var template = Array((directory + "/sealpost-body-XXXXXX.txt").utf8CString)
+    let descriptor = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
+      guard let base = buffer.baseAddress else { return -1 }
+      return mkstemps(base, 4)
+    }
+    guard descriptor >= 0 else { return .failed("cannot make a temporary file for the editor") }
+    let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    defer { unlink(path) }
+    _ = fchmod(descriptor, 0o600)
+    let bytes = Array(text.utf8)
+    let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+    close(descriptor)
+    guard written == bytes.count else { return .failed("cannot write the temporary file for the editor") }
+    log?.write("editor started")
+    let status = terminal.suspended {
+      ChildProcess.run(["/bin/sh", "-c", editor + " \"$1\"", "sh", path], environment: environment.variables)
+    }
+    guard status == 0 else {
+      return .failed(
+        status < 0
+          ? "the editor could not be started"
+          : "the editor ended with status \(status): the body is unchanged")
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      return .failed("the edited file could not be read back: the body is unchanged")
+    }
+    return .edited(String(decoding: data, as: UTF8.self))
+  }
+}
+
+/// Words about a planned request for the log.
+enum ChannelPlanText {
+  static func server(_ planned: Result<SendRequest, SendFailure>) -> String {
+    guard case .success(let request) = planned else { return "?" }
+    return "\(request.host):\(request.port)"
+  }
+}

@@ -1,0 +1,294 @@
+import Accounts
+import MailSender
+import SMTPProtocol
+import SendPlanning
+
+/// The composer as a value (DESIGN §2): what every screen shows, changed only by ``update(_:)``, drawn by
+/// ``render(theme:width:height:)``. No I/O: what needs a file, the network, a process or the clock comes back
+/// from the runtime as a ``ComposerMessage`` after the model asked for it with a ``ComposerEffect``.
+public struct ComposerModel: Sendable {
+  /// The screens, as the issue lists them.
+  public enum Screen: Sendable, Hashable {
+    /// Waiting for the accounts.
+    case loading
+    case picker
+    /// No account at all: the form that creates one.
+    case accountForm
+    case compose
+    case preview
+    case review
+    /// A send running or ended.
+    case send
+    /// Host, port and mode of a probe.
+    case probeForm
+    /// A probe running or ended.
+    case probe
+  }
+
+  /// What the runtime knows at start.
+  public struct Startup: Sendable, Hashable {
+    /// `--account NAME`.
+    public var account: String?
+    /// Whether a source outside the account has the password (a password command given at start, or
+    /// `SEALPOST_PASSWORD`): the review then says so instead of the account's own source.
+    public var passwordFromEnvironment: Bool
+    /// A probe to run at once (the composer started for probing).
+    public var probe: ProbeOrder?
+
+    public init(account: String? = nil, passwordFromEnvironment: Bool = false, probe: ProbeOrder? = nil) {
+      self.account = account
+      self.passwordFromEnvironment = passwordFromEnvironment
+      self.probe = probe
+    }
+  }
+
+  /// The smallest terminal the screens are drawn for; below it a screen says it needs more room.
+  public static let minimumWidth = 80
+  public static let minimumHeight = 24
+
+  public internal(set) var screen: Screen = .loading
+  public internal(set) var width: Int
+  public internal(set) var height: Int
+  /// Unix seconds, set by the runtime (the model has no clock): the certificates' days left, the preview's
+  /// Date header.
+  public var now: Int64
+
+  let startup: Startup
+  /// The help overlay of the current screen is shown.
+  var showsHelp = false
+  /// The line above the key line: what just happened, or why not.
+  var status: StatusLine?
+
+  var catalog = CatalogState.loading
+  var picker = Picker()
+  /// The account picked (nil before, and when the composer only probes).
+  var account: Account?
+  var draft: Draft
+  var preview = Preview()
+  var review: Review?
+  var session: Session?
+  var accountForm = AccountFormState()
+  var probeForm = ProbeForm()
+  /// Channel settings the composer changed for the next sends (a pin recorded).
+  var overrides = ChannelOverrides()
+
+  /// - Parameters:
+  ///   - width, height: the terminal's size at start.
+  ///   - now: Unix seconds (see ``now``).
+  public init(_ startup: Startup = Startup(), width: Int, height: Int, now: Int64) {
+    self.startup = startup
+    self.width = max(0, width)
+    self.height = max(0, height)
+    self.now = now
+    draft = Draft()
+    draft.layout(width: self.width, height: self.height)
+  }
+
+  /// The first effects: read the accounts, and start the probe asked for at start.
+  public mutating func start() -> [ComposerEffect] {
+    if let order = startup.probe {
+      probeForm = ProbeForm(order)
+      screen = .probe
+      session = Session(probe: order)
+      return [.loadCatalog, .probe(order)]
+    }
+    return [.loadCatalog]
+  }
+
+  /// The account's `theme`, once one is picked: the runtime may switch to it (a `--theme` given wins).
+  public var accountTheme: String? { account?.theme }
+
+  /// Whether the terminal is big enough for the screens.
+  public var hasRoom: Bool { width >= Self.minimumWidth && height >= Self.minimumHeight }
+
+  public mutating func update(_ message: ComposerMessage) -> [ComposerEffect] {
+    switch message {
+    case .input(.resize(let newWidth, let newHeight)):
+      resize(width: newWidth, height: newHeight)
+      return []
+    case .input(.key(let key)):
+      return handle(key)
+    case .input(.paste(let text)):
+      return paste(text)
+    case .catalogLoaded(let result):
+      return catalogLoaded(result)
+    case .session(let event):
+      session?.record(event, now: now)
+      return []
+    case .sendFinished(let report):
+      return sendFinished(report)
+    case .probeFinished(let report):
+      session?.finish(probe: report, now: now)
+      return []
+    case .secretRequested(let prompt):
+      session?.askSecret(prompt)
+      return []
+    case .editorFinished(let outcome):
+      editorFinished(outcome)
+      return []
+    case .pathCompletions(let prefix, let candidates):
+      draft.completed(prefix: prefix, candidates: candidates)
+      return []
+    case .attachmentChecked(let path, let result):
+      if let problem = draft.attachmentChecked(path: path, result: result) {
+        status = StatusLine(error: "not attached: \(problem)")
+      }
+      return []
+    case .pinRecorded(let result):
+      return pinRecorded(result)
+    case .accountCreated(let result):
+      return accountCreated(result)
+    case .transcriptSaved(let result):
+      session?.saved(result)
+      return []
+    }
+  }
+
+  mutating func resize(width newWidth: Int, height newHeight: Int) {
+    width = max(0, newWidth)
+    height = max(0, newHeight)
+    draft.layout(width: width, height: height)
+  }
+
+  /// Keys every screen shares first: help, quit, and nothing else while the terminal is too small (but a
+  /// running send can still be cancelled).
+  mutating func handle(_ key: Key) -> [ComposerEffect] {
+    if key == .ctrl("q") {
+      return session?.isRunning == true ? [.cancelSession, .quit] : [.quit]
+    }
+    guard hasRoom else {
+      if key == .escape || key == .ctrl("c"), session?.isRunning == true { return cancelSession() }
+      return []
+    }
+    if showsHelp {
+      if key == .function(1) || key == .escape || key == .character("q") || key == .character("?") {
+        showsHelp = false
+      }
+      return []
+    }
+    if key == .function(1) || (key == .character("?") && !screenTakesText) {
+      showsHelp = true
+      return []
+    }
+    switch screen {
+    case .loading: return []
+    case .picker: return pickerKey(key)
+    case .accountForm: return accountFormKey(key)
+    case .compose: return composeKey(key)
+    case .preview: return previewKey(key)
+    case .review: return reviewKey(key)
+    case .send: return sessionKey(key)
+    case .probeForm: return probeFormKey(key)
+    case .probe: return sessionKey(key)
+    }
+  }
+
+  /// Bracketed paste goes, as text, into whatever takes text on the screen.
+  mutating func paste(_ text: String) -> [ComposerEffect] {
+    guard hasRoom, !showsHelp else { return [] }
+    switch screen {
+    case .compose: draft.paste(text)
+    case .accountForm: accountForm.paste(text)
+    case .probeForm: probeForm.paste(text)
+    case .send, .probe: session?.pasteSecret(text)
+    default: break
+    }
+    return []
+  }
+
+  /// Whether printable keys type text on the current screen (then `?` and `q` are text, not commands).
+  var screenTakesText: Bool {
+    switch screen {
+    case .compose, .accountForm, .probeForm: true
+    case .send, .probe: session?.secretPrompt != nil || session?.pin?.stage == .confirming
+    default: false
+    }
+  }
+
+  /// Back from a probe or its form: to the message, else to the accounts as they lead (the only usable one,
+  /// the picker, or the form that creates one).
+  mutating func goHome() {
+    if account != nil {
+      screen = .compose
+      return
+    }
+    switch catalog {
+    case .loading: screen = .loading
+    case .failed: screen = .picker
+    case .loaded: chooseAccount()
+    }
+  }
+
+  mutating func cancelSession() -> [ComposerEffect] {
+    guard var running = session, running.isRunning else { return [] }
+    var effects: [ComposerEffect] = []
+    if running.secretPrompt != nil {
+      running.secretPrompt = nil
+      running.secretField = TextField()
+      effects.append(.answerSecret(nil))
+    }
+    running.cancelRequested = true
+    session = running
+    effects.append(.cancelSession)
+    return effects
+  }
+
+  mutating func editorFinished(_ outcome: EditorOutcome) {
+    switch outcome {
+    case .edited(let text):
+      draft.replaceBody(text)
+      status = StatusLine("the body is back from the editor")
+    case .failed(let reason):
+      status = StatusLine(error: reason)
+    }
+  }
+
+  /// Names planning fields as the composer's screens do.
+  @Sendable static func fieldName(_ field: PlanningField) -> String {
+    switch field {
+    case .config: "the config file"
+    case .account: "Account"
+    case .server: "Host"
+    case .port: "Port"
+    case .tls: "TLS"
+    case .allowInsecure: "allow_insecure"
+    case .caFile: "CA file"
+    case .pin: "pin"
+    case .user: "User"
+    case .auth: "auth"
+    case .passwordCommand: "Password command"
+    case .ehlo: "EHLO name"
+    case .timeout: "timeout"
+    case .from: "From"
+    case .to: "To"
+    case .cc: "Cc"
+    case .bcc: "Bcc"
+    case .subject: "Subject"
+    case .body: "the body"
+    case .bodyFile: "the body file"
+    case .header: "a header"
+    case .message: "the message"
+    case .maxSize: "the size limit"
+    case .transcript: "the transcript"
+    }
+  }
+
+  /// A planning error in the composer's words.
+  static func words(_ error: PlanningError) -> String { error.text.worded(fieldName) }
+}
+
+/// The line above the key line.
+struct StatusLine: Sendable, Hashable {
+  var text: String
+  var isError: Bool
+
+  init(_ text: String) {
+    self.text = text
+    isError = false
+  }
+
+  init(error text: String) {
+    self.text = text
+    isError = true
+  }
+}

@@ -1,0 +1,213 @@
+import Accounts
+import MailMessage
+import MailSender
+import SMTPProtocol
+import SMTPTransport
+import SendPlanning
+
+/// The review before sending: the channel as the planning layer will set it up, the envelope beside the
+/// headers, warnings, and what stops the send. Nothing is sent without passing it.
+struct Review: Sendable {
+  /// Label and value rows, in order.
+  var channel: [(String, String)] = []
+  var envelope: [(String, String)] = []
+  var headers: [(String, String)] = []
+  /// Things the person may want to fix; `y` still sends.
+  var warnings: [String] = []
+  /// Why `y` cannot send (a bad address, a channel the policy refuses).
+  var blocking: [String] = []
+  /// Where the send goes, for the pin offer.
+  var host: String?
+  var port: UInt16?
+  var plaintext = false
+  var order: SendOrder?
+
+  init(
+    draft: Draft, account: Account?, overrides: ChannelOverrides, passwordFromEnvironment: Bool
+  ) {
+    let fields = draft.fields
+    for field in Draft.Field.allCases {
+      if let problem = draft.problems[field] { blocking.append("\(field.label) \(problem)") }
+    }
+
+    // The channel, merged as a send merges it (the trust file named, not read: the runtime reads it).
+    var display = overrides
+    if let account, overrides.pins.isEmpty, overrides.caFile == nil {
+      display.caFile = AccountEntry.displayOverrides(for: account).caFile
+    }
+    var plan: ChannelPlan?
+    do throws(PlanningError) {
+      let merged = try ChannelPlan(overrides: display, account: account)
+      try merged.checkPlaintext()
+      plan = merged
+    } catch {
+      blocking.append(AccountEntry.reason(ComposerModel.words(error)))
+    }
+    if let plan {
+      host = plan.host
+      port = plan.port
+      plaintext = plan.security == .plaintext
+      channel = Self.channelRows(plan, overrides: overrides, passwordFromEnvironment: passwordFromEnvironment)
+    }
+
+    // The envelope and the headers, checked as a send checks them.
+    var checked: MessageAssembly.CheckedFields?
+    if blocking.isEmpty {
+      do throws(PlanningError) {
+        checked = try MessageAssembly.check(fields, account: account)
+      } catch {
+        if !(fields.to.isEmpty && fields.cc.isEmpty && fields.bcc.isEmpty) {
+          blocking.append(AccountEntry.reason(ComposerModel.words(error)))
+        }
+      }
+    }
+    if let checked {
+      let recipients = Mailbox.envelope(checked.to + checked.cc + checked.bcc).map(\.address)
+      envelope =
+        [("MAIL FROM", "<\(checked.sender.address)>")]
+        + recipients.map { ("RCPT TO", "<\($0)>") }
+      headers = [("From", checked.sender.headerValue)]
+      if !checked.to.isEmpty { headers.append(("To", checked.to.map(\.headerValue).joined(separator: ", "))) }
+      if !checked.cc.isEmpty { headers.append(("Cc", checked.cc.map(\.headerValue).joined(separator: ", "))) }
+      if !checked.bcc.isEmpty {
+        headers.append(("Bcc", checked.bcc.map(\.address).joined(separator: ", ") + " (envelope only)"))
+      }
+      headers.append(("Subject", checked.subject ?? "(none)"))
+    }
+
+    // Warnings (issue 9 §2).
+    if fields.to.isEmpty && fields.cc.isEmpty && fields.bcc.isEmpty {
+      warnings.append("no recipient: fill in To, Cc or Bcc")
+      blocking.append("no recipient")
+    }
+    if fields.subject == nil { warnings.append("the subject is empty") }
+    if draft.attachments.isEmpty, let word = Self.mentionedAttachment(draft.body.text) {
+      warnings.append("the body says \"\(word)\" but nothing is attached (Ctrl-T attaches)")
+    }
+    if let checked, let user = plan?.user, let loginDomain = Self.domain(of: user),
+      loginDomain != checked.sender.domain.lowercased()
+    {
+      warnings.append(
+        "the From domain \(UntrustedText(checked.sender.domain).escaped) differs from the login's "
+          + "(\(UntrustedText(loginDomain).escaped)): the server may refuse or rewrite it")
+    }
+    for attachment in draft.attachments where attachment.size == nil {
+      blocking.append("\(attachment.path): still being checked")
+    }
+    if blocking.isEmpty {
+      order = SendOrder(
+        account: account?.name, fields: fields, attachments: draft.attachmentPaths, overrides: overrides)
+    }
+  }
+
+  /// "attached" or "attachment" as a word of the body (any case), the one found.
+  static func mentionedAttachment(_ body: String) -> String? {
+    let words = body.lowercased().split { !$0.isLetter }
+    for word in words where word == "attached" || word == "attachment" || word == "attachments" {
+      return String(word)
+    }
+    return nil
+  }
+
+  /// The domain of a login that is an address (`alice@example.org`), lowercased.
+  static func domain(of user: String) -> String? {
+    guard let at = user.lastIndex(of: "@") else { return nil }
+    let domain = user[user.index(after: at)...]
+    return domain.isEmpty ? nil : domain.lowercased()
+  }
+
+  static func channelRows(
+    _ plan: ChannelPlan, overrides: ChannelOverrides, passwordFromEnvironment: Bool
+  ) -> [(String, String)] {
+    var rows: [(String, String)] = []
+    switch plan.security {
+    case .implicitTLS: rows.append(("Transport", "implicit TLS (TLS from the first byte)"))
+    case .startTLS: rows.append(("Transport", "STARTTLS (plaintext greeting, then TLS before anything else)"))
+    case .plaintext:
+      rows.append(("Transport", "PLAINTEXT: no TLS, as the account asks; every line is marked"))
+    }
+    rows.append(("Server", plan.hostAndPort))
+    if plan.security != .plaintext {
+      rows.append(("Trust", trustText(plan, overrides: overrides)))
+    }
+    if let user = plan.user {
+      let mechanism =
+        switch plan.mechanism {
+        case .automatic: "PLAIN, else LOGIN"
+        case .plain: "PLAIN"
+        case .login: "LOGIN"
+        }
+      rows.append(("Login", "\(UntrustedText(user).escaped) with \(mechanism), only inside TLS"))
+      let source: String
+      if passwordFromEnvironment {
+        source = "given at start (password command or SEALPOST_PASSWORD)"
+      } else if let account = plan.account, plan.isAccountServer {
+        source = account.secretSource.summary
+      } else {
+        source = "asked for when sending"
+      }
+      rows.append(("Password", source))
+    } else {
+      rows.append(("Login", "none (the account has auth off)"))
+    }
+    return rows
+  }
+
+  static func trustText(_ plan: ChannelPlan, overrides: ChannelOverrides) -> String {
+    switch plan.trust {
+    case .pins(let pins):
+      let text = pins.map(TranscriptText.pinText).joined(separator: ", ")
+      return "pinned key \(text) (chain and name shown, not required)"
+    case .certificateAuthorities(nil):
+      return "the system's CA store and the name \(UntrustedText(plan.host).escaped)"
+    case .certificateAuthorities(.some):
+      // The account's tls_trust_file: named by its line, never by its value (issue 7).
+      if let account = plan.account, overrides.caFile == nil {
+        return "the CA file of \(account.location(of: "tls_trust_file")) (tls_trust_file) and the name"
+      }
+      return "a CA file and the name"
+    case .certificateAuthorityPEM(_, let source):
+      return "the CA file \(source) and the name"
+    }
+  }
+}
+
+extension ComposerModel {
+  static let reviewKeys: [KeyHelp] = [
+    KeyHelp("y", "send the message", main: true, short: "send"),
+    KeyHelp("e q Esc", "back to compose", main: true, short: "back"),
+    KeyHelp("Ctrl-P", "preview", main: true, short: "preview"),
+    KeyHelp("F1 ?", "this help", main: true, short: "help"),
+    KeyHelp("Ctrl-Q", "quit", main: true, short: "quit"),
+  ]
+
+  mutating func openReview() {
+    draft.checkAll()
+    draft.layout(width: width, height: height)
+    review = Review(
+      draft: draft, account: account, overrides: overrides,
+      passwordFromEnvironment: startup.passwordFromEnvironment)
+    screen = .review
+  }
+
+  mutating func reviewKey(_ key: Key) -> [ComposerEffect] {
+    switch key {
+    case .character("y"):
+      guard let review, let order = review.order, let host = review.host, let port = review.port else {
+        status = StatusLine(error: "cannot send: \(review?.blocking.first ?? "nothing to send")")
+        return []
+      }
+      status = nil
+      session = Session(send: order, host: host, port: port, plaintext: review.plaintext)
+      screen = .send
+      return [.send(order)]
+    case .character("e"), .character("q"), .escape:
+      screen = .compose
+    case .ctrl("p"):
+      openPreview()
+    default:
+      break
+    }
+    return []
+  }
+}

@@ -1,0 +1,296 @@
+import MailSender
+import SMTPProtocol
+import SMTPTransport
+import SendPlanning
+
+/// A send or a probe, running or ended: its events as they came, the transcript lines derived from them, the
+/// TLS outcome, the progress and the result.
+struct Session: Sendable {
+  enum Kind: Sendable {
+    case send(SendOrder)
+    case probe(ProbeOrder)
+  }
+
+  /// How it ended, unmistakably (issue 9 §2).
+  enum Result: Sendable, Hashable {
+    case sent(String)
+    /// Refused or failed: the server's (or the policy's) words.
+    case refused(String)
+    case cancelled(String)
+    case deliveryUnknown(String)
+    /// A probe ended: whether the channel is trustworthy, and the verdict line.
+    case probed(trustworthy: Bool, String)
+  }
+
+  /// The "pin this key" offer after a certificate failure.
+  struct PinOffer: Sendable, Hashable {
+    enum Stage: Sendable, Hashable {
+      /// Offered on the bottom line (`p`).
+      case offered
+      /// The pin and fingerprint shown; `y` records it, `n` or Esc does not.
+      case confirming
+      /// `.recordPin` went out; waiting for `.pinRecorded`.
+      case recording
+    }
+    /// `sha256/BASE64` of the leaf's SPKI.
+    var pin: String
+    /// The leaf certificate's SHA-256, colon hex.
+    var fingerprint: String
+    var host: String
+    var port: UInt16
+    var stage = Stage.offered
+  }
+
+  var kind: Kind
+  var host: String
+  var port: UInt16
+  var events: [SendEvent] = []
+  var lines: [TranscriptLine] = []
+  var stage: SendStage?
+  var progress: (sent: Int, total: Int)?
+  var tls: TLSSessionSummary?
+  var outcome: OutcomeRecord?
+  var result: Result?
+  /// Probe only: capability lines only before TLS and only inside TLS.
+  var capabilityDiff: (onlyBefore: [String], onlyAfter: [String])?
+  /// Transcript rows scrolled back from the end; 0 follows the end.
+  var scrollBack = 0
+  /// The TLS pane takes the transcript's room (`t`).
+  var showsTLSDetail = false
+  var cancelRequested = false
+  /// The prompt of `.secretRequested` while the masked field is open.
+  var secretPrompt: String?
+  /// What is typed into the masked field: never drawn, never in an effect but `.answerSecret`.
+  var secretField = TextField()
+  var pin: PinOffer?
+  /// Paths the transcript was saved to, or why not.
+  var saved: Swift.Result<[String], ComposerProblem>?
+
+  /// The channel is plaintext, as the account asks (never called trustworthy).
+  var plaintext = false
+
+  init(send order: SendOrder, host: String, port: UInt16, plaintext: Bool = false) {
+    kind = .send(order)
+    self.host = host
+    self.port = port
+    self.plaintext = plaintext
+  }
+
+  init(probe order: ProbeOrder) {
+    kind = .probe(order)
+    host = order.host
+    port = order.port
+  }
+
+  var isRunning: Bool { result == nil }
+
+  var isProbe: Bool {
+    if case .probe = kind { return true }
+    return false
+  }
+
+  mutating func record(_ event: SendEvent, now: Int64) {
+    guard isRunning else { return }
+    events.append(event)
+    lines += event.transcriptLines(now: now)
+    switch event.payload {
+    case .stage(let newStage): stage = newStage
+    case .progress(let sent, let total): progress = (sent, total)
+    case .tls(.established(let summary), true): tls = summary
+    case .outcome(let record): outcome = record
+    default: break
+    }
+  }
+
+  mutating func finish(send report: SendReport, now: Int64) {
+    guard isRunning else { return }
+    closeSecret()
+    if let summary = report.tls { tls = summary }
+    guard let failure = report.failure else {
+      result = .sent(report.verdictLine)
+      return
+    }
+    switch failure.category {
+    case .cancelled: result = .cancelled(failure.description)
+    case .deliveryUnknown: result = .deliveryUnknown(failure.description)
+    default: result = .refused(failure.description)
+    }
+    if case .untrustedCertificate = failure.reason, let leaf = tls?.chain.first {
+      pin = PinOffer(
+        pin: "sha256/" + TranscriptText.base64(leaf.spkiSHA256),
+        fingerprint: TranscriptText.colonHex(leaf.sha256), host: host, port: port)
+    }
+  }
+
+  mutating func finish(probe report: ProbeReport, now: Int64) {
+    guard isRunning, isProbe else { return }
+    closeSecret()
+    if let summary = report.session.tls { tls = summary }
+    if report.session.failure?.category == .cancelled {
+      result = .cancelled(report.verdictLine)
+    } else {
+      result = .probed(trustworthy: report.isTrustworthy, report.verdictLine)
+    }
+    if report.session.capabilitiesBeforeTLS != nil, report.session.capabilitiesAfterTLS != nil {
+      let diff = report.capabilityDifferences
+      capabilityDiff = (diff.onlyBeforeTLS, diff.onlyAfterTLS)
+    }
+  }
+
+  mutating func askSecret(_ prompt: String) {
+    guard isRunning else { return }
+    secretPrompt = prompt
+    secretField = TextField()
+  }
+
+  mutating func closeSecret() {
+    secretPrompt = nil
+    secretField = TextField()
+  }
+
+  mutating func pasteSecret(_ text: String) {
+    guard secretPrompt != nil else { return }
+    secretField.insert(text)
+  }
+
+  mutating func saved(_ outcome: Swift.Result<[String], ComposerProblem>) {
+    saved = outcome
+  }
+}
+
+extension ComposerModel {
+  static let sendKeys: [KeyHelp] = [
+    KeyHelp("Esc Ctrl-C", "cancel the send (the message stays)", main: true, short: "cancel"),
+    KeyHelp("↑ ↓ j k PgUp PgDn", "scroll the transcript back"),
+    KeyHelp("End G", "follow the end of the transcript"),
+    KeyHelp("t", "the TLS details on the whole screen, and back", main: true, short: "TLS"),
+    KeyHelp("s", "save the transcript (text and JSON lines)", main: true, short: "save"),
+    KeyHelp("p", "after a certificate failure: pin this key (asks first)", main: true, short: "pin key"),
+    KeyHelp("q e", "when it ended: back to compose", main: true, short: "back"),
+    KeyHelp("F1 ?", "this help", main: true, short: "help"),
+    KeyHelp("Ctrl-Q", "quit", main: true, short: "quit"),
+  ]
+
+  static let secretKeys: [KeyHelp] = [
+    KeyHelp("Enter", "use the password", main: true, short: "use"),
+    KeyHelp("Esc Ctrl-C", "do not give it (cancels the send)", main: true, short: "cancel"),
+    KeyHelp("Ctrl-U", "clear what was typed"),
+  ]
+
+  static let pinKeys: [KeyHelp] = [
+    KeyHelp("y", "record the pin for this host and port and send again", main: true, short: "pin and resend"),
+    KeyHelp("n Esc", "do not pin", main: true, short: "do not pin"),
+  ]
+
+  mutating func sessionKey(_ key: Key) -> [ComposerEffect] {
+    guard var current = session else { return [] }
+    if current.secretPrompt != nil { return secretKey(key) }
+    if current.pin?.stage == .confirming { return pinKey(key) }
+    let page = max(1, height / 2)
+    switch key {
+    case .escape where current.isRunning, .ctrl("c") where current.isRunning:
+      return cancelSession()
+    case .up, .character("k"): current.scrollBack += 1
+    case .down, .character("j"): current.scrollBack = max(0, current.scrollBack - 1)
+    case .pageUp: current.scrollBack += page
+    case .pageDown: current.scrollBack = max(0, current.scrollBack - page)
+    case .end, .character("G"): current.scrollBack = 0
+    case .character("t"): current.showsTLSDetail.toggle()
+    case .character("s") where !current.isRunning:
+      session = current
+      return [.saveTranscript(events: current.events, outcome: current.outcome)]
+    case .character("p") where current.pin?.stage == .offered:
+      current.pin?.stage = .confirming
+    case .character("q"), .character("e"), .escape:
+      guard !current.isRunning else { return [] }
+      session = nil
+      if current.isProbe {
+        goHome()
+      } else {
+        if case .sent = current.result { draft.clearMessage() }
+        screen = .compose
+      }
+      return []
+    default:
+      break
+    }
+    session = current
+    return []
+  }
+
+  mutating func secretKey(_ key: Key) -> [ComposerEffect] {
+    guard var current = session else { return [] }
+    switch key {
+    case .enter:
+      let secret = Secret(current.secretField.text)
+      current.closeSecret()
+      session = current
+      return [.answerSecret(secret)]
+    case .escape, .ctrl("c"):
+      return cancelSession()
+    default:
+      current.secretField.handle(key)
+    }
+    session = current
+    return []
+  }
+
+  mutating func pinKey(_ key: Key) -> [ComposerEffect] {
+    guard var current = session, var offer = current.pin else { return [] }
+    switch key {
+    case .character("y"):
+      offer.stage = .recording
+      current.pin = offer
+      session = current
+      return [.recordPin(host: offer.host, port: offer.port, pin: offer.pin)]
+    case .character("n"), .escape:
+      offer.stage = .offered
+    default:
+      break
+    }
+    current.pin = offer
+    session = current
+    return []
+  }
+
+  /// After the pin file is written, the same message goes again with the pin (never over the failed
+  /// connection, and only after the person said yes).
+  mutating func pinRecorded(_ result: Swift.Result<String, ComposerProblem>) -> [ComposerEffect] {
+    guard let current = session, let offer = current.pin, offer.stage == .recording,
+      case .send(var order) = current.kind
+    else { return [] }
+    switch result {
+    case .failure(let problem):
+      session?.pin?.stage = .offered
+      status = StatusLine(error: "the pin was not recorded: \(problem.message)")
+      return []
+    case .success(let path):
+      overrides.pins = [offer.pin]
+      overrides.caFile = nil
+      order.overrides.pins = [offer.pin]
+      order.overrides.caFile = nil
+      status = StatusLine("pin \(offer.pin) recorded in \(UntrustedText(path).escaped); sending again")
+      session = Session(send: order, host: current.host, port: current.port, plaintext: current.plaintext)
+      return [.send(order)]
+    }
+  }
+
+  mutating func sendFinished(_ report: SendReport) -> [ComposerEffect] {
+    session?.finish(send: report, now: now)
+    return []
+  }
+}
+
+extension Draft {
+  /// After a message is sent: a new one from the same sender.
+  mutating func clearMessage() {
+    to = TextField()
+    cc = TextField()
+    bcc = TextField()
+    subject = TextField()
+    attachments = []
+    problems = [:]
+    replaceBody("")
+    focus = .to
+  }
+}

@@ -1,0 +1,106 @@
+import Accounts
+import Foundation
+import MailSender
+import MailSenderTesting
+import SMTPProtocol
+import SMTPTransport
+import Testing
+
+@testable import SendPlanning
+
+/// Sealpost's pin file (DESIGN §6): read for every send, written by the composer's "pin this key".
+@Suite struct PinFileTests {
+  static let key = [UInt8](repeating: 7, count: 32)
+  static let pin = "sha256/" + Data(key).base64EncodedString()
+  static let other = "sha256/" + Data(repeating: 9, count: 32).base64EncodedString()
+
+  @Test func readsHostPortAndPinLinesWithComments() throws {
+    let file = try PinFile(
+      parsing: "# 2026-12-01 recorded\nsmtp.example.org:465 \(Self.pin)\n\n[::1]:2525 \(Self.other)\n",
+      path: "pins")
+    #expect(file.pins(host: "SMTP.example.org.", port: 465) == [.spkiSHA256(Self.key)])
+    #expect(file.pins(host: "smtp.example.org", port: 587).isEmpty)
+    #expect(file.pins(host: "::1", port: 2525).count == 1)
+  }
+
+  @Test(arguments: [
+    ("smtp.example.org \(PinFileTests.pin)", 1, "the host has no port"),
+    ("# c\nsmtp.example.org:465", 2, "expected `HOST:PORT sha256/BASE64`"),
+    ("smtp.example.org:465 sha1/AAAA", 1, "SHA-1 and MD5 pins are refused"),
+    ("x:1 y:2 \(PinFileTests.pin)", 1, "expected `HOST:PORT sha256/BASE64`"),
+    ("smtp.example.org:465 sha256/short", 1, "expected sha256/BASE64"),
+  ])
+  func refusesBadLinesWithFileAndLine(text: String, line: Int, reason: String) {
+    #expect {
+      _ = try PinFile(parsing: text, path: "/home/a/.config/sealpost/pins")
+    } throws: { error in
+      guard let error = error as? PlanningError else { return false }
+      let words = error.failure(naming: { $0.rawValue }).description
+      return error.category == .configuration && words.contains("/home/a/.config/sealpost/pins:\(line): ")
+        && words.contains(reason)
+    }
+  }
+
+  @Test func recordingReplacesThePinOfTheSameHostAndPortWithItsComment() throws {
+    let file = try PinFile(
+      parsing: "# old\nsmtp.example.org:465 \(Self.other)\n# keep\nother.example.org:465 \(Self.other)\n",
+      path: "pins")
+    let text = try file.recording(host: "smtp.example.org", port: 465, pin: Self.pin, comment: "new\u{1B}[2J")
+    #expect(
+      text
+        == "# keep\nother.example.org:465 \(Self.other)\n# new [2J\nsmtp.example.org:465 \(Self.pin)\n")
+    #expect(throws: PlanningError.self) {
+      _ = try file.recording(host: "a", port: 1, pin: "sha1/AAAA", comment: "")
+    }
+  }
+
+  @Test func recordWritesA0600FileAtomicallyAndLoadReadsIt() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let environment = ["XDG_CONFIG_HOME": directory.path + "/config", "HOME": directory.path]
+    let path = try #require(PinFile.path(environment: environment))
+    #expect(path == directory.path + "/config/sealpost/pins")
+    #expect(try PinFile.load(environment: environment).entries.isEmpty)
+    _ = try PinFile.record(host: "localhost", port: 2465, pin: Self.pin, comment: "c", path: path)
+    let attributes = try FileManager.default.attributesOfItem(atPath: path)
+    #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    let directoryAttributes = try FileManager.default.attributesOfItem(
+      atPath: directory.path + "/config/sealpost")
+    #expect((directoryAttributes[.posixPermissions] as? Int) == 0o700)
+    #expect(
+      try PinFile.load(environment: environment).pins(host: "localhost", port: 2465) == [
+        .spkiSHA256(Self.key)
+      ])
+    // No temporary file is left beside it.
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: directory.path + "/config/sealpost") == ["pins"])
+    // A pin file others may write is refused, as a config file is.
+    try FileManager.default.setAttributes([.posixPermissions: 0o666], ofItemAtPath: path)
+    #expect(throws: PlanningError.self) { _ = try PinFile.load(environment: environment) }
+  }
+
+  static func plan(_ lines: [String], overrides: ChannelOverrides = ChannelOverrides()) throws -> ChannelPlan
+  {
+    let text = (["account a", "host mail.example.org", "port 465", "tls on", "tls_starttls off"] + lines)
+      .joined(separator: "\n")
+    let config = try AccountsConfig(parsing: text, path: "t.conf", flavor: .sealpost, home: "/nonexistent")
+    let account = try #require(config.account(named: "a"))
+    return try ChannelPlan(overrides: overrides, account: account)
+  }
+
+  @Test func aRecordedPinReplacesTheCACheckUnlessTheFrontEndGaveTrust() throws {
+    let file = try PinFile(parsing: "mail.example.org:465 \(Self.pin)\n", path: "pins")
+    var plan = try Self.plan([])
+    plan.applyRecordedPins(file, overrides: ChannelOverrides())
+    #expect(plan.trust == .pins([.spkiSHA256(Self.key)]))
+
+    var other = try Self.plan([], overrides: ChannelOverrides(port: 587, tls: "starttls"))
+    other.applyRecordedPins(file, overrides: ChannelOverrides(port: 587, tls: "starttls"))
+    #expect(other.trust == .certificateAuthorities(caFile: nil))
+
+    let flagged = ChannelOverrides(caFile: "/etc/ca.pem")
+    var withFlag = try Self.plan([], overrides: flagged)
+    withFlag.applyRecordedPins(file, overrides: flagged)
+    #expect(withFlag.trust == .certificateAuthorities(caFile: "/etc/ca.pem"))
+  }
+}
