@@ -571,7 +571,10 @@ struct SendSession {
 
   private mutating func readReply(awaitingFinalReply: Bool) throws -> SMTPReply {
     guard let connection else { preconditionFailure("read without a connection") }
-    let stepDeadline = deadline
+    var stepDeadline = deadline
+    if stage == .greeting, let limit = request.greetingTimeout, limit < request.timeout {
+      stepDeadline = .after(limit, on: clock)
+    }
     while true {
       let reply: SMTPReply?
       do {

@@ -244,6 +244,12 @@ extension SMTPConnection {
         if let reason, reason.contains("unexpected eof") {
           throw TransportError(.connectionLost, "\(peer) closed the connection during the TLS handshake")
         }
+        if handshakeContext?.plaintextReply == true {
+          throw TransportError(
+            .plaintextReplyToTLS,
+            "TLS handshake failed: \(peer) answered in plaintext, with an SMTP reply where a TLS ServerHello "
+              + "should be: the server expects STARTTLS on this port")
+        }
         throw TransportError(.tlsHandshakeFailed, handshakeFailureMessage(reason: reason, versions: versions))
       }
     }
