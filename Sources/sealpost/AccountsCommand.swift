@@ -25,13 +25,15 @@ struct AccountsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "list", abstract: "List accounts: host, port, TLS, login and where the secret comes from.")
 
-    @Option(help: ArgumentHelp("Read accounts from this file (msmtp's syntax).", valueName: "path"))
+    @Option(
+      help: ArgumentHelp("Read accounts from this file (msmtp's syntax).", valueName: "path"),
+      completion: .file())
     var config: String?
 
     func run() throws {
       let catalog: AccountCatalog
       do throws(SendFailure) {
-        catalog = try CLIPlanning.catalog(explicit: config)
+        catalog = try CLIPlanning.catalog(explicit: config, showNotes: true)
       } catch {
         throw Output.refuse(error)
       }
@@ -66,18 +68,17 @@ struct AccountsCommand: ParsableCommand {
           name, account.host.map(Self.hostCell) ?? "-", "\(account.port)", tls, auth,
           account.secretSource.summary,
         ])
-        // The first few problems and a count: a file with thousands of unknown keys in `defaults` gives every
-        // account thousands (issue 7: 3 accounts printed MBs).
-        var notes = account.problems.prefix(Self.problemsShown).map { "  unusable: \($0)" }
-        if account.problemCount > Self.problemsShown {
-          notes.append("  unusable: and \(account.problemCount - Self.problemsShown) more problems")
+        // The one evaluation `check` and `send` use (issue 11), the first few problems and a count: a file with
+        // thousands of unknown keys in `defaults` gives every account thousands (issue 7: 3 accounts printed MBs).
+        let evaluation = AccountCatalog.evaluate(account)
+        var notes = evaluation.problems.prefix(Self.problemsShown).map {
+          "  \($0.kind == .security ? "refused" : "unusable"): \($0)"
         }
-        if account.problems.isEmpty, account.security == .plaintext, let host = account.host {
-          if let problem = account.plaintextProblem(
-            host: host, allowInsecure: account.allowInsecure, authenticates: account.mechanism != nil)
-          {
-            notes.append("  refused: \(problem)")
-          } else if Loopback.isLoopbackName(host) {
+        if evaluation.count > Self.problemsShown {
+          notes.append("  unusable: and \(evaluation.count - Self.problemsShown) more problems")
+        }
+        if evaluation.isUsable, account.security == .plaintext, let host = account.host {
+          if Loopback.isLoopbackName(host) {
             notes.append("  plaintext to loopback: every line is marked")
           } else {
             notes.append("  plaintext (allow_insecure on): every line is marked; never with a login")
@@ -125,11 +126,14 @@ struct AccountsCommand: ParsableCommand {
       commandName: "check",
       abstract: "Connect, verify TLS and log in with an account, sending no mail; show every step.")
 
-    @Option(help: ArgumentHelp("Read accounts from this file (msmtp's syntax).", valueName: "path"))
+    @Option(
+      help: ArgumentHelp("Read accounts from this file (msmtp's syntax).", valueName: "path"),
+      completion: .file())
     var config: String?
-    @Argument(help: "The account to check.")
+    @Argument(help: "The account to check.", completion: Completion.account)
     var name: String
-    @Option(help: ArgumentHelp("text, jsonl or none.", valueName: "format"))
+    @Option(
+      help: ArgumentHelp("text, jsonl or none.", valueName: "format"), completion: Completion.transcript)
     var transcript: String = "text"
     @Option(
       help: ArgumentHelp(
@@ -149,14 +153,18 @@ struct AccountsCommand: ParsableCommand {
         throw Output.refuse(error)
       }
       let report = Output.drive(format: format) { MailSender.start(request) }
-      try Output.finish(
+      var line =
         "account \(UntrustedText(name).escaped): "
-          + CLIWording.verdict(report.verdictLine, failure: report.failure, tls: report.tls),
-        exitCode: report.exitCode)
+        + CLIWording.verdict(
+          report.verdictLine, failure: report.failure, tls: report.tls,
+          context: CLIWording.Context(
+            security: request.security, port: request.port, hasLogin: request.credentials != nil))
+      if let note = CLIWording.checkNote(report) { line += "; \(note)" }
+      try Output.finish(line, exitCode: report.exitCode)
     }
 
     func makeRequest() throws(SendFailure) -> SendRequest {
-      let catalog = try CLIPlanning.catalog(explicit: config)
+      let catalog = try CLIPlanning.catalog(explicit: config, showNotes: true)
       let plan = try CLIPlanning.run { () throws(PlanningError) in
         let account = try catalog.account(named: name)
         let plan = try ChannelPlan(overrides: ChannelOverrides(timeout: timeout), account: account)
@@ -173,6 +181,7 @@ struct AccountsCommand: ParsableCommand {
         timeout: .milliseconds(Int64(plan.timeout * 1000)), reversePath: "", recipients: [],
         message: MessageContent(bytes: []))
       request.goal = .authenticate
+      request.greetingTimeout = plan.greetingTimeout.map { .milliseconds(Int64($0 * 1000)) }
       return request
     }
   }

@@ -107,6 +107,7 @@ import Testing
         ACCOUNT              HOST               PORT  TLS               AUTH                         SECRET
         work                 smtp.work.example  465   implicit          plain (jane doe)             secret-tool, else prompt
         pinned               -                  25    starttls, pinned  off                          none (auth off)
+          unusable: \(p):13: host: account pinned has no host; add one
         mixed : work,pinned  smtp.work.example  465   implicit, pinned  plain (jane doe)             secret-tool, else prompt
         bridge               127.0.0.1          1025  none              login (jane@bridge.example)  secret-tool, else prompt
           plaintext to loopback: every line is marked
@@ -369,8 +370,8 @@ import Testing
         + "is never sent in plaintext to it, and there is no override; set tls on — nothing was sent\n"
     ),
     (
-      "tls on\ntls_certcheck off\nfrom a@example.org", 77,
-      "sealpost: refused: RC:4: tls_certcheck: tls_certcheck off is refused: Sealpost always verifies the server; "
+      "tls on\ntls_certcheck off\nfrom a@example.org", 78,
+      "sealpost: configuration: RC:4: tls_certcheck: tls_certcheck off is refused: Sealpost always verifies the server; "
         + "for a self-signed server pin its certificate instead with tls_fingerprint (SHA-256) or pin "
         + "sha256/BASE64 (`sealpost probe HOST` shows both) (account a) — nothing was sent\n"
     ),
@@ -392,7 +393,7 @@ import Testing
     ),
     (
       "tls on\nauth on", 78,
-      "sealpost: configuration: RC:4: auth: account a has auth on but no user; add user\n"
+      "sealpost: configuration: RC:4: auth: account a has auth on but no user; add user — nothing was sent\n"
     ),
     (
       "tls on\ncolour red", 78,
@@ -477,7 +478,8 @@ import Testing
     #expect(
       result.stderr.hasSuffix(
         "sealpost: account test: ok: the channel is trustworthy; no login was tried (no credentials); no mail "
-          + "was sent\n"))
+          + "was sent; the server offers AUTH PLAIN LOGIN: if it requires a login to send, set auth on and user "
+          + "in the account; whether it takes mail without one is not checked\n"))
     #expect(!server.waitForFinishedSessions(1).flatMap(\.commands).contains { $0.hasPrefix("AUTH") })
   }
 
