@@ -158,7 +158,8 @@ struct AccountsCommand: ParsableCommand {
         + CLIWording.verdict(
           report.verdictLine, failure: report.failure, tls: report.tls,
           context: CLIWording.Context(
-            security: request.security, port: request.port, hasLogin: request.credentials != nil))
+            security: request.security, port: request.port, hasLogin: request.credentials != nil,
+            report: report))
       if let note = CLIWording.checkNote(report) { line += "; \(note)" }
       try Output.finish(line, exitCode: report.exitCode)
     }

@@ -11,6 +11,19 @@ enum CLIWording {
     var port: UInt16?
     /// A login was configured (`--user`, or an account's `auth on`).
     var hasLogin = false
+    /// The server offered AUTH in the list that counts (inside TLS when there was TLS).
+    var authOffered = false
+
+    init(
+      security: TransportSecurity? = nil, port: UInt16? = nil, hasLogin: Bool = false,
+      report: SendReport? = nil
+    ) {
+      self.security = security
+      self.port = port
+      self.hasLogin = hasLogin
+      let capabilities = report.flatMap { $0.capabilitiesAfterTLS ?? $0.capabilitiesBeforeTLS }
+      authOffered = capabilities?.has("AUTH") == true
+    }
   }
 
   /// The verdict line with the CLI's hint, if one helps.
@@ -36,7 +49,7 @@ enum CLIWording {
       return "for a private CA give --ca-file CA.pem; to trust this key alone, --pin sha256/"
         + TranscriptText.base64(leaf.spkiSHA256)
     case .plaintextReplyToTLS:
-      return "the server expects STARTTLS on this port: use --tls starttls"
+      return "use --tls starttls"
     case .timedOut(.greeting) where context.security != nil && context.security != .implicitTLS:
       let port = context.port.map { " \($0)" } ?? ""
       return "a server that speaks implicit TLS on port\(port) waits silently for the handshake: "
@@ -45,6 +58,10 @@ enum CLIWording {
       // RFC 4954 §6: 530 5.7.0 Authentication required.
       return "the server requires a login: give --user (the password comes from --password-command, "
         + "SEALPOST_PASSWORD or a prompt)"
+    case .recipientsRefused where !context.hasLogin && context.authOffered,
+      .rejected(.envelope, _) where !context.hasLogin && context.authOffered:
+      // Found trying the product: Postfix refuses relaying to a client that did not log in ("Access denied").
+      return "the server offers AUTH and no login was given: if it takes mail only after one, give --user"
     default:
       return nil
     }

@@ -151,7 +151,8 @@ struct SendCommand: ParsableCommand {
       CLIWording.verdict(
         report.verdictLine, failure: report.failure, tls: report.tls,
         context: CLIWording.Context(
-          security: request.security, port: request.port, hasLogin: request.credentials != nil)),
+          security: request.security, port: request.port, hasLogin: request.credentials != nil, report: report
+        )),
       exitCode: report.exitCode)
   }
 

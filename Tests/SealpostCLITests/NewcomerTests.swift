@@ -61,6 +61,22 @@ import Testing
           + "SEALPOST_PASSWORD or a prompt)\n"), "\(result.stderr)")
   }
 
+  /// Found trying the product against Postfix: without a login its relay restrictions refuse the recipient
+  /// ("Access denied"); the server offered AUTH, so say so.
+  @Test func aRecipientRefusedWithoutALoginTheServerOffersGetsTheHint() throws {
+    let server = try Self.server {
+      $0.defaultRecipientReply = "554 5.7.1 <b@example.org>: Relay access denied"
+    }
+    defer { server.stop() }
+    let result = try CLIRunner.run(
+      try Self.send(port: server.port) + ["--from", "a@example.org", "--to", "b@example.org", "--body", "x"])
+    #expect(result.status == 69, "\(result.stderr)")
+    #expect(
+      result.stderr.hasSuffix(
+        "; the server offers AUTH and no login was given: if it takes mail only after one, give --user\n"),
+      "\(result.stderr)")
+  }
+
   // MARK: - Bug 2: piped input is the body
 
   @Test func pipedStandardInputIsTheBody() throws {
@@ -227,7 +243,7 @@ import Testing
       result.stderr
         == "sealpost: refused: TLS handshake failed: 127.0.0.1:\(server.port) answered in plaintext, with an SMTP "
         + "reply where a TLS ServerHello should be: the server expects STARTTLS on this port — nothing was sent; "
-        + "the server expects STARTTLS on this port: use --tls starttls\n")
+        + "use --tls starttls\n")
   }
 
   // MARK: - Usage friction
