@@ -66,7 +66,7 @@ public struct AccountCatalog: Sendable {
         "no account \(UntrustedText(name).escaped) in \(UntrustedText(config.path).escaped) "
           + "(\(Self.accountNames(config.accounts)))\(skippedText)")
     }
-    try Self.checkUsable(account, overrides: overrides)
+    try Self.checkUsable(account, overrides: overrides, exposedPassword: config.exposedPassword)
     return account
   }
 
@@ -98,7 +98,7 @@ public struct AccountCatalog: Sendable {
     -> Account?
   {
     guard let account = config?.defaultAccount else { return nil }
-    try Self.checkUsable(account, overrides: overrides)
+    try Self.checkUsable(account, overrides: overrides, exposedPassword: config?.exposedPassword)
     return account
   }
 
@@ -115,13 +115,20 @@ public struct AccountCatalog: Sendable {
   /// (keys Sealpost does not implement, `tls_certcheck off`…); when it has none, what is wrong with the account
   /// as a whole: plaintext to a host that is not loopback (DESIGN §3.4), no host, `auth on` without a user.
   /// `overrides` are what a front end gives instead (a server, a mode, a user), which can answer the second kind.
-  public static func evaluate(_ account: Account, overrides: ChannelOverrides = ChannelOverrides())
-    -> Evaluation
-  {
+  /// `exposedPassword`: the file's, when it holds a password others may read; an account whose secret is such a
+  /// line is refused with it.
+  public static func evaluate(
+    _ account: Account, overrides: ChannelOverrides = ChannelOverrides(), exposedPassword: ConfigError? = nil
+  ) -> Evaluation {
     if account.problemCount > 0 {
       return Evaluation(problems: account.problems, count: account.problemCount)
     }
     var problems: [AccountProblem] = []
+    if let exposedPassword, case .password(_, let location) = account.secretSource,
+      location.file == exposedPassword.location.file
+    {
+      problems.append(AccountProblem(.configuration, location, key: "password", exposedPassword.message))
+    }
     let name = UntrustedText(account.name).escaped
     let host = overrides.server.flatMap { try? ServerAddress(parsing: $0).host } ?? account.host
     let user = overrides.user ?? (account.mechanism != nil ? account.user : nil)
@@ -148,10 +155,10 @@ public struct AccountCatalog: Sendable {
 
   /// Refuses an account `evaluate` finds problems in, naming the first (the listing shows them all) and how many
   /// more there are: 77 when the first is the security policy's, else 78.
-  public static func checkUsable(_ account: Account, overrides: ChannelOverrides = ChannelOverrides())
-    throws(PlanningError)
-  {
-    let evaluation = evaluate(account, overrides: overrides)
+  public static func checkUsable(
+    _ account: Account, overrides: ChannelOverrides = ChannelOverrides(), exposedPassword: ConfigError? = nil
+  ) throws(PlanningError) {
+    let evaluation = evaluate(account, overrides: overrides, exposedPassword: exposedPassword)
     guard let problem = evaluation.problems.first else { return }
     let more =
       evaluation.count > 1

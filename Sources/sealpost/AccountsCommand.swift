@@ -70,7 +70,7 @@ struct AccountsCommand: ParsableCommand {
         ])
         // The one evaluation `check` and `send` use (issue 11), the first few problems and a count: a file with
         // thousands of unknown keys in `defaults` gives every account thousands (issue 7: 3 accounts printed MBs).
-        let evaluation = AccountCatalog.evaluate(account)
+        let evaluation = AccountCatalog.evaluate(account, exposedPassword: config.exposedPassword)
         var notes = evaluation.problems.prefix(Self.problemsShown).map {
           "  \($0.kind == .security ? "refused" : "unusable"): \($0)"
         }

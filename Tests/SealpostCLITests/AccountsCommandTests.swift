@@ -276,11 +276,17 @@ import Testing
     let result = try CLIRunner.run(Self.send + ["--account", "test"], environment: sandbox.environment)
     #expect(result.status == status, "\(result.stderr)")
     if status == 78 {
-      #expect(
-        result.stderr
-          == "sealpost: configuration: \(path):13: password: the file holds a password and group or others may "
-          + "read it (mode 644); expected mode 600: run chmod 600 \(path)\n")
+      let problem =
+        "\(path):13: password: the file holds a password and group or others may read it (mode 644); expected "
+        + "mode 600: run chmod 600 \(path)"
+      #expect(result.stderr == "sealpost: configuration: \(problem) — nothing was sent\n")
       #expect(server.sessions.isEmpty)
+      // Issue 11: the listing is not blocked; it shows the problem on the account that uses the password.
+      let listing = try CLIRunner.run(["accounts"], environment: sandbox.environment)
+      #expect(listing.status == 0, "\(listing.stderr)")
+      #expect(listing.stdout.contains("\ntest  "))
+      #expect(listing.stdout.contains("\n  unusable: \(problem)\n"), "\(listing.stdout)")
+      #expect(!listing.stdout.contains(Self.password) && !listing.stderr.contains(Self.password))
     }
   }
 
