@@ -41,12 +41,18 @@ struct AccountsCommand: ParsableCommand {
         throw Output.refuse(
           CLIPlanning.failure(PlanningError(.configuration, "no config file: \(catalog.searchedText)")))
       }
-      for line in Self.render(loaded) { Output.transcript(line) }
+      for line in Self.render(loaded, skipped: catalog.skipped) { Output.transcript(line) }
     }
 
-    static func render(_ config: AccountsConfig) -> [String] {
+    /// - Parameter skipped: files of the read order that exist but were not read (issue 11: Sealpost's own file
+    ///   hid `~/.msmtprc` without a word).
+    static func render(_ config: AccountsConfig, skipped: [String] = []) -> [String] {
       let kind = config.flavor == .msmtp ? " (msmtp's file, read unchanged)" : ""
       var lines = ["accounts in \(UntrustedText(config.path).escaped)\(kind)"]
+      for path in skipped {
+        lines.append(
+          "not read: \(UntrustedText(path).escaped) (the file above comes first in the read order)")
+      }
       guard !config.accounts.isEmpty else { return lines + ["(no accounts)"] }
       var rows = [["ACCOUNT", "HOST", "PORT", "TLS", "AUTH", "SECRET"]]
       var remarks: [[String]] = []

@@ -123,7 +123,7 @@ import Testing
   @Test func sealpostsOwnFileComesFirst() throws {
     var sandbox = try AccountSandbox()
     defer { sandbox.remove() }
-    try sandbox.write("account from-msmtp\nhost m.example\n", to: sandbox.home + "/.msmtprc")
+    let msmtp = try sandbox.write("account from-msmtp\nhost m.example\n", to: sandbox.home + "/.msmtprc")
     let fixture = try String(contentsOfFile: Self.fixture("sealpost-config"), encoding: .utf8)
     let path = try sandbox.write(fixture, to: sandbox.xdg + "/sealpost/config")
     let result = try CLIRunner.run(["accounts"], environment: sandbox.environment)
@@ -131,6 +131,7 @@ import Testing
     #expect(
       result.stdout == """
         accounts in \(path)
+        not read: \(msmtp) (the file above comes first in the read order)
         ACCOUNT             HOST               PORT  TLS               AUTH                  SECRET
         personal            smtp.mail.example  465   implicit, pinned  on (me@mail.example)  secret-tool, else prompt
         lab                 lab.example        25    none              off                   none (auth off)

@@ -95,6 +95,93 @@ import Testing
     #expect(!data.contains("test message"))
   }
 
+  /// Runs the binary on a new pseudo-terminal (stdin a terminal); once `wait` shows, types `keys`. Prints
+  /// "status=N" and what the terminal showed.
+  static let terminalDriver = #"""
+    import os, pty, select, sys, time
+    binary, wait = sys.argv[1], sys.argv[2].encode()
+    keys = sys.argv[3].encode().decode("unicode_escape").encode("latin-1")
+    pid, master = pty.fork()
+    if pid == 0:
+        os.execv(binary, [binary] + sys.argv[4:])
+    shown, deadline, sent, done, status = b"", time.time() + 10, False, 0, 0
+    while time.time() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        if not sent and wait in shown:
+            time.sleep(0.2)
+            os.write(master, keys)
+            sent = True
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+    if not done:
+        os.kill(pid, 9)
+        done, status = os.waitpid(pid, 0)
+    print(f"status={os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1}")
+    print(shown.decode("utf-8", "replace"))
+    """#
+
+  static func onTerminal(wait: String, keys: String, arguments: [String]) throws -> (
+    status: String, shown: String
+  ) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+    process.arguments = ["-c", terminalDriver, CLIRunner.binary.path, wait, keys] + arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment.removeValue(forKey: "SEALPOST_PASSWORD")
+    environment["LANG"] = "C.UTF-8"
+    environment["HOME"] = NSTemporaryDirectory()
+    environment.removeValue(forKey: "XDG_CONFIG_HOME")
+    process.environment = environment
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    let lines = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+    return (lines.first ?? "", lines.count > 1 ? lines[1] : "")
+  }
+
+  @Test func bodyFileDashOnATerminalSaysHowToEndIt() throws {
+    let server = try Self.server(tls: false)
+    defer { server.stop() }
+    let result = try Self.onTerminal(
+      wait: "Ctrl-D", keys: "typed body\\n\\x04",
+      arguments: [
+        "send", "--server", "127.0.0.1:\(server.port)", "--tls", "none", "--from", "a@example.org", "--to",
+        "b@example.org", "--body-file", "-", "--transcript", "none",
+      ])
+    #expect(result.status == "status=0", "\(result.shown)")
+    #expect(result.shown.contains("sealpost: note: type the body, then Ctrl-D on a line of its own"))
+    let data = try #require(
+      server.waitForFinishedSessions(1).first?.messages.first.map { String(decoding: $0, as: UTF8.self) })
+    #expect(data.hasSuffix("\r\n\r\ntyped body\r\n"), "\(data)")
+  }
+
+  @Test func onATerminalWithoutABodyTheTestMessageGoes() throws {
+    let server = try Self.server(tls: false)
+    defer { server.stop() }
+    let result = try Self.onTerminal(
+      wait: "\u{0}", keys: "",
+      arguments: [
+        "send", "--server", "127.0.0.1:\(server.port)", "--tls", "none", "--from", "a@example.org", "--to",
+        "b@example.org", "--transcript", "none",
+      ])
+    #expect(result.status == "status=0", "\(result.shown)")
+    let data = try #require(
+      server.waitForFinishedSessions(1).first?.messages.first.map { String(decoding: $0, as: UTF8.self) })
+    #expect(data.contains("\r\nSubject: sealpost test message\r\n"))
+    #expect(data.hasSuffix("\r\n\r\nThis is a test message sent by sealpost.\r\n"), "\(data)")
+  }
+
   // MARK: - Bug 3: --message and its Bcc
 
   static let message = """
@@ -344,6 +431,10 @@ import Testing
       result.stderr
         == "sealpost: configuration: no account work in \(own) (accounts: mine); not read, because the file above "
         + "comes first in the read order: \(msmtp)\n")
+    let listing = try CLIRunner.run(["accounts"], environment: sandbox.environment)
+    #expect(
+      listing.stdout.hasPrefix(
+        "accounts in \(own)\nnot read: \(msmtp) (the file above comes first in the read order)\nACCOUNT "))
   }
 
   @Test func noDefaultAccountListsTheAccounts() throws {
