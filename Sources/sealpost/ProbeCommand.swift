@@ -89,9 +89,14 @@ struct ProbeCommand: ParsableCommand {
     }
     let pins = try CLIPlanning.run { () throws(PlanningError) in try pin.map(ChannelPlan.parsePin) }
     if let caFile { try Input.checkReadable(caFile, what: "CA file") }
-    return ProbeRequest(
+    var request = ProbeRequest(
       host: address.host, port: port, security: mode,
       trust: pins.isEmpty ? .certificateAuthorities(caFile: caFile) : .pins(pins),
       timeout: .milliseconds(Int64(timeout * 1000)), checkVersions: versions)
+    // As for send: STARTTLS to 465, where implicit TLS is, hears no greeting (issue 11).
+    if port == 465 && mode != .implicitTLS && timeout > ChannelPlan.silentGreetingLimit {
+      request.greetingTimeout = .milliseconds(Int64(ChannelPlan.silentGreetingLimit * 1000))
+    }
+    return request
   }
 }

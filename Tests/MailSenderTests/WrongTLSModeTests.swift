@@ -59,3 +59,13 @@ import Testing
     #expect(report.exitCode == 75)
   }
 }
+
+/// The probe's session carries the greeting deadline it was given.
+@Suite struct ProbeGreetingDeadlineTests {
+  @Test func theProbesSessionHasTheGreetingDeadline() {
+    var probe = ProbeRequest(host: "localhost", port: 465, security: .startTLS)
+    #expect(probe.sendRequest.greetingTimeout == nil)
+    probe.greetingTimeout = .seconds(10)
+    #expect(probe.sendRequest.greetingTimeout == .seconds(10))
+  }
+}
