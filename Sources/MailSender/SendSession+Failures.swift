@@ -41,8 +41,6 @@ extension SendSession {
     case .io: return SendFailure(.temporary, error.message, reason: .localError)
     case .tlsHandshakeFailed:
       return SendFailure(.security, "\(error.message) — nothing was sent", reason: .tlsHandshakeFailed)
-    case .plaintextReplyToTLS:
-      return SendFailure(.security, "\(error.message) — nothing was sent", reason: .plaintextReplyToTLS)
     case .untrustedPeer(let summary):
       return SendFailure(
         .security, "\(error.message) — nothing was sent", reason: .untrustedCertificate(summary.verdict))

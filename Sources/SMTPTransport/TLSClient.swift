@@ -41,6 +41,8 @@ extension SMTPConnection {
     do throws(TransportError) {
       return try handshake(configuration, deadline: deadline, onEvent: counting)
     } catch {
+      // Kept past close(), which drops the handshake's context.
+      handshakeSawPlaintextReply = handshakeContext?.plaintextReply == true
       close()
       throw error
     }
@@ -243,12 +245,6 @@ extension SMTPConnection {
         let reason = openSSLErrorReason()
         if let reason, reason.contains("unexpected eof") {
           throw TransportError(.connectionLost, "\(peer) closed the connection during the TLS handshake")
-        }
-        if handshakeContext?.plaintextReply == true {
-          throw TransportError(
-            .plaintextReplyToTLS,
-            "TLS handshake failed: \(peer) answered in plaintext, with an SMTP reply where a TLS ServerHello "
-              + "should be: the server expects STARTTLS on this port")
         }
         throw TransportError(.tlsHandshakeFailed, handshakeFailureMessage(reason: reason, versions: versions))
       }

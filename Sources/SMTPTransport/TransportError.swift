@@ -14,9 +14,6 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
     case cancelled
     /// The TLS handshake failed before a verdict: protocol version, alert, malformed records (exit 77).
     case tlsHandshakeFailed
-    /// The server answered the ClientHello with a plaintext SMTP reply (`220 …` where a ServerHello should be):
-    /// it expects STARTTLS or no TLS on this port (exit 77).
-    case plaintextReplyToTLS
     /// The handshake finished but the peer is not trusted; `summary` shows the chain (exit 77).
     case untrustedPeer(TLSSessionSummary)
     /// Any other socket error (exit 75).

@@ -22,6 +22,14 @@ import Testing
     #expect(!outcome.serverSawMailOrAuth)
   }
 
+  /// After STARTTLS the same plaintext bytes are a server that accepted STARTTLS and stayed plaintext: a handshake
+  /// failure, never the wrong-mode advice.
+  @Test func aServerThatStaysPlaintextAfterSTARTTLSIsAHandshakeFailure() throws {
+    let outcome = try H.run(server: try H.standard { $0.startTLS = .stayPlaintext }, security: .startTLS)
+    #expect(outcome.report.failure?.reason == .tlsHandshakeFailed)
+    #expect(outcome.report.exitCode == 77)
+  }
+
   /// A TLS server that refuses the handshake (only TLS 1.0–1.1 here) stays a handshake failure.
   @Test func aTLSServerThatRefusesTheHandshakeIsNotCalledPlaintext() throws {
     let outcome = try H.run(

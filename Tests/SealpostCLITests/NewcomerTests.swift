@@ -328,9 +328,9 @@ import Testing
     #expect(result.status == 77, "\(result.stderr)")
     #expect(
       result.stderr
-        == "sealpost: refused: TLS handshake failed: 127.0.0.1:\(server.port) answered in plaintext, with an SMTP "
-        + "reply where a TLS ServerHello should be: the server expects STARTTLS on this port — nothing was sent; "
-        + "use --tls starttls\n")
+        == "sealpost: refused: TLS handshake failed: localhost:\(server.port) answered in plaintext, with an SMTP "
+        + "reply where a TLS ServerHello should be: the server expects STARTTLS (or no TLS) on this port — nothing "
+        + "was sent; use --tls starttls\n")
   }
 
   // MARK: - Usage friction
