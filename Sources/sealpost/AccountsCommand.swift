@@ -165,7 +165,7 @@ struct AccountsCommand: ParsableCommand {
           report.verdictLine, failure: report.failure, tls: report.tls,
           context: CLIWording.Context(
             security: request.security, port: request.port, hasLogin: request.credentials != nil,
-            report: report))
+            report: report, accountKeys: true))
       if let note = CLIWording.checkNote(report) { line += "; \(note)" }
       try Output.finish(line, exitCode: report.exitCode)
     }

@@ -13,14 +13,17 @@ enum CLIWording {
     var hasLogin = false
     /// The server offered AUTH in the list that counts (inside TLS when there was TLS).
     var authOffered = false
+    /// `accounts check`, which takes no channel flags: hints name the account's keys instead.
+    var accountKeys = false
 
     init(
       security: TransportSecurity? = nil, port: UInt16? = nil, hasLogin: Bool = false,
-      report: SendReport? = nil
+      report: SendReport? = nil, accountKeys: Bool = false
     ) {
       self.security = security
       self.port = port
       self.hasLogin = hasLogin
+      self.accountKeys = accountKeys
       let capabilities = report.flatMap { $0.capabilitiesAfterTLS ?? $0.capabilitiesBeforeTLS }
       authOffered = capabilities?.has("AUTH") == true
     }
@@ -37,6 +40,7 @@ enum CLIWording {
   static func hint(_ reason: SendFailure.Reason, tls: TLSSessionSummary?, context: Context = Context())
     -> String?
   {
+    if context.accountKeys, let hint = accountHint(reason, tls: tls, context: context) { return hint }
     switch reason {
     case .noRecipient:
       return "say --to, --cc or --bcc"
@@ -62,6 +66,28 @@ enum CLIWording {
       .rejected(.envelope, _) where !context.hasLogin && context.authOffered:
       // Found trying the product: Postfix refuses relaying to a client that did not log in ("Access denied").
       return "the server offers AUTH and no login was given: if it takes mail only after one, give --user"
+    default:
+      return nil
+    }
+  }
+
+  /// The hints of `hint` for `accounts check`, worded as the account's keys (the check takes no such flags).
+  static func accountHint(_ reason: SendFailure.Reason, tls: TLSSessionSummary?, context: Context) -> String?
+  {
+    switch reason {
+    case .plaintextNotAllowed:
+      return "allow_insecure on in Sealpost's config allows plaintext to it (never with a login)"
+    case .authenticationUnavailable(_, let startTLSOffered) where startTLSOffered:
+      return "set tls on in the account (STARTTLS)"
+    case .untrustedCertificate:
+      guard let leaf = tls?.chain.first else { return nil }
+      return "for a private CA set tls_trust_file CA.pem in the account; to trust this key alone, pin sha256/"
+        + TranscriptText.base64(leaf.spkiSHA256) + " (Sealpost's config) or the certificate's tls_fingerprint"
+    case .plaintextReplyToTLS:
+      return "the account asks for implicit TLS (tls_starttls off): remove that line for STARTTLS"
+    case .timedOut(.greeting) where context.security != nil && context.security != .implicitTLS:
+      return "a server that speaks implicit TLS on this port waits silently for the handshake: set "
+        + "tls_starttls off in the account"
     default:
       return nil
     }

@@ -333,6 +333,35 @@ import Testing
         + "was sent; use --tls starttls\n")
   }
 
+  /// `accounts check` takes no channel flags: its hints name the account's keys.
+  @Test func checkHintsNameTheAccountsKeys() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let server = try Self.server()
+    defer { server.stop() }
+    let pki = try TestPKI.shared()
+    try sandbox.write(
+      "account implicit\nhost localhost\nport \(server.port)\ntls on\ntls_starttls off\n"
+        + "tls_trust_file \(pki.caCertificatePath)\n"
+        + "account untrusted\nhost localhost\nport \(server.port)\ntls on\n",
+      to: sandbox.home + "/.msmtprc")
+    let implicit = try CLIRunner.run(
+      ["accounts", "check", "implicit", "--transcript", "none"], environment: sandbox.environment)
+    #expect(implicit.status == 77)
+    #expect(
+      implicit.stderr.hasSuffix(
+        "; the account asks for implicit TLS (tls_starttls off): remove that line for STARTTLS\n"),
+      "\(implicit.stderr)")
+    let untrusted = try CLIRunner.run(
+      ["accounts", "check", "untrusted", "--transcript", "none"], environment: sandbox.environment)
+    #expect(untrusted.status == 77)
+    let pin = try OpenSSLFacts.pin(pki, pki.identity(.valid).certificatePath)
+    #expect(
+      untrusted.stderr.hasSuffix(
+        "; for a private CA set tls_trust_file CA.pem in the account; to trust this key alone, pin \(pin) "
+          + "(Sealpost's config) or the certificate's tls_fingerprint\n"), "\(untrusted.stderr)")
+  }
+
   // MARK: - Usage friction
 
   @Test func aPasswordFlagPointsToThePasswordSourcesWithoutQuotingIt() throws {
