@@ -14,6 +14,11 @@ struct AccountsCommand: ParsableCommand {
     discussion: """
       Accounts come from --config PATH, else $XDG_CONFIG_HOME/sealpost/config (~/.config/sealpost/config), \
       else ~/.msmtprc, else $XDG_CONFIG_HOME/msmtp/config — msmtp's syntax, read unchanged.
+
+      Exit status of check: 0 ok; 77 refused (certificate or pin, STARTTLS, plaintext policy, login failed); \
+      78 configuration (config file, an account Sealpost cannot use as written, no password source); 68 \
+      unknown host; 69 connection refused or 5xx; 75 timeout or connection lost; 76 protocol violation; 64 \
+      usage. The listing exits 0 unless the config file itself cannot be read (78).
       """,
     subcommands: [List.self, Check.self],
     defaultSubcommand: List.self

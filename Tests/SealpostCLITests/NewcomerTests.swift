@@ -401,6 +401,8 @@ import Testing
     #expect(
       probe.stdout.contains("--timeout <seconds>     Seconds allowed for each protocol step (default 60)."))
     #expect(!probe.stdout.contains("60.0"))
+    let accounts = try CLIRunner.run(["accounts", "--help"])
+    #expect(accounts.stdout.contains("Exit status of check: 0 ok; 77 refused"))
     let root = try CLIRunner.run(["--help"])
     #expect(!root.stdout.contains("README"))
   }
