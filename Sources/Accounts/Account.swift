@@ -157,8 +157,10 @@ public struct Account: Sendable {
         "expected tls_trust_file or a pin (tls_fingerprint, pin), not both: a pin replaces the CA check")
     }
     if setting("tls_certcheck").flatMap({ ConfigKeys.onOff($0.value) }) == false {
+      // 78 like every other line Sealpost will not use as written (issue 11: `send`, `check` and the README
+      // agree); 77 is for what a server or a connection fails.
       problem(
-        .security, "tls_certcheck",
+        .configuration, "tls_certcheck",
         "tls_certcheck off is refused: Sealpost always verifies the server; for a self-signed server pin its "
           + "certificate instead with tls_fingerprint (SHA-256) or pin sha256/BASE64 (`sealpost probe HOST` "
           + "shows both)")

@@ -11,6 +11,10 @@ public struct AccountsConfig: Sendable {
   public let notes: [ConfigNote]
   /// The first `password` line with a value, if any: such a file must be private.
   public let passwordLocation: ConfigLocation?
+  /// Set when the file holds a password and group or others may read it: the accounts whose secret is such a
+  /// `password` line cannot be used (78), while the listing and the other accounts go on (issue 11: one exposed
+  /// password blocked even `accounts list`).
+  public internal(set) var exposedPassword: ConfigError?
 
   public func account(named name: String) -> Account? { accounts.first { $0.name == name } }
 
@@ -38,8 +42,9 @@ public struct AccountsConfig: Sendable {
 
   /// Reads and parses a file through a checked descriptor (`CheckedFile`: a regular file of at most 1 MiB, owned
   /// by the user or root, that neither group nor others may write — its `passwordeval` would run as the user and
-  /// its `host` would get the password), then refuses it if it holds a password that group or others may read (as
-  /// aerc does; DESIGN §6). Messages about the whole file name it with line 0.
+  /// its `host` would get the password). A file holding a password that group or others may read is loaded with
+  /// `exposedPassword` set, and the accounts using that password are refused (as aerc refuses such a file; DESIGN
+  /// §6). Messages about the whole file name it with line 0.
   public static func load(path: String, flavor: ConfigFlavor, home: String?) throws(ConfigError)
     -> AccountsConfig
   {
@@ -55,10 +60,10 @@ public struct AccountsConfig: Sendable {
       throw ConfigError(
         .syntax, ConfigLocation(file: path, line: Self.firstInvalidLine(bytes)), "expected UTF-8 text")
     }
-    let config = try AccountsConfig(parsing: text, path: path, flavor: flavor, home: home)
+    var config = try AccountsConfig(parsing: text, path: path, flavor: flavor, home: home)
     if let passwordLocation = config.passwordLocation, file.permissions & 0o077 != 0 {
       let mode = String(file.permissions & 0o777, radix: 8)
-      throw ConfigError(
+      config.exposedPassword = ConfigError(
         .unsafePermissions, passwordLocation, key: "password",
         "the file holds a password and group or others may read it (mode \(mode)); expected mode 600: run "
           + "chmod 600 \(Self.shellQuoted(path))")

@@ -21,6 +21,8 @@ public struct ProbeRequest: Sendable {
   /// Also try TLS 1.0, 1.1, 1.2 and 1.3 one at a time, each on a connection of its own that does the same
   /// SMTP steps up to the handshake (security level 0 only for the 1.0 and 1.1 attempts).
   public var checkVersions: Bool
+  /// A shorter deadline for the plaintext greeting (see `SendRequest.greetingTimeout`).
+  public var greetingTimeout: Duration?
 
   public init(
     host: String, port: UInt16, security: TransportSecurity,
@@ -42,6 +44,7 @@ public struct ProbeRequest: Sendable {
       host: host, port: port, security: security, trust: trust, ehloName: ehloName, timeout: timeout,
       reversePath: "", recipients: [], message: MessageContent(bytes: []))
     request.goal = .inspect
+    request.greetingTimeout = greetingTimeout
     return request
   }
 }

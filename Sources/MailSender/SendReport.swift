@@ -70,6 +70,8 @@ public struct SendFailure: Error, Sendable, Hashable, CustomStringConvertible {
     case startTLSTampered
     /// The handshake failed (no common version or cipher, an alert, a server that does not speak TLS).
     case tlsHandshakeFailed
+    /// The server answered the TLS handshake with a plaintext SMTP reply: it expects STARTTLS on that port.
+    case plaintextReplyToTLS
     /// The handshake ended but the peer is not trusted: `.failed(reason:depth:)` or `.pinMismatch`. The chain is
     /// in the report's `tls` summary, so a front end can show it and offer a pin.
     case untrustedCertificate(TLSVerdict)
@@ -110,6 +112,7 @@ public struct SendFailure: Error, Sendable, Hashable, CustomStringConvertible {
       case .startTLSRefused: "starttls_refused"
       case .startTLSTampered: "starttls_tampered"
       case .tlsHandshakeFailed: "tls_handshake_failed"
+      case .plaintextReplyToTLS: "plaintext_reply_to_tls"
       case .untrustedCertificate: "untrusted_certificate"
       case .authenticationUnavailable: "authentication_unavailable"
       case .authenticationRefused: "authentication_refused"
@@ -230,7 +233,12 @@ public struct SendReport: Sendable {
   /// The one line for stderr (without the "sealpost: " prefix).
   public var verdictLine: String {
     if let failure { return failure.description }
-    let channel = plaintext ? "the plaintext channel (no TLS, as asked) works" : "the channel is trustworthy"
+    // Issue 11: a channel without TLS is never called trustworthy; say what was checked and what was not.
+    let channel =
+      plaintext
+      ? "the server connects and answers in plaintext, as asked (no TLS: nothing on this channel is protected "
+        + "or verified)"
+      : "the channel is trustworthy"
     switch goal {
     case .deliver: return "sent: \(finalReply?.text ?? "accepted")"
     case .inspect: return "ok: \(channel); nothing was sent"

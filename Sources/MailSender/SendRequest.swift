@@ -139,6 +139,9 @@ public struct SendRequest: Sendable {
   public var ehloName: String?
   /// The deadline of each protocol step.
   public var timeout: Duration
+  /// A shorter deadline for the plaintext greeting, when set (issue 11: a STARTTLS or plaintext session to a port
+  /// that speaks implicit TLS hears nothing — the server waits for a ClientHello — and waited the whole step).
+  public var greetingTimeout: Duration?
   /// Envelope sender (address only, no brackets).
   public var reversePath: String
   /// Envelope recipients (addresses only).

@@ -362,6 +362,19 @@ struct SendSession {
     } catch {
       if let hello = pendingClientHello { emitTLS(hello, insideTLS: false) }
       if case .untrustedPeer(let summary) = error.kind { tlsSummary = summary }
+      // Issue 11: implicit TLS to a port where the server greets in plaintext. (After STARTTLS the same bytes
+      // are a server that accepted STARTTLS and stayed plaintext: a handshake failure like any other.)
+      if error.kind == .tlsHandshakeFailed, request.security == .implicitTLS,
+        connection.handshakeSawPlaintextReply
+      {
+        let server =
+          request.host.contains(":") ? "[\(request.host)]:\(request.port)" : "\(request.host):\(request.port)"
+        throw SendFailure(
+          .security,
+          "TLS handshake failed: \(server) answered in plaintext, with an SMTP reply where "
+            + "a TLS ServerHello should be: the server expects STARTTLS (or no TLS) on this port — nothing was sent",
+          reason: .plaintextReplyToTLS)
+      }
       throw failure(from: error, awaitingFinalReply: false)
     }
     insideTLS = true
@@ -571,7 +584,10 @@ struct SendSession {
 
   private mutating func readReply(awaitingFinalReply: Bool) throws -> SMTPReply {
     guard let connection else { preconditionFailure("read without a connection") }
-    let stepDeadline = deadline
+    var stepDeadline = deadline
+    if stage == .greeting, let limit = request.greetingTimeout, limit < request.timeout {
+      stepDeadline = .after(limit, on: clock)
+    }
     while true {
       let reply: SMTPReply?
       do {

@@ -31,6 +31,11 @@ final class HandshakeContext {
   /// Set once the handshake is over: from then on at most `postHandshakeLimit` handshake messages (tickets,
   /// KeyUpdates) are reported, so a server cannot flood the transcript.
   var handshakeFinished = false
+  /// Whether a record header has been received yet.
+  var receivedRecordHeader = false
+  /// The first thing received looked like an SMTP reply (`220 `, `220-`, `554 `…) instead of a TLS record: a
+  /// plaintext server on this port (issue 11: OpenSSL only says "wrong version number").
+  var plaintextReply = false
   var postHandshakeMessages = 0
   static let postHandshakeLimit = 8
 
@@ -75,6 +80,11 @@ final class HandshakeContext {
       // SSL3_RT_HEADER: the 5-byte record header. A received ChangeCipherSpec (TLS 1.2, and TLS 1.3's
       // middlebox-compatibility one) is only visible here.
       guard !sent, bytes.count >= 5 else { return }
+      if !receivedRecordHeader {
+        receivedRecordHeader = true
+        let digits = bytes[0..<3].allSatisfy { (0x30...0x39).contains($0) }
+        plaintextReply = digits && (bytes[3] == 0x20 || bytes[3] == 0x2D)
+      }
       receivedCCSFromHeader = bytes[0] == 20
       if receivedCCSFromHeader { sink?(.changeCipherSpec(direction: .received)) }
     default:

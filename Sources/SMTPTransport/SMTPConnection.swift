@@ -44,6 +44,10 @@ public final class SMTPConnection: @unchecked Sendable {
 
   /// True once a TLS handshake succeeded with a trusted peer.
   public var isTLS: Bool { tlsEstablished }
+  /// After a failed handshake: the first bytes received looked like an SMTP reply (`220 `, `554-`…), not a TLS
+  /// record. With implicit TLS that is a server expecting STARTTLS on this port (issue 11: OpenSSL only says
+  /// "wrong version number").
+  public internal(set) var handshakeSawPlaintextReply = false
 
   // MARK: Connecting
 

@@ -41,6 +41,8 @@ extension SMTPConnection {
     do throws(TransportError) {
       return try handshake(configuration, deadline: deadline, onEvent: counting)
     } catch {
+      // Kept past close(), which drops the handshake's context.
+      handshakeSawPlaintextReply = handshakeContext?.plaintextReply == true
       close()
       throw error
     }

@@ -46,7 +46,16 @@ public struct ChannelPlan: Sendable {
   public var mechanism: SMTPClientConfiguration.Mechanism
   public var ehlo: String?
   public var timeout: Double
+  /// Seconds to wait for a plaintext greeting, when shorter than `timeout`: see `silentGreetingLimit`.
+  public var greetingTimeout: Double?
   public var account: Account?
+
+  /// Issue 11: port 465 is implicit TLS (RFC 8314 §7.3); a server there says nothing until it gets a ClientHello,
+  /// so a STARTTLS or plaintext session waiting for its greeting would wait the whole step (60 s). On that port
+  /// a greeting that has not come in 10 s is not coming: the session ends with a timeout at the greeting, which
+  /// front ends explain. Other ports keep the whole step: a slow greeting is legitimate there (Postfix's
+  /// postscreen pauses 6 s on port 25).
+  public static let silentGreetingLimit = 10.0
 
   public init(overrides flags: ChannelOverrides, account: Account?) throws(PlanningError) {
     self.account = account
@@ -168,6 +177,9 @@ public struct ChannelPlan: Sendable {
     guard timeout > 0, timeout <= 86_400 else {
       throw PlanningError(.usage, "\(field: .timeout) takes seconds, more than 0 and at most 86400")
     }
+    greetingTimeout =
+      port == 465 && security != .implicitTLS && timeout > Self.silentGreetingLimit
+      ? Self.silentGreetingLimit : nil
     if let user, user.utf8.contains(0) || user.unicodeScalars.contains(where: { $0.value < 0x20 }) {
       throw PlanningError(.dataError, "the user name holds control characters")
     }

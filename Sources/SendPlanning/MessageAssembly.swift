@@ -17,6 +17,9 @@ public struct MessageFields: Sendable {
   public var headers: [String] = []
   /// A complete RFC 5322 message instead of subject, body and headers (DESIGN §3.8).
   public var supplied: [UInt8]?
+  /// The content will be a complete message (read after the fields are checked): without recipients or a sender
+  /// here, its header gives them (``SuppliedEnvelope``).
+  public var isCompleteMessage = false
 
   /// Empty fields; a front end sets those the person filled in.
   public init() {}
@@ -30,6 +33,8 @@ public struct AssembledMessage: Sendable {
   /// Every recipient once, in order: To, Cc, Bcc.
   public var recipients: [String]
   public var messageID: String
+  /// What a front end should tell the person (a header recipient left out of the envelope).
+  public var notes: [PlanningText] = []
 }
 
 /// Builds the message every front end sends (DESIGN §3.8, §4): addresses checked, headers checked, Bcc only in
@@ -41,7 +46,8 @@ public enum MessageAssembly {
   /// The fields with every address and header checked (usage 64, bad data 65), before any file is read, so a
   /// front end reports them first (DESIGN §4: first match wins).
   public struct CheckedFields: Sendable {
-    public var sender: Mailbox
+    /// nil only for a complete message, whose header then names the sender.
+    public var sender: Mailbox?
     public var to: [Mailbox]
     public var cc: [Mailbox]
     public var bcc: [Mailbox]
@@ -51,7 +57,8 @@ public enum MessageAssembly {
 
   public static func check(_ fields: MessageFields, account: Account?) throws(PlanningError) -> CheckedFields
   {
-    if fields.to.isEmpty && fields.cc.isEmpty && fields.bcc.isEmpty {
+    let completeMessage = fields.isCompleteMessage || fields.supplied != nil
+    if fields.to.isEmpty && fields.cc.isEmpty && fields.bcc.isEmpty && !completeMessage {
       throw PlanningError(.usage, "no recipient: give \(field: .to), \(field: .cc) or \(field: .bcc)")
     }
     if fields.supplied != nil && (fields.subject != nil || !fields.body.isEmpty || !fields.headers.isEmpty) {
@@ -60,14 +67,15 @@ public enum MessageAssembly {
         "\(field: .message) is a complete message: it cannot be combined with \(field: .subject), "
           + "\(field: .body) or \(field: .header)")
     }
-    guard let fromText = fields.from ?? account.flatMap(accountSender) else {
-      throw PlanningError(.usage, "no sender: give \(field: .from) (or set from in the account)")
-    }
-    let sender: Mailbox
-    if fields.from == nil, let account {
-      sender = try accountMailbox(fromText, of: account)
-    } else {
+    let sender: Mailbox?
+    if let fromText = fields.from {
       sender = try mailbox(fromText, field: .from)
+    } else if let account, let fromText = accountSender(account) {
+      sender = try accountMailbox(fromText, of: account)
+    } else if completeMessage {
+      sender = nil
+    } else {
+      throw PlanningError(.usage, "no sender: give \(field: .from) (or set from in the account)")
     }
     var checked = CheckedFields(sender: sender, to: [], cc: [], bcc: [], headers: [], subject: fields.subject)
     for text in fields.to { checked.to.append(try mailbox(text, field: .to)) }
@@ -96,25 +104,78 @@ public enum MessageAssembly {
   public static func assemble(
     _ checked: CheckedFields, body: [UInt8], supplied: [UInt8]?, date: Date = Date()
   ) throws(PlanningError) -> AssembledMessage {
-    let messageID = ComposedMessage.makeMessageID(domain: domain(of: checked.sender.address))
+    if let supplied {
+      let message: SuppliedMessage
+      do throws(MessageError) {
+        message = try SuppliedMessage(bytes: supplied)
+      } catch {
+        throw PlanningError(.dataError, PlanningText(stringLiteral: error.message))
+      }
+      let envelope = try SuppliedEnvelope(
+        message: supplied, sender: checked.sender, recipients: checked.to + checked.cc + checked.bcc)
+      let messageID = ComposedMessage.makeMessageID(domain: domain(of: envelope.reversePath))
+      let content: MessageContent
+      do throws(MessageError) {
+        content = MessageContent(bytes: try message.prepared(date: date, messageID: messageID))
+      } catch {
+        throw PlanningError(.dataError, PlanningText(stringLiteral: error.message))
+      }
+      return AssembledMessage(
+        content: content, reversePath: envelope.reversePath, recipients: envelope.recipients,
+        messageID: messageID, notes: envelope.notes)
+    }
+    guard let sender = checked.sender else {
+      throw PlanningError(.usage, "no sender: give \(field: .from) (or set from in the account)")
+    }
+    if checked.to.isEmpty && checked.cc.isEmpty && checked.bcc.isEmpty {
+      throw PlanningError(.usage, "no recipient: give \(field: .to), \(field: .cc) or \(field: .bcc)")
+    }
+    let messageID = ComposedMessage.makeMessageID(domain: domain(of: sender.address))
     let content: MessageContent
     do throws(MessageError) {
-      if let supplied {
-        content = MessageContent(
-          bytes: try SuppliedMessage(bytes: supplied).prepared(date: date, messageID: messageID))
-      } else {
-        let composed = ComposedMessage(
-          from: checked.sender, to: checked.to, cc: checked.cc, bcc: checked.bcc, subject: checked.subject,
-          body: body, extraHeaders: checked.headers, date: date, messageID: messageID)
-        content = MessageContent(bytes: try composed.rendered())
-      }
+      let composed = ComposedMessage(
+        from: sender, to: checked.to, cc: checked.cc, bcc: checked.bcc, subject: checked.subject,
+        body: body, extraHeaders: checked.headers, date: date, messageID: messageID)
+      content = MessageContent(bytes: try composed.rendered())
     } catch {
       throw PlanningError(.dataError, PlanningText(stringLiteral: error.message))
     }
     return AssembledMessage(
-      content: content, reversePath: checked.sender.address,
+      content: content, reversePath: sender.address,
       recipients: Mailbox.envelope(checked.to + checked.cc + checked.bcc).map(\.address), messageID: messageID
     )
+  }
+
+  /// The largest signature file read.
+  public static let maximumSignatureSize = 64 << 10
+
+  /// `body` with the account's `signature` below it, after the RFC 3676 §4.3 separator line `-- ` (issue 11:
+  /// the key was accepted and ignored). `signature` names a file, so a signature may span lines (a quoted config
+  /// value cannot hold a newline). The file is a config value: errors name its line, never the path; missing or
+  /// unreadable is 66, writable by others 78 (it would put words in your mail).
+  public static func signed(_ body: [UInt8], account: Account?) throws(PlanningError) -> [UInt8] {
+    guard let account, let path = account.signature else { return body }
+    let location = account.location(of: "signature")
+    let file: CheckedFile
+    do throws(CheckedFile.Refusal) {
+      file = try CheckedFile.read(
+        path: path, what: "signature file", limit: maximumSignatureSize, showsPath: false)
+    } catch {
+      throw PlanningError(
+        error.kind == .unsafe ? .configuration : .noInput,
+        "\(location): signature: \(error.message) (signature names a file holding the signature text; account "
+          + "\(UntrustedText(account.name).escaped)) — nothing was sent")
+    }
+    var signature = file.bytes
+    // A separator the file already has is not doubled.
+    for separator in ["-- \n", "-- \r\n"] where signature.starts(with: Array(separator.utf8)) {
+      signature.removeFirst(separator.utf8.count)
+    }
+    var result = body
+    if let last = result.last, last != UInt8(ascii: "\n") { result.append(UInt8(ascii: "\n")) }
+    result += Array("-- \n".utf8) + signature
+    if let last = result.last, last != UInt8(ascii: "\n") { result.append(UInt8(ascii: "\n")) }
+    return result
   }
 
   /// The account's `from`, with its `display_name` when it has one.

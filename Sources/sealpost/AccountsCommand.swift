@@ -14,6 +14,11 @@ struct AccountsCommand: ParsableCommand {
     discussion: """
       Accounts come from --config PATH, else $XDG_CONFIG_HOME/sealpost/config (~/.config/sealpost/config), \
       else ~/.msmtprc, else $XDG_CONFIG_HOME/msmtp/config — msmtp's syntax, read unchanged.
+
+      Exit status of check: 0 ok; 77 refused (certificate or pin, STARTTLS, plaintext policy, login failed); \
+      78 configuration (config file, an account Sealpost cannot use as written, no password source); 68 \
+      unknown host; 69 connection refused or 5xx; 75 timeout or connection lost; 76 protocol violation; 64 \
+      usage. The listing exits 0 unless the config file itself cannot be read (78).
       """,
     subcommands: [List.self, Check.self],
     defaultSubcommand: List.self
@@ -25,13 +30,15 @@ struct AccountsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "list", abstract: "List accounts: host, port, TLS, login and where the secret comes from.")
 
-    @Option(help: ArgumentHelp("Read accounts from this file (msmtp's syntax).", valueName: "path"))
+    @Option(
+      help: ArgumentHelp("Read accounts from this file (msmtp's syntax).", valueName: "path"),
+      completion: .file())
     var config: String?
 
     func run() throws {
       let catalog: AccountCatalog
       do throws(SendFailure) {
-        catalog = try CLIPlanning.catalog(explicit: config)
+        catalog = try CLIPlanning.catalog(explicit: config, showNotes: true)
       } catch {
         throw Output.refuse(error)
       }
@@ -39,12 +46,18 @@ struct AccountsCommand: ParsableCommand {
         throw Output.refuse(
           CLIPlanning.failure(PlanningError(.configuration, "no config file: \(catalog.searchedText)")))
       }
-      for line in Self.render(loaded) { Output.transcript(line) }
+      for line in Self.render(loaded, skipped: catalog.skipped) { Output.transcript(line) }
     }
 
-    static func render(_ config: AccountsConfig) -> [String] {
+    /// - Parameter skipped: files of the read order that exist but were not read (issue 11: Sealpost's own file
+    ///   hid `~/.msmtprc` without a word).
+    static func render(_ config: AccountsConfig, skipped: [String] = []) -> [String] {
       let kind = config.flavor == .msmtp ? " (msmtp's file, read unchanged)" : ""
       var lines = ["accounts in \(UntrustedText(config.path).escaped)\(kind)"]
+      for path in skipped {
+        lines.append(
+          "not read: \(UntrustedText(path).escaped) (the file above comes first in the read order)")
+      }
       guard !config.accounts.isEmpty else { return lines + ["(no accounts)"] }
       var rows = [["ACCOUNT", "HOST", "PORT", "TLS", "AUTH", "SECRET"]]
       var remarks: [[String]] = []
@@ -66,18 +79,17 @@ struct AccountsCommand: ParsableCommand {
           name, account.host.map(Self.hostCell) ?? "-", "\(account.port)", tls, auth,
           account.secretSource.summary,
         ])
-        // The first few problems and a count: a file with thousands of unknown keys in `defaults` gives every
-        // account thousands (issue 7: 3 accounts printed MBs).
-        var notes = account.problems.prefix(Self.problemsShown).map { "  unusable: \($0)" }
-        if account.problemCount > Self.problemsShown {
-          notes.append("  unusable: and \(account.problemCount - Self.problemsShown) more problems")
+        // The one evaluation `check` and `send` use (issue 11), the first few problems and a count: a file with
+        // thousands of unknown keys in `defaults` gives every account thousands (issue 7: 3 accounts printed MBs).
+        let evaluation = AccountCatalog.evaluate(account, exposedPassword: config.exposedPassword)
+        var notes = evaluation.problems.prefix(Self.problemsShown).map {
+          "  \($0.kind == .security ? "refused" : "unusable"): \($0)"
         }
-        if account.problems.isEmpty, account.security == .plaintext, let host = account.host {
-          if let problem = account.plaintextProblem(
-            host: host, allowInsecure: account.allowInsecure, authenticates: account.mechanism != nil)
-          {
-            notes.append("  refused: \(problem)")
-          } else if Loopback.isLoopbackName(host) {
+        if evaluation.count > Self.problemsShown {
+          notes.append("  unusable: and \(evaluation.count - Self.problemsShown) more problems")
+        }
+        if evaluation.isUsable, account.security == .plaintext, let host = account.host {
+          if Loopback.isLoopbackName(host) {
             notes.append("  plaintext to loopback: every line is marked")
           } else {
             notes.append("  plaintext (allow_insecure on): every line is marked; never with a login")
@@ -125,11 +137,14 @@ struct AccountsCommand: ParsableCommand {
       commandName: "check",
       abstract: "Connect, verify TLS and log in with an account, sending no mail; show every step.")
 
-    @Option(help: ArgumentHelp("Read accounts from this file (msmtp's syntax).", valueName: "path"))
+    @Option(
+      help: ArgumentHelp("Read accounts from this file (msmtp's syntax).", valueName: "path"),
+      completion: .file())
     var config: String?
-    @Argument(help: "The account to check.")
+    @Argument(help: "The account to check.", completion: Completion.account)
     var name: String
-    @Option(help: ArgumentHelp("text, jsonl or none.", valueName: "format"))
+    @Option(
+      help: ArgumentHelp("text, jsonl or none.", valueName: "format"), completion: Completion.transcript)
     var transcript: String = "text"
     @Option(
       help: ArgumentHelp(
@@ -149,14 +164,19 @@ struct AccountsCommand: ParsableCommand {
         throw Output.refuse(error)
       }
       let report = Output.drive(format: format) { MailSender.start(request) }
-      try Output.finish(
+      var line =
         "account \(UntrustedText(name).escaped): "
-          + CLIWording.verdict(report.verdictLine, failure: report.failure, tls: report.tls),
-        exitCode: report.exitCode)
+        + CLIWording.verdict(
+          report.verdictLine, failure: report.failure, tls: report.tls,
+          context: CLIWording.Context(
+            security: request.security, port: request.port, hasLogin: request.credentials != nil,
+            report: report, accountKeys: true))
+      if let note = CLIWording.checkNote(report) { line += "; \(note)" }
+      try Output.finish(line, exitCode: report.exitCode)
     }
 
     func makeRequest() throws(SendFailure) -> SendRequest {
-      let catalog = try CLIPlanning.catalog(explicit: config)
+      let catalog = try CLIPlanning.catalog(explicit: config, showNotes: true)
       let plan = try CLIPlanning.run { () throws(PlanningError) in
         let account = try catalog.account(named: name)
         let plan = try ChannelPlan(overrides: ChannelOverrides(timeout: timeout), account: account)
@@ -173,6 +193,7 @@ struct AccountsCommand: ParsableCommand {
         timeout: .milliseconds(Int64(plan.timeout * 1000)), reversePath: "", recipients: [],
         message: MessageContent(bytes: []))
       request.goal = .authenticate
+      request.greetingTimeout = plan.greetingTimeout.map { .milliseconds(Int64($0 * 1000)) }
       return request
     }
   }

@@ -48,13 +48,23 @@ enum CLIPlanning {
     }
   }
 
-  /// The config file (`--config`, else the read order), its notes printed once each.
-  static func catalog(explicit: String?) throws(SendFailure) -> AccountCatalog {
+  /// The config file (`--config`, else the read order). Its notes (keys read and ignored) are printed once each
+  /// where they matter, by `accounts` and `accounts check` (`showNotes`), not on every send (issue 11).
+  static func catalog(explicit: String?, showNotes: Bool = false) throws(SendFailure) -> AccountCatalog {
     let catalog = try run { () throws(PlanningError) in
       try AccountCatalog.load(explicit: explicit, environment: ProcessInfo.processInfo.environment)
     }
-    for note in catalog.notes { Output.verdict("note: \(note)") }
+    if showNotes {
+      for note in catalog.notes { Output.verdict("note: \(note)") }
+    }
     return catalog
+  }
+
+  /// The notes about the account a send uses (its `user` without `auth`): those change what the send does.
+  static func printNotes(of catalog: AccountCatalog, for account: Account) {
+    for note in catalog.notes where note.location == account.location(of: note.key) && note.key == "user" {
+      Output.verdict("note: \(note)")
+    }
   }
 
   /// The secret sources of DESIGN §4 as the CLI has them.

@@ -1,16 +1,46 @@
 import MailSender
+import SMTPProtocol
 import SMTPTransport
 
 /// The core words its outcomes without naming any flag (the composer's user never typed one); the CLI adds the
 /// flag that helps, chosen by the failure's reason.
 enum CLIWording {
+  /// What the CLI knows about the session it started, for hints that depend on the request.
+  struct Context {
+    var security: TransportSecurity?
+    var port: UInt16?
+    /// A login was configured (`--user`, or an account's `auth on`).
+    var hasLogin = false
+    /// The server offered AUTH in the list that counts (inside TLS when there was TLS).
+    var authOffered = false
+    /// `accounts check`, which takes no channel flags: hints name the account's keys instead.
+    var accountKeys = false
+
+    init(
+      security: TransportSecurity? = nil, port: UInt16? = nil, hasLogin: Bool = false,
+      report: SendReport? = nil, accountKeys: Bool = false
+    ) {
+      self.security = security
+      self.port = port
+      self.hasLogin = hasLogin
+      self.accountKeys = accountKeys
+      let capabilities = report.flatMap { $0.capabilitiesAfterTLS ?? $0.capabilitiesBeforeTLS }
+      authOffered = capabilities?.has("AUTH") == true
+    }
+  }
+
   /// The verdict line with the CLI's hint, if one helps.
-  static func verdict(_ line: String, failure: SendFailure?, tls: TLSSessionSummary? = nil) -> String {
-    guard let failure, let hint = hint(failure.reason, tls: tls) else { return line }
+  static func verdict(
+    _ line: String, failure: SendFailure?, tls: TLSSessionSummary? = nil, context: Context = Context()
+  ) -> String {
+    guard let failure, let hint = hint(failure.reason, tls: tls, context: context) else { return line }
     return "\(line); \(hint)"
   }
 
-  static func hint(_ reason: SendFailure.Reason, tls: TLSSessionSummary?) -> String? {
+  static func hint(_ reason: SendFailure.Reason, tls: TLSSessionSummary?, context: Context = Context())
+    -> String?
+  {
+    if context.accountKeys, let hint = accountHint(reason, tls: tls, context: context) { return hint }
     switch reason {
     case .noRecipient:
       return "say --to, --cc or --bcc"
@@ -22,8 +52,58 @@ enum CLIWording {
       guard let leaf = tls?.chain.first else { return nil }
       return "for a private CA give --ca-file CA.pem; to trust this key alone, --pin sha256/"
         + TranscriptText.base64(leaf.spkiSHA256)
+    case .plaintextReplyToTLS:
+      return "use --tls starttls"
+    case .timedOut(.greeting) where context.security != nil && context.security != .implicitTLS:
+      let port = context.port.map { " \($0)" } ?? ""
+      return "a server that speaks implicit TLS on port\(port) waits silently for the handshake: "
+        + "try --tls implicit"
+    case .rejected(_, let reply) where reply.code == 530 && !context.hasLogin:
+      // RFC 4954 §6: 530 5.7.0 Authentication required.
+      return "the server requires a login: give --user (the password comes from --password-command, "
+        + "SEALPOST_PASSWORD or a prompt)"
+    case .recipientsRefused where !context.hasLogin && context.authOffered,
+      .rejected(.envelope, _) where !context.hasLogin && context.authOffered:
+      // Found trying the product: Postfix refuses relaying to a client that did not log in ("Access denied").
+      return "the server offers AUTH and no login was given: if it takes mail only after one, give --user"
     default:
       return nil
     }
+  }
+
+  /// The hints of `hint` for `accounts check`, worded as the account's keys (the check takes no such flags).
+  static func accountHint(_ reason: SendFailure.Reason, tls: TLSSessionSummary?, context: Context) -> String?
+  {
+    switch reason {
+    case .plaintextNotAllowed:
+      return "allow_insecure on in Sealpost's config allows plaintext to it (never with a login)"
+    case .authenticationUnavailable(_, let startTLSOffered) where startTLSOffered:
+      return "set tls on in the account (STARTTLS)"
+    case .untrustedCertificate:
+      guard let leaf = tls?.chain.first else { return nil }
+      return "for a private CA set tls_trust_file CA.pem in the account; to trust this key alone, pin sha256/"
+        + TranscriptText.base64(leaf.spkiSHA256) + " (Sealpost's config) or the certificate's tls_fingerprint"
+    case .plaintextReplyToTLS:
+      return "the account asks for implicit TLS (tls_starttls off): remove that line for STARTTLS"
+    case .timedOut(.greeting) where context.security != nil && context.security != .implicitTLS:
+      return "a server that speaks implicit TLS on this port waits silently for the handshake: set "
+        + "tls_starttls off in the account"
+    default:
+      return nil
+    }
+  }
+
+  /// `accounts check` without a login: what was checked, and whether the server asks for one (issue 11: a check
+  /// that said "ok" while every send failed with 530).
+  static func checkNote(_ report: SendReport) -> String? {
+    guard report.failure == nil, !report.loggedIn else { return nil }
+    let capabilities = report.capabilitiesAfterTLS ?? report.capabilitiesBeforeTLS
+    guard let mechanisms = capabilities?.authMechanisms, capabilities?.has("AUTH") == true else {
+      return nil
+    }
+    let offered =
+      mechanisms.isEmpty ? "" : " " + mechanisms.map { UntrustedText($0).escaped }.joined(separator: " ")
+    return "the server offers AUTH\(offered): if it requires a login to send, set auth on and user in the "
+      + "account; whether it takes mail without one is not checked"
   }
 }

@@ -48,8 +48,34 @@ enum Output {
 
   /// A failure before the session started: its line, and the exit code to throw.
   static func refuse(_ failure: SendFailure) -> ExitCode {
-    verdict(CLIWording.verdict(failure.description, failure: failure))
+    let line = CLIWording.verdict(failure.description, failure: failure)
+    outcomeRecord(failure, verdict: line)
+    verdict(line)
     return ExitCode(failure.exitCode)
+  }
+
+  /// Whether the command line asks for `--transcript jsonl` (set at start-up from the raw arguments, so that a
+  /// usage error ArgumentParser finds before any command runs is covered too).
+  nonisolated(unsafe) static var jsonLinesTranscript = false
+
+  static func wantsJSONLines(_ arguments: [String]) -> Bool {
+    for (index, argument) in arguments.enumerated() {
+      if argument == "--" { break }
+      if argument == "--transcript=jsonl" { return true }
+      if argument == "--transcript", index + 1 < arguments.count, arguments[index + 1] == "jsonl" {
+        return true
+      }
+    }
+    return false
+  }
+
+  /// Issue 11: a JSON-lines transcript always ends with its outcome record, also when the command stopped before
+  /// a session started (a usage error, an unusable account, an unreadable file): the session writes its own.
+  static func outcomeRecord(_ failure: SendFailure, verdict line: String) {
+    guard jsonLinesTranscript else { return }
+    let record = OutcomeRecord(outcome: .failed(failure), verdict: line, exitCode: failure.exitCode)
+    let event = SendEvent(time: 0, insideTLS: false, payload: .outcome(record))
+    for json in TranscriptFormat.jsonl.render(event, now: Int64(time(nil))) { transcript(json) }
   }
 
   /// The final line; throws the exit code unless it is 0.
@@ -146,6 +172,9 @@ enum Input {
 
   /// Set at start-up when the process began with fd 0 closed (``Output/protectStandardDescriptors()``).
   nonisolated(unsafe) static var standardInputWasClosed = false
+
+  /// Whether standard input is a terminal: then no body is read from it unless `--body-file -` asks.
+  static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
 
   static func checkReadable(_ path: String, what: String) throws(SendFailure) {
     guard FileManager.default.isReadableFile(atPath: path) else {

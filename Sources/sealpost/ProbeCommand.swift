@@ -25,7 +25,9 @@ struct ProbeCommand: ParsableCommand {
   @Argument(help: ArgumentHelp("The server, HOST or HOST:PORT ([IPv6]:PORT).", valueName: "host[:port]"))
   var server: String
 
-  @Option(help: ArgumentHelp("implicit (465) or starttls (587).", valueName: "mode"))
+  @Option(
+    help: ArgumentHelp("implicit (465) or starttls (587).", valueName: "mode"),
+    completion: .list(["implicit", "starttls"]))
   var tls: String?
 
   @OptionGroup var trustOptions: TrustOptions
@@ -37,8 +39,9 @@ struct ProbeCommand: ParsableCommand {
     help: "Print one JSON document (schema: Sources/MailSender/Schemas/probe.schema.json) instead of text.")
   var json = false
 
-  @Option(help: ArgumentHelp("Seconds allowed for each protocol step.", valueName: "seconds"))
-  var timeout: Double = 60
+  // Optional, so the help says "(default 60)" as send's does instead of ArgumentParser's "60.0" (issue 11).
+  @Option(help: ArgumentHelp("Seconds allowed for each protocol step (default 60).", valueName: "seconds"))
+  var timeout: Double?
 
   func run() throws {
     let request: ProbeRequest
@@ -50,7 +53,9 @@ struct ProbeCommand: ParsableCommand {
     let report = Output.drive(format: json ? .none : .text) { MailSender.startProbe(request) }
     if json { Output.transcript(report.json()) }
     try Output.finish(
-      CLIWording.verdict(report.verdictLine, failure: report.session.failure, tls: report.session.tls),
+      CLIWording.verdict(
+        report.verdictLine, failure: report.session.failure, tls: report.session.tls,
+        context: CLIWording.Context(security: request.security, port: request.port)),
       exitCode: report.exitCode)
   }
 
@@ -78,14 +83,20 @@ struct ProbeCommand: ParsableCommand {
     if caFile != nil && !pin.isEmpty {
       throw SendFailure(.usage, "give --ca-file or --pin, not both: a pin replaces the CA check")
     }
+    let timeout = self.timeout ?? 60
     guard timeout > 0, timeout <= 86_400 else {
       throw SendFailure(.usage, "--timeout takes seconds, more than 0 and at most 86400")
     }
     let pins = try CLIPlanning.run { () throws(PlanningError) in try pin.map(ChannelPlan.parsePin) }
     if let caFile { try Input.checkReadable(caFile, what: "CA file") }
-    return ProbeRequest(
+    var request = ProbeRequest(
       host: address.host, port: port, security: mode,
       trust: pins.isEmpty ? .certificateAuthorities(caFile: caFile) : .pins(pins),
       timeout: .milliseconds(Int64(timeout * 1000)), checkVersions: versions)
+    // As for send: STARTTLS to 465, where implicit TLS is, hears no greeting (issue 11).
+    if port == 465 && mode != .implicitTLS && timeout > ChannelPlan.silentGreetingLimit {
+      request.greetingTimeout = .milliseconds(Int64(ChannelPlan.silentGreetingLimit * 1000))
+    }
+    return request
   }
 }

@@ -13,7 +13,7 @@ struct Sealpost: ParsableCommand {
     abstract: "A mail composer that never sends mail or credentials over an untrusted channel.",
     discussion: """
       With no subcommand, sealpost opens the terminal composer (sealpost compose --help for its options).
-      Exit codes follow sysexits.h; see README.md.
+      Exit codes follow sysexits.h: 'sealpost send --help' and 'sealpost probe --help' list them.
       """,
     version: Sealpost.version,
     subcommands: [ComposeCommand.self, SendCommand.self, ProbeCommand.self, AccountsCommand.self],
@@ -30,7 +30,10 @@ struct Sealpost: ParsableCommand {
     Environment.takePasswordVariable()
     // PLATFORM-NOTES: SSL_write to a closed peer would kill the process.
     signal(SIGPIPE, SIG_IGN)
-    if let refusal = ArgumentLimits.refusal(Array(CommandLine.arguments.dropFirst())) {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    Output.jsonLinesTranscript = Output.wantsJSONLines(arguments)
+    if let refusal = ArgumentLimits.refusal(arguments) ?? ArgumentHints.refusal(arguments) {
+      Output.outcomeRecord(refusal, verdict: refusal.description)
       Output.verdict(refusal.description)
       Output.exit(refusal.exitCode)
     }
@@ -49,6 +52,13 @@ struct Sealpost: ParsableCommand {
   static func report(_ error: any Error) -> Int32 {
     let code = exitCode(for: error)
     let message = fullMessage(for: error)
+    // An ExitCode thrown by a command has said everything already (its outcome record included).
+    if !code.isSuccess, !(error is ExitCode) {
+      var firstLine = message.split(separator: "\n").first.map(String.init) ?? "usage error"
+      if firstLine.hasPrefix("Error: ") { firstLine.removeFirst("Error: ".count) }
+      let failure = SendFailure(.usage, UntrustedText(firstLine).escaped)
+      Output.outcomeRecord(failure, verdict: failure.description)
+    }
     if !message.isEmpty {
       let escaped = message.split(separator: "\n", omittingEmptySubsequences: false)
         .map { UntrustedText(String($0)).escaped }.joined(separator: "\n")

@@ -28,13 +28,28 @@ struct SendCommand: ParsableCommand {
         sealpost send --server localhost:1025 --tls none \\
           --from a@example.test --to b@example.test
         sealpost send --account work --to bob@example.org --body 'Hi'
+        echo 'Hi' | sealpost send --account work --to bob@example.org --subject Hi
+
+      The body: --body, --body-file, else standard input when it is not a terminal (as mail(1) reads it); on a \
+      terminal, with none of these, a short test message (subject "sealpost test message").
+
+      Exit status (sysexits.h; the first that matches wins): 0 sent; 64 usage; 65 bad data (address, header, \
+      message); 66 an input file missing or unreadable; 68 unknown host; 77 security (TLS, certificate or \
+      pin, STARTTLS, plaintext policy, AUTH failed); 78 configuration (config file, an account Sealpost cannot \
+      use as written, no password source); 76 protocol violation; 69 permanent failure (5xx, connection \
+      refused); 75 temporary failure (4xx, timeout, connection lost, delivery unknown); 74 output lost; 130 \
+      and 143 cancelled by Ctrl-C or SIGTERM.
       """
   )
 
   // Account.
-  @Option(help: ArgumentHelp("Read accounts from this file (msmtp's syntax).", valueName: "path"))
+  @Option(
+    help: ArgumentHelp("Read accounts from this file (msmtp's syntax).", valueName: "path"),
+    completion: .file())
   var config: String?
-  @Option(help: ArgumentHelp("Use this account (default: the account named default).", valueName: "name"))
+  @Option(
+    help: ArgumentHelp("Use this account (default: the account named default).", valueName: "name"),
+    completion: Completion.account)
   var account: String?
 
   // Server and channel.
@@ -42,7 +57,9 @@ struct SendCommand: ParsableCommand {
   var server: String?
   @Option(help: "The port (overrides one given in --server).")
   var port: Int?
-  @Option(help: ArgumentHelp("implicit (465), starttls (587) or none (25).", valueName: "mode"))
+  @Option(
+    help: ArgumentHelp("implicit (465), starttls (587) or none (25).", valueName: "mode"),
+    completion: Completion.tls)
   var tls: String?
   @Flag(help: "With --tls none: allow plaintext to a host that is not loopback (never with AUTH).")
   var allowInsecure = false
@@ -55,7 +72,8 @@ struct SendCommand: ParsableCommand {
     help: ArgumentHelp("Run this with /bin/sh -c and use its output as the password.", valueName: "cmd"))
   var passwordCommand: String?
   @Option(
-    help: ArgumentHelp("The SASL mechanism: plain or login (default: the best offered).", valueName: "mech"))
+    help: ArgumentHelp("The SASL mechanism: plain or login (default: the best offered).", valueName: "mech"),
+    completion: Completion.auth)
   var auth: String?
 
   // Addresses and content.
@@ -74,7 +92,8 @@ struct SendCommand: ParsableCommand {
   var subject: String?
   @Option(help: "The body text.")
   var body: String?
-  @Option(help: ArgumentHelp("Read the body from this file (- for stdin).", valueName: "path"))
+  @Option(
+    help: ArgumentHelp("Read the body from this file (- for stdin).", valueName: "path"), completion: .file())
   var bodyFile: String?
   @Option(
     help: ArgumentHelp(
@@ -83,7 +102,7 @@ struct SendCommand: ParsableCommand {
   @Option(
     help: ArgumentHelp(
       "Send this complete RFC 5322 message (- for stdin), unchanged but for line endings, dot-stuffing, Bcc removal and a missing Date/Message-ID.",
-      valueName: "path"))
+      valueName: "path"), completion: .file())
   var message: String?
   @Option(
     help: ArgumentHelp(
@@ -92,7 +111,7 @@ struct SendCommand: ParsableCommand {
   var maxSize: String?
 
   // Session.
-  @Option(help: ArgumentHelp("text, jsonl or none.", valueName: "format"))
+  @Option(help: ArgumentHelp("text, jsonl or none.", valueName: "format"), completion: Completion.transcript)
   var transcript: String = "text"
   @Flag(help: "Show every line of the message instead of a summary.")
   var showData = false
@@ -129,7 +148,11 @@ struct SendCommand: ParsableCommand {
     }
     let report = Output.drive(format: format) { MailSender.start(request) }
     try Output.finish(
-      CLIWording.verdict(report.verdictLine, failure: report.failure, tls: report.tls),
+      CLIWording.verdict(
+        report.verdictLine, failure: report.failure, tls: report.tls,
+        context: CLIWording.Context(
+          security: request.security, port: request.port, hasLogin: request.credentials != nil, report: report
+        )),
       exitCode: report.exitCode)
   }
 
@@ -149,8 +172,9 @@ struct SendCommand: ParsableCommand {
       )
     }
     if body != nil && bodyFile != nil { throw SendFailure(.usage, "give --body or --body-file, not both") }
-    if to.isEmpty && cc.isEmpty && bcc.isEmpty {
-      throw SendFailure(.usage, "no recipient: say --to, --cc or --bcc")
+    // With --message and no recipient flag, the message's To, Cc and Bcc are the recipients (issue 11).
+    if to.isEmpty && cc.isEmpty && bcc.isEmpty && message == nil {
+      throw SendFailure(.usage, "no recipient: say --to, --cc or --bcc (or give a --message that names them)")
     }
     if let refusal = ArgumentLimits.refusal(
       to.map { _ in "--to" } + cc.map { _ in "--cc" } + bcc.map { _ in "--bcc" })
@@ -167,20 +191,25 @@ struct SendCommand: ParsableCommand {
     }
     let dsn = try dsnRequest()
 
-    // The account (DESIGN §6): the one named, else the default one when no --server is given.
-    var account: Account?
-    if config != nil || self.account != nil || server == nil {
-      let catalog = try CLIPlanning.catalog(explicit: config)
-      account = try CLIPlanning.run { () throws(PlanningError) in
-        if let name = self.account { return try catalog.account(named: name) }
-        return server == nil ? try catalog.defaultAccount() : nil
-      }
-    }
     let overrides = ChannelOverrides(
       server: server, port: port, tls: tls, allowInsecure: allowInsecure, caFile: trustOptions.caFile,
       pins: trustOptions.pin,
       user: user,
       auth: auth, ehlo: ehlo, timeout: timeout)
+    // The account (DESIGN §6): the one named, else the default one when no --server is given.
+    var account: Account?
+    if config != nil || self.account != nil || server == nil {
+      let catalog = try CLIPlanning.catalog(explicit: config)
+      account = try CLIPlanning.run { () throws(PlanningError) in
+        if let name = self.account { return try catalog.account(named: name, overrides: overrides) }
+        guard server == nil else { return nil }
+        guard let account = try catalog.defaultAccount(overrides: overrides) else {
+          throw catalog.noDefaultAccount
+        }
+        return account
+      }
+      if let account { CLIPlanning.printNotes(of: catalog, for: account) }
+    }
     let plan = try CLIPlanning.run { () throws(PlanningError) in
       var plan = try ChannelPlan(overrides: overrides, account: account)
       // DESIGN §6: pins recorded by the composer count for every send.
@@ -196,6 +225,7 @@ struct SendCommand: ParsableCommand {
     (fields.to, fields.cc, fields.bcc) = (to, cc, bcc)
     fields.subject = subject
     fields.headers = header
+    fields.isCompleteMessage = message != nil
     // Usage and data (64, 65) before files (66): addresses and headers are checked before anything is read.
     let checked = try CLIPlanning.run { () throws(PlanningError) in
       try plan.checkPlaintext()
@@ -211,25 +241,46 @@ struct SendCommand: ParsableCommand {
     if let message {
       supplied = try Input.read(message, what: "message", limit: sizeLimit)
     } else if let bodyFile {
+      if bodyFile == "-" && Input.standardInputIsTerminal {
+        Output.verdict("note: type the body, then Ctrl-D on a line of its own")
+      }
       bodyBytes = try Input.read(bodyFile, what: "body", limit: sizeLimit)
+    } else if let body {
+      bodyBytes = Array(body.utf8)
+    } else if !Input.standardInputIsTerminal && !Input.standardInputWasClosed {
+      // Issue 11: piped input is the body, as mail(1) takes it; it was silently replaced by a test body.
+      // An empty input (`</dev/null`, as cron gives) is an empty body, as with mail(1) and sendmail.
+      bodyBytes = try Input.read("-", what: "body", limit: sizeLimit)
     } else {
-      bodyBytes = Array((body ?? "This is a test message sent by sealpost.\n").utf8)
+      bodyBytes = Array(Self.testBody.utf8)
+    }
+    if message == nil {
+      bodyBytes = try CLIPlanning.run { () throws(PlanningError) in
+        try MessageAssembly.signed(bodyBytes, account: account)
+      }
     }
     var withSubject = checked
-    if message == nil && subject == nil && body == nil && bodyFile == nil {
-      withSubject.subject = "sealpost test message"
+    if message == nil && subject == nil && body == nil && bodyFile == nil && Input.standardInputIsTerminal {
+      withSubject.subject = Self.testSubject
     }
     let assembled = try CLIPlanning.run { () throws(PlanningError) in
       try MessageAssembly.assemble(withSubject, body: bodyBytes, supplied: supplied)
     }
+    for note in assembled.notes { Output.verdict("note: " + note.worded(CLIPlanning.flag)) }
 
     // Secrets last: the session looks the password up when it starts, bounded and cancellable.
     let credentials = CLIPlanning.secrets(passwordCommand: passwordCommand).credentials(for: plan)
     var request = plan.request(for: assembled, credentials: credentials, showData: showData)
     request.dsn = dsn
+    request.greetingTimeout = plan.greetingTimeout.map { .milliseconds(Int64($0 * 1000)) }
     request.requireTLS = requireTLS
     return request
   }
+
+  /// The body and subject of a send given no body on a terminal (no `--body`, `--body-file` or `--message`, and
+  /// standard input a terminal): a quick test message.
+  static let testBody = "This is a test message sent by sealpost.\n"
+  static let testSubject = "sealpost test message"
 
   func dsnRequest() throws(SendFailure) -> DSNRequest? {
     guard dsnNotify != nil || dsnReturn != nil else { return nil }

@@ -107,6 +107,7 @@ import Testing
         ACCOUNT              HOST               PORT  TLS               AUTH                         SECRET
         work                 smtp.work.example  465   implicit          plain (jane doe)             secret-tool, else prompt
         pinned               -                  25    starttls, pinned  off                          none (auth off)
+          unusable: \(p):13: host: account pinned has no host; add one
         mixed : work,pinned  smtp.work.example  465   implicit, pinned  plain (jane doe)             secret-tool, else prompt
         bridge               127.0.0.1          1025  none              login (jane@bridge.example)  secret-tool, else prompt
           plaintext to loopback: every line is marked
@@ -122,7 +123,7 @@ import Testing
   @Test func sealpostsOwnFileComesFirst() throws {
     var sandbox = try AccountSandbox()
     defer { sandbox.remove() }
-    try sandbox.write("account from-msmtp\nhost m.example\n", to: sandbox.home + "/.msmtprc")
+    let msmtp = try sandbox.write("account from-msmtp\nhost m.example\n", to: sandbox.home + "/.msmtprc")
     let fixture = try String(contentsOfFile: Self.fixture("sealpost-config"), encoding: .utf8)
     let path = try sandbox.write(fixture, to: sandbox.xdg + "/sealpost/config")
     let result = try CLIRunner.run(["accounts"], environment: sandbox.environment)
@@ -130,6 +131,7 @@ import Testing
     #expect(
       result.stdout == """
         accounts in \(path)
+        not read: \(msmtp) (the file above comes first in the read order)
         ACCOUNT             HOST               PORT  TLS               AUTH                  SECRET
         personal            smtp.mail.example  465   implicit, pinned  on (me@mail.example)  secret-tool, else prompt
         lab                 lab.example        25    none              off                   none (auth off)
@@ -275,11 +277,17 @@ import Testing
     let result = try CLIRunner.run(Self.send + ["--account", "test"], environment: sandbox.environment)
     #expect(result.status == status, "\(result.stderr)")
     if status == 78 {
-      #expect(
-        result.stderr
-          == "sealpost: configuration: \(path):13: password: the file holds a password and group or others may "
-          + "read it (mode 644); expected mode 600: run chmod 600 \(path)\n")
+      let problem =
+        "\(path):13: password: the file holds a password and group or others may read it (mode 644); expected "
+        + "mode 600: run chmod 600 \(path)"
+      #expect(result.stderr == "sealpost: configuration: \(problem) — nothing was sent\n")
       #expect(server.sessions.isEmpty)
+      // Issue 11: the listing is not blocked; it shows the problem on the account that uses the password.
+      let listing = try CLIRunner.run(["accounts"], environment: sandbox.environment)
+      #expect(listing.status == 0, "\(listing.stderr)")
+      #expect(listing.stdout.contains("\ntest  "))
+      #expect(listing.stdout.contains("\n  unusable: \(problem)\n"), "\(listing.stdout)")
+      #expect(!listing.stdout.contains(Self.password) && !listing.stderr.contains(Self.password))
     }
   }
 
@@ -369,8 +377,8 @@ import Testing
         + "is never sent in plaintext to it, and there is no override; set tls on — nothing was sent\n"
     ),
     (
-      "tls on\ntls_certcheck off\nfrom a@example.org", 77,
-      "sealpost: refused: RC:4: tls_certcheck: tls_certcheck off is refused: Sealpost always verifies the server; "
+      "tls on\ntls_certcheck off\nfrom a@example.org", 78,
+      "sealpost: configuration: RC:4: tls_certcheck: tls_certcheck off is refused: Sealpost always verifies the server; "
         + "for a self-signed server pin its certificate instead with tls_fingerprint (SHA-256) or pin "
         + "sha256/BASE64 (`sealpost probe HOST` shows both) (account a) — nothing was sent\n"
     ),
@@ -392,7 +400,7 @@ import Testing
     ),
     (
       "tls on\nauth on", 78,
-      "sealpost: configuration: RC:4: auth: account a has auth on but no user; add user\n"
+      "sealpost: configuration: RC:4: auth: account a has auth on but no user; add user — nothing was sent\n"
     ),
     (
       "tls on\ncolour red", 78,
@@ -477,7 +485,8 @@ import Testing
     #expect(
       result.stderr.hasSuffix(
         "sealpost: account test: ok: the channel is trustworthy; no login was tried (no credentials); no mail "
-          + "was sent\n"))
+          + "was sent; the server offers AUTH PLAIN LOGIN: if it requires a login to send, set auth on and user "
+          + "in the account; whether it takes mail without one is not checked\n"))
     #expect(!server.waitForFinishedSessions(1).flatMap(\.commands).contains { $0.hasPrefix("AUTH") })
   }
 

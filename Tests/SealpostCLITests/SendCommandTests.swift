@@ -49,7 +49,11 @@ import Testing
       try Self.baseArguments(port: server.port, mode: "starttls") + ["--message", "-"],
       stdin: Array(Self.message.utf8))
     #expect(result.status == 0, "\(result.stderr)")
-    #expect(result.stderr == "sealpost: sent: 250 2.0.0 Ok: queued\n")
+    // Issue 11: the Bcc recipient the flags leave out is said, never dropped silently.
+    #expect(
+      result.stderr
+        == "sealpost: note: the message's Bcc names hidden@example.org, which is not a recipient: --to, --cc and "
+        + "--bcc set the envelope (without them, To, Cc and Bcc do)\nsealpost: sent: 250 2.0.0 Ok: queued\n")
     let session = try #require(server.waitForFinishedSessions(1).first)
 
     // What the server got inside TLS, byte for byte (hand-written; the PLAIN blob is base64 of

@@ -55,6 +55,18 @@ import Testing
       name: "tls override keeps the account's port", lines: ["tls on", "port 2525"],
       overrides: .init(tls: "implicit")
     ) { $0.security == .implicitTLS && $0.port == 2525 },
+    // issue 11: a STARTTLS or plaintext session to 465, where implicit TLS is, waits 10 s for a greeting
+    Row(name: "STARTTLS to 465: a short greeting deadline", lines: ["tls on", "port 465"]) {
+      $0.security == .startTLS && $0.greetingTimeout == 10
+    },
+    Row(name: "implicit TLS on 465: the whole step", lines: ["tls on", "tls_starttls off"]) {
+      $0.port == 465 && $0.greetingTimeout == nil
+    },
+    Row(name: "STARTTLS on 587: the whole step", lines: ["tls on", "port 587"]) { $0.greetingTimeout == nil },
+    Row(
+      name: "a step shorter than the greeting limit stays", lines: ["tls on", "port 465"],
+      overrides: .init(timeout: 5)
+    ) { $0.greetingTimeout == nil },
     // trust
     Row(name: "system store by default", lines: ["tls on"]) {
       $0.trust == .certificateAuthorities(caFile: nil)

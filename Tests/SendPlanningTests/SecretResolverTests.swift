@@ -86,6 +86,43 @@ import Testing
     #expect(error?.exitCode == 130)
   }
 
+  struct EmptyPrompt: SecretPrompt {
+    func askSecret(_ prompt: String, cancellation: Cancellation) throws(SendFailure) -> Secret { Secret([]) }
+    func withTerminalReleased<T>(_ body: () -> T) -> T { body() }
+  }
+
+  /// Issue 11: an empty secret is 78 naming its source, whichever source gave it — each source of DESIGN §4 that
+  /// can give one (the command and the variable above; `password ""` unsets the key, as in msmtp).
+  @Test(arguments: [
+    ("passwordeval printf ''", [String: String](), "account a: passwordeval (t.conf:6) printed nothing"),
+    ("", ["secret-tool": "exit 0"], "account a: secret-tool found an empty password"),
+    ("", [:], "the password from the prompt is empty"),
+  ])
+  func anEmptySecretFromAnAccountSourceOrThePromptNamesIt(
+    secretLine: String, programs: [String: String], message: String
+  ) throws {
+    let directory = NSTemporaryDirectory() + "sealpost-empty-secret-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    for (name, body) in programs {
+      let path = directory + "/" + name
+      try Data("#!/bin/sh\n\(body)\n".utf8).write(to: URL(fileURLWithPath: path))
+      chmod(path, 0o755)
+    }
+    let text = "account a\nhost mail.example.org\ntls on\nauth on\nuser u\n\(secretLine)\n"
+    let config = try AccountsConfig(parsing: text, path: "t.conf", flavor: .sealpost, home: nil)
+    let plan = try ChannelPlan(overrides: .init(), account: config.account(named: "a"))
+    let resolver = SecretResolver(
+      passwordCommand: nil, environmentPassword: nil, environment: ["PATH": directory + ":/usr/bin:/bin"],
+      prompt: EmptyPrompt(), naming: { "--" + $0.rawValue })
+    let error = #expect(throws: SendFailure.self) {
+      try resolver.resolve(plan, user: "u", context: Self.context())
+    }
+    #expect(error?.message == message)
+    #expect(error?.exitCode == 78)
+    #expect(error?.reason == .credentialsUnavailable)
+  }
+
   @Test func anEmptyEnvironmentPasswordNamesItsSource() throws {
     let error = #expect(throws: SendFailure.self) {
       try Self.resolver(environmentPassword: []).resolve(try Self.plan(), user: "u", context: Self.context())

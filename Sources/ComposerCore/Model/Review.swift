@@ -61,12 +61,13 @@ struct Review: Sendable {
         }
       }
     }
-    if let checked {
+    // The composer never sends a complete message, so the checked fields always name a sender.
+    if let checked, let sender = checked.sender {
       let recipients = Mailbox.envelope(checked.to + checked.cc + checked.bcc).map(\.address)
       envelope =
-        [("MAIL FROM", "<\(checked.sender.address)>")]
+        [("MAIL FROM", "<\(sender.address)>")]
         + recipients.map { ("RCPT TO", "<\($0)>") }
-      headers = [("From", checked.sender.headerValue)]
+      headers = [("From", sender.headerValue)]
       if !checked.to.isEmpty { headers.append(("To", checked.to.map(\.headerValue).joined(separator: ", "))) }
       if !checked.cc.isEmpty { headers.append(("Cc", checked.cc.map(\.headerValue).joined(separator: ", "))) }
       if !checked.bcc.isEmpty {
@@ -84,11 +85,11 @@ struct Review: Sendable {
     if draft.attachments.isEmpty, let word = Self.mentionedAttachment(draft.body.text) {
       warnings.append("the body says \"\(word)\" but nothing is attached (Ctrl-T attaches)")
     }
-    if let checked, let user = plan?.user, let loginDomain = Self.domain(of: user),
-      loginDomain != checked.sender.domain.lowercased()
+    if let sender = checked?.sender, let user = plan?.user, let loginDomain = Self.domain(of: user),
+      loginDomain != sender.domain.lowercased()
     {
       warnings.append(
-        "the From domain \(UntrustedText(checked.sender.domain).escaped) differs from the login's "
+        "the From domain \(UntrustedText(sender.domain).escaped) differs from the login's "
           + "(\(UntrustedText(loginDomain).escaped)): the server may refuse or rewrite it")
     }
     for attachment in draft.attachments where attachment.size == nil {
