@@ -154,8 +154,15 @@ import Testing
     let cancelled = ContinuousClock.now
     handle.cancel()
     let report = handle.wait()
-    #expect(ContinuousClock.now - cancelled < .milliseconds(100))
+    // Far below the 30 s deadline, far above what a loaded machine adds (100 ms failed under load).
+    #expect(ContinuousClock.now - cancelled < .seconds(5))
     #expect(report.failure?.category == .cancelled, "\(report.verdictLine)")
+    // SIGKILL is delivered asynchronously: a loaded machine may list the command for a moment after the send
+    // ended; a command left running would still be listed after 5 s.
+    let gone = ContinuousClock.now + .seconds(5)
+    while !SecretResolverTests.processes(holding: marker).isEmpty && ContinuousClock.now < gone {
+      usleep(10_000)
+    }
     #expect(SecretResolverTests.processes(holding: marker).isEmpty, "the command was left running")
   }
 }
