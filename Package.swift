@@ -91,7 +91,7 @@ let package = Package(
 
     .testTarget(
       name: "SealpostCLITests",
-      dependencies: ["MailSenderTesting", "sealpost"]
+      dependencies: ["MailSenderTesting", "PropertyTesting", "sealpost"]
     ),
   ],
   swiftLanguageModes: [.v6]

@@ -17,7 +17,10 @@ struct SendCommand: ParsableCommand {
       that is not loopback also --allow-insecure; AUTH never goes over plaintext to such a host.
 
       A message, body file or standard input larger than --max-size (64M unless raised) is refused (65) \
-      before connecting; one message takes at most 1,000 recipients.
+      before connecting; one message takes at most 1,000 recipients. Each --attach file must be a regular \
+      file you can read (66 otherwise, before connecting); it is read while the message is sent. \
+      --dry-run prints the message as it would be built for a server with no extensions (before \
+      dot-stuffing) and connects to nothing; no server or password is needed for it.
 
       Examples:
         sealpost send --server smtp.example.org --user alice \\
@@ -28,6 +31,8 @@ struct SendCommand: ParsableCommand {
         sealpost send --server localhost:1025 --tls none \\
           --from a@example.test --to b@example.test
         sealpost send --account work --to bob@example.org --body 'Hi'
+        sealpost send --from a@example.org --to b@example.org --subject Report \\
+          --attach report.pdf --attach 'Grüße.png' --dry-run
       """
   )
 
@@ -82,6 +87,10 @@ struct SendCommand: ParsableCommand {
   var header: [String] = []
   @Option(
     help: ArgumentHelp(
+      "Attach this file (repeat for more; the type comes from its extension).", valueName: "path"))
+  var attach: [String] = []
+  @Option(
+    help: ArgumentHelp(
       "Send this complete RFC 5322 message (- for stdin), unchanged but for line endings, dot-stuffing, Bcc removal and a missing Date/Message-ID.",
       valueName: "path"))
   var message: String?
@@ -92,6 +101,11 @@ struct SendCommand: ParsableCommand {
   var maxSize: String?
 
   // Session.
+  @Flag(
+    help:
+      "Print the message on stdout as it would be built for a server with no extensions (before dot-stuffing), and connect to nothing."
+  )
+  var dryRun = false
   @Option(help: ArgumentHelp("text, jsonl or none.", valueName: "format"))
   var transcript: String = "text"
   @Flag(help: "Show every line of the message instead of a summary.")
@@ -119,14 +133,26 @@ struct SendCommand: ParsableCommand {
   var requireTLS = false
 
   func run() throws {
+    if dryRun {
+      do {
+        let message = try makeMessage(account: try dryRunAccount())
+        report(message.findings, format: nil)
+        try CLIPlanning.run { () throws(PlanningError) in try message.write(Output.message) }
+      } catch {
+        throw Output.refuse(error)
+      }
+      return
+    }
     let request: SendRequest
     let format: TranscriptFormat
+    let findings: [AssemblyFinding]
     do {
       format = try transcriptFormat()
-      request = try makeRequest()
+      (request, findings) = try makeRequest()
     } catch {
       throw Output.refuse(error)
     }
+    report(findings, format: format)
     let report = Output.drive(format: format) { MailSender.start(request) }
     try Output.finish(
       CLIWording.verdict(report.verdictLine, failure: report.failure, tls: report.tls),
@@ -140,12 +166,39 @@ struct SendCommand: ParsableCommand {
     return format
   }
 
-  func makeRequest() throws(SendFailure) -> SendRequest {
-    // Usage first (64), then the account (78/77), then data (65), then files (66), as DESIGN §4 orders them.
-    if message != nil && (subject != nil || body != nil || bodyFile != nil || !header.isEmpty) {
+  /// The linter's findings (issue 10): on stderr as notes, and in the transcript as notes before the session.
+  private func report(_ findings: [AssemblyFinding], format: TranscriptFormat?) {
+    for finding in findings {
+      Output.verdict((finding.isWarning ? "warning: " : "note: ") + finding.text)
+      if let format {
+        Output.stream(format)(
+          SendEvent(
+            time: 0, insideTLS: false, payload: .note(finding.isWarning ? .warning : .info, finding.text)))
+      }
+    }
+  }
+
+  /// `--dry-run` needs no server: an account only when one is named, or for its `from` when there is no
+  /// `--from`.
+  private func dryRunAccount() throws(SendFailure) -> Account? {
+    try usageChecks()
+    guard config != nil || account != nil || from == nil else { return nil }
+    let catalog = try CLIPlanning.catalog(explicit: config)
+    return try CLIPlanning.run { () throws(PlanningError) in
+      if let name = self.account { return try catalog.account(named: name) }
+      return try catalog.defaultAccount()
+    }
+  }
+
+  /// Flags that conflict or are missing (64), before anything is read.
+  private func usageChecks() throws(SendFailure) {
+    if message != nil
+      && (subject != nil || body != nil || bodyFile != nil || !header.isEmpty || !attach.isEmpty)
+    {
       throw SendFailure(
         .usage,
-        "--message is a complete message: it cannot be combined with --subject, --body, --body-file or --header"
+        "--message is a complete message: it cannot be combined with --subject, --body, --body-file, --header "
+          + "or --attach"
       )
     }
     if body != nil && bodyFile != nil { throw SendFailure(.usage, "give --body or --body-file, not both") }
@@ -157,6 +210,12 @@ struct SendCommand: ParsableCommand {
     {
       throw refusal
     }
+  }
+
+  /// The message from the flags: addresses and headers checked (64, 65), then the files read (66).
+  private func makeMessage(account: Account?, checkFirst: () throws(SendFailure) -> Void = {})
+    throws(SendFailure) -> AssembledMessage
+  {
     var sizeLimit = Input.defaultMaximumSize
     if let maxSize {
       guard let parsed = Input.parseSize(maxSize) else {
@@ -164,6 +223,43 @@ struct SendCommand: ParsableCommand {
           .usage, "--max-size \(UntrustedText(maxSize).escaped): say a number of octets, or with K, M or G")
       }
       sizeLimit = parsed
+    }
+    var fields = MessageFields()
+    fields.from = from
+    (fields.to, fields.cc, fields.bcc) = (to, cc, bcc)
+    fields.subject = subject
+    fields.headers = header
+    // Usage and data (64, 65) before files (66): addresses and headers are checked before anything is read.
+    let checked = try CLIPlanning.run { () throws(PlanningError) in
+      try MessageAssembly.check(fields, account: account)
+    }
+    try checkFirst()
+    var supplied: [UInt8]?
+    var bodyBytes: [UInt8] = []
+    if let message {
+      supplied = try Input.read(message, what: "message", limit: sizeLimit)
+    } else if let bodyFile {
+      bodyBytes = try Input.read(bodyFile, what: "body", limit: sizeLimit)
+    } else {
+      bodyBytes = Array((body ?? "This is a test message sent by sealpost.\n").utf8)
+    }
+    var withSubject = checked
+    if message == nil && subject == nil && body == nil && bodyFile == nil {
+      withSubject.subject = "sealpost test message"
+    }
+    return try CLIPlanning.run { () throws(PlanningError) in
+      let attachments = try MessageAssembly.attachments(attach)
+      return try MessageAssembly.assemble(
+        withSubject, body: bodyBytes, supplied: supplied, attachments: attachments)
+    }
+  }
+
+  func makeRequest() throws(SendFailure) -> (SendRequest, [AssemblyFinding]) {
+    // Usage first (64), then the account (78/77), then data (65), then files (66), as DESIGN §4 orders them.
+    try usageChecks()
+    if let maxSize, Input.parseSize(maxSize) == nil {
+      throw SendFailure(
+        .usage, "--max-size \(UntrustedText(maxSize).escaped): say a number of octets, or with K, M or G")
     }
     let dsn = try dsnRequest()
 
@@ -187,36 +283,12 @@ struct SendCommand: ParsableCommand {
     if plan.user == nil && (passwordCommand != nil || auth != nil) {
       throw SendFailure(.usage, "--password-command and --auth need --user")
     }
-    var fields = MessageFields()
-    fields.from = from
-    (fields.to, fields.cc, fields.bcc) = (to, cc, bcc)
-    fields.subject = subject
-    fields.headers = header
-    // Usage and data (64, 65) before files (66): addresses and headers are checked before anything is read.
-    let checked = try CLIPlanning.run { () throws(PlanningError) in
-      try plan.checkPlaintext()
-      return try MessageAssembly.check(fields, account: account)
-    }
-
-    // Files.
-    if case .certificateAuthorities(let caFile?) = plan.trust {
-      try Input.checkReadable(caFile, what: "CA file")
-    }
-    var supplied: [UInt8]?
-    var bodyBytes: [UInt8] = []
-    if let message {
-      supplied = try Input.read(message, what: "message", limit: sizeLimit)
-    } else if let bodyFile {
-      bodyBytes = try Input.read(bodyFile, what: "body", limit: sizeLimit)
-    } else {
-      bodyBytes = Array((body ?? "This is a test message sent by sealpost.\n").utf8)
-    }
-    var withSubject = checked
-    if message == nil && subject == nil && body == nil && bodyFile == nil {
-      withSubject.subject = "sealpost test message"
-    }
-    let assembled = try CLIPlanning.run { () throws(PlanningError) in
-      try MessageAssembly.assemble(withSubject, body: bodyBytes, supplied: supplied)
+    try CLIPlanning.run { () throws(PlanningError) in try plan.checkPlaintext() }
+    let assembled = try makeMessage(account: account) { () throws(SendFailure) in
+      // Files: the CA file before the message, body and attachments.
+      if case .certificateAuthorities(let caFile?) = plan.trust {
+        try Input.checkReadable(caFile, what: "CA file")
+      }
     }
 
     // Secrets last: the session looks the password up when it starts, bounded and cancellable.
@@ -229,7 +301,7 @@ struct SendCommand: ParsableCommand {
       showData: showData)
     request.dsn = dsn
     request.requireTLS = requireTLS
-    return request
+    return (request, assembled.findings)
   }
 
   func dsnRequest() throws(SendFailure) -> DSNRequest? {
