@@ -247,10 +247,19 @@ struct SendCommand: ParsableCommand {
     if message == nil && subject == nil && body == nil && bodyFile == nil {
       withSubject.subject = "sealpost test message"
     }
+    let attachments = try CLIPlanning.run { () throws(PlanningError) in
+      try MessageAssembly.attachments(attach)
+    }
+    // The send path still holds the encoded message in memory: the files together get the same bound as a body.
+    let attached = attachments.reduce(0) { $0 + $1.source.byteCount }
+    if attached > sizeLimit {
+      throw SendFailure(
+        .dataError,
+        "the attachments are \(Input.grouped(attached)) octets together, over the limit of "
+          + "\(Input.grouped(sizeLimit)) octets (raise it with --max-size) — nothing was sent")
+    }
     return try CLIPlanning.run { () throws(PlanningError) in
-      let attachments = try MessageAssembly.attachments(attach)
-      return try MessageAssembly.assemble(
-        withSubject, body: bodyBytes, supplied: supplied, attachments: attachments)
+      try MessageAssembly.assemble(withSubject, body: bodyBytes, supplied: supplied, attachments: attachments)
     }
   }
 

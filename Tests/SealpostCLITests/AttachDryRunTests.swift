@@ -115,6 +115,26 @@ import Testing
     #expect(server.sessions.isEmpty)
   }
 
+  @Test func attachmentsOverMaxSizeAreBadDataBeforeConnecting() throws {
+    let server = try Self.server()
+    defer { server.stop() }
+    let directory = try Self.folder([
+      "a.bin": Array(repeating: 1, count: 600), "b.bin": Array(repeating: 2, count: 600),
+    ])
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let result = try CLIRunner.run(
+      try Self.arguments(
+        server,
+        [
+          "--to", "b@example.org", "--max-size", "1K", "--attach", directory + "/a.bin", "--attach",
+          directory + "/b.bin",
+        ]))
+    #expect(result.status == 65, "\(result.stderr)")
+    #expect(
+      result.stderr.contains("the attachments are 1,200 octets together, over the limit of 1,024 octets"))
+    #expect(server.sessions.isEmpty)
+  }
+
   @Test func attachIsRefusedWithMessage() throws {
     let result = try CLIRunner.run([
       "send", "--dry-run", "--from", "a@example.org", "--to", "b@example.org", "--message", "-", "--attach",
