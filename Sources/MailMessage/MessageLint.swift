@@ -65,10 +65,8 @@ extension SuppliedMessage {
     if !hasMessageID {
       findings.append(MessageFinding(.note, "the message has no Message-ID field: one is added"))
     }
-    if headerUsesLF {
-      findings.append(
-        MessageFinding(.note, "the message ends its lines with LF alone: every line end is sent as CRLF"))
-    }
+    // A message that ends every line with LF alone is a file as Unix tools write it: sent as CRLF, not reported.
+    // A bare CR, or a bare LF among CRLF line ends, is what readers disagree on.
     if let line = bodyLineEnds.firstBareCR {
       findings.append(
         MessageFinding(
