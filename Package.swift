@@ -125,7 +125,7 @@ let package = Package(
 
     .testTarget(
       name: "SealpostCLITests",
-      dependencies: ["MailSenderTesting", "sealpost"]
+      dependencies: ["MailSenderTesting", "PropertyTesting", "sealpost"]
     ),
   ],
   swiftLanguageModes: [.v6]

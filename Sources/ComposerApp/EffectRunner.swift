@@ -350,10 +350,9 @@ public final class EffectRunner: @unchecked Sendable {
       var plan = try ChannelPlan(overrides: order.overrides, account: account)
       plan.applyRecordedPins(try PinFile.load(environment: environment.variables), overrides: order.overrides)
       try plan.checkPlaintext()
-      guard order.attachments.isEmpty else {
-        throw PlanningError(.usage, "attachments cannot be sent yet: remove them to send")
-      }
-      let assembled = try MessageAssembly.assemble(order.fields, account: account, date: environment.now())
+      var fields = order.fields
+      fields.attachments = order.attachments
+      let assembled = try MessageAssembly.assemble(fields, account: account, date: environment.now())
       let resolver = SecretResolver(
         passwordCommand: nil, environmentPassword: environment.environmentPassword,
         environment: environment.variables, prompt: prompt, naming: Self.fieldName)

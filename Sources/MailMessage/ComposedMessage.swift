@@ -40,11 +40,11 @@ public struct ComposedMessage: Sendable {
   /// To, Cc and Bcc in that order, each address once: the envelope's `RCPT TO` list.
   public var recipients: [Mailbox] { Mailbox.envelope(to + cc + bcc) }
 
-  /// True when an address (Bcc included) or the Message-ID is not ASCII: the envelope and the headers then
-  /// need SMTPUTF8 (RFC 6531). Everything else in a composed message is 7-bit.
+  /// True when a local part (Bcc included) or the Message-ID is not ASCII: the envelope and the headers then
+  /// need SMTPUTF8 (RFC 6531). Everything else in a composed message has an ASCII form: domains as A-labels,
+  /// text as RFC 2047 encoded words or quoted-printable.
   public var requiresSMTPUTF8: Bool {
-    ([from] + to + cc + bcc).contains(where: \.requiresSMTPUTF8)
-      || !messageID.unicodeScalars.allSatisfy(\.isASCII)
+    hasUTF8LocalPart || !messageID.unicodeScalars.allSatisfy(\.isASCII)
   }
 
   /// A new id: 128 random bits as 32 hex digits, `@domain`.
@@ -63,8 +63,30 @@ public struct ComposedMessage: Sendable {
     MessageDate.format(date, timeZone: timeZone)
   }
 
-  /// The complete message: header fields, an empty line, the body; CRLF line endings throughout.
+  /// The complete message as written for a server with no extensions (DESIGN §4: what `--dry-run` shows):
+  /// header fields, an empty line, the body; CRLF line endings throughout.
   public func rendered() throws(MessageError) -> [UInt8] {
+    try MIMEMessage(self).bytes(for: .plain)
+  }
+
+  /// True when a local part (Bcc included) is not ASCII: such an address has no ASCII form, so the envelope and
+  /// the headers need SMTPUTF8 whatever the offer (RFC 6531). A domain alone has one (IDNA A-labels).
+  public var hasUTF8LocalPart: Bool {
+    ([from] + to + cc + bcc).contains { !$0.localPart.unicodeScalars.allSatisfy(\.isASCII) }
+  }
+
+  /// The mailbox as written in headers for `offer`: without SMTPUTF8, and when no local part needs it, its
+  /// domain as A-labels (RFC 5891); otherwise as typed.
+  func headerMailbox(_ mailbox: Mailbox, for offer: ContentOffer) throws(MessageError) -> Mailbox {
+    guard !offer.smtpUTF8, !hasUTF8LocalPart, !mailbox.domain.unicodeScalars.allSatisfy(\.isASCII) else {
+      return mailbox
+    }
+    return try Mailbox(displayName: mailbox.displayName, address: try IDNA.asciiAddress(mailbox.address))
+  }
+
+  /// The header fields up to the MIME fields (From, To, Cc, Subject, Date, Message-ID, `--header` fields), as
+  /// folded lines without line ends.
+  func headerLines(for offer: ContentOffer) throws(MessageError) -> [String] {
     let id = try MessageID.validated(messageID)
     var lines: [String] = []
     func add(_ name: String, _ fieldLines: [String]?) throws(MessageError) {
@@ -73,16 +95,21 @@ public struct ComposedMessage: Sendable {
       }
       lines += fieldLines
     }
+    func mailboxes(_ list: [Mailbox]) throws(MessageError) -> [Mailbox] {
+      var out: [Mailbox] = []
+      for mailbox in list { out.append(try headerMailbox(mailbox, for: offer)) }
+      return out
+    }
 
-    try add("From", HeaderRendering.addressList(name: "From", mailboxes: [from]))
+    try add("From", HeaderRendering.addressList(name: "From", mailboxes: try mailboxes([from])))
     if to.isEmpty && cc.isEmpty {
       // RFC 5322 §3.6.3 group syntax: the recipients are all blind.
       lines.append("To: undisclosed-recipients:;")
     } else if !to.isEmpty {
-      try add("To", HeaderRendering.addressList(name: "To", mailboxes: to))
+      try add("To", HeaderRendering.addressList(name: "To", mailboxes: try mailboxes(to)))
     }
     if !cc.isEmpty {
-      try add("Cc", HeaderRendering.addressList(name: "Cc", mailboxes: cc))
+      try add("Cc", HeaderRendering.addressList(name: "Cc", mailboxes: try mailboxes(cc)))
     }
     if let subject {
       if let control = subject.unicodeScalars.first(where: { DisplayText.isControl($0) && $0 != "\t" }) {
@@ -98,26 +125,7 @@ public struct ComposedMessage: Sendable {
     for field in extraHeaders {
       try add(field.name, HeaderRendering.unstructured(name: field.name, value: field.value))
     }
-    lines.append("MIME-Version: 1.0")
-    lines.append("Content-Type: text/plain; charset=utf-8")
-
-    let bodyLines = try Self.validatedBodyLines(body)
-    let is7Bit = bodyLines.allSatisfy { line in
-      line.count <= HeaderWriter.maximumLineLength && line.allSatisfy { (0x01...0x7F).contains($0) }
-    }
-    lines.append("Content-Transfer-Encoding: " + (is7Bit ? "7bit" : "quoted-printable"))
-
-    var out: [UInt8] = []
-    for line in lines {
-      out += Array(line.utf8) + LineEndings.crlf
-    }
-    out += LineEndings.crlf
-    if is7Bit {
-      for line in bodyLines { out += Array(line) + LineEndings.crlf }
-    } else {
-      out += QuotedPrintable.encode(lines: bodyLines)
-    }
-    return out
+    return lines
   }
 
   /// The body's lines, after checking that it is UTF-8 (the charset it is labelled with).

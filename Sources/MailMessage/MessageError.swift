@@ -6,6 +6,8 @@ public struct MessageError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidData
     /// A header that must be set through its own flag (exit 64).
     case reservedHeader
+    /// An input file (an attachment) missing, unreadable or not a regular file (exit 66).
+    case unreadableInput
   }
 
   public var kind: Kind

@@ -15,6 +15,10 @@ public struct SuppliedMessage: Sendable {
   let fields: [Field]
   /// The number of lines in the header block (the empty line after it not counted).
   let headerLineCount: Int
+  /// The header ends its lines with LF alone (the body may mix; every line end is sent as CRLF).
+  let headerUsesLF: Bool
+  /// How the body's lines end, for the linter: bare CRs and bare LFs, counted with the first line number.
+  let bodyLineEnds: BodyLineEnds
 
   /// True when the header block has octets over 127: the server must offer SMTPUTF8 (RFC 6531 §3.7.4).
   public let has8BitHeaders: Bool
@@ -96,6 +100,11 @@ public struct SuppliedMessage: Sendable {
     self.lines = lines
     self.fields = fields
     self.headerLineCount = headerLineCount
+    headerUsesLF = header.usesLF
+    bodyLineEnds =
+      header.bodyStart.map {
+        BodyLineEnds(scanning: bytes[$0...], firstLine: headerLineCount + 2)
+      } ?? BodyLineEnds()
     self.has8BitHeaders = has8BitHeaders
     self.has8BitBody = lines[headerLineCount...].contains { line in line.contains { $0 >= 0x80 } }
   }
@@ -130,7 +139,7 @@ public struct SuppliedMessage: Sendable {
   /// that ends the header), or nil when there is no empty line. The first line end decides the convention:
   /// CRLF or LF alone; any other CR or LF up to the end of the empty line is refused with its line number.
   static func headerLines(of bytes: [UInt8]) throws(MessageError) -> (
-    lines: [ArraySlice<UInt8>], bodyStart: Int?
+    lines: [ArraySlice<UInt8>], bodyStart: Int?, usesLF: Bool
   ) {
     func failure(_ line: Int, _ reason: String) -> MessageError {
       MessageError(
@@ -141,7 +150,7 @@ public struct SuppliedMessage: Sendable {
     let cr: UInt8 = 0x0D
     let lf: UInt8 = 0x0A
     guard let firstEnd = bytes.firstIndex(where: { $0 == cr || $0 == lf }) else {
-      return (bytes.isEmpty ? [] : [bytes[...]], nil)
+      return (bytes.isEmpty ? [] : [bytes[...]], nil, false)
     }
     let usesCRLF = bytes[firstEnd] == cr
     if usesCRLF && (firstEnd + 1 == bytes.count || bytes[firstEnd + 1] != lf) {
@@ -153,7 +162,7 @@ public struct SuppliedMessage: Sendable {
       let number = lines.count + 1
       guard let end = bytes[start...].firstIndex(where: { $0 == cr || $0 == lf }) else {
         lines.append(bytes[start...])
-        return (lines, nil)
+        return (lines, nil, !usesCRLF)
       }
       let endLength: Int
       if usesCRLF {
@@ -168,11 +177,11 @@ public struct SuppliedMessage: Sendable {
         }
         endLength = 1
       }
-      if end == start { return (lines, end + endLength) }
+      if end == start { return (lines, end + endLength, !usesCRLF) }
       lines.append(bytes[start..<end])
       start = end + endLength
     }
-    return (lines, nil)
+    return (lines, nil, !usesCRLF)
   }
 
   private static func hex(_ byte: UInt8) -> String {

@@ -109,6 +109,17 @@ extension SendSession {
         .security,
         "REQUIRETLS was asked for, but \(host) does not offer it (\(list)) — nothing was sent",
         reason: .extensionMissing("REQUIRETLS"))
+    case .extensionMissing("SMTPUTF8")
+    where ([request.reversePath] + request.recipients).contains { !$0.unicodeScalars.allSatisfy(\.isASCII) }:
+      // Domains are sent as A-labels, so only a local part is left without an ASCII form (RFC 6531 §3.3).
+      let address = ([request.reversePath] + request.recipients).first {
+        !$0.unicodeScalars.allSatisfy(\.isASCII)
+      }
+      return SendFailure(
+        .dataError,
+        "the address \(UntrustedText(address ?? "").escaped) has a UTF-8 local part, which needs SMTPUTF8; "
+          + "\(host) does not offer it — nothing was sent",
+        reason: .extensionMissing("SMTPUTF8"))
     case .extensionMissing(let name):
       return SendFailure(
         .dataError, "the message needs \(name), which \(host) does not offer — nothing was sent",

@@ -20,6 +20,9 @@ public struct MessageFields: Sendable {
   /// The content will be a complete message (read after the fields are checked): without recipients or a sender
   /// here, its header gives them (``SuppliedEnvelope``).
   public var isCompleteMessage = false
+  /// Files to attach, as paths; each is checked (a regular file this process can read) when the message is
+  /// assembled, and read only while the message is written.
+  public var attachments: [String] = []
 
   /// Empty fields; a front end sets those the person filled in.
   public init() {}
@@ -27,14 +30,51 @@ public struct MessageFields: Sendable {
 
 /// The message ready for the core: its bytes and the envelope.
 public struct AssembledMessage: Sendable {
+  /// The message written for ``MessageAssembly/assumedOffer``, in memory, for the send path that takes bytes.
   public var content: MessageContent
-  /// The envelope sender (address only).
+  /// The envelope sender (address only; domains as A-labels, RFC 5891).
   public var reversePath: String
-  /// Every recipient once, in order: To, Cc, Bcc.
+  /// Every recipient once, in order: To, Cc, Bcc (domains as A-labels).
   public var recipients: [String]
   public var messageID: String
   /// What a front end should tell the person (a header recipient left out of the envelope).
   public var notes: [PlanningText] = []
+  /// The message as a source the sender can read for the server's offer, as often as it needs.
+  public var source: any MessageSource
+  /// What the conformance linter found in a supplied message, and what was added to it (issue 10).
+  public var findings: [AssemblyFinding] = []
+
+  /// Writes the message as it would be built for a server with no extensions, before dot-stuffing (DESIGN §4
+  /// `--dry-run`), a piece at a time.
+  public func write(_ output: (ArraySlice<UInt8>) -> Void) throws(PlanningError) {
+    do throws(MessageError) {
+      var reader = try source.open(for: .plain)
+      var buffer = [UInt8](repeating: 0, count: 64 << 10)
+      while true {
+        var result: Result<Int, MessageError> = .success(0)
+        buffer.withUnsafeMutableBytes { raw in
+          result = Result { () throws(MessageError) in try reader.read(into: raw) }
+        }
+        let count = try result.get()
+        if count == 0 { return }
+        output(buffer[0..<count])
+      }
+    } catch {
+      throw MessageAssembly.planningError(error)
+    }
+  }
+}
+
+/// One finding of the linter, in words that quote no config value.
+public struct AssemblyFinding: Sendable, Hashable {
+  /// A warning (sent as written but maybe not what was meant) rather than a note.
+  public var isWarning: Bool
+  public var text: String
+
+  public init(isWarning: Bool, text: String) {
+    self.isWarning = isWarning
+    self.text = text
+  }
 }
 
 /// Builds the message every front end sends (DESIGN §3.8, §4): addresses checked, headers checked, Bcc only in
@@ -42,6 +82,11 @@ public struct AssembledMessage: Sendable {
 public enum MessageAssembly {
   /// The most recipients one message takes (RFC 5321 §4.5.3.1.8 asks servers for 100; Postfix takes 1,000).
   public static let maximumRecipients = 1000
+
+  /// The offer a message is written for while the send path takes bytes made before the server is known: none
+  /// (quoted-printable text, A-label domains). The one place this is chosen; once the sender reads
+  /// ``AssembledMessage/source`` for the offer after EHLO, this goes.
+  public static let assumedOffer = ContentOffer.plain
 
   /// The fields with every address and header checked (usage 64, bad data 65), before any file is read, so a
   /// front end reports them first (DESIGN §4: first match wins).
@@ -66,6 +111,9 @@ public enum MessageAssembly {
         .usage,
         "\(field: .message) is a complete message: it cannot be combined with \(field: .subject), "
           + "\(field: .body) or \(field: .header)")
+    }
+    if fields.supplied != nil && !fields.attachments.isEmpty {
+      throw PlanningError(.usage, "\(field: .message) is a complete message: it cannot take attachments")
     }
     let sender: Mailbox?
     if let fromText = fields.from {
@@ -96,54 +144,133 @@ public enum MessageAssembly {
   public static func assemble(_ fields: MessageFields, account: Account?, date: Date = Date())
     throws(PlanningError) -> AssembledMessage
   {
-    try assemble(check(fields, account: account), body: fields.body, supplied: fields.supplied, date: date)
+    let checked = try check(fields, account: account)
+    return try assemble(
+      checked, body: fields.body, supplied: fields.supplied, attachments: try attachments(fields.attachments),
+      date: date)
+  }
+
+  /// The files at `paths`, each checked now: missing, unreadable or not a regular file is 66, naming the path
+  /// escaped. Their bytes are read only while the message is written.
+  public static func attachments(_ paths: [String]) throws(PlanningError) -> [MessageAttachment] {
+    var attachments: [MessageAttachment] = []
+    for path in paths {
+      do throws(MessageError) {
+        attachments.append(try MessageAttachment(path: path))
+      } catch {
+        // The path as every other untrusted text is shown (DESIGN §3.6), with the reason after it.
+        let quoted = "cannot read the attachment \(DisplayText.escaped(path)): "
+        guard error.kind == .unreadableInput, error.message.hasPrefix(quoted) else {
+          throw planningError(error)
+        }
+        throw PlanningError(
+          .noInput,
+          "cannot read the attachment \(UntrustedText(path).escaped): \(error.message.dropFirst(quoted.count))"
+        )
+      }
+    }
+    return attachments
   }
 
   /// Builds the message from checked fields and its content: `supplied` (a complete message, sent unchanged but
-  /// for what DESIGN §3.8 allows) or `body`.
+  /// for what DESIGN §3.8 allows), or `body` with `attachments`.
   public static func assemble(
-    _ checked: CheckedFields, body: [UInt8], supplied: [UInt8]?, date: Date = Date()
+    _ checked: CheckedFields, body: [UInt8], supplied: [UInt8]?, attachments: [MessageAttachment] = [],
+    date: Date = Date()
   ) throws(PlanningError) -> AssembledMessage {
+    // The envelope: from the fields, or for a complete message from its header when the fields name none.
+    var notes: [PlanningText] = []
+    let envelopeSender: String
+    let envelopeRecipients: [String]
+    var composedSender: Mailbox?
     if let supplied {
-      let message: SuppliedMessage
-      do throws(MessageError) {
-        message = try SuppliedMessage(bytes: supplied)
-      } catch {
-        throw PlanningError(.dataError, PlanningText(stringLiteral: error.message))
-      }
       let envelope = try SuppliedEnvelope(
         message: supplied, sender: checked.sender, recipients: checked.to + checked.cc + checked.bcc)
-      let messageID = ComposedMessage.makeMessageID(domain: domain(of: envelope.reversePath))
-      let content: MessageContent
-      do throws(MessageError) {
-        content = MessageContent(bytes: try message.prepared(date: date, messageID: messageID))
-      } catch {
-        throw PlanningError(.dataError, PlanningText(stringLiteral: error.message))
+      envelopeSender = envelope.reversePath
+      envelopeRecipients = envelope.recipients
+      notes = envelope.notes
+    } else {
+      guard let sender = checked.sender else {
+        throw PlanningError(.usage, "no sender: give \(field: .from) (or set from in the account)")
       }
-      return AssembledMessage(
-        content: content, reversePath: envelope.reversePath, recipients: envelope.recipients,
-        messageID: messageID, notes: envelope.notes)
+      if checked.to.isEmpty && checked.cc.isEmpty && checked.bcc.isEmpty {
+        throw PlanningError(.usage, "no recipient: give \(field: .to), \(field: .cc) or \(field: .bcc)")
+      }
+      composedSender = sender
+      envelopeSender = sender.address
+      envelopeRecipients = Mailbox.envelope(checked.to + checked.cc + checked.bcc).map(\.address)
     }
-    guard let sender = checked.sender else {
-      throw PlanningError(.usage, "no sender: give \(field: .from) (or set from in the account)")
-    }
-    if checked.to.isEmpty && checked.cc.isEmpty && checked.bcc.isEmpty {
-      throw PlanningError(.usage, "no recipient: give \(field: .to), \(field: .cc) or \(field: .bcc)")
-    }
-    let messageID = ComposedMessage.makeMessageID(domain: domain(of: sender.address))
-    let content: MessageContent
+    let reversePath: String
+    let recipients: [String]
+    let source: any MessageSource
+    var findings: [AssemblyFinding] = []
+    let messageID: String
     do throws(MessageError) {
-      let composed = ComposedMessage(
-        from: sender, to: checked.to, cc: checked.cc, bcc: checked.bcc, subject: checked.subject,
-        body: body, extraHeaders: checked.headers, date: date, messageID: messageID)
-      content = MessageContent(bytes: try composed.rendered())
+      // RFC 5891: A-labels are valid whatever the server offers; a UTF-8 local part needs SMTPUTF8 anyway.
+      reversePath = try IDNA.asciiAddress(envelopeSender)
+      recipients = try envelopeRecipients.map { (address) throws(MessageError) in
+        try IDNA.asciiAddress(address)
+      }
+      messageID = ComposedMessage.makeMessageID(domain: domain(of: reversePath))
+      if let supplied {
+        let message = try SuppliedMessage(bytes: supplied)
+        findings = message.lint(envelopeSender: envelopeSender).map {
+          AssemblyFinding(isWarning: $0.level == .warning, text: $0.text)
+        }
+        source = InMemoryMessage(try message.prepared(date: date, messageID: messageID))
+      } else if let sender = composedSender {
+        let composed = ComposedMessage(
+          from: sender, to: checked.to, cc: checked.cc, bcc: checked.bcc, subject: checked.subject,
+          body: body, extraHeaders: checked.headers, date: date, messageID: messageID)
+        source = try MIMEMessage(composed, attachments: attachments)
+      } else {
+        // Not reached: without a supplied message the sender was required above.
+        throw MessageError(.invalidData, "no sender")
+      }
     } catch {
-      throw PlanningError(.dataError, PlanningText(stringLiteral: error.message))
+      throw planningError(error)
+    }
+    let content: MessageContent
+    if let memory = source as? InMemoryMessage {
+      content = MessageContent(bytes: memory.bytes)
+    } else {
+      content = MessageContent(bytes: try collect(source, for: assumedOffer))
     }
     return AssembledMessage(
-      content: content, reversePath: sender.address,
-      recipients: Mailbox.envelope(checked.to + checked.cc + checked.bcc).map(\.address), messageID: messageID
-    )
+      content: content, reversePath: reversePath, recipients: recipients, messageID: messageID, notes: notes,
+      source: source, findings: findings)
+  }
+
+  /// One pass over `source` in memory (the send path until it streams).
+  static func collect(_ source: any MessageSource, for offer: ContentOffer) throws(PlanningError) -> [UInt8] {
+    do throws(MessageError) {
+      if let message = source as? MIMEMessage { return try message.bytes(for: offer) }
+      var reader = try source.open(for: offer)
+      var out: [UInt8] = []
+      var buffer = [UInt8](repeating: 0, count: 64 << 10)
+      while true {
+        var result: Result<Int, MessageError> = .success(0)
+        buffer.withUnsafeMutableBytes { raw in
+          result = Result { () throws(MessageError) in try reader.read(into: raw) }
+        }
+        let count = try result.get()
+        if count == 0 { return out }
+        out += buffer[0..<count]
+      }
+    } catch {
+      throw planningError(error)
+    }
+  }
+
+  /// A message error in the planning layer's terms: an unreadable attachment is 66, the rest bad data (65).
+  static func planningError(_ error: MessageError) -> PlanningError {
+    let category: SendFailure.Category
+    switch error.kind {
+    case .unreadableInput: category = .noInput
+    case .reservedHeader: category = .usage
+    case .invalidData: category = .dataError
+    }
+    return PlanningError(category, PlanningText(stringLiteral: error.message))
   }
 
   /// The largest signature file read.

@@ -19,6 +19,9 @@ import Synchronization
 enum Output {
   static func transcript(_ line: String) { standardOutput.write(line + "\n") }
 
+  /// Message bytes as they are (`--dry-run`): no line end added, nothing escaped.
+  static func message(_ bytes: ArraySlice<UInt8>) { standardOutput.write(bytes: bytes) }
+
   /// One line on stderr, "sealpost: …"; ASCII only when the locale is not UTF-8 (DESIGN §5).
   static func verdict(_ line: String) {
     standardError.write("sealpost: " + (asciiOnly ? TranscriptFormat.ascii(line) : line) + "\n")
@@ -138,10 +141,12 @@ enum Output {
 
     func markFailed(_ reason: String) { failed.withLock { $0 = $0 ?? reason } }
 
-    func write(_ text: String) {
+    func write(_ text: String) { write(bytes: Array(text.utf8)[...]) }
+
+    func write(bytes text: ArraySlice<UInt8>) {
       failed.withLock { failed in
         guard failed == nil else { return }
-        var bytes = Array(text.utf8)[...]
+        var bytes = text
         while !bytes.isEmpty {
           let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
           if written > 0 {

@@ -17,7 +17,10 @@ struct SendCommand: ParsableCommand {
       that is not loopback also --allow-insecure; AUTH never goes over plaintext to such a host.
 
       A message, body file or standard input larger than --max-size (64M unless raised) is refused (65) \
-      before connecting; one message takes at most 1,000 recipients.
+      before connecting; one message takes at most 1,000 recipients. Each --attach file must be a regular \
+      file you can read (66 otherwise, before connecting); it is read while the message is sent. \
+      --dry-run prints the message as it would be built for a server with no extensions (before \
+      dot-stuffing) and connects to nothing; no server or password is needed for it.
 
       Examples:
         sealpost send --server smtp.example.org --user alice \\
@@ -29,6 +32,8 @@ struct SendCommand: ParsableCommand {
           --from a@example.test --to b@example.test
         sealpost send --account work --to bob@example.org --body 'Hi'
         echo 'Hi' | sealpost send --account work --to bob@example.org --subject Hi
+        sealpost send --from a@example.org --to b@example.org --subject Report \\
+          --attach report.pdf --attach 'Grüße.png' --dry-run
 
       The body: --body, --body-file, else standard input when it is not a terminal (as mail(1) reads it); on a \
       terminal, with none of these, a short test message (subject "sealpost test message").
@@ -101,6 +106,10 @@ struct SendCommand: ParsableCommand {
   var header: [String] = []
   @Option(
     help: ArgumentHelp(
+      "Attach this file (repeat for more; the type comes from its extension).", valueName: "path"))
+  var attach: [String] = []
+  @Option(
+    help: ArgumentHelp(
       "Send this complete RFC 5322 message (- for stdin), unchanged but for line endings, dot-stuffing, Bcc removal and a missing Date/Message-ID.",
       valueName: "path"), completion: .file())
   var message: String?
@@ -111,6 +120,11 @@ struct SendCommand: ParsableCommand {
   var maxSize: String?
 
   // Session.
+  @Flag(
+    help:
+      "Print the message on stdout as it would be built for a server with no extensions (before dot-stuffing), and connect to nothing."
+  )
+  var dryRun = false
   @Option(help: ArgumentHelp("text, jsonl or none.", valueName: "format"), completion: Completion.transcript)
   var transcript: String = "text"
   @Flag(help: "Show every line of the message instead of a summary.")
@@ -138,14 +152,26 @@ struct SendCommand: ParsableCommand {
   var requireTLS = false
 
   func run() throws {
+    if dryRun {
+      do {
+        let message = try makeMessage(account: try dryRunAccount())
+        report(message.findings, format: nil)
+        try CLIPlanning.run { () throws(PlanningError) in try message.write(Output.message) }
+      } catch {
+        throw Output.refuse(error)
+      }
+      return
+    }
     let request: SendRequest
     let format: TranscriptFormat
+    let findings: [AssemblyFinding]
     do {
       format = try transcriptFormat()
-      request = try makeRequest()
+      (request, findings) = try makeRequest()
     } catch {
       throw Output.refuse(error)
     }
+    report(findings, format: format)
     let report = Output.drive(format: format) { MailSender.start(request) }
     try Output.finish(
       CLIWording.verdict(
@@ -163,12 +189,39 @@ struct SendCommand: ParsableCommand {
     return format
   }
 
-  func makeRequest() throws(SendFailure) -> SendRequest {
-    // Usage first (64), then the account (78/77), then data (65), then files (66), as DESIGN §4 orders them.
-    if message != nil && (subject != nil || body != nil || bodyFile != nil || !header.isEmpty) {
+  /// The linter's findings (issue 10): on stderr as notes, and in the transcript as notes before the session.
+  private func report(_ findings: [AssemblyFinding], format: TranscriptFormat?) {
+    for finding in findings {
+      Output.verdict((finding.isWarning ? "warning: " : "note: ") + finding.text)
+      if let format {
+        Output.stream(format)(
+          SendEvent(
+            time: 0, insideTLS: false, payload: .note(finding.isWarning ? .warning : .info, finding.text)))
+      }
+    }
+  }
+
+  /// `--dry-run` needs no server: an account only when one is named, or for its `from` when there is no
+  /// `--from`.
+  private func dryRunAccount() throws(SendFailure) -> Account? {
+    try usageChecks()
+    guard config != nil || account != nil || from == nil else { return nil }
+    let catalog = try CLIPlanning.catalog(explicit: config)
+    return try CLIPlanning.run { () throws(PlanningError) in
+      if let name = self.account { return try catalog.account(named: name) }
+      return try catalog.defaultAccount()
+    }
+  }
+
+  /// Flags that conflict or are missing (64), before anything is read.
+  private func usageChecks() throws(SendFailure) {
+    if message != nil
+      && (subject != nil || body != nil || bodyFile != nil || !header.isEmpty || !attach.isEmpty)
+    {
       throw SendFailure(
         .usage,
-        "--message is a complete message: it cannot be combined with --subject, --body, --body-file or --header"
+        "--message is a complete message: it cannot be combined with --subject, --body, --body-file, --header "
+          + "or --attach"
       )
     }
     if body != nil && bodyFile != nil { throw SendFailure(.usage, "give --body or --body-file, not both") }
@@ -181,6 +234,12 @@ struct SendCommand: ParsableCommand {
     {
       throw refusal
     }
+  }
+
+  /// The message from the flags: addresses and headers checked (64, 65), then the files read (66).
+  private func makeMessage(account: Account?, checkFirst: () throws(SendFailure) -> Void = {})
+    throws(SendFailure) -> AssembledMessage
+  {
     var sizeLimit = Input.defaultMaximumSize
     if let maxSize {
       guard let parsed = Input.parseSize(maxSize) else {
@@ -188,6 +247,67 @@ struct SendCommand: ParsableCommand {
           .usage, "--max-size \(UntrustedText(maxSize).escaped): say a number of octets, or with K, M or G")
       }
       sizeLimit = parsed
+    }
+    var fields = MessageFields()
+    fields.from = from
+    (fields.to, fields.cc, fields.bcc) = (to, cc, bcc)
+    fields.subject = subject
+    fields.headers = header
+    fields.isCompleteMessage = message != nil
+    // Usage and data (64, 65) before files (66): addresses and headers are checked before anything is read.
+    let checked = try CLIPlanning.run { () throws(PlanningError) in
+      try MessageAssembly.check(fields, account: account)
+    }
+    try checkFirst()
+    var supplied: [UInt8]?
+    var bodyBytes: [UInt8] = []
+    if let message {
+      supplied = try Input.read(message, what: "message", limit: sizeLimit)
+    } else if let bodyFile {
+      if bodyFile == "-" && Input.standardInputIsTerminal {
+        Output.verdict("note: type the body, then Ctrl-D on a line of its own")
+      }
+      bodyBytes = try Input.read(bodyFile, what: "body", limit: sizeLimit)
+    } else if let body {
+      bodyBytes = Array(body.utf8)
+    } else if !Input.standardInputIsTerminal && !Input.standardInputWasClosed {
+      // Issue 11: piped input is the body, as mail(1) takes it; it was silently replaced by a test body.
+      // An empty input (`</dev/null`, as cron gives) is an empty body, as with mail(1) and sendmail.
+      bodyBytes = try Input.read("-", what: "body", limit: sizeLimit)
+    } else {
+      bodyBytes = Array(Self.testBody.utf8)
+    }
+    if message == nil {
+      bodyBytes = try CLIPlanning.run { () throws(PlanningError) in
+        try MessageAssembly.signed(bodyBytes, account: account)
+      }
+    }
+    var withSubject = checked
+    if message == nil && subject == nil && body == nil && bodyFile == nil && Input.standardInputIsTerminal {
+      withSubject.subject = Self.testSubject
+    }
+    let attachments = try CLIPlanning.run { () throws(PlanningError) in
+      try MessageAssembly.attachments(attach)
+    }
+    // The send path still holds the encoded message in memory: the files together get the same bound as a body.
+    let attached = attachments.reduce(0) { $0 + $1.source.byteCount }
+    if attached > sizeLimit {
+      throw SendFailure(
+        .dataError,
+        "the attachments are \(Input.grouped(attached)) octets together, over the limit of "
+          + "\(Input.grouped(sizeLimit)) octets (raise it with --max-size) — nothing was sent")
+    }
+    return try CLIPlanning.run { () throws(PlanningError) in
+      try MessageAssembly.assemble(withSubject, body: bodyBytes, supplied: supplied, attachments: attachments)
+    }
+  }
+
+  func makeRequest() throws(SendFailure) -> (SendRequest, [AssemblyFinding]) {
+    // Usage first (64), then the account (78/77), then data (65), then files (66), as DESIGN §4 orders them.
+    try usageChecks()
+    if let maxSize, Input.parseSize(maxSize) == nil {
+      throw SendFailure(
+        .usage, "--max-size \(UntrustedText(maxSize).escaped): say a number of octets, or with K, M or G")
     }
     let dsn = try dsnRequest()
 
@@ -220,51 +340,12 @@ struct SendCommand: ParsableCommand {
     if plan.user == nil && (passwordCommand != nil || auth != nil) {
       throw SendFailure(.usage, "--password-command and --auth need --user")
     }
-    var fields = MessageFields()
-    fields.from = from
-    (fields.to, fields.cc, fields.bcc) = (to, cc, bcc)
-    fields.subject = subject
-    fields.headers = header
-    fields.isCompleteMessage = message != nil
-    // Usage and data (64, 65) before files (66): addresses and headers are checked before anything is read.
-    let checked = try CLIPlanning.run { () throws(PlanningError) in
-      try plan.checkPlaintext()
-      return try MessageAssembly.check(fields, account: account)
-    }
-
-    // Files.
-    if case .certificateAuthorities(let caFile?) = plan.trust {
-      try Input.checkReadable(caFile, what: "CA file")
-    }
-    var supplied: [UInt8]?
-    var bodyBytes: [UInt8] = []
-    if let message {
-      supplied = try Input.read(message, what: "message", limit: sizeLimit)
-    } else if let bodyFile {
-      if bodyFile == "-" && Input.standardInputIsTerminal {
-        Output.verdict("note: type the body, then Ctrl-D on a line of its own")
+    try CLIPlanning.run { () throws(PlanningError) in try plan.checkPlaintext() }
+    let assembled = try makeMessage(account: account) { () throws(SendFailure) in
+      // Files: the CA file before the message, body and attachments.
+      if case .certificateAuthorities(let caFile?) = plan.trust {
+        try Input.checkReadable(caFile, what: "CA file")
       }
-      bodyBytes = try Input.read(bodyFile, what: "body", limit: sizeLimit)
-    } else if let body {
-      bodyBytes = Array(body.utf8)
-    } else if !Input.standardInputIsTerminal && !Input.standardInputWasClosed {
-      // Issue 11: piped input is the body, as mail(1) takes it; it was silently replaced by a test body.
-      // An empty input (`</dev/null`, as cron gives) is an empty body, as with mail(1) and sendmail.
-      bodyBytes = try Input.read("-", what: "body", limit: sizeLimit)
-    } else {
-      bodyBytes = Array(Self.testBody.utf8)
-    }
-    if message == nil {
-      bodyBytes = try CLIPlanning.run { () throws(PlanningError) in
-        try MessageAssembly.signed(bodyBytes, account: account)
-      }
-    }
-    var withSubject = checked
-    if message == nil && subject == nil && body == nil && bodyFile == nil && Input.standardInputIsTerminal {
-      withSubject.subject = Self.testSubject
-    }
-    let assembled = try CLIPlanning.run { () throws(PlanningError) in
-      try MessageAssembly.assemble(withSubject, body: bodyBytes, supplied: supplied)
     }
     for note in assembled.notes { Output.verdict("note: " + note.worded(CLIPlanning.flag)) }
 
@@ -274,7 +355,7 @@ struct SendCommand: ParsableCommand {
     request.dsn = dsn
     request.greetingTimeout = plan.greetingTimeout.map { .milliseconds(Int64($0 * 1000)) }
     request.requireTLS = requireTLS
-    return request
+    return (request, assembled.findings)
   }
 
   /// The body and subject of a send given no body on a terminal (no `--body`, `--body-file` or `--message`, and

@@ -7,6 +7,11 @@ where it shows.
       prints the number of messages in the Maildirs (new/ and cur/ together)
   maildir_check.py composed BOX --address A --from A --to A [--to B…] --subject S --body FILE
       BOX holds exactly one message, built by `sealpost send` from flags: headers, decoded body, encoding
+  maildir_check.py attachments BOX --address A --from MAILBOX --to MAILBOX [--to …] --subject S --body FILE
+                   --attach FILE [--attach …]
+      BOX holds exactly one message built by `sealpost send --attach`: multipart/mixed, headers decoding to the
+      text given (display names included), the text part equal to the body, each attachment byte for byte
+      with its file name, in order
   maildir_check.py supplied BOX --address A --original FILE [--absent TEXT…]
       BOX holds exactly one message, sent with `sealpost send --message`: the original header block (without
       Bcc) is the delivered one minus the trace fields Postfix adds, in order; the body is unchanged
@@ -17,6 +22,7 @@ Every check prints "ok: …" or "FAIL: …"; the exit status is 1 when any check
 import argparse
 import email
 import email.policy
+import email.utils
 import os
 import re
 import sys
@@ -121,6 +127,49 @@ def composed(args):
     check(got == expected, "decoded body equals the body sent, character for character", first_difference(expected, got))
 
 
+def mailbox(text):
+    """(display name, address) of 'Name <a@b>' or 'a@b', as given on the command line (UTF-8, not encoded)."""
+    name, address = email.utils.parseaddr(text)
+    return name, address
+
+
+def attachments(args):
+    path = the_one_message(args.box)
+    with open(path, "rb") as f:
+        raw = f.read()
+    msg = parse(path)
+    check_defects(msg, os.path.basename(path))
+    check_common(msg, raw, args.address)
+
+    check(str(msg["Subject"]) == args.subject, f"Subject decodes to {args.subject!r}", f"got {str(msg['Subject'])!r}")
+    for field, wanted in (("From", [args.sender]), ("To", args.to)):
+        want = [mailbox(text) for text in wanted]
+        got = [(a.display_name, a.addr_spec) for a in msg[field].addresses] if msg[field] else []
+        check(got == want, f"{field} decodes to {want} (display names included)", f"got {got}")
+    check(msg.get_content_type() == "multipart/mixed", "multipart/mixed", f"got {msg.get_content_type()}")
+    parts = [part for part in msg.walk() if not part.is_multipart()]
+    check(len(parts) == 1 + len(args.attach), f"{1 + len(args.attach)} parts: the text and each attachment",
+          f"got {len(parts)}")
+    if not parts:
+        return
+    text = parts[0]
+    check(text.get_content_type() == "text/plain" and text.get_filename() is None, "the first part is the text",
+          f"got {text.get_content_type()} {text.get_filename()!r}")
+    with open(args.body, "rb") as f:
+        expected = lf(f.read().decode("utf-8"))
+    got = lf(text.get_content())
+    check(got == expected, "the text part decodes to the body sent, character for character",
+          first_difference(expected, got))
+    for part, attached in zip(parts[1:], args.attach):
+        name = os.path.basename(attached)
+        check(part.get_filename() == name, f"file name {name!r}", f"got {part.get_filename()!r}")
+        check(part.get_content_disposition() == "attachment", f"{name!r}: Content-Disposition attachment")
+        with open(attached, "rb") as f:
+            want = f.read()
+        got = part.get_payload(decode=True)
+        check(got == want, f"{name!r}: {len(want)} octets, byte for byte", first_difference(want, got))
+
+
 def supplied(args):
     path = the_one_message(args.box)
     with open(path, "rb") as f:
@@ -181,6 +230,14 @@ def main():
     p.add_argument("--to", action="append", required=True)
     p.add_argument("--subject", required=True)
     p.add_argument("--body", required=True)
+    p = sub.add_parser("attachments")
+    p.add_argument("box")
+    p.add_argument("--address", required=True)
+    p.add_argument("--from", dest="sender", required=True)
+    p.add_argument("--to", action="append", required=True)
+    p.add_argument("--subject", required=True)
+    p.add_argument("--body", required=True)
+    p.add_argument("--attach", action="append", required=True)
     p = sub.add_parser("supplied")
     p.add_argument("box")
     p.add_argument("--address", required=True)
@@ -191,7 +248,7 @@ def main():
         print(sum(len(messages(box)) for box in args.boxes))
         return 0
     print(f"{args.command} {args.box}:")
-    composed(args) if args.command == "composed" else supplied(args)
+    {"composed": composed, "attachments": attachments, "supplied": supplied}[args.command](args)
     return 1 if failures else 0
 
 

@@ -404,5 +404,67 @@ expect "Postfix saw DATA and no BDAT ($(session_commands))" \
   grep -qE '^ ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1' <<<"$(session_commands)"
 finish
 
+# 8. Attachments (issue 10): a UTF-8 subject and display names, a body with 2,000-character lines and lines
+#    that start with dots, and three attachments — 5 MB of random bytes made here, a file with a non-ASCII name
+#    and a small text file — to two recipients, with CHUNKING offered (STARTTLS port: BDAT) and hidden (DATA).
+#    Each read back with the `email` package: headers decode to the text given, the text part equals the body,
+#    every attachment is byte-identical under its name, no part has a defect.
+rich_files() {
+  local folder=$1
+  mkdir -p "$folder"
+  {
+    printf 'Grüße, Bob — 日本語 ✓\n'
+    printf '.a line with a leading dot\n'
+    printf '.\n'
+    printf '..two dots\n'
+    printf '%.0s0123456789' {1..200}   # 2,000 characters on one line
+    printf '\n'
+    printf '%.0sé' {1..2000}            # 2,000 characters, 4,000 octets
+    printf '\n'
+    printf 'last line\n'
+  } >"$folder/body.txt"
+  head -c 5242880 /dev/urandom >"$folder/random.bin"
+  printf 'Inhalt mit Umlauten: äöü\n' >"$folder/Grüße – résumé.txt"
+  printf 'plain text\r\nwith CRLF\r\n' >"$folder/notes.txt"
+}
+rich_subject='Grüße aus Köln — Anhänge 📎'
+rich_from='Zoë Ünal <alice@example.test>'
+rich_to=('Bob Müller <bob@example.test>' '"Carol, C." <carol@example.test>')
+
+for variant in chunking nochunking; do
+  begin "attachments-$variant"
+  files=$work/$scenario/files
+  rich_files "$files"
+  if [ "$variant" = chunking ]; then
+    port=(--port "$PF_STARTTLS_PORT" --tls starttls)
+  else
+    port=(--port "$PF_NOCHUNKING_PORT" --tls implicit)
+  fi
+  sealpost /dev/null --server localhost "${port[@]}" --ca-file "$PF_CA" \
+    --user "$PF_USER" --password-command "$password_command" \
+    --from "$rich_from" --to "${rich_to[0]}" --to "${rich_to[1]}" --subject "$rich_subject" \
+    --body-file "$files/body.txt" --attach "$files/random.bin" --attach "$files/Grüße – résumé.txt" \
+    --attach "$files/notes.txt"
+  expect_rc 0
+  expect_no_plaintext_auth
+  if [ "$variant" = chunking ]; then
+    expect "the transcript shows BDAT and no DATA" \
+      bash -c "grep -qE '^ ~> +\S+ BDAT [0-9]+ LAST\$' '$out' && ! grep -qE '^ ~> +\S+ DATA\$' '$out'"
+  else
+    expect "the transcript shows DATA and no BDAT" \
+      bash -c "grep -qE '^ ~> +\S+ DATA\$' '$out' && ! grep -q ' BDAT ' '$out'"
+  fi
+  wait_for_delivery "$(box bob)" 1
+  wait_for_delivery "$(box carol)" 1
+  for who in bob carol; do
+    expect "$who: headers, text and every attachment as sent" \
+      "${CHECK[@]}" attachments "$(box "$who")" --address "$who@example.test" --from "$rich_from" \
+      --to "${rich_to[0]}" --to "${rich_to[1]}" --subject "$rich_subject" --body "$files/body.txt" \
+      --attach "$files/random.bin" --attach "$files/Grüße – résumé.txt" --attach "$files/notes.txt"
+  done
+  wait_for_disconnect
+  finish
+done
+
 echo "postfix: $passed passed, $failed failed"
 [ "$failed" = 0 ]

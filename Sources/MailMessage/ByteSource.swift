@@ -1,0 +1,137 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Bytes that can be read from the start as often as asked, never held whole (DESIGN §2: attachments stream
+/// from a byte source). Every pass gives the same bytes; when it cannot (a file changed), it fails instead.
+public protocol ByteSource: Sendable {
+  /// How many bytes a pass gives.
+  var byteCount: Int { get }
+  /// Starts a new pass.
+  func open() throws(MessageError) -> any ByteReader
+}
+
+/// One pass over a byte source.
+public protocol ByteReader {
+  /// Fills the start of `buffer` with the next bytes and returns how many; 0 only at the end.
+  mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(MessageError) -> Int
+}
+
+/// Bytes in memory (tests, a composer's pasted attachment).
+public struct InMemoryBytes: ByteSource {
+  public let bytes: [UInt8]
+
+  public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+  public var byteCount: Int { bytes.count }
+
+  public func open() throws(MessageError) -> any ByteReader { InMemoryMessage.Reader(bytes: bytes) }
+}
+
+extension InMemoryMessage.Reader: ByteReader {}
+
+/// A regular file, checked when it is named and again at each pass: a file that changes size or modification
+/// time between the check and a pass, or while a pass reads it, fails that pass with a `MessageError`, so a
+/// message is never sent with an attachment cut short or grown.
+public struct FileByteSource: ByteSource {
+  public let path: String
+  public let byteCount: Int
+  /// The modification time seen when the file was checked (seconds, nanoseconds).
+  let modified: (seconds: Int, nanoseconds: Int)
+
+  /// Opens and checks `path`: it must be a regular file this process can read (``MessageError/Kind/unreadableInput``
+  /// otherwise, naming the path escaped).
+  public init(path: String) throws(MessageError) {
+    self.path = path
+    let (descriptor, info) = try Self.openChecked(path)
+    close(descriptor)
+    byteCount = Int(info.st_size)
+    modified = (Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec))
+  }
+
+  public func open() throws(MessageError) -> any ByteReader {
+    let (descriptor, info) = try Self.openChecked(path)
+    if Int(info.st_size) != byteCount || Int(info.st_mtim.tv_sec) != modified.seconds
+      || Int(info.st_mtim.tv_nsec) != modified.nanoseconds
+    {
+      close(descriptor)
+      throw changed("it changed since it was checked (\(byteCount) octets then, \(info.st_size) now)")
+    }
+    return FileReader(source: self, descriptor: descriptor)
+  }
+
+  func changed(_ reason: String) -> MessageError {
+    MessageError(
+      .invalidData,
+      "the attachment \(DisplayText.escaped(path)) changed while the message was written: \(reason)")
+  }
+
+  static func openChecked(_ path: String) throws(MessageError) -> (Int32, stat) {
+    func unreadable(_ reason: String) -> MessageError {
+      MessageError(.unreadableInput, "cannot read the attachment \(DisplayText.escaped(path)): \(reason)")
+    }
+    // O_NONBLOCK: a FIFO must not block the open; it is refused below as not a regular file.
+    let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    guard descriptor >= 0 else { throw unreadable(String(cString: strerror(errno))) }
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else {
+      let reason = String(cString: strerror(errno))
+      close(descriptor)
+      throw unreadable(reason)
+    }
+    guard (info.st_mode & S_IFMT) == S_IFREG else {
+      close(descriptor)
+      let kind = (info.st_mode & S_IFMT) == S_IFDIR ? "it is a directory" : "it is not a regular file"
+      throw unreadable(kind)
+    }
+    // Back to blocking reads for the regular file.
+    let flags = fcntl(descriptor, F_GETFL)
+    if flags >= 0 { _ = fcntl(descriptor, F_SETFL, flags & ~O_NONBLOCK) }
+    return (descriptor, info)
+  }
+
+  /// Reads exactly `byteCount` bytes; fewer or more fails the pass.
+  final class FileReader: ByteReader {
+    let source: FileByteSource
+    let descriptor: Int32
+    var remaining: Int
+
+    init(source: FileByteSource, descriptor: Int32) {
+      self.source = source
+      self.descriptor = descriptor
+      remaining = source.byteCount
+    }
+
+    deinit { close(descriptor) }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(MessageError) -> Int {
+      guard buffer.count > 0 else { return 0 }
+      if remaining == 0 {
+        // One octet more than the file had when checked means it grew.
+        var probe: UInt8 = 0
+        let count = readRetrying(&probe, 1)
+        if count > 0 { throw source.changed("it grew past the \(source.byteCount) octets it had") }
+        if count < 0 { throw source.changed(String(cString: strerror(errno))) }
+        return 0
+      }
+      let wanted = min(buffer.count, remaining)
+      guard let base = buffer.baseAddress else { return 0 }
+      let count = readRetrying(base, wanted)
+      if count < 0 { throw source.changed(String(cString: strerror(errno))) }
+      if count == 0 {
+        throw source.changed(
+          "it ended after \(source.byteCount - remaining) of the \(source.byteCount) octets it had")
+      }
+      remaining -= count
+      return count
+    }
+
+    private func readRetrying(_ pointer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+      while true {
+        let result = Glibc.read(descriptor, pointer, count)
+        if result < 0 && errno == EINTR { continue }
+        return result
+      }
+    }
+  }
+}
