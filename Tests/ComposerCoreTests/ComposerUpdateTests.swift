@@ -232,6 +232,9 @@ import Testing
       .attachmentChecked(path: "/nope", result: .failure(ComposerProblem("/nope: no such file"))))
     #expect(model.draft.attachments.count == 1)
     #expect(model.status?.text == "not attached: /nope: no such file")
+    model.press(.character("?"))
+    #expect(model.showsHelp, "? is help in the attachment list")
+    model.press(.character("?"))
     model.press(.character("d"))
     #expect(model.draft.attachments.isEmpty)
     model.press(.escape)
@@ -415,6 +418,11 @@ import Testing
     #expect(screen.lines[22].contains("•••••••••"))
     #expect(!model.showsHelp, "? is typed into the field")
     model.press(.backspace)
+    // Reflection (a failed expectation, dump) never shows it either.
+    var dumped = ""
+    dump(model, to: &dumped)
+    #expect(!dumped.contains("hunter") && !String(describing: model.session?.secretField).contains("hunter"))
+    #expect(!dumped.contains("pass show mail"), "nor an account's settings")
     let effects = model.press(.enter)
     guard case .answerSecret(let secret)? = effects.first else {
       Issue.record("expected answerSecret, got \(effects.map(\.name))")
@@ -422,7 +430,7 @@ import Testing
     }
     #expect(secret == Secret("hunter2?"))
     #expect(model.session?.secretPrompt == nil)
-    #expect(model.session?.secretField.text == "", "the typed secret is not kept")
+    #expect(model.session?.secretField.count == 0, "the typed secret is not kept")
     let after = model.render(theme: theme, width: 80, height: 24).lines.joined(separator: "\n")
     #expect(!after.contains("hunter2"))
   }

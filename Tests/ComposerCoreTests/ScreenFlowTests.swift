@@ -16,6 +16,26 @@ import Testing
     try Snapshot(named: "picker").verify(model.render(theme: try Fixtures.theme(), width: 80, height: 24))
   }
 
+  @Test func anUnreadableConfigIsShownWithItsReasonAndTheProbeStaysReachable() throws {
+    var model = ComposerModel(width: 80, height: 24, now: Fixtures.now)
+    _ = model.start()
+    let reason = "config:3: tls_trust_file: the trust file is writable by others (the value is not shown)"
+    _ = model.update(
+      .catalogLoaded(.failure(PlanningError(.configuration, PlanningText(stringLiteral: reason)))))
+    #expect(model.screen == .picker)
+    let lines = model.render(theme: try Fixtures.theme(), width: 80, height: 24).lines
+    #expect(lines[2].hasPrefix(" The accounts cannot be read:"))
+    #expect(
+      lines[3].hasPrefix(" config:3: tls_trust_file: the trust file is writable by others (the value is "))
+    #expect(lines[4].hasPrefix("   not shown)"))
+    #expect(lines[23].hasPrefix(" p F2 probe  F1 ? help  ^Q quit "), "nothing to compose with: no Enter")
+    #expect(model.press(.enter).isEmpty)
+    model.press(.character("p"))
+    #expect(model.screen == .probeForm)
+    model.press(.escape)
+    #expect(model.screen == .picker)
+  }
+
   @Test func aProbeStartedAtStartShowsTheTLSPaneAndTheCapabilityDiff() throws {
     let order = ProbeOrder(host: "mx.example.org", port: 25, security: .startTLS)
     var model = ComposerModel(.init(probe: order), width: 80, height: 24, now: Fixtures.now)

@@ -1,3 +1,4 @@
+import Foundation
 import MailSender
 import SMTPProtocol
 import Testing
@@ -93,6 +94,35 @@ import Testing
     model.press(.end)
     let again = model.render(theme: theme, width: 80, height: 24).lines
     #expect(again[1...12] == following[1...12], "End follows the end again")
+  }
+
+  static let results: [(SendFailure?, String, ThemeRole)] = [
+    (nil, " SENT — sent: 250 2.0.0 Ok: queued", .verdictOK),
+    (
+      SendFailure(.permanent, "550 5.7.1 relaying denied (RCPT)", reason: .recipientsRefused),
+      " NOT SENT — failed: 550 5.7.1 relaying denied (RCPT)", .verdictRefused
+    ),
+    (
+      SendFailure(.cancelled, "cancelled — not sent", reason: .cancelled),
+      " CANCELLED, NOT SENT — cancelled — not sent", .verdictCancelled
+    ),
+    (
+      SendFailure(.deliveryUnknown, "the connection dropped after the final dot", reason: .deliveryUnknown),
+      " DELIVERY UNKNOWN — delivery unknown: the connection dropped after the final dot; not sent again by itself",
+      .verdictUnknown
+    ),
+  ]
+
+  @Test(arguments: 0..<4)
+  func theResultIsUnmistakable(_ index: Int) throws {
+    let (failure, line, role) = Self.results[index]
+    var model = try ComposerUpdateTests.sending()
+    let reply = ReplyRecord(code: 250, enhanced: "2.0.0", lines: ["250 2.0.0 Ok: queued"])
+    _ = model.update(.sendFinished(SendReport(failure: failure, finalReply: failure == nil ? reply : nil)))
+    let theme = try Fixtures.theme()
+    let screen = model.render(theme: theme, width: 120, height: 24)
+    #expect(screen.lines[22] == line.padding(toLength: 120, withPad: " ", startingAt: 0))
+    #expect(screen[0, 22].style == theme.style(role) && screen[119, 22].style == theme.style(role))
   }
 
   @Test func reviewWithWarnings() throws {

@@ -199,7 +199,9 @@ public struct ComposerModel: Sendable {
   /// Whether printable keys type text on the current screen (then `?` and `q` are text, not commands).
   var screenTakesText: Bool {
     switch screen {
-    case .compose, .accountForm, .probeForm: true
+    // The attachment list (Ctrl-T) takes commands; its path field, like every field, takes text.
+    case .compose: draft.attachPanel.map { $0.path != nil } ?? true
+    case .accountForm, .probeForm: true
     case .send, .probe: session?.secretPrompt != nil || session?.pin?.stage == .confirming
     default: false
     }
@@ -224,7 +226,7 @@ public struct ComposerModel: Sendable {
     var effects: [ComposerEffect] = []
     if running.secretPrompt != nil {
       running.secretPrompt = nil
-      running.secretField = TextField()
+      running.secretField = MaskedField()
       effects.append(.answerSecret(nil))
     }
     running.cancelRequested = true

@@ -61,7 +61,7 @@ struct Session: Sendable {
   /// The prompt of `.secretRequested` while the masked field is open.
   var secretPrompt: String?
   /// What is typed into the masked field: never drawn, never in an effect but `.answerSecret`.
-  var secretField = TextField()
+  var secretField = MaskedField()
   var pin: PinOffer?
   /// Paths the transcript was saved to, or why not.
   var saved: Swift.Result<[String], ComposerProblem>?
@@ -140,12 +140,12 @@ struct Session: Sendable {
   mutating func askSecret(_ prompt: String) {
     guard isRunning else { return }
     secretPrompt = prompt
-    secretField = TextField()
+    secretField = MaskedField()
   }
 
   mutating func closeSecret() {
     secretPrompt = nil
-    secretField = TextField()
+    secretField = MaskedField()
   }
 
   mutating func pasteSecret(_ text: String) {
@@ -222,7 +222,7 @@ extension ComposerModel {
     guard var current = session else { return [] }
     switch key {
     case .enter:
-      let secret = Secret(current.secretField.text)
+      let secret = current.secretField.secret
       current.closeSecret()
       session = current
       return [.answerSecret(secret)]

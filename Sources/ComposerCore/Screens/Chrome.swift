@@ -48,7 +48,9 @@ extension ComposerModel {
   var currentKeys: [KeyHelp] {
     switch screen {
     case .loading: [KeyHelp("Ctrl-Q", "quit", main: true)]
-    case .picker: Self.pickerKeys
+    case .picker:
+      // Enter composes only when there is an account to compose with.
+      picker.usableIndices.isEmpty ? Self.pickerKeys.filter { $0.keys != "Enter" } : Self.pickerKeys
     case .accountForm: Self.accountFormKeys
     case .compose: draft.attachPanel == nil ? Self.composeKeys : Self.attachKeys
     case .preview: Self.previewKeys

@@ -199,7 +199,7 @@ extension ComposerModel {
       let used = buffer.write(label, x: 0, y: y, maxWidth: width - 2, style: style)
       // One mark a character typed, never the characters.
       let mask = String(
-        repeating: "•", count: min(session.secretField.characters.count, max(0, width - used - 1)))
+        repeating: "•", count: min(session.secretField.count, max(0, width - used - 1)))
       buffer.write(
         mask, x: used, y: y, maxWidth: width - used, style: theme.style(.fieldText, selected: true))
       return (min(width - 1, used + DisplayWidth.width(of: mask)), y)
