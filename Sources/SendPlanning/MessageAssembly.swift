@@ -184,6 +184,12 @@ public enum MessageAssembly {
     let envelopeRecipients: [String]
     var composedSender: Mailbox?
     if let supplied {
+      // The message's own checks first (a bare CR or LF, with its line number), then its header's addresses.
+      do throws(MessageError) {
+        _ = try SuppliedMessage(bytes: supplied)
+      } catch {
+        throw planningError(error)
+      }
       let envelope = try SuppliedEnvelope(
         message: supplied, sender: checked.sender, recipients: checked.to + checked.cc + checked.bcc)
       envelopeSender = envelope.reversePath

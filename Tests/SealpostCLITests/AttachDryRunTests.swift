@@ -90,10 +90,12 @@ import Testing
   @Test func aDryRunConnectsToNothing() throws {
     let server = try Self.server()
     defer { server.stop() }
-    let result = try CLIRunner.run(try Self.arguments(server, ["--to", "b@example.org", "--dry-run"]))
+    // Standard input is not a terminal here, so it is the body (issue 11).
+    let result = try CLIRunner.run(
+      try Self.arguments(server, ["--to", "b@example.org", "--dry-run"]), stdin: Array("Piped body.\n".utf8))
     #expect(result.status == 0, "\(result.stderr)")
     #expect(result.stdout.hasPrefix("From: a@example.org\r\nTo: b@example.org\r\n"))
-    #expect(result.stdout.contains("\r\n\r\nThis is a test message sent by sealpost.\r\n"))
+    #expect(result.stdout.contains("\r\n\r\nPiped body.\r\n"))
     #expect(server.sessions.isEmpty)
   }
 
