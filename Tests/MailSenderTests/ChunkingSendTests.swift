@@ -159,7 +159,7 @@ import Testing
       return nil
     }
     #expect(progress.count >= 4)
-    #expect(progress.last == H.message(body).byteCount)
+    #expect(progress.last == H.message(body).bytes.count)
   }
 
   @Test func aRefusedChunkEndsWithNothingDelivered() throws {
@@ -201,7 +201,7 @@ import Testing
     #expect(outcome.report.exitCode == 0, "\(outcome.report.verdictLine)")
     #expect(
       outcome.commands.contains(
-        "MAIL FROM:<a@example.org> SIZE=\(message.byteCount) RET=HDRS ENVID=1234.5678+2Bx@example.org"))
+        "MAIL FROM:<a@example.org> SIZE=\(message.bytes.count) RET=HDRS ENVID=1234.5678+2Bx@example.org"))
     #expect(
       outcome.commands.contains(
         "RCPT TO:<c@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;c@example.org"))
@@ -262,7 +262,7 @@ import Testing
         $0.capabilitiesAfterTLS = $0.capabilitiesAfterTLS.map { $0.hasPrefix("SIZE") ? "SIZE 40" : $0 }
       })
     #expect(outcome.report.exitCode == 69, "\(outcome.report.verdictLine)")
-    let size = H.message().byteCount
+    let size = H.message().bytes.count
     #expect(
       outcome.report.verdictLine.contains("(\(size) octets) is larger than localhost accepts (SIZE 40)"))
     #expect(!Self.verbs(outcome).contains("MAIL"))
