@@ -203,9 +203,13 @@ struct SendCommand: ParsableCommand {
       try Input.checkReadable(caFile, what: "CA file")
     }
     var supplied: [UInt8]?
+    var suppliedFile: (descriptor: Int32, name: String)?
     var bodyBytes: [UInt8] = []
     if let message {
-      supplied = try Input.read(message, what: "message", limit: sizeLimit)
+      switch try Input.message(message, limit: sizeLimit) {
+      case .bytes(let bytes): supplied = bytes
+      case .descriptor(let descriptor, let name): suppliedFile = (descriptor, name)
+      }
     } else if let bodyFile {
       bodyBytes = try Input.read(bodyFile, what: "body", limit: sizeLimit)
     } else {
@@ -216,7 +220,12 @@ struct SendCommand: ParsableCommand {
       withSubject.subject = "sealpost test message"
     }
     let assembled = try CLIPlanning.run { () throws(PlanningError) in
-      try MessageAssembly.assemble(withSubject, body: bodyBytes, supplied: supplied)
+      // A large message streams from its descriptor (issue 10); the source owns the descriptor from here.
+      if let suppliedFile {
+        return try SuppliedMessageFile.assemble(
+          withSubject, descriptor: suppliedFile.descriptor, name: suppliedFile.name)
+      }
+      return try MessageAssembly.assemble(withSubject, body: bodyBytes, supplied: supplied)
     }
 
     // Secrets last: the session looks the password up when it starts, bounded and cancellable.
