@@ -21,6 +21,7 @@ enum Output {
 
   /// One line on stderr, "sealpost: …"; ASCII only when the locale is not UTF-8 (DESIGN §5).
   static func verdict(_ line: String) {
+    progressBar.clear()
     standardError.write("sealpost: " + (asciiOnly ? TranscriptFormat.ascii(line) : line) + "\n")
   }
 
@@ -34,9 +35,16 @@ enum Output {
   /// Prints each event as it happens, in `format`.
   static func stream(_ format: TranscriptFormat) -> (SendEvent) -> Void {
     { event in
-      for line in format.render(event, asciiOnly: asciiOnly, now: Int64(time(nil))) { transcript(line) }
+      progressBar.handle(event)
+      let lines = format.render(event, asciiOnly: asciiOnly, now: Int64(time(nil)))
+      if !lines.isEmpty { progressBar.clear() }
+      for line in lines { transcript(line) }
     }
   }
+
+  /// The upload's bar on stderr, when stderr is a terminal (issue 10).
+  static let progressBar = ProgressBar(
+    enabled: isatty(STDERR_FILENO) == 1, write: { text in standardError.write(text) })
 
   /// Starts a send or probe and runs it to its end: its events printed in `format` as they come, Ctrl-C or
   /// SIGTERM cancelling it (the handlers are in place before the session's thread exists).
@@ -99,9 +107,9 @@ enum Output {
   static let asciiOnly = !Environment.isUTF8Locale
 
   private static let standardOutput = Stream(descriptor: STDOUT_FILENO)
-  private static let standardError = Stream(descriptor: STDERR_FILENO)
+  fileprivate static let standardError = Stream(descriptor: STDERR_FILENO)
 
-  private final class Stream: Sendable {
+  fileprivate final class Stream: Sendable {
     let descriptor: Int32
     /// Why the first failed write failed (strerror), once one has.
     private let failed = Mutex<String?>(nil)
