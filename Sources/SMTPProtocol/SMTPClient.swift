@@ -13,6 +13,8 @@ import MailMessage
 /// - `ehlo` → 2xx → capabilities; 5xx → `helo` only if allowed (RFC 5321 §3.2)
 /// - with `.startTLS` outside TLS: `startTLS` → 220 → `tlsHandshake` → `tlsEstablished()` → `ehlo` again with
 ///   every capability forgotten (RFC 3207 §4.2)
+/// - with `examinesContent`, before MAIL: `.examineContent(offer)` → `contentExamined(_:)` with what the message
+///   needs and its size, checked against the list that counts (issue 10)
 /// - `auth` (RFC 4954) → `mail` → `rcpt(i)` → `data` → `dataEnd` (RFC 5321 §3.3); with PIPELINING the MAIL,
 ///   RCPT and DATA commands go in one write and the replies are read in order (RFC 2920 §3.1)
 /// - with PIPELINING and CHUNKING the content goes in BDAT chunks instead of DATA (RFC 3030): for one
