@@ -37,6 +37,7 @@ def serve(conn):
 
     reply("220 discard.test ESMTP")
     pending = []
+    chunked = 0
     while True:
         # Replies to pipelined commands go out together, once the client's input is used up.
         if not buffer and pending:
@@ -75,13 +76,18 @@ def serve(conn):
         elif verb == b"BDAT":
             parts = command.split()
             size = int(parts[1])
+            chunked += size
             while size > 0:
                 if not buffer:
                     fill()
                 taken = min(size, len(buffer))
                 del buffer[:taken]
                 size -= taken
-            pending.append(b"250 2.0.0 chunk discarded\r\n")
+            if len(parts) > 2 and parts[2].upper() == b"LAST":
+                pending.append(f"250 2.0.0 discarded {chunked} octets\r\n".encode())
+                chunked = 0
+            else:
+                pending.append(b"250 2.0.0 chunk discarded\r\n")
         elif verb == b"QUIT":
             conn.sendall(b"".join(pending) + b"221 2.0.0 bye\r\n")
             return
