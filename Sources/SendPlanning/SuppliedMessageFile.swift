@@ -163,6 +163,7 @@ public struct SuppliedMessageFile: MessageSource {
       let file = source.file
       let wanted = min(buffer.count, file.size - offset)
       if wanted <= 0 {
+        if lineLength > 998 { throw tooLong() }
         // The end as checked: nothing more may be there, and the file must be as it was.
         var probe: UInt8 = 0
         if pread(file.descriptor, &probe, 1, off_t(offset)) > 0 { throw source.changed("it grew") }
@@ -197,34 +198,40 @@ public struct SuppliedMessageFile: MessageSource {
       try countLines(bytes)
     }
 
+    func tooLong() -> MessageError {
+      MessageError(
+        .invalidData,
+        "cannot send the message unchanged: line \(line) is \(lineLength) octets long; the limit is 998 "
+          + "(RFC 5322 §2.1.1)")
+    }
+
     private mutating func countLines(_ bytes: UnsafeRawBufferPointer) throws(MessageError) {
       guard let base = bytes.baseAddress else { return }
-      var index = 0
-      while index < bytes.count {
-        let rest = bytes.count - index
-        let cr =
-          memchr(base + index, 0x0D, rest).map { base.distance(to: UnsafeRawPointer($0)) } ?? bytes.count
-        let lf =
-          memchr(base + index, 0x0A, min(rest, cr - index + 1)).map {
-            base.distance(to: UnsafeRawPointer($0))
-          }
+      func next(_ byte: Int32, from index: Int) -> Int {
+        memchr(base + index, byte, bytes.count - index).map { base.distance(to: UnsafeRawPointer($0)) }
           ?? bytes.count
+      }
+      var index = 0
+      // The next CR and LF at or after `index`, found once and reused until passed: a file with one kind of
+      // line end never searches for the other kind more than once per read.
+      var cr = -1
+      var lf = -1
+      while index < bytes.count {
+        if cr < index { cr = next(0x0D, from: index) }
+        if lf < index { lf = next(0x0A, from: index) }
         let end = min(cr, lf)
         if end > index {
           afterCR = false
+          // A line too long is refused when it ends: a NUL further on in it is named first, as
+          // `SuppliedMessage` names it.
           lineLength += end - index
-          if lineLength > 998 {
-            throw MessageError(
-              .invalidData,
-              "cannot send the message unchanged: line \(line) is over 998 octets long; the limit is 998 "
-                + "(RFC 5322 §2.1.1)")
-          }
         }
         if end == bytes.count { break }
         if bytes[end] == 0x0A && afterCR && end == index {
           // The LF of a CRLF whose CR ended the line already.
           afterCR = false
         } else {
+          if lineLength > 998 { throw tooLong() }
           line += 1
           lineLength = 0
           afterCR = bytes[end] == 0x0D

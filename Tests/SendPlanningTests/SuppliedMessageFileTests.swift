@@ -1,6 +1,7 @@
 import Foundation
 import MailMessage
 import MailSender
+import PropertyTesting
 import Testing
 
 @testable import SendPlanning
@@ -105,5 +106,57 @@ import Testing
     #expect(
       throws: MessageError(.invalidData, "cannot send the message unchanged: line 20004 contains a NUL byte")
     ) { try Self.pass(assembled.content.source, piece: 1000) }
+  }
+
+  /// The line number in a refusal ("line N …"), or nil when `text` is none.
+  static func refusedLine(_ text: String?) -> Int? {
+    guard let text, let range = text.range(of: "line ") else { return nil }
+    return Int(text[range.upperBound...].prefix { $0.isNumber })
+  }
+
+  /// The body check of a streamed file agrees with `SuppliedMessage` on the whole message in memory: the same
+  /// messages refused (a NUL, a line over 998 octets; CRLF, bare CR and bare LF each ending a line), at the same
+  /// line, whatever the size of the reads.
+  @Test func theStreamedBodyCheckAgreesWithTheMessageInMemory() throws {
+    let checked = try Self.checked()
+    for propertyCase in Property.cases("SuppliedMessageFile body", count: 150) {
+      var gen = propertyCase.generator
+      var body: [UInt8] = []
+      for _ in 0..<gen.int(0...40) {
+        switch gen.int(0...9) {
+        case 0: body += [0x0D]
+        case 1: body += [0x0A]
+        case 2: body += [0x0D, 0x0A]
+        case 3: body += [UInt8](repeating: 0x61, count: gen.int(990...1005))
+        case 4 where gen.chance(20): body += [0]
+        default: body += [UInt8](repeating: 0x62, count: gen.int(0...300))
+        }
+      }
+      let message = Array("From: a@example.org\nSubject: x\n\n".utf8) + body
+      var inMemory: String?
+      do throws(MessageError) {
+        _ = try SuppliedMessage(bytes: message)
+      } catch {
+        inMemory = error.message
+      }
+      let (path, descriptor) = try Self.file(message)
+      defer { unlink(path) }
+      let assembled = try SuppliedMessageFile.assemble(
+        checked, descriptor: descriptor, name: "m", date: Self.date)
+      var streamed: String?
+      do throws(MessageError) {
+        _ = try Self.pass(assembled.content.source, piece: gen.int(1...700))
+      } catch {
+        streamed = error.message
+      }
+      let agree =
+        (inMemory == nil) == (streamed == nil) && Self.refusedLine(inMemory) == Self.refusedLine(streamed)
+        && (inMemory?.contains("NUL") ?? false) == (streamed?.contains("NUL") ?? false)
+      guard agree else {
+        Issue.record(
+          "in memory: \(inMemory ?? "accepted"); streamed: \(streamed ?? "accepted") — \(propertyCase)")
+        return
+      }
+    }
   }
 }
