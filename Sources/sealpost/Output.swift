@@ -248,10 +248,12 @@ enum Input {
       }
       return .bytes(try read(path, what: "message", limit: limit))
     }
-    // Standard input: a regular file behind it is read where it is, from a descriptor of our own.
+    // Standard input: a regular file behind it, read from its start, is read where it is, from a descriptor of
+    // our own (a file already partly read, `(read line; sealpost …) < file`, is taken from where it stands, as a
+    // pipe is).
     var info = stat()
     if fstat(STDIN_FILENO, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) <= limit,
-      Int(info.st_size) > streamingThreshold
+      Int(info.st_size) > streamingThreshold, lseek(STDIN_FILENO, 0, SEEK_CUR) == 0
     {
       let copy = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3)
       if copy >= 0 { return .descriptor(copy, name: name) }

@@ -233,4 +233,36 @@ import Testing
     let peak = try #require(peakKiB)
     #expect(peak < 64 << 10, "peak RSS \(peak) KiB")
   }
+
+  /// Standard input that is a large regular file is read where it is (nothing spooled: here $TMPDIR does not
+  /// exist); one already partly read is taken from where it stands, as a pipe would be.
+  @Test(arguments: [false, true])
+  func aLargeFileOnStandardInput(partlyRead: Bool) throws {
+    let server = try Self.server(chunking: true)
+    defer { server.stop() }
+    let directory = try Self.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let path = directory + "/stdin.eml"
+    try Data(Array("X-Skipped: by the shell\n".utf8) + Self.message).write(to: URL(fileURLWithPath: path))
+    // The shell's `read` takes the first line off the file one octet at a time, leaving the offset after it.
+    let prefix = partlyRead ? "read -r skipped; " : "head -c 0; read -r skipped < /dev/null; "
+    let arguments = try Self.arguments(server, ["--message", "-"]).map { "'\($0)'" }.joined(separator: " ")
+    let result = try Self.run(
+      "/bin/sh", ["-c", "exec < '\(path)'; \(prefix)exec '\(CLIRunner.binary.path)' \(arguments)"], stdin: [],
+      environment: ["TMPDIR": partlyRead ? directory : "/nonexistent-sealpost-spool", "HOME": directory])
+    if partlyRead {
+      #expect(result.status == 0, "\(result.stderr)")
+      try Self.checkDelivered(server)
+      #expect(
+        !server.sessions.flatMap(\.messages).contains {
+          String(decoding: $0, as: UTF8.self).contains("X-Skipped")
+        })
+    } else {
+      // The whole file, its first line included, read in place (a spool would have failed: 75).
+      #expect(result.status == 0, "\(result.stderr)")
+      let session = try #require(server.waitForFinishedSessions(1).first)
+      #expect(
+        session.messages.first.map { String(decoding: $0, as: UTF8.self).hasPrefix("X-Skipped") } == true)
+    }
+  }
 }
