@@ -48,8 +48,9 @@ struct SendSession {
   /// The DSN request with its envelope ID settled once (the message's Message-ID, or random).
   let dsn: DSNRequest?
 
-  /// The largest BDAT chunk, in octets as sent (give or take one encoded read of 64 KiB): bounded memory for
-  /// any message size, few enough replies in flight that they never fill a socket buffer.
+  /// The size at which a BDAT chunk goes, in octets as sent (it ends with the read that reaches it, so it is at
+  /// most this plus one encoded read of `readSize`): bounded memory for any message size, few enough replies in
+  /// flight that they never fill a socket buffer.
   static let maximumChunkOctets = 1 << 20
 
   /// Each pass reads the message in pieces of this size into one buffer of the session's: memory stays the

@@ -144,7 +144,10 @@ import Testing
       Int($0.split(separator: " ")[1]) ?? -1
     }
     #expect(sizes.count >= 3)
-    #expect(sizes.allSatisfy { $0 > 0 && $0 <= SendSession.maximumChunkOctets + 2 * 65536 })
+    #expect(
+      sizes.allSatisfy {
+        $0 > 0 && $0 <= SendSession.maximumChunkOctets + DataEncoder.maximumEncodedCount(SendSession.readSize)
+      })
     #expect(outcome.commands.filter { $0.hasSuffix(" LAST") }.count == 1)
     #expect(outcome.commands.last { $0.hasPrefix("BDAT") }?.hasSuffix(" LAST") == true)
     let expected = Array(
