@@ -42,7 +42,9 @@ final class ProgressBar: Sendable {
         return
       }
       guard event.time - started >= Self.delay else { return }
-      write("\r" + Self.line(sent: sent, total: total) + "\u{1B}[K")
+      // Narrower than the terminal, so the line never wraps (a wrapped line cannot be redrawn in place).
+      guard let line = Self.line(sent: sent, total: total, columns: Self.terminalColumns()) else { return }
+      write("\r" + line + "\u{1B}[K")
       state.drawn = true
     }
   }
@@ -59,14 +61,30 @@ final class ProgressBar: Sendable {
     state.drawn = false
   }
 
-  /// `sending [##########..........]  50%  1.5 of 3.0 MiB` — ASCII only, whatever the locale.
-  static func line(sent: Int, total: Int, width: Int = 30) -> String {
+  /// `sending [##########..........]  50%  1.5 of 3.0 MiB` — ASCII only, whatever the locale — with the bar
+  /// made shorter to fit `columns` (one column to spare), then only `sending 50%`; nil when even that does not
+  /// fit.
+  static func line(sent: Int, total: Int, columns: Int) -> String? {
     let fraction = total > 0 ? min(1, Double(sent) / Double(total)) : 1
-    let filled = Int(fraction * Double(width))
     let percent = Int(fraction * 100)
-    let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
     let padded = String(repeating: " ", count: max(0, 3 - String(percent).count)) + "\(percent)%"
-    return "sending [\(bar)] \(padded)  \(mebibytes(sent)) of \(mebibytes(total)) MiB"
+    let suffix = "] \(padded)  \(mebibytes(sent)) of \(mebibytes(total)) MiB"
+    let prefix = "sending ["
+    let width = min(30, columns - 1 - prefix.count - suffix.count)
+    if width >= 5 {
+      let filled = Int(fraction * Double(width))
+      return prefix + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        + suffix
+    }
+    let short = "sending \(percent)%"
+    return short.count < columns ? short : nil
+  }
+
+  /// The width of the terminal on stderr; 80 when it says none (a new pseudo-terminal says 0).
+  static func terminalColumns() -> Int {
+    var size = winsize()
+    guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+    return Int(size.ws_col)
   }
 
   /// Octets as MiB with one decimal: 1572864 → "1.5".

@@ -5,16 +5,18 @@ import Testing
 /// Issue 10: the upload's progress bar, on a real terminal (a pseudo-terminal made by Python's `pty`, as the
 /// prompt tests do): on stderr only, for an upload that takes over a second, erased before the verdict.
 @Suite(.serialized) struct ProgressBarTests {
-  /// Runs the binary on a new pty with stdout sent to the file `argv[2]` (so the pty shows stderr alone) and
-  /// prints "status=N" then everything the terminal showed.
+  /// Runs the binary on a new pty (`argv[3]` columns wide; 0: as made) with stdout sent to the file `argv[2]`
+  /// (so the pty shows stderr alone) and prints "status=N" then everything the terminal showed.
   static let driver = #"""
-    import os, pty, select, sys, time
-    binary, stdout_path = sys.argv[1], sys.argv[2]
+    import fcntl, os, pty, select, struct, sys, termios, time
+    binary, stdout_path, columns = sys.argv[1], sys.argv[2], int(sys.argv[3])
     pid, master = pty.fork()
     if pid == 0:
+        if columns:
+            fcntl.ioctl(2, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
         out = os.open(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(out, 1)
-        os.execv(binary, [binary] + sys.argv[3:])
+        os.execv(binary, [binary] + sys.argv[4:])
     shown, deadline, status = b"", time.time() + 60, None
     while time.time() < deadline:
         ready, _, _ = select.select([master], [], [], 0.1)
@@ -48,14 +50,16 @@ import Testing
     sys.stdout.write(shown.decode("utf-8", "replace"))
     """#
 
-  static func run(_ arguments: [String]) throws -> (status: String, terminal: String, stdout: String) {
+  static func run(_ arguments: [String], columns: Int = 0) throws -> (
+    status: String, terminal: String, stdout: String
+  ) {
     let directory = NSTemporaryDirectory() + "sealpost-bar-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let stdoutPath = directory + "/stdout"
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-    process.arguments = ["-c", driver, CLIRunner.binary.path, stdoutPath] + arguments
+    process.arguments = ["-c", driver, CLIRunner.binary.path, stdoutPath, "\(columns)"] + arguments
     var environment = ProcessInfo.processInfo.environment
     environment.removeValue(forKey: "SEALPOST_PASSWORD")
     environment.removeValue(forKey: "XDG_CONFIG_HOME")
@@ -91,7 +95,8 @@ import Testing
 
   /// A server that reads nothing of the message for two seconds: the upload lasts over a second, so the bar
   /// shows on the terminal (stderr), never on stdout, and is gone before the verdict.
-  @Test func aSlowUploadShowsTheBarOnStderrOnlyAndErasesItBeforeTheVerdict() throws {
+  @Test(arguments: [0, 60, 20])
+  func aSlowUploadShowsTheBarOnStderrOnlyAndErasesItBeforeTheVerdict(columns: Int) throws {
     var options = StandardSMTPOptions(tlsIdentity: try TestPKI.shared().identity(.valid))
     options.stall = .beforeReadingData(seconds: 2)
     options.capabilitiesAfterTLS.removeAll { $0.hasPrefix("SIZE") }
@@ -101,10 +106,20 @@ import Testing
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let result = try Self.run(
-      try Self.arguments(server, message: try Self.messageFile(megabytes: 24, in: directory)))
+      try Self.arguments(server, message: try Self.messageFile(megabytes: 16, in: directory)),
+      columns: columns)
     #expect(result.status == "status=0", "\(result.terminal.suffix(500))")
-    #expect(result.terminal.contains("\rsending ["), "\(result.terminal.suffix(500))")
-    #expect(result.terminal.contains("% "))
+    // The full bar on a wide terminal, a shorter one at 60 columns, the percentage alone at 20; never a line
+    // as wide as the terminal (it would wrap, and could not be redrawn in place).
+    #expect(
+      result.terminal.contains(columns == 20 ? "\rsending " : "\rsending ["), "\(result.terminal.suffix(500))"
+    )
+    #expect(result.terminal.contains("%"))
+    let widest =
+      result.terminal.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).filter {
+        $0.hasPrefix("sending")
+      }.map { $0.replacingOccurrences(of: "\u{1B}[K", with: "").count }.max() ?? 0
+    #expect(widest > 0 && widest < (columns == 0 ? 80 : columns), "widest bar line \(widest)")
     // Erased, then the verdict on a clean line.
     #expect(result.terminal.contains("\r\u{1B}[Ksealpost: sent"), "\(result.terminal.suffix(300))")
     #expect(!result.stdout.contains("sending ["))
