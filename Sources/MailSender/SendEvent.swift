@@ -91,7 +91,9 @@ public struct SendEvent: Sendable, Hashable {
     case tls(TLSEvent, showsChain: Bool)
     /// A recipient accepted or refused.
     case recipient(RecipientResult)
-    /// Message content written so far, in octets as sent on the wire, of `total`.
+    /// Message content written so far, in octets of the message as given (before line ends are made CRLF and
+    /// dots stuffed), of `total`, its exact size. At most one each 1 % or 256 KiB, whichever is more, besides
+    /// the first (0) and the last (`total`).
     case progress(sent: Int, total: Int)
     /// A line of message content (`showData`), or the one-line summary of the content.
     case data(String)

@@ -90,6 +90,9 @@ public struct SendFailure: Error, Sendable, Hashable, CustomStringConvertible {
     case messageTooLarge(size: Int, limit: Int)
     /// Malformed, oversized or out-of-turn replies.
     case protocolViolation
+    /// The message could not be read, or a pass over it differed from the pass that checked it (a file that
+    /// changed meanwhile): nothing was sent.
+    case messageUnreadable
     /// A local failure (poll, socket).
     case localError
 
@@ -121,6 +124,7 @@ public struct SendFailure: Error, Sendable, Hashable, CustomStringConvertible {
       case .extensionMissing: "extension_missing"
       case .messageTooLarge: "message_too_large"
       case .protocolViolation: "protocol_violation"
+      case .messageUnreadable: "message_unreadable"
       case .localError: "local_error"
       }
     }

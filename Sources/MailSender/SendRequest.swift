@@ -41,24 +41,61 @@ public struct Credentials: Sendable {
   }
 }
 
-/// The bytes of the message to send, as given. The core decides what they need from the server (BODY=8BITMIME
-/// for 8-bit content, SMTPUTF8 for 8-bit headers or a UTF-8 envelope, SIZE), normalises line endings and
-/// dot-stuffs on the way out; no caller decides any of it.
+/// The message to send, as given: a source the core reads as often as it needs (DESIGN §2). The core decides
+/// what it needs from the server (BODY=8BITMIME for 8-bit content, SMTPUTF8 for 8-bit headers or a UTF-8
+/// envelope, SIZE) by a pass of its own over the message as written for that server, normalises line endings
+/// and dot-stuffs on the way out; no caller decides any of it.
 public struct MessageContent: Sendable {
-  public let bytes: [UInt8]
-  /// What the content needs, found by one pass over it.
-  let traits: MessageTraits
+  /// Where the bytes come from: every pass (`open(for:)`) starts at the beginning.
+  public let source: any MessageSource
+  /// The bytes, when the message was given in memory.
+  public let inMemoryBytes: [UInt8]?
 
   public init(bytes: [UInt8]) {
-    self.bytes = bytes
-    self.traits = MessageTraits(scanning: bytes)
+    self.source = InMemoryMessage(bytes)
+    self.inMemoryBytes = bytes
   }
 
-  public var byteCount: Int { bytes.count }
+  /// A message that streams (a file, a MIME writer): read in passes of bounded memory, never held whole.
+  public init(source: any MessageSource) {
+    self.source = source
+    self.inMemoryBytes = nil
+  }
+
+  /// The whole message as written for a server that offers no extension: the bytes given in memory, or a
+  /// whole pass over a streamed message read into memory (for tests and small messages; empty when the pass
+  /// fails). The session itself never calls it.
+  public var bytes: [UInt8] {
+    if let inMemoryBytes { return inMemoryBytes }
+    return (try? Self.prefix(of: source, upTo: Int.max)) ?? []
+  }
+
+  /// The size in octets as given, when the message is in memory (a streamed one is measured by the session).
+  public var byteCount: Int? { inMemoryBytes?.count }
 
   /// The Message-ID of the header section without its angle brackets (RFC 5322 §3.6.4), if it has one on a
-  /// single line.
+  /// single line within the first 64 KiB (found by a pass of its own, read only that far).
   var messageID: String? {
+    let prefix = (try? Self.prefix(of: source, upTo: 64 << 10)) ?? []
+    return Self.messageID(in: prefix)
+  }
+
+  /// The first `limit` octets of a pass (fewer when the message is shorter).
+  static func prefix(of source: any MessageSource, upTo limit: Int) throws(MessageError) -> [UInt8] {
+    var reader = try source.open(for: .plain)
+    let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 1)
+    defer { piece.deallocate() }
+    var bytes: [UInt8] = []
+    while bytes.count < limit {
+      let wanted = min(piece.count, limit - bytes.count)
+      let count = try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: piece[0..<wanted]))
+      guard count > 0, count <= wanted else { break }
+      bytes += UnsafeRawBufferPointer(rebasing: piece[0..<count])
+    }
+    return bytes
+  }
+
+  static func messageID(in bytes: [UInt8]) -> String? {
     var lineStart = 0
     while lineStart < bytes.count {
       var end = lineStart
@@ -98,30 +135,62 @@ struct MessageTraits: Sendable, Hashable {
   /// A byte ≥ 0x80 in the body: BODY=8BITMIME.
   var eightBitBody = false
 
-  /// The header section ends at the first empty line, with line ends counted as the wire will have them (every
-  /// bare CR or LF becomes CRLF, DESIGN §3.8).
+  init() {}
+
+  /// The traits of a whole message held in memory.
   init(scanning bytes: [UInt8]) {
-    var inHeaders = true
-    var lineIsEmpty = true
-    var previous: UInt8 = 0
-    for byte in bytes {
+    var scanner = MessageScanner()
+    bytes.withUnsafeBytes { scanner.scan($0) }
+    self = scanner.traits
+  }
+}
+
+/// Finds a message's traits and size as its bytes go by, in pieces of any size (the check pass, and the send
+/// pass that must match it). The header section ends at the first empty line, with line ends counted as the
+/// wire will have them (every bare CR or LF becomes CRLF, DESIGN §3.8); after it, only whether an octet ≥ 0x80
+/// occurs matters, checked eight octets at a time.
+struct MessageScanner: Sendable {
+  private(set) var traits = MessageTraits()
+  /// Octets seen, as given.
+  private(set) var size = 0
+  private var inHeaders = true
+  private var lineIsEmpty = true
+  private var previous: UInt8 = 0
+
+  mutating func scan(_ bytes: UnsafeRawBufferPointer) {
+    size += bytes.count
+    var index = 0
+    while inHeaders && index < bytes.count {
+      let byte = bytes[index]
+      index += 1
       if byte == 0x0A && previous == 0x0D {
         // The LF of a CRLF: the CR already ended the line.
         previous = byte
         continue
       }
       if byte == 0x0D || byte == 0x0A {
-        if inHeaders && lineIsEmpty { inHeaders = false }
+        if lineIsEmpty { inHeaders = false }
         lineIsEmpty = true
       } else {
         lineIsEmpty = false
-        if byte >= 0x80 {
-          if inHeaders { eightBitHeaders = true } else { eightBitBody = true }
-        }
+        if byte >= 0x80 { traits.eightBitHeaders = true }
       }
       previous = byte
-      if eightBitBody && eightBitHeaders { break }
     }
+    guard !traits.eightBitBody, index < bytes.count else { return }
+    traits.eightBitBody = Self.hasEightBitOctet(UnsafeRawBufferPointer(rebasing: bytes[index...]))
+  }
+
+  static func hasEightBitOctet(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    guard let base = bytes.baseAddress else { return false }
+    let words = bytes.count / 8
+    var combined: UInt64 = 0
+    for word in 0..<words {
+      combined |= base.loadUnaligned(fromByteOffset: word * 8, as: UInt64.self)
+    }
+    if combined & 0x8080_8080_8080_8080 != 0 { return true }
+    for index in (words * 8)..<bytes.count where bytes[index] >= 0x80 { return true }
+    return false
   }
 }
 
@@ -180,8 +249,7 @@ public struct SendRequest: Sendable {
   }
 
   /// A UTF-8 envelope address needs SMTPUTF8 (RFC 6531 §3.3).
-  var needsSMTPUTF8: Bool {
-    message.traits.eightBitHeaders || !reversePath.utf8.allSatisfy { $0 < 0x80 }
-      || recipients.contains { !$0.utf8.allSatisfy { $0 < 0x80 } }
+  var envelopeNeedsSMTPUTF8: Bool {
+    !reversePath.utf8.allSatisfy { $0 < 0x80 } || recipients.contains { !$0.utf8.allSatisfy { $0 < 0x80 } }
   }
 }

@@ -60,7 +60,7 @@ extension SendSession {
   ///   - record: turns a reply into its escaped, scrubbed record.
   static func failure(
     from failure: SMTPFailure, request: SendRequest, insideTLS: Bool = true,
-    capabilities: Capabilities? = nil,
+    capabilities: Capabilities? = nil, messageSize: Int? = nil,
     record: (SMTPReply) -> ReplyRecord
   ) -> SendFailure {
     let host = request.host
@@ -125,10 +125,11 @@ extension SendSession {
         .dataError, "the message needs \(name), which \(host) does not offer — nothing was sent",
         reason: .extensionMissing(name))
     case .messageTooLarge(let limit):
+      let size = messageSize ?? request.message.byteCount ?? 0
       return SendFailure(
         .permanent,
-        "the message (\(request.message.byteCount) octets) is larger than \(host) accepts (SIZE \(limit)) — nothing was sent",
-        reason: .messageTooLarge(size: request.message.byteCount, limit: limit))
+        "the message (\(size) octets) is larger than \(host) accepts (SIZE \(limit)) — nothing was sent",
+        reason: .messageTooLarge(size: size, limit: limit))
     case .rejected(let reply):
       let reply = record(reply)
       let category: SendFailure.Category = (400...499).contains(reply.code) ? .temporary : .permanent

@@ -1,3 +1,4 @@
+import MailMessage
 import SMTPProtocol
 import SMTPTransport
 
@@ -26,6 +27,8 @@ struct SendSession {
   var insideTLS = false
   /// Bytes of content written so far, counted in the message as given (before dot-stuffing).
   var uploaded = 0
+  /// What the check pass found; the pass that is sent must find the same.
+  var checkedContent: CheckedContent?
 
   // What the probe needs beyond the report (issue 3); `send` fills them too.
   /// The versions offered; the probe's version attempts offer one at a time.
@@ -45,9 +48,21 @@ struct SendSession {
   /// The DSN request with its envelope ID settled once (the message's Message-ID, or random).
   let dsn: DSNRequest?
 
-  /// The largest BDAT chunk, in octets as sent (give or take one encoded read of 64 KiB): bounded memory for
-  /// any message size, few enough replies in flight that they never fill a socket buffer.
+  /// The size at which a BDAT chunk goes, in octets as sent (it ends with the read that reaches it, so it is at
+  /// most this plus one encoded read of `readSize`): bounded memory for any message size, few enough replies in
+  /// flight that they never fill a socket buffer.
   static let maximumChunkOctets = 1 << 20
+
+  /// Each pass reads the message in pieces of this size into one buffer of the session's: memory stays the
+  /// same whatever the size of the message.
+  static let readSize = 256 << 10
+
+  /// What the check pass found: the send pass must read the same size and traits for the same offer.
+  struct CheckedContent {
+    var offer: ContentOffer
+    var size: Int
+    var traits: MessageTraits
+  }
 
   init(
     request: SendRequest, cancellation: Cancellation, clock: any SessionClock, start: Duration? = nil,
@@ -238,12 +253,11 @@ struct SendSession {
         || (peerIsLoopback && request.credentials == nil),
       reversePath: request.reversePath,
       recipients: request.recipients,
-      messageNeeds8BitMIME: request.message.traits.eightBitBody,
-      messageNeedsSMTPUTF8: request.needsSMTPUTF8,
-      messageSize: request.message.byteCount,
+      messageNeedsSMTPUTF8: request.envelopeNeedsSMTPUTF8,
       goal: request.goal,
       dsn: dsn,
-      requireTLS: request.requireTLS
+      requireTLS: request.requireTLS,
+      examinesContent: request.goal == .deliver
     )
   }
 
@@ -285,8 +299,11 @@ struct SendSession {
         action = client.received(reply)
       case .send(let commands):
         try checkServerWaitedItsTurn(client)
-        try send(commands, utf8Paths: configuration.messageNeedsSMTPUTF8)
+        try send(commands, utf8Paths: client.usesSMTPUTF8)
         action = .readReply
+      case .examineContent(let offer):
+        let needs = try examineContent(for: offer)
+        action = client.contentExamined(needs)
       case .startTLS:
         capabilitiesBeforeTLS = client.capabilities
         try checkNothingFollowsStartTLS(connection)
@@ -299,7 +316,7 @@ struct SendSession {
         action = .readReply
       case .sendChunks(let prefix):
         try checkServerWaitedItsTurn(client)
-        let count = try sendChunks(after: prefix, utf8Paths: configuration.messageNeedsSMTPUTF8)
+        let count = try sendChunks(after: prefix, utf8Paths: client.usesSMTPUTF8)
         action = client.chunksSent(count)
       case .finish(let result, let closing):
         if client.isInsideTLS {
@@ -464,38 +481,118 @@ struct SendSession {
     }
   }
 
+  // MARK: - Content
+
+  /// The check pass (issue 10): reads the message once as written for a server offering `offer`, for what it
+  /// needs (8-bit body, UTF-8 headers) and its exact size, before MAIL. A message that cannot be read ends the
+  /// session here, with QUIT: nothing was sent.
+  private mutating func examineContent(for offer: ContentOffer) throws -> ContentNeeds {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
+    defer { buffer.deallocate() }
+    var pass: ContentPass
+    do {
+      pass = try ContentPass(request.message.source.open(for: offer))
+      while try pass.read(into: buffer) > 0 {
+        if cancellation.isCancelled { throw cancelled() }
+      }
+    } catch let error as MessageError {
+      quitBestEffort()
+      throw SendFailure(.dataError, "\(error.message) — nothing was sent", reason: .messageUnreadable)
+    }
+    let checked = CheckedContent(offer: offer, size: pass.scanner.size, traits: pass.scanner.traits)
+    checkedContent = checked
+    return ContentNeeds(
+      eightBitMIME: checked.traits.eightBitBody, smtpUTF8: checked.traits.eightBitHeaders, size: checked.size)
+  }
+
+  /// The pass that is sent: the same offer as the check pass, and it must read the same.
+  private func openSendPass() throws -> (ContentPass, CheckedContent) {
+    guard let checked = checkedContent else { preconditionFailure("content sent before it was examined") }
+    do throws(MessageError) {
+      return (try ContentPass(request.message.source.open(for: checked.offer)), checked)
+    } catch {
+      throw notSent(error.message)
+    }
+  }
+
+  /// Reads the next piece of the send pass; a piece that takes the pass past the checked size fails at once.
+  private func readNext(
+    _ pass: inout ContentPass, into buffer: UnsafeMutableRawBufferPointer, checked: CheckedContent
+  ) throws -> Int {
+    let count: Int
+    do throws(MessageError) {
+      count = try pass.read(into: buffer)
+    } catch {
+      throw notSent(error.message)
+    }
+    if pass.scanner.size > checked.size { throw changed(checked, pass) }
+    return count
+  }
+
+  /// The end of the send pass: it must have read what the check pass read, or the end of data must not go.
+  private func verify(_ pass: ContentPass, against checked: CheckedContent) throws {
+    guard pass.scanner.size == checked.size, pass.scanner.traits == checked.traits else {
+      throw changed(checked, pass)
+    }
+  }
+
+  private func changed(_ checked: CheckedContent, _ pass: ContentPass) -> SendFailure {
+    let what =
+      pass.scanner.size != checked.size
+      ? "\(pass.scanner.size > checked.size ? "more than" : "only") \(Self.grouped(pass.scanner.size)) octets "
+        + "where the check read \(Self.grouped(checked.size))"
+      : "octets of another kind (8-bit) than the check read"
+    return notSent("the message changed while it was sent: it gave \(what)")
+  }
+
+  /// The message failed during the send pass, before the end of data: the connection is closed without it, so
+  /// the server discards what it received.
+  private func notSent(_ message: String) -> SendFailure {
+    SendFailure(
+      .dataError, "\(message) — the message was not sent (the end of data never went)",
+      reason: .messageUnreadable)
+  }
+
+  /// DATA: the send pass through the dot-stuffing encoder, one read at a time from the session's buffers; the
+  /// end of data (and QUIT when pipelined) only once the pass proved to be the one checked.
   private mutating func sendMessage(thenQuit: Bool) throws {
     guard let connection else { preconditionFailure("data without a connection") }
     enter(.uploading)
+    var (pass, checked) = try openSendPass()
+    let input = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
+    defer { input.deallocate() }
+    let output = UnsafeMutableRawBufferPointer.allocate(
+      byteCount: DataEncoder.maximumEncodedCount(Self.readSize), alignment: 16)
+    defer { output.deallocate() }
     var encoder = DataEncoder()
-    var output: [UInt8] = []
-    let content = request.message.bytes
-    let chunkSize = 64 * 1024
-    var index = 0
+    var meter = ProgressMeter(total: checked.size)
     // Until the write holding the final dot starts, a failure means the server cannot have the message;
     // once it has started, the dot may have gone out: "delivery unknown".
     var finalWriteStarted = false
-    emit(.progress(sent: 0, total: content.count))
-    do throws(TransportError) {
-      while index < content.count {
-        let end = min(index + chunkSize, content.count)
-        encoder.encode(content[index..<end], into: &output)
-        index = end
-        if output.count >= chunkSize {
-          try writeData(&output, connection)
-          uploaded = index
-          emit(.progress(sent: index, total: content.count))
+    emit(.progress(sent: 0, total: checked.size))
+    do {
+      while true {
+        let count = try readNext(&pass, into: input, checked: checked)
+        if count == 0 { break }
+        if cancellation.isCancelled {
+          throw TransportError(.cancelled, "cancelled while sending the message")
         }
+        let written = encoder.encode(UnsafeRawBufferPointer(rebasing: input[0..<count]), into: output)
+        try writeData(UnsafeRawBufferPointer(rebasing: output[0..<written]), connection)
+        uploaded = pass.scanner.size
+        if meter.isDue(uploaded) { emit(.progress(sent: uploaded, total: checked.size)) }
       }
-      encoder.finish(into: &output)
-      if thenQuit { output += Array("QUIT\r\n".utf8) }
+      try verify(pass, against: checked)
+      var tail: [UInt8] = []
+      encoder.finish(into: &tail)
+      if thenQuit { tail += Array("QUIT\r\n".utf8) }
       finalWriteStarted = true
-      try writeData(&output, connection)
-      uploaded = content.count
-    } catch {
+      try tail.withUnsafeBytes { try writeData($0, connection) }
+      uploaded = checked.size
+    } catch let error as TransportError {
       throw uploadFailure(error, finalWriteStarted: finalWriteStarted)
     }
-    uploadDone(encoder, total: content.count)
+    uploadDone(encoder, total: checked.size)
     emit(.command("."))
     if thenQuit { emit(.command("QUIT")) }
     enter(.awaitingFinalReply)
@@ -504,70 +601,107 @@ struct SendSession {
   /// BDAT (RFC 3030 §2): `prefix` (MAIL and RCPT, or nothing), then the content in chunks of about
   /// `maximumChunkOctets` at most, the last with LAST, then QUIT, in as few writes as possible: a message that
   /// fits one chunk goes out in the same write as its envelope. No dot-stuffing; line endings as for DATA.
-  /// Returns the number of chunks written.
+  /// The LAST chunk only goes once the pass proved to be the one checked. Returns the number of chunks
+  /// written.
   private mutating func sendChunks(after prefix: [SMTPCommand], utf8Paths: Bool) throws -> Int {
     guard let connection else { preconditionFailure("data without a connection") }
-    var output = try encode(prefix, utf8Paths: utf8Paths)
+    var envelope = try encode(prefix, utf8Paths: utf8Paths)
     enter(.uploading)
+    var (pass, checked) = try openSendPass()
+    let input = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
+    defer { input.deallocate() }
+    // One chunk with room before it for the envelope (first chunk only) and its BDAT line, and after it for
+    // the last line end and QUIT: each write is one piece of memory, so the envelope, the chunk and QUIT go in
+    // one write (one round trip for a single recipient).
+    let headroom = envelope.count + 32
+    let capacity =
+      headroom + Self.maximumChunkOctets + DataEncoder.maximumEncodedCount(Self.readSize)
+      + DataEncoder.maximumFinishCount + 8
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+    defer { buffer.deallocate() }
+    guard let base = buffer.baseAddress else { preconditionFailure("no chunk buffer") }
+    var filled = 0
     var encoder = DataEncoder(framing: .chunked)
-    var chunk: [UInt8] = []
-    let content = request.message.bytes
-    let readSize = 64 * 1024
-    var index = 0
+    var meter = ProgressMeter(total: checked.size)
     var chunks = 0
     // As with the final dot: once the write holding the LAST chunk starts, a failure is "delivery unknown".
     var finalWriteStarted = false
-    emit(.progress(sent: 0, total: content.count))
-    do throws(TransportError) {
-      while index < content.count {
-        let end = min(index + readSize, content.count)
-        encoder.encode(content[index..<end], into: &chunk)
-        index = end
-        if chunk.count >= Self.maximumChunkOctets && index < content.count {
-          appendChunk(&chunk, last: false, to: &output)
-          chunks += 1
-          try connection.write(output, deadline: deadline)
-          output.removeAll(keepingCapacity: true)
-          uploaded = index
-          emit(.progress(sent: index, total: content.count))
+    emit(.progress(sent: 0, total: checked.size))
+
+    /// Writes the envelope (first time only), `BDAT n [LAST]` and the chunk, then `trailer`, in one write.
+    func writeChunk(last: Bool, trailer: [UInt8]) throws(TransportError) {
+      let command = SMTPCommand.bdat(size: filled, last: last)
+      emit(.command(command.transcriptText))
+      if request.showData {
+        showLines(UnsafeRawBufferPointer(rebasing: buffer[headroom..<(headroom + filled)]))
+      }
+      // The size is a count of octets we produced: encoding cannot fail.
+      let head = envelope + Array("\(command.transcriptText)\r\n".utf8)
+      envelope = []
+      let start = headroom - head.count
+      head.withUnsafeBytes {
+        if let from = $0.baseAddress { (base + start).copyMemory(from: from, byteCount: $0.count) }
+      }
+      var end = headroom + filled
+      trailer.withUnsafeBytes {
+        if let from = $0.baseAddress { (base + end).copyMemory(from: from, byteCount: $0.count) }
+      }
+      end += trailer.count
+      try connection.write(UnsafeRawBufferPointer(rebasing: buffer[start..<end]), deadline: deadline)
+      chunks += 1
+      filled = 0
+    }
+
+    do {
+      while true {
+        let count = try readNext(&pass, into: input, checked: checked)
+        if count == 0 { break }
+        if cancellation.isCancelled {
+          throw TransportError(.cancelled, "cancelled while sending the message")
+        }
+        filled += encoder.encode(
+          UnsafeRawBufferPointer(rebasing: input[0..<count]),
+          into: UnsafeMutableRawBufferPointer(rebasing: buffer[(headroom + filled)...]))
+        uploaded = pass.scanner.size
+        if filled >= Self.maximumChunkOctets && uploaded < checked.size {
+          try writeChunk(last: false, trailer: [])
+        }
+        if meter.isDue(uploaded) { emit(.progress(sent: uploaded, total: checked.size)) }
+      }
+      try verify(pass, against: checked)
+      var end: [UInt8] = []
+      encoder.finish(into: &end)
+      end.withUnsafeBytes {
+        if let from = $0.baseAddress {
+          (base + headroom + filled).copyMemory(from: from, byteCount: $0.count)
         }
       }
-      encoder.finish(into: &chunk)
-      appendChunk(&chunk, last: true, to: &output)
-      chunks += 1
-      output += Array("QUIT\r\n".utf8)
+      filled += end.count
       finalWriteStarted = true
-      try connection.write(output, deadline: deadline)
-      uploaded = content.count
-    } catch {
+      try writeChunk(last: true, trailer: Array("QUIT\r\n".utf8))
+      uploaded = checked.size
+    } catch let error as TransportError {
       throw uploadFailure(error, finalWriteStarted: finalWriteStarted)
     }
-    uploadDone(encoder, total: content.count)
+    uploadDone(encoder, total: checked.size)
     emit(.command("QUIT"))
     enter(.awaitingFinalReply)
     return chunks
   }
 
-  /// Appends `BDAT n [LAST]` and the chunk's octets to `output` (shown, and with `showData` its lines), and
-  /// empties `chunk`.
-  private func appendChunk(_ chunk: inout [UInt8], last: Bool, to output: inout [UInt8]) {
-    let command = SMTPCommand.bdat(size: chunk.count, last: last)
-    emit(.command(command.transcriptText))
-    if request.showData {
-      var lines = chunk.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-      if lines.last?.isEmpty == true { lines.removeLast() }
-      for line in lines {
-        let text = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
-        emit(.data(UntrustedText(Array(text)).escaped))
-      }
+  /// `showData`: each line of `bytes` (as sent) as a data event.
+  private func showLines(_ bytes: UnsafeRawBufferPointer) {
+    var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+    if lines.last?.isEmpty == true { lines.removeLast() }
+    for line in lines {
+      let text = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
+      emit(.data(UntrustedText(Array(text)).escaped))
     }
-    // The size is a count of octets we produced: encoding cannot fail.
-    output += Array("\(command.transcriptText)\r\n".utf8)
-    output += chunk
-    chunk.removeAll(keepingCapacity: true)
   }
 
-  private func writeData(_ output: inout [UInt8], _ connection: SMTPConnection) throws(TransportError) {
+  private func writeData(_ output: UnsafeRawBufferPointer, _ connection: SMTPConnection)
+    throws(TransportError)
+  {
     if request.showData {
       // Show the lines as they go on the wire (dot-stuffed), the final "." excepted.
       var lines = output.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
@@ -579,7 +713,19 @@ struct SendSession {
       }
     }
     try connection.write(output, deadline: deadline)
-    output.removeAll(keepingCapacity: true)
+  }
+
+  /// QUIT with a short deadline of its own and its reply, best effort: the outcome is already decided.
+  private mutating func quitBestEffort() {
+    guard let connection else { return }
+    let quitDeadline = Deadline.after(min(request.timeout, .seconds(2)), on: clock)
+    if (try? connection.write(Array("QUIT\r\n".utf8), deadline: quitDeadline)) != nil {
+      emit(.command("QUIT"))
+      if let bytes = try? connection.read(maxBytes: 4096, deadline: quitDeadline), !bytes.isEmpty {
+        parser.append(bytes)
+        if let reply = try? parser.nextReply() { emit(.reply(record(reply))) }
+      }
+    }
   }
 
   private mutating func readReply(awaitingFinalReply: Bool) throws -> SMTPReply {
@@ -617,19 +763,12 @@ struct SendSession {
   }
 
   private mutating func finish(_ result: SMTPResult, closing: SMTPClient.Closing) -> SendReport {
-    if let connection {
+    if connection != nil {
       switch closing {
       case .quit:
         // The outcome is decided; QUIT and its reply only let the server log a clean end, so they get a short
         // deadline of their own instead of another full step.
-        let quitDeadline = Deadline.after(min(request.timeout, .seconds(2)), on: clock)
-        if (try? connection.write(Array("QUIT\r\n".utf8), deadline: quitDeadline)) != nil {
-          emit(.command("QUIT"))
-          if let bytes = try? connection.read(maxBytes: 4096, deadline: quitDeadline), !bytes.isEmpty {
-            parser.append(bytes)
-            if let reply = try? parser.nextReply() { emit(.reply(record(reply))) }
-          }
-        }
+        quitBestEffort()
       case .close:
         // QUIT went with the end of data; its reply may already be here.
         if let reply = try? parser.nextReply() { emit(.reply(record(reply))) }
@@ -640,7 +779,9 @@ struct SendSession {
     if let failure = result.failure {
       let mapped = Self.failure(
         from: failure, request: request, insideTLS: insideTLS,
-        capabilities: insideTLS ? capabilitiesAfterTLS : capabilitiesBeforeTLS, record: record)
+        capabilities: insideTLS ? capabilitiesAfterTLS : capabilitiesBeforeTLS,
+        messageSize: checkedContent?.size,
+        record: record)
       return SendReport(failure: scrubbed(mapped))
     }
     if request.goal != .deliver {
@@ -684,5 +825,43 @@ struct SendSession {
       out.append(digit)
     }
     return out
+  }
+}
+
+/// One pass over the message: the reader, and what its bytes showed so far.
+struct ContentPass {
+  var reader: any MessageReader
+  var scanner = MessageScanner()
+
+  init(_ reader: any MessageReader) { self.reader = reader }
+
+  /// The next piece into the start of `buffer`; 0 at the end of the message.
+  mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(MessageError) -> Int {
+    let count = try reader.read(into: buffer)
+    guard (0...buffer.count).contains(count) else {
+      throw MessageError(.invalidData, "the message source gave an impossible count (\(count) octets)")
+    }
+    scanner.scan(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+    return count
+  }
+}
+
+/// Progress events at a bounded rate (issue 10): one each time another 1 % of the message, or 256 KiB if that
+/// is more, has gone — never one per write; the first (0) and the last (all of it) are the session's.
+struct ProgressMeter {
+  let total: Int
+  let step: Int
+  private var next: Int
+
+  init(total: Int) {
+    self.total = total
+    self.step = max(total / 100, 256 << 10)
+    self.next = step
+  }
+
+  mutating func isDue(_ sent: Int) -> Bool {
+    guard sent >= next, sent < total else { return false }
+    next = (sent / step + 1) * step
+    return true
   }
 }

@@ -89,18 +89,21 @@ public final class ServerSession: @unchecked Sendable {
   /// terminating ".\r\n". Recorded in `messages`.
   public func readData(timeout: Double? = nil) throws -> [UInt8] {
     let deadline = Date().addingTimeInterval(timeout ?? self.timeout)
+    // Where the search for the end of data resumes: a large message is searched once, not once per read.
+    var searched = 0
     while true {
       if buffer.starts(with: [0x2E, 13, 10]) {
         buffer.removeSubrange(..<3)
         recorder.state.withLock { $0.messages.append([]) }
         return []
       }
-      if let end = Self.find([13, 10, 0x2E, 13, 10], in: buffer) {
+      if let end = Self.find([13, 10, 0x2E, 13, 10], in: buffer, from: max(0, searched - 4)) {
         let content = Array(buffer[..<(end + 2)])
         buffer.removeSubrange(..<(end + 5))
         recorder.state.withLock { $0.messages.append(content) }
         return content
       }
+      searched = buffer.count
       guard try fill(deadline: deadline) else {
         throw ScriptedSMTPServerError("the client closed the connection inside DATA")
       }
@@ -384,11 +387,11 @@ public final class ServerSession: @unchecked Sendable {
     return Int32(min(seconds * 1000 + 1, Double(Int32.max)))
   }
 
-  static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+  static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int = 0) -> Int? {
     guard haystack.count >= needle.count else { return nil }
-    var index = 0
+    var index = start
     while index + needle.count <= haystack.count {
-      if haystack[index] == needle[0], Array(haystack[index..<(index + needle.count)]) == needle {
+      if haystack[index] == needle[0], haystack[index..<(index + needle.count)].elementsEqual(needle) {
         return index
       }
       index += 1

@@ -1,3 +1,5 @@
+import MailMessage
+
 /// The SMTP client protocol as a value-type state machine (swift-nio style, DESIGN §2).
 ///
 /// The driver feeds replies and events and carries out the returned `Action`s; the machine does no I/O.
@@ -11,6 +13,8 @@
 /// - `ehlo` → 2xx → capabilities; 5xx → `helo` only if allowed (RFC 5321 §3.2)
 /// - with `.startTLS` outside TLS: `startTLS` → 220 → `tlsHandshake` → `tlsEstablished()` → `ehlo` again with
 ///   every capability forgotten (RFC 3207 §4.2)
+/// - with `examinesContent`, before MAIL: `.examineContent(offer)` → `contentExamined(_:)` with what the message
+///   needs and its size, checked against the list that counts (issue 10)
 /// - `auth` (RFC 4954) → `mail` → `rcpt(i)` → `data` → `dataEnd` (RFC 5321 §3.3); with PIPELINING the MAIL,
 ///   RCPT and DATA commands go in one write and the replies are read in order (RFC 2920 §3.1)
 /// - with PIPELINING and CHUNKING the content goes in BDAT chunks instead of DATA (RFC 3030): for one
@@ -37,6 +41,9 @@ public struct SMTPClient: Sendable {
     /// `chunksSent(_:)` with the number of BDAT commands written, and read replies: one per command of
     /// `prefix`, then one per chunk.
     case sendChunks(prefix: [SMTPCommand])
+    /// Find what the message needs when it is written for a server offering `offer` (a pass over it), then
+    /// call `contentExamined(_:)`. Only with `examinesContent`, once per transaction, before MAIL.
+    case examineContent(ContentOffer)
     /// The session is over: report the result, then close as `then` says.
     case finish(SMTPResult, then: Closing)
   }
@@ -96,7 +103,9 @@ public struct SMTPClient: Sendable {
     case chunksAfterRecipients
   }
 
-  private let configuration: SMTPClientConfiguration
+  private var configuration: SMTPClientConfiguration
+  /// `.examineContent` returned and `contentExamined(_:)` not yet called.
+  private var awaitingExamination = false
   private var state: State = .idle
   /// A refusal of a pipelined MAIL; the RCPT and DATA replies after it are read and ignored.
   private var mailRejection: SMTPReply?
@@ -199,9 +208,27 @@ public struct SMTPClient: Sendable {
     return .readReply
   }
 
+  /// The envelope uses SMTPUTF8 (RFC 6531): its addresses may be UTF-8. Settled once the content is examined.
+  public var usesSMTPUTF8: Bool { configuration.messageNeedsSMTPUTF8 }
+
+  /// After `.examineContent`: what the message needs and its size. The transaction goes on (MAIL), or fails
+  /// before it when the server lacks what the message needs.
+  public mutating func contentExamined(_ needs: ContentNeeds) -> Action {
+    guard awaitingExamination else {
+      preconditionFailure("contentExamined(_:) without an .examineContent action")
+    }
+    awaitingExamination = false
+    configuration.messageNeeds8BitMIME = configuration.messageNeeds8BitMIME || needs.eightBitMIME
+    configuration.messageNeedsSMTPUTF8 = configuration.messageNeedsSMTPUTF8 || needs.smtpUTF8
+    configuration.messageSize = needs.size
+    configuration.examinesContent = false
+    return beginTransaction()
+  }
+
   /// Feeds one complete reply.
   public mutating func received(_ reply: SMTPReply) -> Action {
     precondition(!awaitingChunkCount, "received(_:) before chunksSent(_:)")
+    precondition(!awaitingExamination, "received(_:) before contentExamined(_:)")
     switch state {
     case .idle, .tlsHandshake, .finished:
       preconditionFailure("received(_:) while no reply was asked for (state \(state))")
@@ -346,6 +373,10 @@ public struct SMTPClient: Sendable {
     // Invariant: with STARTTLS the transaction only ever uses the post-TLS list (DESIGN §3.3).
     precondition(configuration.security != .startTLS || isInsideTLS, "transaction before STARTTLS")
     let current = capabilities ?? .none
+    if configuration.examinesContent {
+      awaitingExamination = true
+      return .examineContent(ContentOffer(eightBitMIME: current.eightBitMIME, smtpUTF8: current.smtpUTF8))
+    }
     if configuration.messageNeeds8BitMIME && !current.eightBitMIME {
       return fail(.extensionMissing("8BITMIME"), at: .mail, then: .quit)
     }

@@ -68,6 +68,11 @@ public struct SMTPClientConfiguration: Sendable {
   /// `REQUIRETLS` (RFC 8689): the message must only travel over verified TLS; fail before MAIL if the server
   /// does not offer it (in the list inside TLS).
   public var requireTLS = false
+  /// The message's needs and size are not known yet: once the server's list is (inside TLS when TLS is used),
+  /// the client asks for them with `.examineContent` before MAIL, and `contentExamined(_:)` adds them to
+  /// `messageNeeds8BitMIME`, `messageNeedsSMTPUTF8` and `messageSize` (issue 10: a message that streams is read
+  /// for them in a pass of its own, for what this server offers).
+  public var examinesContent = false
 
   /// A configuration; `recipients` must not be empty.
   public init(
@@ -83,7 +88,8 @@ public struct SMTPClientConfiguration: Sendable {
     messageSize: Int? = nil,
     goal: Goal = .deliver,
     dsn: DSNRequest? = nil,
-    requireTLS: Bool = false
+    requireTLS: Bool = false,
+    examinesContent: Bool = false
   ) {
     self.security = security
     self.ehloName = ehloName
@@ -98,6 +104,7 @@ public struct SMTPClientConfiguration: Sendable {
     self.goal = goal
     self.dsn = dsn
     self.requireTLS = requireTLS
+    self.examinesContent = examinesContent
   }
 
   /// Checks that every command this configuration leads to can be encoded: EHLO name, envelope addresses,

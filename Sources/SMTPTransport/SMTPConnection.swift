@@ -192,16 +192,28 @@ public final class SMTPConnection: @unchecked Sendable {
 
   /// Writes all of `bytes` (inside TLS: encrypted) before the deadline.
   public func write(_ bytes: [UInt8], deadline: Deadline) throws(TransportError) {
+    var failure: TransportError?
+    bytes.withUnsafeBytes { raw in
+      do throws(TransportError) {
+        try write(raw, deadline: deadline)
+      } catch {
+        failure = error
+      }
+    }
+    if let failure { throw failure }
+  }
+
+  /// Writes all of `bytes` (inside TLS: encrypted) before the deadline. The message content goes through here
+  /// from the session's own fixed buffers, so a large message is never copied into an array on its way out.
+  public func write(_ bytes: UnsafeRawBufferPointer, deadline: Deadline) throws(TransportError) {
     guard descriptor >= 0 else { throw TransportError(.connectionLost, "the connection is closed") }
-    guard !bytes.isEmpty else { return }
+    guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
     awaitingPeer = true
     if let ssl { return try tlsWrite(ssl, bytes: bytes, deadline: deadline) }
     var offset = 0
     while offset < bytes.count {
       if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled while writing to \(peer)") }
-      let sent = bytes.withUnsafeBytes { raw in
-        send(descriptor, raw.baseAddress.map { $0 + offset }, raw.count - offset, Int32(MSG_NOSIGNAL))
-      }
+      let sent = send(descriptor, base + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
       if sent >= 0 {
         offset += sent
         continue

@@ -422,13 +422,13 @@ extension SMTPConnection {
     }
   }
 
-  func tlsWrite(_ ssl: OpaquePointer, bytes: [UInt8], deadline: Deadline)
+  func tlsWrite(_ ssl: OpaquePointer, bytes: UnsafeRawBufferPointer, deadline: Deadline)
     throws(TransportError)
   {
     var offset = 0
     while offset < bytes.count {
       if cancellation.isCancelled { throw TransportError(.cancelled, "cancelled while writing to \(peer)") }
-      let result = bytes.withUnsafeBytes { sealpost_ssl_write_from(ssl, $0.baseAddress, $0.count, &offset) }
+      let result = sealpost_ssl_write_from(ssl, bytes.baseAddress, bytes.count, &offset)
       if result == 1 { continue }
       try handleTLSError(ssl, result: result, errno: errno, deadline: deadline, step: "writing to \(peer)")
       if SSL_get_error(ssl, result) == SSL_ERROR_ZERO_RETURN {

@@ -30,7 +30,8 @@ public struct MessageFields: Sendable {
 
 /// The message ready for the core: its bytes and the envelope.
 public struct AssembledMessage: Sendable {
-  /// The message written for ``MessageAssembly/assumedOffer``, in memory, for the send path that takes bytes.
+  /// The message for the core: in memory when it was given so, else the streaming ``source`` (the session
+  /// writes it for the server's offer).
   public var content: MessageContent
   /// The envelope sender (address only; domains as A-labels, RFC 5891).
   public var reversePath: String
@@ -82,11 +83,6 @@ public struct AssemblyFinding: Sendable, Hashable {
 public enum MessageAssembly {
   /// The most recipients one message takes (RFC 5321 §4.5.3.1.8 asks servers for 100; Postfix takes 1,000).
   public static let maximumRecipients = 1000
-
-  /// The offer a message is written for while the send path takes bytes made before the server is known: none
-  /// (quoted-printable text, A-label domains). The one place this is chosen; once the sender reads
-  /// ``AssembledMessage/source`` for the offer after EHLO, this goes.
-  public static let assumedOffer = ContentOffer.plain
 
   /// The fields with every address and header checked (usage 64, bad data 65), before any file is read, so a
   /// front end reports them first (DESIGN §4: first match wins).
@@ -236,36 +232,17 @@ public enum MessageAssembly {
     } catch {
       throw planningError(error)
     }
+    // A message Sealpost builds streams: the session writes it for the offer of the server (8bit text where
+    // 8BITMIME is offered, else quoted-printable) a piece at a time, attachments encoded as they are read.
     let content: MessageContent
     if let memory = source as? InMemoryMessage {
       content = MessageContent(bytes: memory.bytes)
     } else {
-      content = MessageContent(bytes: try collect(source, for: assumedOffer))
+      content = MessageContent(source: source)
     }
     return AssembledMessage(
       content: content, reversePath: reversePath, recipients: recipients, messageID: messageID, notes: notes,
       source: source, findings: findings)
-  }
-
-  /// One pass over `source` in memory (the send path until it streams).
-  static func collect(_ source: any MessageSource, for offer: ContentOffer) throws(PlanningError) -> [UInt8] {
-    do throws(MessageError) {
-      if let message = source as? MIMEMessage { return try message.bytes(for: offer) }
-      var reader = try source.open(for: offer)
-      var out: [UInt8] = []
-      var buffer = [UInt8](repeating: 0, count: 64 << 10)
-      while true {
-        var result: Result<Int, MessageError> = .success(0)
-        buffer.withUnsafeMutableBytes { raw in
-          result = Result { () throws(MessageError) in try reader.read(into: raw) }
-        }
-        let count = try result.get()
-        if count == 0 { return out }
-        out += buffer[0..<count]
-      }
-    } catch {
-      throw planningError(error)
-    }
   }
 
   /// A message error in the planning layer's terms: an unreadable attachment is 66, the rest bad data (65).

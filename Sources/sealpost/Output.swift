@@ -24,6 +24,7 @@ enum Output {
 
   /// One line on stderr, "sealpost: …"; ASCII only when the locale is not UTF-8 (DESIGN §5).
   static func verdict(_ line: String) {
+    progressBar.clear()
     standardError.write("sealpost: " + (asciiOnly ? TranscriptFormat.ascii(line) : line) + "\n")
   }
 
@@ -37,9 +38,16 @@ enum Output {
   /// Prints each event as it happens, in `format`.
   static func stream(_ format: TranscriptFormat) -> (SendEvent) -> Void {
     { event in
-      for line in format.render(event, asciiOnly: asciiOnly, now: Int64(time(nil))) { transcript(line) }
+      progressBar.handle(event)
+      let lines = format.render(event, asciiOnly: asciiOnly, now: Int64(time(nil)))
+      if !lines.isEmpty { progressBar.clear() }
+      for line in lines { transcript(line) }
     }
   }
+
+  /// The upload's bar on stderr, when stderr is a terminal (issue 10).
+  static let progressBar = ProgressBar(
+    enabled: isatty(STDERR_FILENO) == 1, write: { text in standardError.write(text) })
 
   /// Starts a send or probe and runs it to its end: its events printed in `format` as they come, Ctrl-C or
   /// SIGTERM cancelling it (the handlers are in place before the session's thread exists).
@@ -128,9 +136,9 @@ enum Output {
   static let asciiOnly = !Environment.isUTF8Locale
 
   private static let standardOutput = Stream(descriptor: STDOUT_FILENO)
-  private static let standardError = Stream(descriptor: STDERR_FILENO)
+  fileprivate static let standardError = Stream(descriptor: STDERR_FILENO)
 
-  private final class Stream: Sendable {
+  fileprivate final class Stream: Sendable {
     let descriptor: Int32
     /// Why the first failed write failed (strerror), once one has.
     private let failed = Mutex<String?>(nil)
@@ -235,6 +243,143 @@ enum Input {
       bytes += chunk[0..<count]
       if bytes.count > limit { throw tooLarge(nil) }
     }
+  }
+
+  /// A `--message` as it will be sent: small ones in memory, large ones (over `streamingThreshold`) by an open
+  /// descriptor that each pass reads with `pread` (issue 10).
+  enum Message {
+    case bytes([UInt8])
+    /// An open descriptor (the caller owns it) and the name refusals use.
+    case descriptor(Int32, name: String)
+  }
+
+  /// Above this a message streams: a regular file stays open and is read at each pass, standard input is
+  /// spooled to an unlinked temporary file. Below it the message is simply held.
+  static let streamingThreshold = 1 << 20
+
+  /// `--message PATH|-`, at most `limit` octets: a regular file over `streamingThreshold` is kept open (its own
+  /// descriptor, never opened again by path); standard input (or any pipe) is read up to the threshold and, if
+  /// it goes on, spooled to a 0600 temporary file in `$TMPDIR` (else /tmp) that is unlinked at once, so nothing
+  /// is left behind whatever happens. A spool that cannot be written (a full disk, a quota) is a temporary
+  /// failure (75): nothing was sent, and the same command can succeed later.
+  static func message(_ path: String, limit: Int = defaultMaximumSize) throws(SendFailure) -> Message {
+    let fromStandardInput = path == "-"
+    let name = fromStandardInput ? "standard input" : UntrustedText(path).escaped
+    if !fromStandardInput || standardInputWasClosed {
+      // A regular file: open it once, and keep that descriptor when it is large.
+      if !fromStandardInput {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+          throw SendFailure(.noInput, "the message from \(name): \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        if fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) <= limit,
+          Int(info.st_size) > streamingThreshold
+        {
+          return .descriptor(descriptor, name: name)
+        }
+        close(descriptor)
+      }
+      return .bytes(try read(path, what: "message", limit: limit))
+    }
+    // Standard input: a regular file behind it, read from its start, is read where it is, from a descriptor of
+    // our own (a file already partly read, `(read line; sealpost …) < file`, is taken from where it stands, as a
+    // pipe is).
+    var info = stat()
+    if fstat(STDIN_FILENO, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) <= limit,
+      Int(info.st_size) > streamingThreshold, lseek(STDIN_FILENO, 0, SEEK_CUR) == 0
+    {
+      let copy = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3)
+      if copy >= 0 { return .descriptor(copy, name: name) }
+    }
+    if (info.st_mode & S_IFMT) == S_IFDIR { return .bytes(try read(path, what: "message", limit: limit)) }
+    // A pipe: up to the threshold in memory; past it, the spool.
+    var head: [UInt8] = []
+    let wanted = min(limit, streamingThreshold) + 1
+    var chunk = [UInt8](repeating: 0, count: 64 << 10)
+    while head.count < wanted {
+      let count = chunk.withUnsafeMutableBytes {
+        Glibc.read(STDIN_FILENO, $0.baseAddress, min($0.count, wanted - head.count))
+      }
+      if count == 0 { return .bytes(head) }
+      if count < 0 {
+        if errno == EINTR { continue }
+        throw SendFailure(.noInput, "the message from standard input: \(String(cString: strerror(errno)))")
+      }
+      head += chunk[0..<count]
+    }
+    if head.count > limit {
+      throw SendFailure(
+        .dataError,
+        "the message from standard input is over the limit of \(Self.grouped(limit)) octets (raise it with "
+          + "--max-size) — nothing was sent")
+    }
+    return .descriptor(try spool(head, limit: limit), name: name)
+  }
+
+  /// Copies `head` and the rest of standard input into an unlinked temporary file; returns its descriptor.
+  static func spool(_ head: [UInt8], limit: Int) throws(SendFailure) -> Int32 {
+    let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    let shownDirectory = UntrustedText(directory).escaped
+    func failed(_ what: String, _ code: Int32) -> SendFailure {
+      SendFailure(
+        .temporary,
+        "cannot spool standard input to a temporary file in \(shownDirectory) (\(what): "
+          + "\(String(cString: strerror(code)))) — nothing was sent")
+    }
+    var template = Array((directory + "/sealpost-spool-XXXXXX").utf8CString)
+    let descriptor = template.withUnsafeMutableBufferPointer { buffer in
+      buffer.baseAddress.map { mkstemp($0) } ?? -1
+    }
+    guard descriptor >= 0 else { throw failed("creating it", errno) }
+    _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+    // Unlinked at once: the data lives only as long as the descriptor, and no other process can open it.
+    _ = template.withUnsafeBufferPointer { buffer in buffer.baseAddress.map { unlink($0) } }
+    _ = fchmod(descriptor, 0o600)
+    var total = 0
+    func append(_ bytes: UnsafeRawBufferPointer) throws(SendFailure) {
+      var offset = 0
+      while offset < bytes.count {
+        guard let base = bytes.baseAddress else { return }
+        let written = Glibc.write(descriptor, base + offset, bytes.count - offset)
+        if written < 0 && errno == EINTR { continue }
+        guard written > 0 else {
+          let code = written < 0 ? errno : ENOSPC
+          close(descriptor)
+          throw failed("writing", code)
+        }
+        offset += written
+      }
+      total += bytes.count
+    }
+    var failure: SendFailure?
+    head.withUnsafeBytes { bytes in
+      do throws(SendFailure) { try append(bytes) } catch { failure = error }
+    }
+    if let failure { throw failure }
+    let chunkSize = 256 << 10
+    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+    defer { chunk.deallocate() }
+    while true {
+      let wanted = min(chunkSize, limit + 1 - total)
+      let count = Glibc.read(STDIN_FILENO, chunk.baseAddress, wanted)
+      if count == 0 { break }
+      if count < 0 {
+        if errno == EINTR { continue }
+        let reason = String(cString: strerror(errno))
+        close(descriptor)
+        throw SendFailure(.noInput, "the message from standard input: \(reason)")
+      }
+      try append(UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
+      if total > limit {
+        close(descriptor)
+        throw SendFailure(
+          .dataError,
+          "the message from standard input is over the limit of \(Self.grouped(limit)) octets (raise it with "
+            + "--max-size) — nothing was sent")
+      }
+    }
+    return descriptor
   }
 
   /// `--max-size`: octets, or with a K, M or G suffix (powers of 1,024).

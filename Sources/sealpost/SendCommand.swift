@@ -260,9 +260,13 @@ struct SendCommand: ParsableCommand {
     }
     try checkFirst()
     var supplied: [UInt8]?
+    var suppliedFile: (descriptor: Int32, name: String)?
     var bodyBytes: [UInt8] = []
     if let message {
-      supplied = try Input.read(message, what: "message", limit: sizeLimit)
+      switch try Input.message(message, limit: sizeLimit) {
+      case .bytes(let bytes): supplied = bytes
+      case .descriptor(let descriptor, let name): suppliedFile = (descriptor, name)
+      }
     } else if let bodyFile {
       if bodyFile == "-" && Input.standardInputIsTerminal {
         Output.verdict("note: type the body, then Ctrl-D on a line of its own")
@@ -289,16 +293,15 @@ struct SendCommand: ParsableCommand {
     let attachments = try CLIPlanning.run { () throws(PlanningError) in
       try MessageAssembly.attachments(attach)
     }
-    // The send path still holds the encoded message in memory: the files together get the same bound as a body.
-    let attached = attachments.reduce(0) { $0 + $1.source.byteCount }
-    if attached > sizeLimit {
-      throw SendFailure(
-        .dataError,
-        "the attachments are \(Input.grouped(attached)) octets together, over the limit of "
-          + "\(Input.grouped(sizeLimit)) octets (raise it with --max-size) — nothing was sent")
-    }
     return try CLIPlanning.run { () throws(PlanningError) in
-      try MessageAssembly.assemble(withSubject, body: bodyBytes, supplied: supplied, attachments: attachments)
+      // A large message streams from its descriptor (issue 10); the source owns the descriptor from here.
+      if let suppliedFile {
+        return try SuppliedMessageFile.assemble(
+          withSubject, descriptor: suppliedFile.descriptor, name: suppliedFile.name)
+      }
+      // Attachments stream too: the MIME writer reads, encodes and writes them a piece at a time.
+      return try MessageAssembly.assemble(
+        withSubject, body: bodyBytes, supplied: supplied, attachments: attachments)
     }
   }
 

@@ -55,8 +55,8 @@ import Testing
     let progress = events.compactMap {
       if case .progress(let sent, let total) = $0.payload { [sent, total] } else { nil }
     }
-    #expect(progress.first == [0, request.message.byteCount])
-    #expect(progress.last == [request.message.byteCount, request.message.byteCount])
+    #expect(progress.first == [0, request.message.bytes.count])
+    #expect(progress.last == [request.message.bytes.count, request.message.bytes.count])
   }
 
   @Test func theAsyncEventSequenceEndsWithTheOutcome() async throws {

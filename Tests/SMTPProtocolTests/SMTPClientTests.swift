@@ -85,7 +85,7 @@ func converse(
     }
     var awaitingFinal = contentSent && !transactionFailed
     switch action {
-    case .readReply, .startTLS: break
+    case .readReply, .startTLS, .examineContent: break
     case .send(let commands):
       for command in commands { wire += try command.encoded(utf8Paths: configuration.messageNeedsSMTPUTF8) }
     case .sendData(let thenQuit):

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Benchmark (issue 10): throughput and peak RSS of `sealpost send` with a 100 MB message, beside
+# `curl --upload-file` sending the same file in the same run, to a local server over implicit TLS that discards
+# what it receives (Tests/bench/discard-smtp.py). A script for a human, not part of CI; it needs python3, curl,
+# openssl and /usr/bin/time (Debian: apt-get install -y python3 curl openssl time).
+#
+#   swift build -c release --product sealpost
+#   bash Tests/bench/throughput.sh [MODE…]      # modes below; default: message message-bdat
+#
+# Modes (one line each in `mode_arguments`): how sealpost is given the content, and whether the server offers
+# CHUNKING. curl always sends the encoded file with DATA (it has no BDAT).
+#   message       --message FILE (already encoded), server without CHUNKING: DATA, dot-stuffed
+#   message-bdat  --message FILE, server with CHUNKING: BDAT chunks
+#
+# RUNS=N runs per tool and mode (default 3; the median is printed), SIZE_MB=N the message size (default 100),
+# SEALPOST=path the binary (default .build/release/sealpost). Figures depend on the machine: say which when
+# you quote them.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../.."
+runs=${RUNS:-3}
+size_mb=${SIZE_MB:-100}
+SEALPOST=$(realpath "${SEALPOST:-.build/release/sealpost}")
+[ -x "$SEALPOST" ] || { echo "bench: no sealpost binary at $SEALPOST (swift build -c release)" >&2; exit 1; }
+for tool in python3 curl openssl /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
+done
+modes=("$@")
+[ ${#modes[@]} -gt 0 ] || modes=(message message-bdat)
+
+work=$(mktemp -d)
+server_pid=
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+# A certificate for 127.0.0.1, given to sealpost as its CA file (a self-signed certificate there is a trust
+# anchor) and ignored by curl (-k).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+  -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+
+# The message: headers, then base64 of random bytes in 76-column CRLF lines, as a MIME writer encodes an
+# attachment.
+message=$work/message.eml
+python3 - "$message" "$size_mb" <<'PY'
+import base64, os, sys
+path, megabytes = sys.argv[1], int(sys.argv[2])
+with open(path, "wb") as out:
+    out.write(b"From: a@example.test\r\nTo: b@example.test\r\nSubject: throughput\r\n"
+              b"Message-ID: <bench@example.test>\r\nDate: Tue, 01 Dec 2026 12:00:00 +0000\r\n"
+              b"MIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n"
+              b"Content-Transfer-Encoding: base64\r\n\r\n")
+    raw = os.urandom(57 * 1024)
+    line_block = b"".join(base64.b64encode(raw[i:i + 57]) + b"\r\n" for i in range(0, len(raw), 57))
+    target = megabytes * 1000 * 1000
+    while out.tell() < target:
+        out.write(line_block)
+PY
+bytes=$(stat -c %s "$message")
+
+# The sealpost arguments that give the content, per mode (the lead adds the attachment mode here).
+mode_arguments() {
+  case $1 in
+    message | message-bdat) echo "--message $message" ;;
+    *) return 1 ;;
+  esac
+}
+mode_chunking() { case $1 in *-bdat) echo --chunking ;; *) echo ;; esac; }
+
+start_server() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  rm -f "$work/port"
+  # shellcheck disable=SC2046
+  python3 "$here/discard-smtp.py" "$work/cert.pem" "$work/key.pem" "$work/port" $(mode_chunking "$1") &
+  server_pid=$!
+  for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+  port=$(cat "$work/port")
+}
+
+# Runs "$@" under /usr/bin/time -v; prints "wall_seconds cpu_seconds peak_kib exit".
+measure() {
+  local log=$work/time.log status=0
+  /usr/bin/time -v -o "$log" "$@" >/dev/null 2>"$work/stderr" || status=$?
+  awk -F': ' -v status="$status" '
+    /Elapsed \(wall clock\)/ { n = split($2, p, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + p[i] }
+    /User time \(seconds\)/ { c += $2 }
+    /System time \(seconds\)/ { c += $2 }
+    /Maximum resident set size/ { r = $2 }
+    END { print w, c, r, status }' "$log"
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+run_tool() {
+  local tool=$1 mode=$2 args
+  args=$(mode_arguments "$mode")
+  if [ "$tool" = sealpost ]; then
+    # shellcheck disable=SC2086
+    measure "$SEALPOST" send --server "127.0.0.1:$port" --tls implicit --ca-file "$work/cert.pem" \
+      --from a@example.test --to b@example.test --transcript none --max-size 1G $args
+  else
+    measure curl -sS "smtps://127.0.0.1:$port" --mail-from a@example.test --mail-rcpt b@example.test \
+      --upload-file "$message" -k
+  fi
+}
+
+printf 'message: %s octets; %s runs per tool and mode, sealpost and curl in turn; %s\n' "$bytes" "$runs" \
+  "$(uname -srm)"
+printf '%-14s %-9s %9s %8s %9s %13s\n' mode tool seconds MB/s 'cpu s' 'peak RSS MiB'
+for mode in "${modes[@]}"; do
+  mode_arguments "$mode" >/dev/null || { echo "bench: unknown mode $mode" >&2; exit 64; }
+  start_server "$mode"
+  for tool in sealpost curl; do : >"$work/$tool"; done
+  for _ in $(seq "$runs"); do
+    # In turn, so a machine whose load drifts weighs on both alike.
+    for tool in sealpost curl; do
+      read -r wall cpu rss status < <(run_tool "$tool" "$mode")
+      if [ "$status" != 0 ]; then
+        echo "bench: $tool ($mode) exited $status: $(cat "$work/stderr")" >&2
+        exit 1
+      fi
+      echo "$wall $cpu $rss" >>"$work/$tool"
+    done
+  done
+  for tool in sealpost curl; do
+    wall=$(cut -d' ' -f1 "$work/$tool" | median)
+    cpu=$(cut -d' ' -f2 "$work/$tool" | median)
+    rss=$(cut -d' ' -f3 "$work/$tool" | median)
+    awk -v m="$mode" -v t="$tool" -v w="$wall" -v c="$cpu" -v r="$rss" -v b="$bytes" \
+      'BEGIN { printf "%-14s %-9s %9.2f %8.0f %9.2f %13.1f\n", m, t, w, b / w / 1e6, c, r / 1024 }'
+  done
+done
