@@ -25,8 +25,20 @@ public enum CertificateFile {
   }
 
   /// Why `pem` cannot serve as trust anchors, or nil when it holds at least one PEM certificate.
+  ///
+  /// The check is the load: the anchors are parsed once, into the TLS context that the handshakes of this
+  /// process then use (`TLSContextCache`), instead of once here and again for the handshake (issue 14).
   public static func problem(pem: [UInt8]) -> String? {
-    withCertificates(pem) { _ in } == 0 ? "it holds no PEM certificate" : nil
+    do throws(TLSContextCache.Failure) {
+      SSL_CTX_free(try TLSContextCache.acquire(.pem(pem), versions: TLSClientConfiguration.defaultVersions))
+      return nil
+    } catch {
+      switch error {
+      case .noCertificate: return "it holds no PEM certificate"
+      // Not a problem of the file: the handshake meets the same failure and reports it as a TLS failure.
+      case .context: return nil
+      }
+    }
   }
 
   /// Why a CA file cannot be read; the message names no content.
