@@ -3,8 +3,8 @@ import Synchronization
 
 /// Client TLS contexts (`SSL_CTX`), one per set of trust anchors and range of offered versions, made once per
 /// process and shared by every connection that asks for the same: the check of a CA file before connecting and
-/// the handshake after it, every message of a batch, every send and probe of the composer. Creating a context
-/// and parsing its anchors cost more CPU than the handshake itself on loopback (issue 14).
+/// the handshake after it, every send and probe of one composer session (and every message of a batch).
+/// Creating a context and parsing its anchors cost more CPU than the handshake itself on loopback (issue 14).
 ///
 /// Nothing decided per connection lives on the shared context: the server name and its check, SNI, the verify
 /// mode and callback (which stops at the first failure with CA trust and lets pins decide otherwise), the
