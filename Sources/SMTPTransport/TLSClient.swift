@@ -48,25 +48,6 @@ extension SMTPConnection {
     }
   }
 
-  /// Makes the certificates of `pem` the only trust anchors of `context` (they replace the system store; a
-  /// self-signed certificate there is an anchor, hence partial chains).
-  private static func loadAnchors(_ pem: [UInt8], source: String, into context: OpaquePointer)
-    throws(TransportError)
-  {
-    guard let store = SSL_CTX_get_cert_store(context) else {
-      throw TransportError(.tlsHandshakeFailed, "cannot create a certificate store")
-    }
-    var added = 0
-    let count = CertificateFile.withCertificates(pem) { certificate in
-      if X509_STORE_add_cert(store, certificate) == 1 { added += 1 }
-    }
-    ERR_clear_error()
-    guard count > 0, added > 0 else {
-      throw TransportError(.tlsHandshakeFailed, "cannot load CA file \(source): it holds no PEM certificate")
-    }
-    X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(context), sealpost_X509_V_FLAG_PARTIAL_CHAIN())
-  }
-
   private func handshake(
     _ configuration: TLSClientConfiguration, deadline: Deadline,
     onEvent: (TLSEvent) -> Void
@@ -77,41 +58,40 @@ extension SMTPConnection {
     if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
     let isIPLiteral = IPAddressParser.isLiteral(name)
 
-    guard let context = SSL_CTX_new(TLS_client_method()) else {
-      throw TransportError(.tlsHandshakeFailed, "cannot create a TLS context: \(openSSLErrorReason() ?? "")")
-    }
-    self.context = context
+    // The context (anchors, versions) is made once per process and shared (TLSContextCache); the name, SNI,
+    // verification and pins below are set on this connection's SSL.
     let versions = configuration.versions
-    guard sealpost_SSL_CTX_set_min_proto_version(context, Int32(versions.lowerBound.rawValue)) == 1,
-      sealpost_SSL_CTX_set_max_proto_version(context, Int32(versions.upperBound.rawValue)) == 1
-    else {
-      throw TransportError(.tlsHandshakeFailed, "cannot offer \(versions.lowerBound)–\(versions.upperBound)")
-    }
-    if versions.lowerBound < .tls12 {
-      // TLS 1.0/1.1 need SHA-1 and old ciphers: only when explicitly asked for (the probe).
-      SSL_CTX_set_security_level(context, 0)
-      _ = SSL_CTX_set_cipher_list(context, "DEFAULT:@SECLEVEL=0")
-    }
-    sealpost_SSL_CTX_ignore_unexpected_eof(context)
-    sealpost_SSL_CTX_no_renegotiation(context)
-    _ = sealpost_SSL_CTX_set_mode_moving_write_buffer(context)
-
+    let anchors: TLSContextCache.Anchors
+    var source = ""
     switch configuration.trust {
     case .certificateAuthorities(caFile: let file?):
       // The file replaces the system store; a self-signed certificate in it is an anchor. It is read once
       // through a checked descriptor (a FIFO cannot hang it), and OpenSSL gets the bytes, not the path.
       switch CertificateFile.contents(atPath: file) {
-      case .success(let pem): try Self.loadAnchors(pem, source: file, into: context)
+      case .success(let pem): anchors = .pem(pem)
       case .failure(let failure):
         throw TransportError(.tlsHandshakeFailed, "cannot load CA file \(file): \(failure.message)")
       }
-    case .certificateAuthorityPEM(let pem, let source):
-      try Self.loadAnchors(pem, source: source, into: context)
+      source = file
+    case .certificateAuthorityPEM(let pem, let from):
+      anchors = .pem(pem)
+      source = from
     case .certificateAuthorities(caFile: nil), .pins:
-      guard SSL_CTX_set_default_verify_paths(context) == 1 else {
-        throw TransportError(.tlsHandshakeFailed, "cannot load the system CA store")
+      anchors = .system
+    }
+    let context: OpaquePointer
+    do throws(TLSContextCache.Failure) {
+      context = try TLSContextCache.acquire(anchors, versions: versions)
+    } catch {
+      switch error {
+      case .noCertificate:
+        throw TransportError(
+          .tlsHandshakeFailed, "cannot load CA file \(source): it holds no PEM certificate")
+      case .context(let message):
+        throw TransportError(.tlsHandshakeFailed, message)
       }
     }
+    self.context = context
     if configuration.trust.isCertificateAuthorities, name.isEmpty {
       throw TransportError(.tlsHandshakeFailed, "no server name to verify the certificate against")
     }

@@ -56,8 +56,11 @@ public struct TLSClientConfiguration: Sendable {
   /// The versions offered. The default client offers 1.2–1.3; only the probe's `--versions` goes lower.
   public var versions: ClosedRange<TLSVersion>
 
+  /// TLS 1.2–1.3: what every client connection offers unless the probe asks for older versions.
+  public static let defaultVersions: ClosedRange<TLSVersion> = .tls12 ... .tls13
+
   public init(
-    serverName: String, trust: TLSTrust, versions: ClosedRange<TLSVersion> = .tls12 ... .tls13
+    serverName: String, trust: TLSTrust, versions: ClosedRange<TLSVersion> = defaultVersions
   ) {
     self.serverName = serverName
     self.trust = trust
