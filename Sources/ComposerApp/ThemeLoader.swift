@@ -58,6 +58,14 @@ public enum ThemeLoader {
         throw Failure(description: error.description, isBrokenFile: true)
       }
     }
+    if name == "default" {
+      do throws(ThemeError) {
+        return try ThemeFile(
+          parsing: ThemeFile.builtInDefaultText, name: name, file: "(built-in default theme)")
+      } catch {
+        throw Failure(description: error.description, isBrokenFile: true)
+      }
+    }
     let looked =
       directories.isEmpty
       ? "no theme directory was found" : "looked in " + directories.joined(separator: ", ")
