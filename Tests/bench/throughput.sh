@@ -11,6 +11,9 @@
 # CHUNKING. curl always sends the encoded file with DATA (it has no BDAT).
 #   message       --message FILE (already encoded), server without CHUNKING: DATA, dot-stuffed
 #   message-bdat  --message FILE, server with CHUNKING: BDAT chunks
+#   attachment    --attach RAW (SIZE_MB of random bytes, base64-encoded by sealpost as it sends), server
+#                 without CHUNKING; curl sends the same message already encoded (a Python-built MIME file)
+#   attachment-bdat  the same, server with CHUNKING
 #
 # RUNS=N runs per tool and mode (default 3; the median is printed), SIZE_MB=N the message size (default 100),
 # SEALPOST=path the binary (default .build/release/sealpost). Figures depend on the machine: say which when
@@ -55,12 +58,37 @@ with open(path, "wb") as out:
     while out.tell() < target:
         out.write(line_block)
 PY
-bytes=$(stat -c %s "$message")
+# For the attachment modes: the raw file, and for curl the message that carries it, encoded by Python's own
+# base64 at 76 columns (the same shape Sealpost's MIME writer gives; throughput counts the encoded octets).
+raw=$work/attachment.bin
+attach_message=$work/attachment.eml
+if printf '%s\n' "${modes[@]}" | grep -q '^attachment'; then
+  python3 - "$raw" "$attach_message" "$size_mb" <<'PY'
+import base64, os, sys
+raw_path, message_path, megabytes = sys.argv[1], sys.argv[2], int(sys.argv[3])
+block = os.urandom(57 * 1024)
+with open(raw_path, "wb") as raw:
+    for _ in range(megabytes * 1000 * 1000 // len(block)):
+        raw.write(block)
+with open(raw_path, "rb") as raw, open(message_path, "wb") as out:
+    out.write(b"From: a@example.test\r\nTo: b@example.test\r\nSubject: throughput\r\n"
+              b"Message-ID: <bench@example.test>\r\nDate: Tue, 01 Dec 2026 12:00:00 +0000\r\n"
+              b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"=_b\"\r\n\r\n"
+              b"--=_b\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nbench\r\n"
+              b"--=_b\r\nContent-Type: application/octet-stream\r\n"
+              b"Content-Disposition: attachment; filename=\"attachment.bin\"\r\n"
+              b"Content-Transfer-Encoding: base64\r\n\r\n")
+    while chunk := raw.read(57 * 1024):
+        out.write(b"".join(base64.b64encode(chunk[i:i + 57]) + b"\r\n" for i in range(0, len(chunk), 57)))
+    out.write(b"--=_b--\r\n")
+PY
+fi
 
-# The sealpost arguments that give the content, per mode (the lead adds the attachment mode here).
+# The sealpost arguments that give the content, per mode.
 mode_arguments() {
   case $1 in
     message | message-bdat) echo "--message $message" ;;
+    attachment | attachment-bdat) echo "--body bench --attach $raw" ;;
     *) return 1 ;;
   esac
 }
@@ -98,12 +126,14 @@ run_tool() {
     measure "$SEALPOST" send --server "127.0.0.1:$port" --tls implicit --ca-file "$work/cert.pem" \
       --from a@example.test --to b@example.test --transcript none --max-size 1G $args
   else
+    local file=$message
+    case $mode in attachment*) file=$attach_message ;; esac
     measure curl -sS "smtps://127.0.0.1:$port" --mail-from a@example.test --mail-rcpt b@example.test \
-      --upload-file "$message" -k
+      --upload-file "$file" -k
   fi
 }
 
-printf 'message: %s octets; %s runs per tool and mode, sealpost and curl in turn; %s\n' "$bytes" "$runs" \
+printf 'message: %s octets; %s runs per tool and mode, sealpost and curl in turn; %s\n' "$(stat -c %s "$message")" "$runs" \
   "$(uname -srm)"
 printf '%-14s %-9s %9s %8s %9s %13s\n' mode tool seconds MB/s 'cpu s' 'peak RSS MiB'
 for mode in "${modes[@]}"; do
@@ -125,6 +155,8 @@ for mode in "${modes[@]}"; do
     wall=$(cut -d' ' -f1 "$work/$tool" | median)
     cpu=$(cut -d' ' -f2 "$work/$tool" | median)
     rss=$(cut -d' ' -f3 "$work/$tool" | median)
+    bytes=$(stat -c %s "$message")
+    case $mode in attachment*) bytes=$(stat -c %s "$attach_message") ;; esac
     awk -v m="$mode" -v t="$tool" -v w="$wall" -v c="$cpu" -v r="$rss" -v b="$bytes" \
       'BEGIN { printf "%-14s %-9s %9.2f %8.0f %9.2f %13.1f\n", m, t, w, b / w / 1e6, c, r / 1024 }'
   done
