@@ -122,31 +122,30 @@ public final class EffectRunner: @unchecked Sendable {
     lock.unlock()
     switch current {
     case .send(let handle)?:
-      let finished = handle.isFinished
-      for event in handle.availableEvents() {
-        note(event)
-        deliveries.append(.message(.session(event)))
-      }
-      if finished {
-        let report = handle.wait()
-        end(session: handle.eventDescriptor)
-        log?.write("send finished: \(report.verdictLine)")
-        deliveries.append(.message(.sendFinished(report)))
-      }
+      deliveries += drain(handle, name: "send") { .sendFinished($0) }
     case .probe(let handle)?:
-      let finished = handle.isFinished
-      for event in handle.availableEvents() {
-        note(event)
-        deliveries.append(.message(.session(event)))
-      }
-      if finished {
-        let report = handle.wait()
-        end(session: handle.eventDescriptor)
-        log?.write("probe finished: \(report.verdictLine)")
-        deliveries.append(.message(.probeFinished(report)))
-      }
+      deliveries += drain(handle, name: "probe") { .probeFinished($0) }
     case nil:
       break
+    }
+    return deliveries
+  }
+
+  /// The session's events ready now, and its end once the last event is in.
+  private func drain<Report>(
+    _ handle: SessionHandle<Report>, name: String, finished: (Report) -> ComposerMessage
+  ) -> [Delivery] where Report: VerdictReport {
+    let isFinished = handle.isFinished
+    var deliveries: [Delivery] = []
+    for event in handle.availableEvents() {
+      note(event)
+      deliveries.append(.message(.session(event)))
+    }
+    if isFinished {
+      let report = handle.wait()
+      end(session: handle.eventDescriptor)
+      log?.write("\(name) finished: \(report.verdictLine)")
+      deliveries.append(.message(finished(report)))
     }
     return deliveries
   }
@@ -267,34 +266,8 @@ public final class EffectRunner: @unchecked Sendable {
   // MARK: - Sending
 
   /// The fields as the composer's screen names them, in the planning layer's errors.
-  @Sendable static func fieldName(_ field: PlanningField) -> String {
-    switch field {
-    case .config: "--config"
-    case .account: "the account"
-    case .server: "Server"
-    case .port: "Port"
-    case .tls: "TLS mode"
-    case .allowInsecure: "allow_insecure"
-    case .caFile: "the CA file"
-    case .pin: "the pin"
-    case .user: "User"
-    case .auth: "the mechanism"
-    case .passwordCommand: "a password command (passwordeval)"
-    case .ehlo: "the EHLO name"
-    case .timeout: "the timeout"
-    case .from: "From"
-    case .to: "To"
-    case .cc: "Cc"
-    case .bcc: "Bcc"
-    case .subject: "Subject"
-    case .body: "the body"
-    case .bodyFile: "the body file"
-    case .header: "a header"
-    case .message: "the message"
-    case .maxSize: "the size limit"
-    case .transcript: "the transcript"
-    }
-  }
+  /// How the composer names a field: the model's words, so a refusal reads the same on every screen.
+  @Sendable static func fieldName(_ field: PlanningField) -> String { ComposerModel.fieldName(field) }
 
   static func words(_ error: PlanningError) -> String { error.failure(naming: fieldName).description }
 
@@ -516,3 +489,11 @@ enum ChannelPlanText {
     return "\(request.host):\(request.port)"
   }
 }
+
+/// A session's report that has one line of verdict (for the log).
+protocol VerdictReport: Sendable {
+  var verdictLine: String { get }
+}
+
+extension SendReport: VerdictReport {}
+extension ProbeReport: VerdictReport {}

@@ -93,31 +93,8 @@ public struct ProbeOrder: Sendable, Hashable {
   }
 }
 
-/// The account-creation form, as typed.
-public struct AccountForm: Sendable, Hashable {
-  public var name: String
-  public var host: String
-  public var port: UInt16
-  public var security: TransportSecurity
-  public var from: String
-  public var user: String?
-  /// A command that prints the password (`passwordeval`); nil → ask when sending. The form never takes the
-  /// password itself.
-  public var passwordCommand: String?
-
-  public init(
-    name: String, host: String, port: UInt16, security: TransportSecurity, from: String, user: String?,
-    passwordCommand: String?
-  ) {
-    self.name = name
-    self.host = host
-    self.port = port
-    self.security = security
-    self.from = from
-    self.user = user
-    self.passwordCommand = passwordCommand
-  }
-}
+/// The account-creation form, as typed: the planning layer's new account (its writer checks it again).
+public typealias AccountForm = AccountWriter.NewAccount
 
 /// How the external editor ended.
 public enum EditorOutcome: Sendable, Hashable {

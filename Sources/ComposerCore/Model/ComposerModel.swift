@@ -246,7 +246,7 @@ public struct ComposerModel: Sendable {
   }
 
   /// Names planning fields as the composer's screens do.
-  @Sendable static func fieldName(_ field: PlanningField) -> String {
+  @Sendable public static func fieldName(_ field: PlanningField) -> String {
     switch field {
     case .config: "the config file"
     case .account: "Account"
