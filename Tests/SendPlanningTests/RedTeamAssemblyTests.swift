@@ -1,4 +1,5 @@
 import Foundation
+import MailMessage
 import MailSender
 import Testing
 
@@ -69,5 +70,23 @@ import Testing
     #expect(
       try MessageAssembly.assemble(fields, account: nil, date: Self.date, maximumSize: 3).recipients.count
         == 1)
+  }
+}
+
+/// Red team: a `--message` whose header names thousands of addresses the flags leave out got one note each.
+@Suite struct RedTeamEnvelopeNoteTests {
+  @Test func headerRecipientsLeftOutAreNamedUpToABoundThenCounted() throws {
+    let others = (0..<5000).map { "r\($0)@example.org" }
+    let message = Array(("From: a@example.org\nTo: " + others.joined(separator: ",\n ") + "\n\nbody\n").utf8)
+    let envelope = try SuppliedEnvelope(
+      message: message, sender: nil, recipients: [try Mailbox(parsing: "b@example.org")])
+    #expect(envelope.recipients == ["b@example.org"])
+    let words = envelope.notes.map { $0.worded { "--" + $0.rawValue } }
+    #expect(words.count == SuppliedEnvelope.maximumNamedNotes + 1)
+    #expect(words.first?.hasPrefix("the message's To names r0@example.org, which is not a recipient") == true)
+    #expect(
+      words.last
+        == "and \(5000 - SuppliedEnvelope.maximumNamedNotes) more addresses of the message's To, Cc and Bcc are "
+        + "not recipients")
   }
 }
