@@ -503,11 +503,14 @@ public final class EffectRunner: @unchecked Sendable {
           ? "the editor could not be started"
           : "the editor ended with status \(status): the body is unchanged")
     }
-    switch Self.readBack(path, limit: MessageAssembly.defaultMaximumSize) {
+    switch Self.readBack(path, limit: Self.maximumEditedSize) {
     case .success(let bytes): return .edited(String(decoding: bytes, as: UTF8.self))
     case .failure(let problem): return .failed(problem.message + ": the body is unchanged")
     }
   }
+
+  /// The most octets of edited text read back: the bound `send` puts on a body it reads.
+  public static let maximumEditedSize = 64 << 20
 
   /// The edited file, read through one checked descriptor: a regular file of at most `limit` octets (red team:
   /// an editor that wrote gigabytes had them read whole into the body). A FIFO or device is never opened

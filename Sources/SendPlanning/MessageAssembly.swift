@@ -140,29 +140,14 @@ public enum MessageAssembly {
     return checked
   }
 
-  /// The most octets of attachments (together) and body a message takes by default: the send path holds the
-  /// encoded message in memory, so a front end that takes no `--max-size` gets the CLI's default bound.
-  public static let defaultMaximumSize = 64 << 20
-
-  /// Checks the fields and builds the message; attachments and body over `maximumSize` octets together are
-  /// refused (65) before a file is read (red team: the composer attached a file of any size and the send
-  /// read all of it into memory).
-  public static func assemble(
-    _ fields: MessageFields, account: Account?, date: Date = Date(), maximumSize: Int = defaultMaximumSize
-  ) throws(PlanningError) -> AssembledMessage {
+  /// Checks the fields and builds the message.
+  public static func assemble(_ fields: MessageFields, account: Account?, date: Date = Date())
+    throws(PlanningError) -> AssembledMessage
+  {
     let checked = try check(fields, account: account)
-    let files = try attachments(fields.attachments)
-    let size = files.reduce(fields.body.count) { total, file in
-      let (sum, overflow) = total.addingReportingOverflow(file.source.byteCount)
-      return overflow ? Int.max : sum
-    }
-    if size > maximumSize {
-      throw PlanningError(
-        .dataError,
-        "the message is \(size) octets with its attachments, over the limit of \(maximumSize) octets — nothing "
-          + "was sent")
-    }
-    return try assemble(checked, body: fields.body, supplied: fields.supplied, attachments: files, date: date)
+    return try assemble(
+      checked, body: fields.body, supplied: fields.supplied, attachments: try attachments(fields.attachments),
+      date: date)
   }
 
   /// The files at `paths`, each checked now: missing, unreadable or not a regular file is 66, naming the path
