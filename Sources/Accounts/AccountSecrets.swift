@@ -16,6 +16,13 @@ public enum AccountSecrets {
     environment: [String: String], bounds: ShellCommand.Bounds = .none
   ) throws(AccountSecretError) -> Secret {
     let what = "account \(UntrustedText(account).escaped): passwordeval (\(location))"
+    if ShellCommand.namesNoProgram(command, path: environment["PATH"]) {
+      throw AccountSecretError(
+        message:
+          "\(what) is one word that names no program on PATH and no shell built-in, so it was not run: is "
+          + "it the password itself? passwordeval takes a command that prints the password (the value is not "
+          + "shown)")
+    }
     switch ShellCommand.run(command, environment: environment, bounds: bounds) {
     case .success(let bytes):
       guard !bytes.isEmpty else { throw AccountSecretError(message: "\(what) printed nothing") }

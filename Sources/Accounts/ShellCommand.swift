@@ -162,6 +162,26 @@ public enum ShellCommand {
 
   /// The first executable `name` in the directories of `path` (a `PATH` value; empty entries are the current
   /// directory, as for the shell), or nil.
+  /// POSIX shell built-ins and special built-ins: words `sh -c` runs without a file on PATH.
+  static let builtins: Set<String> = [
+    ".", ":", "[", "alias", "bg", "break", "cd", "command", "continue", "echo", "eval", "exec", "exit",
+    "export",
+    "false", "fc", "fg", "getopts", "hash", "jobs", "kill", "newgrp", "printf", "pwd", "read", "readonly",
+    "return", "set", "shift", "test", "times", "trap", "true", "type", "ulimit", "umask", "unalias", "unset",
+    "wait",
+  ]
+
+  /// True for a command that is one word naming no program on `path` and no shell built-in, and holding
+  /// nothing the shell would expand, quote, redirect or find by path: what a password typed where a command
+  /// belongs looks like. Run, the shell would print it back ("sh: 1: WORD: not found", red team), so it is
+  /// refused instead.
+  public static func namesNoProgram(_ command: String, path: String?) -> Bool {
+    let word = command.trimmingCharacters(in: .whitespaces)
+    guard !word.isEmpty, !word.contains(where: { $0 == " " || $0 == "\t" }) else { return false }
+    if word.contains(where: { "$~=(){};|&<>`'\"\\*?[/#".contains($0) }) { return false }
+    return !builtins.contains(word) && findProgram(word, path: path) == nil
+  }
+
   public static func findProgram(_ name: String, path: String?) -> String? {
     for directory in (path ?? "/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
       let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name

@@ -254,7 +254,8 @@ public final class EffectRunner: @unchecked Sendable {
       user: form.user.flatMap { $0.isEmpty ? nil : $0 },
       passwordCommand: form.passwordCommand.flatMap { $0.isEmpty ? nil : $0 })
     do throws(PlanningError) {
-      let written = try AccountWriter.add(account, to: path, home: environment.variables["HOME"])
+      let written = try AccountWriter.add(
+        account, to: path, home: environment.variables["HOME"], searchPath: environment.variables["PATH"])
       log?.write("account added to \(written)")
       return .success(written)
     } catch {
@@ -475,10 +476,48 @@ public final class EffectRunner: @unchecked Sendable {
           ? "the editor could not be started"
           : "the editor ended with status \(status): the body is unchanged")
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      return .failed("the edited file could not be read back: the body is unchanged")
+    switch Self.readBack(path, limit: Self.maximumEditedSize) {
+    case .success(let bytes): return .edited(String(decoding: bytes, as: UTF8.self))
+    case .failure(let problem): return .failed(problem.message + ": the body is unchanged")
     }
-    return .edited(String(decoding: data, as: UTF8.self))
+  }
+
+  /// The most octets of edited text read back: the bound `send` puts on a body it reads.
+  public static let maximumEditedSize = 64 << 20
+
+  /// The edited file, read through one checked descriptor: a regular file of at most `limit` octets (red team:
+  /// an editor that wrote gigabytes had them read whole into the body). A FIFO or device is never opened
+  /// blocking.
+  static func readBack(_ path: String, limit: Int) -> Result<[UInt8], ComposerProblem> {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+    guard descriptor >= 0 else {
+      return .failure(ComposerProblem("the edited file could not be read back"))
+    }
+    defer { close(descriptor) }
+    var info = stat()
+    guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+      return .failure(ComposerProblem("the editor left something other than a file"))
+    }
+    let tooLarge = ComposerProblem("the edited text is over the limit of \(limit) octets")
+    guard Int(info.st_size) <= limit else { return .failure(tooLarge) }
+    var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
+    var count = 0
+    while true {
+      if count == bytes.count {
+        guard bytes.count <= limit else { break }
+        bytes += [UInt8](repeating: 0, count: min(max(bytes.count, 4096), limit + 1 - bytes.count))
+      }
+      let got = bytes.withUnsafeMutableBytes { buffer in
+        Glibc.read(descriptor, buffer.baseAddress.map { $0 + count }, buffer.count - count)
+      }
+      if got < 0 && errno == EINTR { continue }
+      guard got >= 0 else { return .failure(ComposerProblem("the edited file could not be read back")) }
+      if got == 0 { break }
+      count += got
+    }
+    guard count <= limit else { return .failure(tooLarge) }
+    bytes.removeSubrange(count...)
+    return .success(bytes)
   }
 }
 

@@ -88,13 +88,20 @@ public enum IDNA {
     func failure(_ reason: String) -> MessageError {
       MessageError(.invalidData, "the domain \"\(DisplayText.escaped(domain))\" \(reason)")
     }
+    // RFC 3490 §3.1: the ideographic and fullwidth full stops separate labels as '.' does (an IME types them;
+    // red team: "例え。テスト" became the one label "xn--…" of a domain that does not exist).
+    let separators: Set<Unicode.Scalar> = [".", "\u{3002}", "\u{FF0E}", "\u{FF61}"]
     var labels: [String] = []
-    for label in domain.split(separator: ".", omittingEmptySubsequences: false) {
+    for scalars in domain.unicodeScalars.split(
+      omittingEmptySubsequences: false, whereSeparator: separators.contains)
+    {
+      let label = String(String.UnicodeScalarView(scalars))
+      if label.isEmpty { throw failure("has an empty label (a leading, trailing or double full stop)") }
       if label.unicodeScalars.allSatisfy(\.isASCII) {
-        labels.append(String(label))
+        labels.append(label)
         continue
       }
-      let mapped = String(label).lowercased().precomposedStringWithCanonicalMapping
+      let mapped = label.lowercased().precomposedStringWithCanonicalMapping
       guard let encoded = Punycode.encode(Array(mapped.unicodeScalars)) else {
         throw failure("has a label too long for a domain name")
       }

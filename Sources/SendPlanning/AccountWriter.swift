@@ -40,9 +40,10 @@ public enum AccountWriter {
   }
 
   /// Adds `account` to the file at `path` (created when missing) and returns the path.
-  public static func add(_ account: NewAccount, to path: String, home: String?) throws(PlanningError)
-    -> String
-  {
+  public static func add(
+    _ account: NewAccount, to path: String, home: String?,
+    searchPath: String? = ProcessInfo.processInfo.environment["PATH"]
+  ) throws(PlanningError) -> String {
     var existing = ""
     if FileManager.default.fileExists(atPath: path) {
       do throws(ConfigError) {
@@ -58,7 +59,7 @@ public enum AccountWriter {
         throw PlanningError(.configuration, "\(UntrustedText(path).escaped): \(error.message)")
       }
     }
-    let text = try adding(account, to: existing, path: path, home: home)
+    let text = try adding(account, to: existing, path: path, home: home, searchPath: searchPath)
     do throws(AtomicFile.Failure) {
       try AtomicFile.write(Array(text.utf8), to: path)
     } catch {
@@ -69,10 +70,14 @@ public enum AccountWriter {
   }
 
   /// `existing` (a config file's text) with `account` added, checked by parsing the result.
-  public static func adding(_ account: NewAccount, to existing: String, path: String, home: String?)
-    throws(PlanningError) -> String
-  {
-    try check(account)
+  ///
+  /// `searchPath` is the `PATH` the password command will run with, to tell a command from a password typed
+  /// into its field.
+  public static func adding(
+    _ account: NewAccount, to existing: String, path: String, home: String?,
+    searchPath: String? = ProcessInfo.processInfo.environment["PATH"]
+  ) throws(PlanningError) -> String {
+    try check(account, searchPath: searchPath)
     let before: AccountsConfig
     do throws(ConfigError) {
       before = try AccountsConfig(parsing: existing, path: path, flavor: .sealpost, home: home)
@@ -119,7 +124,7 @@ public enum AccountWriter {
     return text
   }
 
-  static func check(_ account: NewAccount) throws(PlanningError) {
+  static func check(_ account: NewAccount, searchPath: String?) throws(PlanningError) {
     let nameAllowed = account.name.unicodeScalars.allSatisfy {
       ($0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil))
         || "-_.@+".unicodeScalars.contains($0)
@@ -150,6 +155,15 @@ public enum AccountWriter {
     }
     if account.passwordCommand != nil && account.user == nil {
       throw PlanningError(.usage, "a password command needs a user")
+    }
+    if let command = account.passwordCommand, ShellCommand.namesNoProgram(command, path: searchPath) {
+      // The value is not repeated: it may be the password (DESIGN §3.5). Red team: it was written, and each
+      // send ran it, so the shell printed it back ("sh: 1: …: not found").
+      throw PlanningError(
+        .dataError,
+        "the password command is one word that names no program on PATH and no shell built-in: is it the "
+          + "password itself? The field takes a command that prints the password (such as pass show mail); "
+          + "leave it empty to be asked for the password when sending")
     }
   }
 

@@ -202,6 +202,15 @@ public enum MessageAssembly {
       envelopeSender = sender.address
       envelopeRecipients = Mailbox.envelope(checked.to + checked.cc + checked.bcc).map(\.address)
     }
+    // The same bound as the CLI's flags (red team: a message's header, or the composer's fields, set no limit).
+    if envelopeRecipients.count > maximumRecipients {
+      let given = supplied == nil || !(checked.to + checked.cc + checked.bcc).isEmpty
+      throw PlanningError(
+        given ? .usage : .dataError,
+        "too many recipients: \(envelopeRecipients.count) in "
+          + (given ? "To, Cc and Bcc" : "the message's To, Cc and Bcc")
+          + "; one message takes at most \(maximumRecipients) — nothing was sent")
+    }
     let reversePath: String
     let recipients: [String]
     let source: any MessageSource

@@ -146,6 +146,14 @@ public struct SecretResolver: Sendable {
   /// Runs `/bin/sh -c command` without `SEALPOST_PASSWORD` in its environment; one trailing newline is removed.
   /// The command's output is never shown, not even in an error.
   func run(_ command: String, bounds: ShellCommand.Bounds) throws(SendFailure) -> Secret {
+    if ShellCommand.namesNoProgram(command, path: environment["PATH"]) {
+      // Red team: `--password-command PASSWORD` ran, and the shell printed it ("sh: 1: …: not found").
+      throw SendFailure(
+        .configuration,
+        "the password command is one word that names no program on PATH and no shell built-in, so it was not "
+          + "run: is it the password itself? It takes a command that prints the password (the value is not shown)",
+        reason: .credentialsUnavailable)
+    }
     let run = { [environment] in ShellCommand.run(command, environment: environment, bounds: bounds) }
     let result = prompt?.withTerminalReleased(run) ?? run()
     func failed(_ why: String) -> SendFailure {

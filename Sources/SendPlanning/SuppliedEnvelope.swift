@@ -18,6 +18,9 @@ public struct SuppliedEnvelope: Sendable, Hashable {
   /// Notes for the person: header recipients that are not in the envelope.
   public var notes: [PlanningText]
 
+  /// The most header recipients named one note each; the rest are counted in one note.
+  static let maximumNamedNotes = 20
+
   /// The header fields that name recipients, in the order their addresses are taken.
   static let recipientFields = ["to", "cc", "bcc"]
 
@@ -47,13 +50,19 @@ public struct SuppliedEnvelope: Sendable, Hashable {
       self.recipients = Mailbox.envelope(recipients).map(\.address)
       let envelope = Set(self.recipients.map { $0.lowercased() })
       var said = Set<String>()
-      notes = named.compactMap { field, address in
-        guard !envelope.contains(address.lowercased()), said.insert(address.lowercased()).inserted else {
-          return nil
-        }
+      let left = named.filter { _, address in
+        !envelope.contains(address.lowercased()) && said.insert(address.lowercased()).inserted
+      }
+      notes = left.prefix(Self.maximumNamedNotes).map { field, address in
         let header = field == "bcc" ? "Bcc" : field.prefix(1).uppercased() + field.dropFirst()
         return "the message's \(header) names \(UntrustedText(address).escaped), which is not a recipient: "
           + "\(field: .to), \(field: .cc) and \(field: .bcc) set the envelope (without them, To, Cc and Bcc do)"
+      }
+      // Red team: a header naming 50,000 addresses printed 50,000 notes.
+      if left.count > Self.maximumNamedNotes {
+        notes.append(
+          "and \(left.count - Self.maximumNamedNotes) more addresses of the message's To, Cc and Bcc are not "
+            + "recipients")
       }
     }
     if let sender {

@@ -31,8 +31,15 @@ import Testing
       "account a: passwordeval (t.rc:7) was killed by signal 9 (SIGKILL); its output is not shown"
     ),
     (
-      "no-such-program-sealpost",
+      "no-such-program-sealpost --flag",
       "account a: passwordeval (t.rc:7) failed (exit status 127); its output is not shown"
+    ),
+    // Red team: one word that names nothing is not run (the shell would print it back); it may be a password.
+    (
+      "no-such-program-sealpost",
+      "account a: passwordeval (t.rc:7) is one word that names no program on PATH and no shell built-in, so it "
+        + "was not run: is it the password itself? passwordeval takes a command that prints the password (the "
+        + "value is not shown)"
     ),
     (
       "head -c 70000 /dev/zero",

@@ -117,6 +117,23 @@ import Testing
     #expect(try IDNA.asciiDomain(domain) == expected)
   }
 
+  // Red team: RFC 3490 §3.1 full stops, as a Japanese or Chinese input method types them, separate labels.
+  @Test(arguments: [
+    ("例え\u{3002}テスト", "xn--r8jz45g.xn--zckzah"),
+    ("bücher\u{FF0E}example", "xn--bcher-kva.example"),
+    ("bücher\u{FF61}example", "xn--bcher-kva.example"),
+    ("mail\u{3002}example\u{3002}org", "mail.example.org"),
+  ])
+  func ideographicFullStopsSeparateLabels(domain: String, expected: String) throws {
+    #expect(try IDNA.asciiDomain(domain) == expected)
+    #expect(try IDNA.asciiAddress("b@" + domain) == "b@" + expected)
+  }
+
+  @Test(arguments: ["例え\u{3002}\u{3002}テスト", "例え\u{3002}", "\u{3002}例え"])
+  func anEmptyLabelBetweenFullStopsIsRefused(domain: String) {
+    #expect(throws: MessageError.self) { try IDNA.asciiDomain(domain) }
+  }
+
   @Test func theLocalPartIsKeptAsTyped() throws {
     #expect(try IDNA.asciiAddress("jørn@blåbær.dk") == "jørn@xn--blbr-roah.dk")
     #expect(try IDNA.asciiAddress("Zoë@example.org") == "Zoë@example.org")
