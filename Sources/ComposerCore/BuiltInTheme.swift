@@ -44,5 +44,6 @@ extension ThemeFile {
 
     border.fg = blue
     help.fg = default
+
     """#
 }
