@@ -210,6 +210,10 @@ public final class EffectRunner: @unchecked Sendable {
       background { runner in .accountCreated(runner.createAccount(form)) }
     case .saveTranscript(let events, let outcome):
       background { runner in .transcriptSaved(runner.saveTranscript(events, outcome: outcome)) }
+    case .renderRaw(let order):
+      background { runner in .rawRendered(order: order.id, runner.renderRaw(order)) }
+    case .checkMessage(let order):
+      background { runner in .messageChecked(order: order.id, runner.checkMessage(order)) }
     }
     return true
   }
@@ -312,27 +316,67 @@ public final class EffectRunner: @unchecked Sendable {
   /// pins, the plaintext policy, the message, the secret's sources — a `SendRequest`, or why not.
   func plan(_ order: SendOrder) -> Result<SendRequest, SendFailure> {
     do throws(PlanningError) {
-      var catalog = currentCatalog
-      if catalog == nil, order.account != nil {
-        catalog = try AccountCatalog.load(
-          explicit: environment.configPath, environment: environment.variables)
-      }
-      let account = try order.account.map { name throws(PlanningError) in
-        guard let catalog else { throw PlanningError(.configuration, "no accounts have been read") }
-        return try catalog.account(named: name)
-      }
+      let account = try account(of: order)
       var plan = try ChannelPlan(overrides: order.overrides, account: account)
       plan.applyRecordedPins(try PinFile.load(environment: environment.variables), overrides: order.overrides)
       try plan.checkPlaintext()
-      var fields = order.fields
-      fields.attachments = order.attachments
-      let assembled = try MessageAssembly.assemble(fields, account: account, date: environment.now())
+      let assembled = try assemble(order, account: account)
       let resolver = SecretResolver(
         passwordCommand: nil, environmentPassword: environment.environmentPassword,
         environment: environment.variables, prompt: prompt, naming: Self.fieldName)
       return .success(plan.request(for: assembled, credentials: resolver.credentials(for: plan)))
     } catch {
       return .failure(error.failure(naming: Self.fieldName))
+    }
+  }
+
+  /// The order's account, from the catalog read (read now when none was).
+  func account(of order: SendOrder) throws(PlanningError) -> Account? {
+    var catalog = currentCatalog
+    if catalog == nil, order.account != nil {
+      catalog = try AccountCatalog.load(explicit: environment.configPath, environment: environment.variables)
+    }
+    return try order.account.map { name throws(PlanningError) in
+      guard let catalog else { throw PlanningError(.configuration, "no accounts have been read") }
+      return try catalog.account(named: name)
+    }
+  }
+
+  /// The order's message as a send and `send --dry-run` build it: the same assembly, at the order's date.
+  func assemble(_ order: SendOrder, account: Account?) throws(PlanningError) -> AssembledMessage {
+    var fields = order.fields
+    fields.attachments = order.attachments
+    return try MessageAssembly.assemble(fields, account: account, date: order.date ?? environment.now())
+  }
+
+  // MARK: - The preview's raw message and the review's remarks
+
+  /// The raw message as `send --dry-run` prints it (``AssembledMessage/write(_:)``), read a piece at a time:
+  /// its first ``RawMessage/lineLimit`` lines kept, the rest counted.
+  func renderRaw(_ order: SendOrder) -> Result<RawMessage, ComposerProblem> {
+    do throws(PlanningError) {
+      let assembled = try assemble(order, account: try account(of: order))
+      var lines = RawLines(limit: RawMessage.lineLimit)
+      try assembled.write { lines.add($0) }
+      return .success(lines.finish())
+    } catch {
+      return .failure(ComposerProblem(Self.words(error)))
+    }
+  }
+
+  /// The linter's findings and the planning notes of the order's message (nothing of it is read).
+  func checkMessage(_ order: SendOrder) -> Result<MessageRemarks, ComposerProblem> {
+    do throws(PlanningError) {
+      let assembled = try assemble(order, account: try account(of: order))
+      var remarks = MessageRemarks()
+      for finding in assembled.findings {
+        let text = UntrustedText(finding.text).escaped
+        if finding.isWarning { remarks.warnings.append(text) } else { remarks.notes.append(text) }
+      }
+      remarks.notes += assembled.notes.map { $0.worded(Self.fieldName) }
+      return .success(remarks)
+    } catch {
+      return .failure(ComposerProblem(Self.words(error)))
     }
   }
 

@@ -1,3 +1,4 @@
+import Foundation
 import MailSender
 import SMTPProtocol
 import SendPlanning
@@ -33,6 +34,10 @@ public enum ComposerMessage: Sendable {
   case accountCreated(Result<String, ComposerProblem>)
   /// The transcript was saved (the paths written), or why not.
   case transcriptSaved(Result<[String], ComposerProblem>)
+  /// The raw message of the order `order` (``SendOrder/id``), or why it cannot be built.
+  case rawRendered(order: Int, Result<RawMessage, ComposerProblem>)
+  /// What the assembly of the order `order` says about the message, or why it cannot be built.
+  case messageChecked(order: Int, Result<MessageRemarks, ComposerProblem>)
 }
 
 /// What the model asks the runtime to do.
@@ -60,6 +65,12 @@ public enum ComposerEffect: Sendable {
   case createAccount(AccountForm)
   /// Save the transcript of the last session as text and JSON lines; answered by `.transcriptSaved`.
   case saveTranscript(events: [SendEvent], outcome: OutcomeRecord?)
+  /// Assemble the message exactly as `send --dry-run` does (attachments read a piece at a time, at the
+  /// order's date) and keep its first ``RawMessage/lineLimit`` lines; answered by `.rawRendered`.
+  case renderRaw(SendOrder)
+  /// Assemble the message as a send does, without reading it, for the linter's findings and the planning
+  /// notes; answered by `.messageChecked`.
+  case checkMessage(SendOrder)
   /// Restore the terminal and end the process.
   case quit
 }
@@ -71,12 +82,49 @@ public struct SendOrder: Sendable {
   public var fields: MessageFields
   public var attachments: [String]
   public var overrides: ChannelOverrides
+  /// Tells the answers to one order from those to an earlier one (a stale answer is ignored).
+  public var id: Int
+  /// The Date header's date; nil: when the runtime builds the message (a send).
+  public var date: Date?
 
-  public init(account: String?, fields: MessageFields, attachments: [String], overrides: ChannelOverrides) {
+  public init(
+    account: String?, fields: MessageFields, attachments: [String], overrides: ChannelOverrides, id: Int = 0,
+    date: Date? = nil
+  ) {
     self.account = account
     self.fields = fields
     self.attachments = attachments
     self.overrides = overrides
+    self.id = id
+    self.date = date
+  }
+}
+
+/// The start of the raw message as `send --dry-run` prints it: its first lines (CRLF removed), and how many
+/// lines follow them unseen.
+public struct RawMessage: Sendable, Hashable {
+  /// The most lines the runtime keeps: the rest are counted, not kept.
+  public static let lineLimit = 5_000
+  public var lines: [String]
+  public var omittedLines: Int
+
+  public init(lines: [String], omittedLines: Int) {
+    self.lines = lines
+    self.omittedLines = omittedLines
+  }
+}
+
+/// What the assembly says about a message: the linter's findings and the planning notes, in words safe to
+/// show.
+public struct MessageRemarks: Sendable, Hashable {
+  /// Findings that may mean the message is not what was meant.
+  public var warnings: [String]
+  /// Findings and notes that only inform.
+  public var notes: [String]
+
+  public init(warnings: [String] = [], notes: [String] = []) {
+    self.warnings = warnings
+    self.notes = notes
   }
 }
 

@@ -215,4 +215,34 @@ import Testing
     #expect(harness.screenText.contains("written in the editor, mode 600"), "\(harness.screenText)")
     #expect(harness.screenText.contains("first line"))
   }
+
+  /// A small binary file attached with Ctrl-T, its bytes as the raw view shows them (base64, 57 bytes a line).
+  static func attach(_ harness: HeadlessComposer<ComposerModel>, in sandbox: ComposerSandbox) throws
+    -> [UInt8]
+  {
+    let bytes = (0..<300).map { UInt8(($0 * 7 + 3) % 256) }
+    let path = sandbox.home + "/chart.bin"
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    harness.press(.ctrl("t"))
+    harness.type(path)
+    harness.press(.enter)
+    harness.settle()
+    harness.press(.escape)
+    return bytes
+  }
+
+  @Test func theRawViewIsTheMessageThatWouldBeSentWithItsAttachments() throws {
+    let sandbox = try ComposerSandbox()
+    defer { sandbox.remove() }
+    try sandbox.writeConfig(ComposerSandbox.account("work", port: 2525, caFile: nil))
+    let harness = Self.composer(sandbox, width: 120, height: 60)
+    Self.compose(harness)
+    let bytes = try Self.attach(harness, in: sandbox)
+    harness.press(.ctrl("p"))
+    #expect(harness.screenText.contains("chart.bin"), "\(harness.screenText)")
+    harness.press(.character("r"))
+    #expect(harness.waitFor("Content-Disposition: attachment"), "\(harness.screenText)")
+    let firstLine = Data(bytes.prefix(57)).base64EncodedString()
+    #expect(harness.waitFor(firstLine), "the attachment's first base64 line: \(harness.screenText)")
+  }
 }

@@ -62,6 +62,67 @@ import Testing
     #expect(harness.runner.isIdle)
   }
 
+  /// The raw view's message is `send --dry-run`'s: the same assembly at the order's date, attachments
+  /// included, its first 5,000 lines kept and the rest counted.
+  @Test func theRawMessageIsTheDryRunsBoundedWithTheRestCounted() throws {
+    let sandbox = try ComposerSandbox()
+    defer { sandbox.remove() }
+    try sandbox.writeConfig(ComposerSandbox.account("work", port: 2525, caFile: nil))
+    // 400 kB of base64 is about 7,000 lines of 76 characters.
+    var generator = SystemRandomNumberGenerator()
+    let bytes = (0..<400_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    let path = sandbox.home + "/data.bin"
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    var order = Self.order()
+    order.account = nil
+    order.fields.from = "alice@example.test"
+    order.attachments = [path]
+    order.id = 7
+    order.date = Date(timeIntervalSince1970: 1_796_126_400)
+    var missing = order
+    missing.attachments = [sandbox.home + "/gone.pdf"]
+    missing.id = 8
+    let harness = Self.harness(
+      sandbox, keys: [.ctrl("r"): [.renderRaw(order)], .ctrl("g"): [.renderRaw(missing)]])
+    harness.press(.ctrl("r"))
+    #expect(harness.waitFor("raw 7: "), "\(harness.screenText)")
+    let answer = try #require(harness.program.lastRaw)
+    #expect(answer.order == 7)
+    let raw = try answer.result.get()
+
+    var fields = order.fields
+    fields.attachments = [path]
+    let assembled = try MessageAssembly.assemble(fields, account: nil, date: try #require(order.date))
+    var written: [UInt8] = []
+    try assembled.write { written += $0 }
+    var expected = String(decoding: written, as: UTF8.self).components(separatedBy: "\r\n")
+    if expected.last == "" { expected.removeLast() }
+    #expect(expected.count > RawMessage.lineLimit)
+    #expect(raw.lines.count == RawMessage.lineLimit)
+    #expect(raw.lines.count + raw.omittedLines == expected.count)
+    // The Message-ID and the MIME boundary are new for every message; every other line is the same.
+    let boundary = try #require(expected.first { $0.hasPrefix("--") })
+    let shownBoundary = try #require(raw.lines.first { $0.hasPrefix("--") })
+    for (shown, line) in zip(raw.lines, expected) where !line.hasPrefix("Message-ID:") {
+      #expect(
+        shown.replacingOccurrences(of: shownBoundary, with: boundary) == line
+          || (shown.contains("boundary=") && line.contains("boundary=")))
+    }
+    let base64 = Data(bytes.prefix(57)).base64EncodedString()
+    #expect(raw.lines.contains(base64))
+    #expect(
+      raw.lines.contains { $0.hasPrefix("Date: Tue, 1 Dec 2026") || $0.hasPrefix("Date: Tue, 01 Dec 2026") })
+
+    harness.press(.ctrl("g"))
+    #expect(harness.waitFor("raw 8 failed: "), "\(harness.screenText)")
+    guard case .failure(let problem)? = harness.program.lastRaw?.result else {
+      Issue.record("a missing attachment cannot be rendered")
+      return
+    }
+    #expect(problem.message.contains("cannot read the attachment"), "\(problem.message)")
+    #expect(harness.runner.isIdle)
+  }
+
   @Test func aCertificateFailureThenThePinThenTheSendSucceeds() throws {
     let pki = try TestPKI.shared()
     let server = try ScriptedSMTPServer(

@@ -50,6 +50,11 @@ struct ScriptedProgram: ComposerProgram {
     case .accountCreated(let result): log.append("account: \(result)")
     case .transcriptSaved(let result): log.append("transcript: \(result)")
     case .editorFinished(let outcome): log.append("editor: \(outcome)")
+    case .rawRendered(let order, let result):
+      switch result {
+      case .success(let raw): log.append("raw \(order): \(raw.lines.count) lines, \(raw.omittedLines) more")
+      case .failure(let problem): log.append("raw \(order) failed: \(problem.message)")
+      }
     case .catalogLoaded(let result):
       switch result {
       case .success(let catalog): log.append("accounts: \(catalog.config?.accounts.map(\.name) ?? [])")
@@ -75,6 +80,14 @@ struct ScriptedProgram: ComposerProgram {
   /// The report of the last send.
   var lastSendReport: SendReport? {
     for message in messages.reversed() { if case .sendFinished(let report) = message { return report } }
+    return nil
+  }
+
+  /// The last raw message rendered, with its order.
+  var lastRaw: (order: Int, result: Result<RawMessage, ComposerProblem>)? {
+    for message in messages.reversed() {
+      if case .rawRendered(let order, let result) = message { return (order, result) }
+    }
     return nil
   }
 

@@ -76,6 +76,8 @@ extension ComposerEffect {
     case .recordPin: "recordPin"
     case .createAccount: "createAccount"
     case .saveTranscript: "saveTranscript"
+    case .renderRaw: "renderRaw"
+    case .checkMessage: "checkMessage"
     case .quit: "quit"
     }
   }

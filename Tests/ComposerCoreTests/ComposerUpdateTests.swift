@@ -1,3 +1,4 @@
+import Foundation
 import MailSender
 import SMTPProtocol
 import SMTPTransport
@@ -283,6 +284,50 @@ import Testing
     #expect(order.fields.from == nil, "the account's own From")
     #expect(order.fields.body == Array("The report is attached.".utf8))
     #expect(model.screen == .send)
+  }
+
+  /// The assembly's findings and notes (issue 10's linter, the planning layer's notes) come from the runtime,
+  /// which builds the message; the review shows them with its warnings, and a message that cannot be built
+  /// cannot be sent.
+  @Test func theReviewShowsTheAssemblysFindingsAndNotes() throws {
+    var model = try Fixtures.model()
+    model.type("bob@example.com")
+    model.press(.tab, .tab, .tab)
+    model.type("Report")
+    let effects = model.press(.ctrl("x"))
+    guard case .checkMessage(let order)? = effects.first, effects.count == 1 else {
+      Issue.record("expected one checkMessage, got \(effects.map(\.name))")
+      return
+    }
+    #expect(order.fields.to == ["bob@example.com"])
+    #expect(order.date == Date(timeIntervalSince1970: Double(Fixtures.now)))
+    let remarks = MessageRemarks(
+      warnings: ["line 3 is longer than 998 octets"], notes: ["Cc carol@example.org is not in the envelope"])
+    _ = model.update(.messageChecked(order: order.id + 1, .success(remarks)))
+    #expect(model.review?.remarks == MessageRemarks(), "an answer to another order is ignored")
+    _ = model.update(.messageChecked(order: order.id, .success(remarks)))
+    let lines = model.render(theme: try Fixtures.theme(), width: 80, height: 24).lines
+    let warning = try #require(lines.firstIndex { $0.hasPrefix(" ! line 3 is longer than 998 octets") })
+    #expect(lines[warning + 1].hasPrefix(" · note: Cc carol@example.org is not in the envelope"))
+    guard case .send? = model.press(.character("y")).first else {
+      Issue.record("remarks do not stop the send")
+      return
+    }
+
+    // A message the assembly cannot build (an attachment gone since it was added) is not sent.
+    var broken = try Fixtures.model()
+    broken.type("bob@example.com")
+    let asked = broken.press(.ctrl("x"))
+    guard case .checkMessage(let brokenOrder)? = asked.first else {
+      Issue.record("expected checkMessage, got \(asked.map(\.name))")
+      return
+    }
+    _ = broken.update(
+      .messageChecked(order: brokenOrder.id, .failure(ComposerProblem("cannot read plan.pdf"))))
+    #expect(broken.press(.character("y")).isEmpty)
+    #expect(broken.status == StatusLine(error: "cannot send: cannot read plan.pdf"))
+    let screen = broken.render(theme: try Fixtures.theme(), width: 80, height: 24).lines
+    #expect(screen.contains { $0.hasPrefix(" ✗ cannot send: cannot read plan.pdf") })
   }
 
   @Test func noRecipientStopsTheSendOnTheReview() throws {

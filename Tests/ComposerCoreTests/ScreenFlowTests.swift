@@ -98,28 +98,64 @@ import Testing
       ])
   }
 
-  @Test func theRawMessageIsWhatTheAssemblyBuilds() throws {
-    var model = try Self.previewModel()
-    model.press(.character("r"))
-    let lines = model.render(theme: try Fixtures.theme(), width: 80, height: 24).lines.map {
+  static func trimmed(_ model: ComposerModel) throws -> [String] {
+    model.render(theme: try Fixtures.theme(), width: 80, height: 24).lines.map {
       String($0.reversed().drop { $0 == " " }.reversed())
     }
-    #expect(lines[0].hasPrefix(" Sealpost · raw message (as send --dry-run prints it)"))
-    var fields = MessageFields()
-    fields.to = ["Zoë <zoe@example.org>"]
-    fields.subject = "Grüße"
-    fields.body = Array("Hallo Zoë".utf8)
-    let account = try #require(try Fixtures.catalog(Fixtures.oneAccount).config?.accounts.first)
-    let assembled = try MessageAssembly.assemble(
-      fields, account: account, date: Date(timeIntervalSince1970: Double(Fixtures.now)))
-    var expected = String(decoding: assembled.content.bytes, as: UTF8.self).components(separatedBy: "\r\n")
-    if expected.last == "" { expected.removeLast() }
-    // The Message-ID is new for every message; everything else is the same text.
-    let shown = Array(lines[1..<(1 + expected.count)])
-    #expect(shown.count == expected.count)
-    for (row, line) in zip(shown, expected) where !line.hasPrefix("Message-ID:") {
-      #expect(row == line)
+  }
+
+  /// The raw view is the runtime's work (the attachments are files): `r` asks for the order a send would make,
+  /// attachments and the model's date included, and shows "building…" until the answer to it arrives.
+  @Test func theRawMessageIsAskedOfTheRuntimeWithTheAttachments() throws {
+    var model = try Self.previewModel()
+    let effects = model.press(.character("r"))
+    guard case .renderRaw(let order)? = effects.first, effects.count == 1 else {
+      Issue.record("expected one renderRaw, got \(effects.map(\.name))")
+      return
     }
-    #expect(expected.contains { $0.hasPrefix("Date: ") })
+    #expect(order.account == "work")
+    #expect(order.attachments == ["/tmp/plan.pdf"])
+    #expect(order.fields.to == ["Zoë <zoe@example.org>"])
+    #expect(order.fields.subject == "Grüße")
+    #expect(order.fields.body == Array("Hallo Zoë".utf8))
+    #expect(order.date == Date(timeIntervalSince1970: Double(Fixtures.now)))
+    var lines = try Self.trimmed(model)
+    #expect(lines[0].hasPrefix(" Sealpost · raw message (as send --dry-run prints it)"))
+    #expect(lines[1] == "building the raw message…")
+    // Back to the message as read and to the raw view again: the order already asked for is awaited.
+    #expect(model.press(.character("r")).isEmpty)
+    #expect(model.press(.character("r")).isEmpty)
+
+    // An answer to another order (an earlier preview's) is ignored.
+    _ = model.update(
+      .rawRendered(order: order.id - 1, .success(RawMessage(lines: ["stale"], omittedLines: 0))))
+    #expect(try Self.trimmed(model)[1] == "building the raw message…")
+
+    let raw = RawMessage(
+      lines: ["From: alice@example.org", "To: =?UTF-8?Q?Zo=C3=AB?= <zoe@example.org>"], omittedLines: 7_123)
+    _ = model.update(.rawRendered(order: order.id, .success(raw)))
+    lines = try Self.trimmed(model)
+    #expect(
+      Array(lines[1...3]) == [
+        "From: alice@example.org", "To: =?UTF-8?Q?Zo=C3=AB?= <zoe@example.org>",
+        "… and 7123 more lines, not shown here (send --dry-run prints them all)",
+      ])
+    #expect(model.press(.character("r")).isEmpty, "shown again without asking")
+    #expect(model.press(.character("r")).isEmpty)
+    #expect(try Self.trimmed(model)[1] == "From: alice@example.org")
+
+    // A new preview is a new message (a new Message-ID): asked again, with a new order.
+    model.press(.character("q"))
+    model.press(.ctrl("p"))
+    let again = model.press(.character("r"))
+    guard case .renderRaw(let second)? = again.first else {
+      Issue.record("expected renderRaw, got \(again.map(\.name))")
+      return
+    }
+    #expect(second.id != order.id)
+    _ = model.update(.rawRendered(order: order.id, .success(raw)))
+    #expect(try Self.trimmed(model)[1] == "building the raw message…", "the first order's answer is stale")
+    _ = model.update(.rawRendered(order: second.id, .failure(ComposerProblem("cannot read the attachment"))))
+    #expect(try Self.trimmed(model)[1] == "The message cannot be built yet: cannot read the attachment")
   }
 }

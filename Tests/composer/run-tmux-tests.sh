@@ -52,8 +52,10 @@ keys() { tmux -L "$socket" send-keys -t composer "$@"; }
 text() { tmux -L "$socket" send-keys -t composer -l -- "$1"; }
 
 # scenario NAME PORT STARTTLS(on|off) [SEALPOST-ARGUMENTS…]
+# With NOCOLOR=1, NO_COLOR=1 is in sealpost's environment. With ATTACH=1, a small binary file is attached with Ctrl-T (its path completed with Tab), the raw view shows
+# its first base64 line, and Postfix must deliver it byte for byte (maildir_check.py attachments).
 scenario() {
-  local name=$1 port=$2 starttls=$3
+  local name=$1 port=$2 starttls=$3 attach=${ATTACH:-0}
   shift 3
   local arguments=${*:-}
   problems=()
@@ -86,7 +88,7 @@ CONF
   # modes: after Ctrl-Q the marks must be back and the modes cooked.
   tmux -L "$socket" -f /dev/null new-session -d -s composer -x 80 -y 24 \
     "env -i HOME='$home' XDG_CONFIG_HOME='$home/config' XDG_STATE_HOME='$home/state' PATH=/usr/bin:/bin \
-      TERM=tmux-256color LANG=C.UTF-8 sh -c 'echo BEFORE-COMPOSER; stty -a | grep -o \" -\\?icanon \" >\"$work/stty-before\"; \
+      TERM=tmux-256color LANG=C.UTF-8 ${NOCOLOR:+NO_COLOR=1} sh -c 'echo BEFORE-COMPOSER; stty -a | grep -o \" -\\?icanon \" >\"$work/stty-before\"; \
       \"$SEALPOST\" $arguments; echo \"composer-exit=\$?\"; stty -a | grep -o \" -\\?icanon \" >\"$work/stty-after\"; echo AFTER-COMPOSER; sleep 600'"
   tmux -L "$socket" set-option -t composer -g window-size manual >/dev/null 2>&1 || true
 
@@ -99,6 +101,24 @@ CONF
   text "$body1"
   keys Enter
   text "$body2"
+  local file=$work/files/chart-$name.bin
+  if [ "$attach" = 1 ]; then
+    # 3,000 bytes with every byte value (NUL, CR, LF, 0x80–0xFF among them).
+    mkdir -p "$work/files"
+    /usr/bin/python3 -c 'import sys; sys.stdout.buffer.write(bytes((i * 7 + 3) % 256 for i in range(3000)))' >"$file"
+    # The text part as delivered: each line ends with a line end, the last one too.
+    printf '%s\n%s\n' "$body1" "$body2" >"$work/files/body.txt"
+    keys C-t
+    wait_for 'Path:' || true
+    # Tab completes the path's last part (the only file that starts so).
+    text "${file%-"$name".bin}"
+    keys Tab
+    wait_for "chart-$name\\.bin" || true
+    keys Enter
+    wait_for "chart-$name\\.bin \\(2\\.9 KiB\\)" || true
+    # q closes the list (an Esc with the next key in the same burst would be Alt with that key).
+    keys q
+  fi
   keys C-p
   wait_for 'Grüße' || true
   # Mid-way, the terminal grows: every state is kept.
@@ -106,6 +126,16 @@ CONF
   sleep 0.5
   [ "$(screen | wc -l)" -ge 60 ] || fail "the pane did not grow to 60 rows"
   wait_for 'Zweite Zeile' || true
+  if [ "$attach" = 1 ]; then
+    # The raw view: the message as send --dry-run prints it, the attachment included.
+    keys r
+    wait_for 'Content-Disposition: attachment' || true
+    local base64
+    base64=$(head -c 57 "$file" | base64 -w 0)
+    sleep 0.3
+    screen | grep -qF -- "$base64" || fail "the raw view does not show the attachment's first base64 line"
+    keys r
+  fi
   keys q
   keys C-x
   wait_for "localhost.*$port|$port.*localhost" || true
@@ -143,6 +173,12 @@ CONF
 
   # Exactly the message composed, as Python's email package reads it.
   local message
+  if [ "$attach" = 1 ]; then
+    /usr/bin/python3 Tests/postfix/maildir_check.py attachments "$PF_MAILDIR/example.test/bob" \
+      --address bob@example.test --from "Alice <$PF_USER>" --to "Bob <bob@example.test>" --subject "$subject" \
+      --body "$work/files/body.txt" --attach "$file" | sed 's/^/   /' \
+      || fail "the delivered message or its attachment differs from the one composed (see above)"
+  else
   message=$(find "$PF_MAILDIR/example.test/bob/new" -type f | head -n 2)
   if [ "$(wc -l <<<"$message")" != 1 ] || [ -z "$message" ]; then
     fail "Postfix delivered $(grep -c . <<<"$message") messages to bob, expected 1"
@@ -172,6 +208,7 @@ for p in problems:
     print("  " + p, file=sys.stderr)
 sys.exit(1 if problems else 0)
 PY
+    fi
   fi
   if [ ${#problems[@]} -eq 0 ]; then
     passed=$((passed + 1))
@@ -185,6 +222,7 @@ PY
 
 scenario implicit "$PF_IMPLICIT_PORT" off
 scenario starttls-monochrome "$PF_STARTTLS_PORT" on --theme monochrome
+ATTACH=1 NOCOLOR=1 scenario attachment-nocolor "$PF_IMPLICIT_PORT" off --theme monochrome
 
 echo "composer: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -47,7 +47,7 @@ extension ComposerModel {
       openPreview()
     case .ctrl("x"):
       draft.check(draft.focus)
-      openReview()
+      return openReview()
     case .ctrl("t"):
       draft.check(draft.focus)
       draft.attachPanel = Draft.AttachPanel()

@@ -71,6 +71,8 @@ public struct ComposerModel: Sendable {
   var probeForm = ProbeForm()
   /// Channel settings the composer changed for the next sends (a pin recorded).
   var overrides = ChannelOverrides()
+  /// The last ``SendOrder/id`` given to a raw message or a check.
+  var orders = 0
 
   /// - Parameters:
   ///   - width, height: the terminal's size at start.
@@ -140,6 +142,12 @@ public struct ComposerModel: Sendable {
       return accountCreated(result)
     case .transcriptSaved(let result):
       session?.saved(result)
+      return []
+    case .rawRendered(let order, let result):
+      rawRendered(order: order, result)
+      return []
+    case .messageChecked(let order, let result):
+      review?.checked(order: order, result)
       return []
     }
   }

@@ -1,30 +1,19 @@
-import Accounts
 import Foundation
-import MailSender
-import SendPlanning
 
 /// The preview: the message as the recipient sees it, or on `r` the raw message as `send --dry-run` prints it.
+/// The raw message is built by the runtime (its attachments are files, and may be large): the model asks for
+/// it with ``ComposerEffect/renderRaw(_:)`` the first time `r` is pressed and shows "building…" until the
+/// answer to that order arrives.
 struct Preview: Sendable, Hashable {
   var showsRaw = false
-  /// The raw message's lines, built when the preview opened (its Message-ID is new each time).
-  var rawLines: [String] = []
-  /// Why the message cannot be built yet (a bad address, no recipient): shown instead of the raw text.
+  /// The order the raw message was asked for, until it arrives.
+  var rawOrder: Int?
+  /// The raw message's first lines, once built (its Message-ID is new each time the preview opens).
+  var raw: RawMessage?
+  /// Why the message cannot be built (a bad address, no recipient, an unreadable file): shown instead.
   var rawProblem: String?
   /// The first row shown.
   var scroll = 0
-}
-
-extension Draft {
-  /// The message exactly as the planning layer builds it for a send (and `send --dry-run` prints it), with a
-  /// fixed date: the one place the composer calls the assembly, so a richer assembly (MIME, attachments) shows
-  /// here as soon as it lands there.
-  func rawMessage(account: Account?, date: Date) -> Result<[UInt8], PlanningError> {
-    do throws(PlanningError) {
-      return .success(try MessageAssembly.assemble(fields, account: account, date: date).content.bytes)
-    } catch {
-      return .failure(error)
-    }
-  }
 }
 
 extension ComposerModel {
@@ -41,15 +30,25 @@ extension ComposerModel {
 
   mutating func openPreview() {
     preview = Preview()
-    switch draft.rawMessage(account: account, date: Date(timeIntervalSince1970: Double(now))) {
-    case .success(let bytes):
-      var lines = String(decoding: bytes, as: UTF8.self).components(separatedBy: "\r\n")
-      if lines.last == "" { lines.removeLast() }
-      preview.rawLines = lines
-    case .failure(let error):
-      preview.rawProblem = AccountEntry.reason(Self.words(error))
-    }
     screen = .preview
+  }
+
+  /// The order for the raw message (or the review's check): the draft as a send takes it, a new id, and the
+  /// model's own clock as the date.
+  mutating func messageOrder() -> SendOrder {
+    orders += 1
+    return SendOrder(
+      account: account?.name, fields: draft.fields, attachments: draft.attachmentPaths, overrides: overrides,
+      id: orders, date: Date(timeIntervalSince1970: Double(now)))
+  }
+
+  mutating func rawRendered(order: Int, _ result: Result<RawMessage, ComposerProblem>) {
+    guard screen == .preview, preview.rawOrder == order else { return }
+    preview.rawOrder = nil
+    switch result {
+    case .success(let raw): preview.raw = raw
+    case .failure(let problem): preview.rawProblem = problem.message
+    }
   }
 
   mutating func previewKey(_ key: Key) -> [ComposerEffect] {
@@ -58,12 +57,17 @@ extension ComposerModel {
     case .character("r"):
       preview.showsRaw.toggle()
       preview.scroll = 0
+      if preview.showsRaw, preview.raw == nil, preview.rawProblem == nil, preview.rawOrder == nil {
+        let order = messageOrder()
+        preview.rawOrder = order.id
+        return [.renderRaw(order)]
+      }
     case .up, .character("k"): preview.scroll = max(0, preview.scroll - 1)
     case .down, .character("j"): preview.scroll += 1
     case .pageUp: preview.scroll = max(0, preview.scroll - page)
     case .pageDown, .character(" "): preview.scroll += page
     case .home: preview.scroll = 0
-    case .ctrl("x"): openReview()
+    case .ctrl("x"): return openReview()
     case .character("q"), .character("e"), .escape: screen = .compose
     default: break
     }

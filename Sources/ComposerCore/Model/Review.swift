@@ -16,6 +16,10 @@ struct Review: Sendable {
   var warnings: [String] = []
   /// Why `y` cannot send (a bad address, a channel the policy refuses).
   var blocking: [String] = []
+  /// The assembly's remarks (the linter's findings, the planning notes), once the runtime built the message.
+  var remarks = MessageRemarks()
+  /// The order whose remarks are awaited.
+  var checking: Int?
   /// Where the send goes, for the pin offer.
   var host: String?
   var port: UInt16?
@@ -101,6 +105,19 @@ struct Review: Sendable {
     }
   }
 
+  /// Takes the runtime's answer to the order awaited (an answer to an earlier one is ignored). A message the
+  /// assembly cannot build cannot be sent.
+  mutating func checked(order id: Int, _ result: Result<MessageRemarks, ComposerProblem>) {
+    guard checking == id else { return }
+    checking = nil
+    switch result {
+    case .success(let remarks): self.remarks = remarks
+    case .failure(let problem):
+      blocking.append(problem.message)
+      order = nil
+    }
+  }
+
   /// "attached" or "attachment" as a word of the body (any case), the one found.
   static func mentionedAttachment(_ body: String) -> String? {
     let words = body.lowercased().split { !$0.isLetter }
@@ -182,13 +199,22 @@ extension ComposerModel {
     KeyHelp("Ctrl-Q", "quit", main: true, short: "quit"),
   ]
 
-  mutating func openReview() {
+  /// Opens the review; once the message passes its checks, asks the runtime for the assembly's remarks.
+  mutating func openReview() -> [ComposerEffect] {
     draft.checkAll()
     draft.layout(width: width, height: height)
-    review = Review(
+    var opened = Review(
       draft: draft, account: account, overrides: overrides,
       passwordFromEnvironment: startup.passwordFromEnvironment)
+    var effects: [ComposerEffect] = []
+    if opened.order != nil {
+      let check = messageOrder()
+      opened.checking = check.id
+      effects.append(.checkMessage(check))
+    }
+    review = opened
     screen = .review
+    return effects
   }
 
   mutating func reviewKey(_ key: Key) -> [ComposerEffect] {

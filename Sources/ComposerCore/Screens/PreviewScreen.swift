@@ -34,10 +34,16 @@ extension ComposerModel {
         rows = Self.wrap(["The message cannot be built yet: \(problem)"], width: width).map {
           ($0, .fieldError)
         }
-      } else {
-        for line in preview.rawLines {
+      } else if let raw = preview.raw {
+        for line in raw.lines {
           for row in Self.wrap([line], width: width, words: false) { rows.append((row, .transcriptData)) }
         }
+        if raw.omittedLines > 0 {
+          let lines = raw.omittedLines == 1 ? "1 more line" : "\(raw.omittedLines) more lines"
+          rows.append(("… and \(lines), not shown here (send --dry-run prints them all)", .transcriptInfo))
+        }
+      } else {
+        rows = [("building the raw message…", .transcriptInfo)]
       }
     } else {
       for (line, role) in previewLines {

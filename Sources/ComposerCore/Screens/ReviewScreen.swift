@@ -44,6 +44,18 @@ extension ComposerModel {
         row += 1
       }
     }
+    for warning in review.remarks.warnings {
+      for line in Self.wrap(["! " + warning], width: width - 1, indent: 2) where row < bottom {
+        buffer.write(line, x: 1, y: row, maxWidth: width - 1, style: theme.style(.transcriptWarning))
+        row += 1
+      }
+    }
+    for note in review.remarks.notes {
+      for line in Self.wrap(["· note: " + note], width: width - 1, indent: 2) where row < bottom {
+        buffer.write(line, x: 1, y: row, maxWidth: width - 1, style: theme.style(.transcriptInfo))
+        row += 1
+      }
+    }
     for problem in review.blocking where problem != "no recipient" {
       for line in Self.wrap(["✗ cannot send: " + problem], width: width - 1, indent: 2) where row < bottom {
         buffer.write(line, x: 1, y: row, maxWidth: width - 1, style: theme.style(.fieldError))
