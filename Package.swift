@@ -82,7 +82,9 @@ let package = Package(
 
     // Test targets: each is enabled by the change that adds its first test file.
 
-    .testTarget(name: "AccountsTests", dependencies: ["Accounts", "PropertyTesting"], exclude: ["Fixtures"]),
+    .testTarget(
+      name: "AccountsTests", dependencies: ["Accounts", "MailSenderTesting", "PropertyTesting"],
+      exclude: ["Fixtures"]),
 
     .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "PropertyTesting"]),
 

@@ -1,4 +1,5 @@
 import Foundation
+import MailSenderTesting
 import Testing
 
 @testable import Accounts
@@ -40,19 +41,11 @@ enum Support {
     try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
   }
 
-  /// Writes a program to run. This process never holds a write descriptor on it: a child spawned meanwhile by
-  /// another test would inherit that descriptor, and running the program would then fail with ETXTBSY (exit 126
-  /// from the shell; seen in a full `swift test`). The text is staged in another file and copied by `cp`.
+  /// Writes a program to run (`TestProgram.write`: never through a descriptor a spawned child could inherit).
   static func writeExecutable(_ text: String, to path: String) throws {
-    let staging = path + ".staging"
-    try write(text, to: staging, mode: 0o600)
-    let copy = Process()
-    copy.executableURL = URL(fileURLWithPath: "/bin/cp")
-    copy.arguments = [staging, path]
-    try copy.run()
-    copy.waitUntilExit()
-    try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
-    try FileManager.default.removeItem(atPath: staging)
+    try FileManager.default.createDirectory(
+      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try TestProgram.write(text, to: path)
   }
 
   /// One line per account field that matters for sending, for table comparisons.

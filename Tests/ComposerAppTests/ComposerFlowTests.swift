@@ -203,9 +203,9 @@ import Testing
     defer { sandbox.remove() }
     try sandbox.writeConfig(ComposerSandbox.account("work", port: 465, caFile: nil))
     let script = sandbox.directory.file("fake-editor")
-    try "#!/bin/sh\nprintf 'written in the editor, mode %s\\n' \"$(stat -c %a \"$1\")\" >> \"$1\"\n".write(
-      toFile: script, atomically: true, encoding: .utf8)
-    try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: script)
+    try TestProgram.write(
+      "#!/bin/sh\nprintf 'written in the editor, mode %s\\n' \"$(stat -c %a \"$1\")\" >> \"$1\"\n", to: script
+    )
     let harness = Self.composer(sandbox, extra: ["VISUAL": script])
     harness.press(.tab, .tab, .tab, .tab)
     harness.type("first line")

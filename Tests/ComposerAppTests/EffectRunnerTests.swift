@@ -339,12 +339,12 @@ import Testing
     defer { sandbox.remove() }
     let script = sandbox.directory.file("fake-editor")
     // Appends the file's own mode and a line, as a person would add a line in an editor.
-    try """
-    #!/bin/sh
-    mode=$(stat -c %a "$1")
-    printf 'mode %s\\nadded in the editor\\n' "$mode" >> "$1"
-    """.write(toFile: script, atomically: true, encoding: .utf8)
-    try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: script)
+    try TestProgram.write(
+      """
+      #!/bin/sh
+      mode=$(stat -c %a "$1")
+      printf 'mode %s\\nadded in the editor\\n' "$mode" >> "$1"
+      """, to: script)
     let harness = Self.harness(
       sandbox, keys: [.ctrl("o"): [.openEditor(text: "Dear Bob,\n")]], extra: ["EDITOR": script])
     harness.press(.ctrl("o"))

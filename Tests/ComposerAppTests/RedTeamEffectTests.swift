@@ -12,8 +12,7 @@ import Testing
   static func editorOutcome(script body: String) throws -> (EditorOutcome?, ComposerSandbox) {
     let sandbox = try ComposerSandbox()
     let script = sandbox.directory.file("hostile-editor")
-    try ("#!/bin/sh\n" + body + "\n").write(toFile: script, atomically: true, encoding: .utf8)
-    try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: script)
+    try TestProgram.write("#!/bin/sh\n" + body + "\n", to: script)
     let harness = EffectRunnerTests.harness(
       sandbox, keys: [.ctrl("o"): [.openEditor(text: "Dear Bob,\n")]], extra: ["EDITOR": script])
     harness.press(.ctrl("o"))

@@ -40,7 +40,9 @@ struct AccountSandbox {
 
   /// A fake `secret-tool` first on PATH.
   mutating func fakeSecretTool(_ script: String) throws {
-    try write("#!/bin/sh\n" + script + "\n", to: bin + "/secret-tool", mode: 0o700)
+    let path = bin + "/secret-tool"
+    try TestProgram.write("#!/bin/sh\n" + script + "\n", to: path)
+    inputs.insert(path)
   }
 
   /// Every regular file under the sandbox that the test did not write itself.

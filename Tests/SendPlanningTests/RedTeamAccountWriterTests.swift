@@ -47,8 +47,7 @@ import Testing
     let directory = try TemporaryDirectory()
     defer { directory.remove() }
     let program = directory.file("mailpw")
-    try "#!/bin/sh\necho x\n".write(toFile: program, atomically: true, encoding: .utf8)
-    try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: program)
+    try TestProgram.write("#!/bin/sh\necho x\n", to: program)
     #expect(throws: PlanningError.self) {
       try AccountWriter.adding(
         Self.account(command: "mailpw"), to: "", path: "c", home: nil, searchPath: "/bin")

@@ -1,6 +1,7 @@
 import Accounts
 import Foundation
 import MailSender
+import MailSenderTesting
 import SMTPProtocol
 import SMTPTransport
 import Testing
@@ -106,8 +107,7 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: directory) }
     for (name, body) in programs {
       let path = directory + "/" + name
-      try Data("#!/bin/sh\n\(body)\n".utf8).write(to: URL(fileURLWithPath: path))
-      chmod(path, 0o755)
+      try TestProgram.write("#!/bin/sh\n\(body)\n", to: path)
     }
     let text = "account a\nhost mail.example.org\ntls on\nauth on\nuser u\n\(secretLine)\n"
     let config = try AccountsConfig(parsing: text, path: "t.conf", flavor: .sealpost, home: nil)
