@@ -16,7 +16,9 @@ struct Sealpost: ParsableCommand {
       Exit codes follow sysexits.h: 'sealpost send --help' and 'sealpost probe --help' list them.
       """,
     version: Sealpost.version,
-    subcommands: [ComposeCommand.self, SendCommand.self, ProbeCommand.self, AccountsCommand.self],
+    subcommands: [
+      ComposeCommand.self, SendCommand.self, ProbeCommand.self, AccountsCommand.self, OutboxCommand.self,
+    ],
     defaultSubcommand: ComposeCommand.self
   )
 
