@@ -345,6 +345,53 @@ import Testing
       try String(contentsOfFile: sandbox.outboxFolder + "/\(id).eml", encoding: .utf8).contains("Hello."))
   }
 
+  /// SIGKILL of `send --queue` while it writes an 8.8 MB message to the outbox (the message file's temporary
+  /// half-written), right after the message file, while the sidecar is written, and after it: an entry is listed only when whole (its
+  /// message file has the size its sidecar says), none is listed as queued for a silent resend, and the listing
+  /// still works.
+  @Test(arguments: [".eml.tmp-", ".eml", ".json.tmp-", ".json"])
+  func aSendKilledWhileWritingTheOutboxLeavesNoTornEntry(killWhenSeen marker: String) throws {
+    let sandbox = try Sandbox()
+    defer { sandbox.remove() }
+    let silent = try ScriptedSMTPServer(
+      standard: try Self.options { $0.stall = .beforeGreeting(seconds: 20) },
+      options: ScriptedSMTPServer.Options(timeout: 30))
+    defer { silent.stop() }
+    try sandbox.point(at: silent.port, extra: "timeout 30")
+    let tail = "the last line of a large message\n"
+    let big =
+      Self.message + String(repeating: "0123456789abcdef0123456789abcdef0123456789\n", count: 200_000) + tail
+    var seen = false
+    let result = try sandbox.run(
+      ["send", "--config", sandbox.config, "--queue", "--message", "-", "--max-size", "64M"], stdin: big
+    ) { process, _ in
+      let deadline = Date().addingTimeInterval(60)
+      while Date() < deadline && !seen {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: sandbox.outboxFolder)) ?? []
+        seen = names.contains { marker.hasSuffix("-") ? $0.contains(marker) : $0.hasSuffix(marker) }
+        if !seen { usleep(200) }
+      }
+      kill(process.processIdentifier, SIGKILL)
+    }
+    #expect(seen, "the outbox never held a \(marker) file")
+    #expect(result.status == SIGKILL, "\(result.stderr)")
+    let sidecars = try sandbox.sidecars()
+    if marker == ".json" { #expect(sidecars.count == 1) }
+    if marker.hasSuffix(".tmp-") { #expect(sidecars.isEmpty) }
+    for sidecar in sidecars {
+      let id = try #require(sidecar["id"] as? String)
+      let size = try #require(sidecar["size"] as? Int)
+      let message = try Data(contentsOf: URL(fileURLWithPath: sandbox.outboxFolder + "/\(id).eml"))
+      #expect(message.count == size, "entry \(id) is torn")
+      // The whole message, its last line included (as the send prepared it: CRLF line ends).
+      #expect(String(decoding: message.suffix(64), as: UTF8.self).hasSuffix("large message\r\n"))
+    }
+    let listing = try sandbox.run(["outbox"])
+    #expect(listing.status == 0, "\(listing.stderr)")
+    #expect(!listing.stdout.contains("  queued  "), "a killed session is never queued for a silent resend")
+    #expect(listing.stdout.contains("delivery unknown") == !sidecars.isEmpty, "\(listing.stdout)")
+  }
+
   /// SIGKILL of `outbox flush` at every stage: the message is still there, never removed without the final
   /// 2xx, and known as "delivery unknown" — the sidecar says "sending" before the session starts, and the
   /// session's events reach this process after the fact, so a flush killed at any stage cannot tell whether
