@@ -148,10 +148,9 @@ public struct Outbox: Sendable {
     }
   }
 
-  /// Whether another process holds the lock of `id` now.
+  /// Whether another process holds the lock of `id` now (a lock file that cannot be opened counts as held).
   public func isLocked(_ id: String) -> Bool {
-    guard let lock = try? lock(id) else { return true }
-    return lock == nil
+    (try? lock(id)) == nil
   }
 
   /// Takes the lock of `id` without waiting: nil when another process holds it. The lock lasts until the
