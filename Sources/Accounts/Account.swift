@@ -70,6 +70,8 @@ public struct Account: Sendable {
   /// Seconds per protocol step (`timeout`); nil: the default.
   public let timeout: Int?
   public let allowInsecure: Bool
+  /// `queue on`: a send that fails for now is kept in the outbox (issue 12), as `--queue` does.
+  public let queue: Bool
   public let displayName: String?
   public let signature: String?
   public let drafts: String?
@@ -126,6 +128,7 @@ public struct Account: Sendable {
     domain = value("domain")
     timeout = value("timeout").flatMap(ConfigKeys.seconds)
     allowInsecure = flag("allow_insecure", default: false)
+    queue = flag("queue", default: false)
     displayName = value("display_name")
     signature = path("signature")
     drafts = path("drafts")

@@ -16,7 +16,10 @@ struct Sealpost: ParsableCommand {
       Exit codes follow sysexits.h: 'sealpost send --help' and 'sealpost probe --help' list them.
       """,
     version: Sealpost.version,
-    subcommands: [ComposeCommand.self, SendCommand.self, ProbeCommand.self, AccountsCommand.self],
+    subcommands: [
+      ComposeCommand.self, SendCommand.self, ProbeCommand.self, AccountsCommand.self, SendmailCommand.self,
+      OutboxCommand.self,
+    ],
     defaultSubcommand: ComposeCommand.self
   )
 
@@ -30,7 +33,10 @@ struct Sealpost: ParsableCommand {
     Environment.takePasswordVariable()
     // PLATFORM-NOTES: SSL_write to a closed peer would kill the process.
     signal(SIGPIPE, SIG_IGN)
-    let arguments = Array(CommandLine.arguments.dropFirst())
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    // Issue 12: run as `sendmail` (a link), the binary is `sealpost sendmail`.
+    let invokedAsSendmail = CommandLine.arguments.first?.split(separator: "/").last == "sendmail"
+    if invokedAsSendmail { arguments.insert("sendmail", at: 0) }
     Output.jsonLinesTranscript = Output.wantsJSONLines(arguments)
     if let refusal = ArgumentLimits.refusal(arguments) ?? ArgumentHints.refusal(arguments) {
       Output.outcomeRecord(refusal, verdict: refusal.description)
@@ -38,7 +44,7 @@ struct Sealpost: ParsableCommand {
       Output.exit(refusal.exitCode)
     }
     do {
-      var command = try parseAsRoot()
+      var command = try parseAsRoot(invokedAsSendmail ? arguments : nil)
       try command.run()
       Output.exit(0)
     } catch {

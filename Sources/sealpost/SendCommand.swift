@@ -150,6 +150,11 @@ struct SendCommand: ParsableCommand {
       "REQUIRETLS (RFC 8689): the message may only travel over verified TLS; refused unless the server offers it."
   )
   var requireTLS = false
+  @Flag(
+    help:
+      "If the send fails for now (4xx, timeout, connection lost), keep the message in the outbox ('sealpost outbox flush' sends it); the account key `queue on` does the same."
+  )
+  var queue = false
 
   func run() throws {
     if dryRun {
@@ -165,14 +170,28 @@ struct SendCommand: ParsableCommand {
     let request: SendRequest
     let format: TranscriptFormat
     let findings: [AssemblyFinding]
+    let account: Account?
     do {
       format = try transcriptFormat()
-      (request, findings) = try makeRequest()
+      (request, findings, account) = try makeRequest()
     } catch {
       throw Output.refuse(error)
     }
     report(findings, format: format)
-    let report = Output.drive(format: format) { MailSender.start(request) }
+    let report: SendReport
+    if queue || account?.queue == true {
+      // Issue 12: in the outbox ("sending") before the session starts; only a final 2xx removes it.
+      let kept: OutboxEntry?
+      do {
+        (report, kept) = try OutboxSend.send(
+          request, route: Self.route(config: config, account: account, overrides: overrides), format: format)
+      } catch {
+        throw Output.refuse(error)
+      }
+      if let kept { Output.verdict(OutboxSend.keptLine(kept)) }
+    } else {
+      report = Output.drive(format: format) { MailSender.start(request) }
+    }
     try Output.finish(
       CLIWording.verdict(
         report.verdictLine, failure: report.failure, tls: report.tls,
@@ -305,7 +324,27 @@ struct SendCommand: ParsableCommand {
     }
   }
 
-  func makeRequest() throws(SendFailure) -> (SendRequest, [AssemblyFinding]) {
+  /// The channel flags, as the plan and the outbox (which plans again at a flush) take them.
+  var overrides: ChannelOverrides {
+    ChannelOverrides(
+      server: server, port: port, tls: tls, allowInsecure: allowInsecure,
+      caFile: trustOptions.caFile, pins: trustOptions.pin, user: user, auth: auth, ehlo: ehlo,
+      timeout: timeout)
+  }
+
+  /// How a flush reaches the server again: files named from the root, so a flush run elsewhere finds them.
+  static func route(config: String?, account: Account?, overrides: ChannelOverrides) -> OutboxEntry.Route {
+    var overrides = overrides
+    overrides.caFile = overrides.caFile.map(absolute)
+    return OutboxEntry.Route(config: config.map(absolute), account: account?.name, overrides: overrides)
+  }
+
+  /// `path` from the current folder, so that a flush run elsewhere finds the same file.
+  static func absolute(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+  }
+
+  func makeRequest() throws(SendFailure) -> (SendRequest, [AssemblyFinding], Account?) {
     // Usage first (64), then the account (78/77), then data (65), then files (66), as DESIGN §4 orders them.
     try usageChecks()
     if let maxSize, Input.parseSize(maxSize) == nil {
@@ -314,11 +353,7 @@ struct SendCommand: ParsableCommand {
     }
     let dsn = try dsnRequest()
 
-    let overrides = ChannelOverrides(
-      server: server, port: port, tls: tls, allowInsecure: allowInsecure, caFile: trustOptions.caFile,
-      pins: trustOptions.pin,
-      user: user,
-      auth: auth, ehlo: ehlo, timeout: timeout)
+    let overrides = self.overrides
     // The account (DESIGN §6): the one named, else the default one when no --server is given.
     var account: Account?
     if config != nil || self.account != nil || server == nil {
@@ -358,7 +393,7 @@ struct SendCommand: ParsableCommand {
     request.dsn = dsn
     request.greetingTimeout = plan.greetingTimeout.map { .milliseconds(Int64($0 * 1000)) }
     request.requireTLS = requireTLS
-    return (request, assembled.findings)
+    return (request, assembled.findings, account)
   }
 
   /// The body and subject of a send given no body on a terminal (no `--body`, `--body-file` or `--message`, and

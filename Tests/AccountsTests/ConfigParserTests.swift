@@ -248,12 +248,12 @@ import Testing
     (
       "account a\nhost h\ncolour red", .sealpost,
       "t.rc:3: unknown key (not shown: a mistyped line may hold a secret); expected an msmtp key or one of allow_insecure, display_name, drafts, pin, "
-        + "signature, theme"
+        + "queue, signature, theme"
     ),
     (
       "account a\nhost h\n\u{202E}x y", .sealpost,
       "t.rc:3: unknown key (not shown: a mistyped line may hold a secret); expected an msmtp key or one of allow_insecure, display_name, drafts, pin, "
-        + "signature, theme"
+        + "queue, signature, theme"
     ),
     (
       "account a\npin sha1/AAAA", .sealpost,

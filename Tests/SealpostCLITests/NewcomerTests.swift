@@ -386,8 +386,8 @@ import Testing
     #expect(root.status == 64)
     #expect(
       root.stderr
-        == "sealpost: usage: sned is not a command of sealpost — did you mean sealpost send? (commands: compose, send, "
-        + "probe, accounts; sealpost --help shows them)\n")
+        == "sealpost: usage: sned is not a command of sealpost — did you mean sealpost send? (commands: compose, "
+        + "send, probe, accounts, sendmail, outbox; sealpost --help shows them)\n")
     let accounts = try CLIRunner.run(["accounts", "chek", "work"])
     #expect(accounts.status == 64)
     #expect(accounts.stderr.contains("did you mean sealpost accounts check?"))

@@ -1,0 +1,180 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Drafts of the composer (issue 12 §1): the account's `drafts` folder, else `$XDG_STATE_HOME/sealpost/drafts/`;
+/// folder 0700, files 0600, every write atomic (``AtomicFile``), so a crash leaves the previous version or the
+/// new one.
+///
+/// Each draft is `ID.eml`, an RFC 5322 rendering of the message as typed (readable by any mail tool), and
+/// `ID.json`, its sidecar: the fields as typed, the account, the attachment paths and the cursor. A draft holds
+/// what the person typed into the message and nothing else: no password, no password command, no config value.
+public struct DraftStore: Sendable {
+  public let directory: String
+
+  public init(directory: String) {
+    self.directory = directory
+  }
+
+  /// The store for `drafts` (an account's `drafts` key), else `$XDG_STATE_HOME/sealpost/drafts`.
+  public static func standard(drafts: String?, environment: [String: String]) throws(OutboxError)
+    -> DraftStore
+  {
+    if let drafts, !drafts.isEmpty { return DraftStore(directory: drafts) }
+    return DraftStore(directory: try Outbox.stateDirectory(environment: environment) + "/drafts")
+  }
+
+  /// Where the composer's cursor was.
+  public struct Cursor: Codable, Sendable, Hashable {
+    /// `to`, `cc`, `bcc`, `subject` or `body`.
+    public var field: String
+    /// Characters from the start of the field.
+    public var offset: Int
+    public init(field: String, offset: Int) {
+      self.field = field
+      self.offset = offset
+    }
+  }
+
+  /// One draft: the message as typed.
+  public struct Draft: Codable, Sendable, Hashable {
+    /// Empty for a draft not saved yet: ``DraftStore/save(_:now:)`` gives it one.
+    public var id: String
+    public var account: String?
+    public var from: String?
+    public var to: [String]
+    public var cc: [String]
+    public var bcc: [String]
+    public var subject: String
+    /// The body as typed (stored in the `.eml` file, not the sidecar).
+    public var body: String
+    public var attachments: [String]
+    public var cursor: Cursor?
+    /// Seconds since 1970 of the last save.
+    public var saved: Double
+
+    public init(
+      id: String = "", account: String?, from: String? = nil, to: [String] = [], cc: [String] = [],
+      bcc: [String] = [], subject: String = "", body: String = "", attachments: [String] = [],
+      cursor: Cursor? = nil
+    ) {
+      self.id = id
+      self.account = account
+      self.from = from
+      self.to = to
+      self.cc = cc
+      self.bcc = bcc
+      self.subject = subject
+      self.body = body
+      self.attachments = attachments
+      self.cursor = cursor
+      self.saved = 0
+    }
+
+    enum CodingKeys: String, CodingKey {
+      case id, account, from, to, cc, bcc, subject, attachments, cursor, saved
+    }
+
+    public init(from decoder: any Decoder) throws {
+      let container = try decoder.container(keyedBy: CodingKeys.self)
+      id = try container.decode(String.self, forKey: .id)
+      account = try container.decodeIfPresent(String.self, forKey: .account)
+      from = try container.decodeIfPresent(String.self, forKey: .from)
+      to = try container.decode([String].self, forKey: .to)
+      cc = try container.decode([String].self, forKey: .cc)
+      bcc = try container.decode([String].self, forKey: .bcc)
+      subject = try container.decode(String.self, forKey: .subject)
+      attachments = try container.decode([String].self, forKey: .attachments)
+      cursor = try container.decodeIfPresent(Cursor.self, forKey: .cursor)
+      saved = try container.decode(Double.self, forKey: .saved)
+      body = ""
+    }
+
+    /// The draft as an RFC 5322 message (header fields as typed, a line break in a value made a space, so no
+    /// value can add a header), with LF line ends as files on this system have them.
+    var rendered: [UInt8] {
+      func line(_ name: String, _ value: String) -> String {
+        let flat = value.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" ? " " : String($0) }.joined()
+        return "\(name): \(flat)\n"
+      }
+      var header = ""
+      if let from { header += line("From", from) }
+      if !to.isEmpty { header += line("To", to.joined(separator: ", ")) }
+      if !cc.isEmpty { header += line("Cc", cc.joined(separator: ", ")) }
+      if !bcc.isEmpty { header += line("Bcc", bcc.joined(separator: ", ")) }
+      header += line("Subject", subject)
+      header +=
+        "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n"
+      return Array((header + "\n").utf8) + Array(body.utf8)
+    }
+  }
+
+  func messagePath(_ id: String) -> String { "\(directory)/\(id).eml" }
+  func sidecarPath(_ id: String) -> String { "\(directory)/\(id).json" }
+
+  /// Saves `draft` (a new id when it has none): the message file, then the sidecar, each atomically. Returns the
+  /// draft as saved.
+  @discardableResult
+  public func save(_ draft: Draft, now: Date = Date()) throws(OutboxError) -> Draft {
+    var saved = draft
+    if saved.id.isEmpty { saved.id = Outbox.newID(now: now) }
+    guard Outbox.isValidID(saved.id) else { throw OutboxError(.usage, "not a draft id") }
+    saved.saved = now.timeIntervalSince1970
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+    let data: Data
+    do { data = try encoder.encode(saved) } catch {
+      throw OutboxError(.unreadable, "the draft \(saved.id) cannot be encoded")
+    }
+    do throws(AtomicFile.Failure) {
+      try AtomicFile.write(saved.rendered, to: messagePath(saved.id))
+      try AtomicFile.write(Array(data) + [0x0A], to: sidecarPath(saved.id))
+    } catch {
+      throw OutboxError(.cannotWrite, "cannot save the draft: \(error.description)")
+    }
+    return saved
+  }
+
+  /// Every readable draft, the most recently saved first (body included).
+  public func list() -> [Draft] {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+    return names.filter { $0.hasSuffix(".json") }.compactMap { name in
+      try? load(String(name.dropLast(".json".count)))
+    }.sorted { ($0.saved, $0.id) > ($1.saved, $1.id) }
+  }
+
+  /// The draft `id`: its sidecar, and its body from the message file (after the header's empty line).
+  public func load(_ id: String) throws(OutboxError) -> Draft {
+    guard Outbox.isValidID(id) else { throw OutboxError(.usage, "not a draft id") }
+    guard let data = FileManager.default.contents(atPath: sidecarPath(id)),
+      let message = FileManager.default.contents(atPath: messagePath(id))
+    else { throw OutboxError(.missing, "no draft \(id)") }
+    var draft: Draft
+    do { draft = try JSONDecoder().decode(Draft.self, from: data) } catch {
+      throw OutboxError(.unreadable, "the draft \(id) is unreadable (\(sidecarPath(id)))")
+    }
+    let bytes = Array(message)
+    var index = 0
+    var body = bytes[...]
+    while index < bytes.count {
+      if bytes[index] == 0x0A && index + 1 < bytes.count && bytes[index + 1] == 0x0A {
+        body = bytes[(index + 2)...]
+        break
+      }
+      index += 1
+    }
+    draft.body = String(decoding: body, as: UTF8.self)
+    return draft
+  }
+
+  /// Removes the draft `id` (the sidecar first: from then on it is not listed).
+  public func remove(_ id: String) throws(OutboxError) {
+    guard Outbox.isValidID(id) else { throw OutboxError(.usage, "not a draft id") }
+    guard unlink(sidecarPath(id)) == 0 || errno == ENOENT else {
+      throw OutboxError(.cannotWrite, "cannot remove the draft \(id): \(String(cString: strerror(errno)))")
+    }
+    unlink(messagePath(id))
+  }
+}

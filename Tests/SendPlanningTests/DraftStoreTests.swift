@@ -1,0 +1,96 @@
+import Foundation
+import MailSenderTesting
+import Testing
+
+@testable import SendPlanning
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The draft store (issue 12 §1), on its own: the composer uses it next.
+@Suite struct DraftStoreTests {
+  static func draft() -> DraftStore.Draft {
+    DraftStore.Draft(
+      account: "work", from: "Zoë <z@example.org>", to: ["b@example.org", "\"Doe, J\" <j@example.org>"],
+      cc: ["c@example.org"], bcc: ["hidden@example.org"], subject: "Grüße",
+      body: "Line one\n\nLine three, after an empty line.\n", attachments: ["/tmp/report.pdf"],
+      cursor: DraftStore.Cursor(field: "body", offset: 12))
+  }
+
+  @Test func savedDraftsComeBackAsTheyWereTyped() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let store = DraftStore(directory: directory.file("drafts"))
+    let saved = try store.save(Self.draft(), now: Date(timeIntervalSince1970: 1_800_000_000))
+    #expect(Outbox.isValidID(saved.id))
+    var expected = Self.draft()
+    expected.id = saved.id
+    expected.saved = 1_800_000_000
+    #expect(try store.load(saved.id) == expected)
+    #expect(store.list() == [expected])
+    // The message file is RFC 5322 as typed, written by hand here.
+    let file = try String(contentsOfFile: store.messagePath(saved.id), encoding: .utf8)
+    #expect(
+      file
+        == "From: Zoë <z@example.org>\nTo: b@example.org, \"Doe, J\" <j@example.org>\nCc: c@example.org\n"
+        + "Bcc: hidden@example.org\nSubject: Grüße\nMIME-Version: 1.0\n"
+        + "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+        + "Line one\n\nLine three, after an empty line.\n")
+    #expect(OutboxStoreTests.mode(store.directory) == 0o700)
+    #expect(OutboxStoreTests.mode(store.messagePath(saved.id)) == 0o600)
+    #expect(OutboxStoreTests.mode(store.sidecarPath(saved.id)) == 0o600)
+  }
+
+  @Test func savingAgainReplacesTheDraftAndTheNewestIsListedFirst() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let store = DraftStore(directory: directory.path)
+    var first = try store.save(Self.draft(), now: Date(timeIntervalSince1970: 100))
+    let second = try store.save(
+      DraftStore.Draft(account: nil, subject: "other"), now: Date(timeIntervalSince1970: 200))
+    #expect(store.list().map(\.id) == [second.id, first.id])
+    first.body = "changed\n"
+    first = try store.save(first, now: Date(timeIntervalSince1970: 300))
+    #expect(store.list().map(\.id) == [first.id, second.id])
+    #expect(try store.load(first.id).body == "changed\n")
+    try store.remove(first.id)
+    #expect(store.list().map(\.id) == [second.id])
+    #expect(throws: OutboxError.self) { _ = try store.load(first.id) }
+  }
+
+  @Test func aLineBreakInAFieldCannotAddAHeader() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let store = DraftStore(directory: directory.path)
+    let saved = try store.save(
+      DraftStore.Draft(account: nil, to: ["b@example.org\nBcc: evil@example.org"], subject: "a\r\nX-Evil: 1"))
+    let file = try String(contentsOfFile: store.messagePath(saved.id), encoding: .utf8)
+    #expect(!file.contains("\nBcc:"))
+    #expect(!file.contains("\nX-Evil"))
+    // The fields themselves come back as typed.
+    #expect(try store.load(saved.id).subject == "a\r\nX-Evil: 1")
+  }
+
+  @Test func theSidecarHoldsTheFieldsAndNoOtherKey() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let store = DraftStore(directory: directory.path)
+    let saved = try store.save(Self.draft())
+    let json = try #require(
+      JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: store.sidecarPath(saved.id))))
+        as? [String: Any])
+    // No body (it is in the message file) and nothing but what was typed: never a secret.
+    #expect(
+      Set(json.keys) == [
+        "id", "account", "from", "to", "cc", "bcc", "subject", "attachments", "cursor", "saved",
+      ])
+  }
+
+  @Test func theFolderIsTheAccountsOrTheStateFolder() throws {
+    #expect(try DraftStore.standard(drafts: "/d", environment: [:]).directory == "/d")
+    #expect(
+      try DraftStore.standard(drafts: nil, environment: ["XDG_STATE_HOME": "/s"]).directory
+        == "/s/sealpost/drafts")
+  }
+}
