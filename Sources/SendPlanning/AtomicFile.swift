@@ -1,3 +1,5 @@
+import MailMessage
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -13,6 +15,45 @@ public enum AtomicFile {
 
   /// Writes `bytes` to `path` atomically with mode 0600 (parent directories made 0700 as needed).
   public static func write(_ bytes: [UInt8], to path: String) throws(Failure) {
+    try write(to: path) { descriptor in fill(descriptor, with: bytes) }
+  }
+
+  /// Writes one pass over `source` (as written for `offer`) to `path` atomically, a piece at a time, never the
+  /// whole message in memory; returns its size and its first 64 KiB (enough for a header). A pass that fails
+  /// leaves nothing behind.
+  public static func write(_ source: any MessageSource, offer: ContentOffer, to path: String) throws(Failure)
+    -> (size: Int, head: [UInt8])
+  {
+    var size = 0
+    var head: [UInt8] = []
+    try write(to: path) { descriptor in
+      guard fchmod(descriptor, 0o600) == 0 else { return "cannot set the mode of" }
+      var reader: any MessageReader
+      do throws(MessageError) {
+        reader = try source.open(for: offer)
+      } catch {
+        return "cannot read the message for"
+      }
+      var buffer = [UInt8](repeating: 0, count: 64 << 10)
+      while true {
+        var result: Result<Int, MessageError> = .success(0)
+        buffer.withUnsafeMutableBytes { raw in
+          result = Result { () throws(MessageError) in try reader.read(into: raw) }
+        }
+        guard case .success(let count) = result else { return "cannot read the message for" }
+        if count == 0 { break }
+        if head.count < 64 << 10 { head += buffer[0..<min(count, (64 << 10) - head.count)] }
+        if let problem = append(descriptor, buffer[0..<count]) { return problem }
+        size += count
+      }
+      return fsync(descriptor) == 0 ? nil : "cannot write"
+    }
+    return (size, head)
+  }
+
+  /// The temporary file, `fill`, `rename`, the folder's `fsync`: `fill` writes the content and returns what
+  /// failed, or nil.
+  private static func write(to path: String, fill: (Int32) -> String?) throws(Failure) {
     let directory = parent(of: path)
     try makeDirectories(directory)
     var template = Array((path + ".tmp-XXXXXX").utf8CString)
@@ -24,7 +65,7 @@ public enum AtomicFile {
     let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     var written = false
     defer { if !written { unlink(temporary) } }
-    let problem = fill(descriptor, with: bytes)
+    let problem = fill(descriptor)
     close(descriptor)
     if let problem { throw failure(problem, path) }
     guard rename(temporary, path) == 0 else { throw failure("cannot replace", path) }
@@ -36,16 +77,22 @@ public enum AtomicFile {
     }
   }
 
-  /// Writes `bytes` to `descriptor` with mode 0600 and syncs it; what failed, or nil.
-  private static func fill(_ descriptor: Int32, with bytes: [UInt8]) -> String? {
-    guard fchmod(descriptor, 0o600) == 0 else { return "cannot set the mode of" }
-    var offset = 0
-    while offset < bytes.count {
+  /// Writes all of `bytes` to `descriptor`; what failed, or nil.
+  private static func append(_ descriptor: Int32, _ bytes: ArraySlice<UInt8>) -> String? {
+    var offset = bytes.startIndex
+    while offset < bytes.endIndex {
       let count = bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
       if count < 0 && errno == EINTR { continue }
       guard count > 0 else { return "cannot write" }
       offset += count
     }
+    return nil
+  }
+
+  /// Writes `bytes` to `descriptor` with mode 0600 and syncs it; what failed, or nil.
+  private static func fill(_ descriptor: Int32, with bytes: [UInt8]) -> String? {
+    guard fchmod(descriptor, 0o600) == 0 else { return "cannot set the mode of" }
+    if let problem = append(descriptor, bytes[...]) { return problem }
     return fsync(descriptor) == 0 ? nil : "cannot write"
   }
 

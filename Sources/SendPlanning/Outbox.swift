@@ -1,4 +1,5 @@
 import Foundation
+import MailMessage
 
 #if canImport(Glibc)
   import Glibc
@@ -81,6 +82,29 @@ public struct Outbox: Sendable {
       throw OutboxError(.unreadable, "the outbox entry \(entry.id) cannot be encoded")
     }
     try write(Array(data) + [0x0A], to: sidecarPath(entry.id))
+  }
+
+  /// Adds a message that streams (attachments, a large `--message`): written a piece at a time as a server
+  /// offering no extension gets it (valid for any server), never held whole; a pass that fails adds nothing.
+  public func add(
+    source: any MessageSource, envelope: OutboxEntry.Envelope, route: OutboxEntry.Route,
+    state: OutboxEntry.State, now: Date = Date()
+  ) throws(OutboxError) -> (OutboxEntry, EntryLock) {
+    let id = Self.newID(now: now)
+    let written: (size: Int, head: [UInt8])
+    do throws(AtomicFile.Failure) {
+      written = try AtomicFile.write(source, offer: .plain, to: messagePath(id))
+    } catch {
+      throw OutboxError(.cannotWrite, "cannot write to the outbox: \(error.description)")
+    }
+    guard let lock = try lock(id) else { throw OutboxError(.cannotWrite, "the new entry \(id) is locked") }
+    var entry = OutboxEntry(
+      id: id, route: route, envelope: envelope, size: written.size, attempts: 0, lastError: nil,
+      state: state,
+      created: now.timeIntervalSince1970, updated: now.timeIntervalSince1970)
+    entry.subject = OutboxEntry.subject(of: written.head)
+    try save(entry)
+    return (entry, lock)
   }
 
   private func write(_ bytes: [UInt8], to path: String) throws(OutboxError) {

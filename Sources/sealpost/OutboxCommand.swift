@@ -193,11 +193,15 @@ enum OutboxSend {
     _ request: SendRequest, route: OutboxEntry.Route, format: TranscriptFormat
   ) throws(SendFailure) -> (SendReport, kept: OutboxEntry?) {
     let outbox = try OutboxCommand.open()
+    let envelope = OutboxEntry.Envelope(reversePath: request.reversePath, recipients: request.recipients)
     var (entry, lock) = try run { () throws(OutboxError) in
-      try outbox.add(
-        message: request.message.bytes,
-        envelope: .init(reversePath: request.reversePath, recipients: request.recipients), route: route,
-        state: .sending)
+      // A message in memory is kept as it is; one that streams is written a piece at a time (a failed read
+      // keeps nothing, where reading it whole into memory first had kept an empty message).
+      if let bytes = request.message.inMemoryBytes {
+        return try outbox.add(message: bytes, envelope: envelope, route: route, state: .sending)
+      }
+      return try outbox.add(
+        source: request.message.source, envelope: envelope, route: route, state: .sending)
     }
     entry.attempts = 1
     try run { () throws(OutboxError) in try outbox.save(entry) }

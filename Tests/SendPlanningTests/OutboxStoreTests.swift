@@ -1,4 +1,5 @@
 import Foundation
+import MailMessage
 import MailSenderTesting
 import Testing
 
@@ -50,6 +51,58 @@ import Testing
         == ["id", "route", "envelope", "subject", "size", "attempts", "state", "created", "updated"])
     #expect(json["state"] as? String == "queued")
     try outbox.remove(entry.id)
+    #expect(outbox.entries().isEmpty)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: outbox.directory).isEmpty)
+  }
+
+  /// A message that streams, read in small pieces, failing after `failAfter` octets when set.
+  struct PieceSource: MessageSource {
+    let bytes: [UInt8]
+    var failAfter: Int?
+
+    func open(for offer: ContentOffer) throws(MessageError) -> any MessageReader {
+      Reader(bytes: bytes, failAfter: failAfter)
+    }
+
+    struct Reader: MessageReader {
+      let bytes: [UInt8]
+      let failAfter: Int?
+      var offset = 0
+
+      mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(MessageError) -> Int {
+        if let failAfter, offset >= failAfter { throw MessageError(.unreadableInput, "the file went away") }
+        let count = min(buffer.count, 1000, bytes.count - offset)
+        guard count > 0 else { return 0 }
+        UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]).copyBytes(
+          from: bytes[offset..<offset + count])
+        offset += count
+        return count
+      }
+    }
+  }
+
+  /// A message that streams is written a piece at a time, whole; one whose pass fails leaves nothing (reading it
+  /// whole first gave an empty message, which was then kept as if it were the mail).
+  @Test func aStreamedMessageIsKeptWholeOrNotAtAll() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let outbox = Outbox(directory: directory.file("outbox"))
+    let body = Array(repeating: Array("a line of the body\r\n".utf8), count: 20_000).joined()
+    let message = Array("Subject: streamed\r\n\r\n".utf8) + body
+    let (entry, lock) = try outbox.add(
+      source: PieceSource(bytes: message), envelope: Self.envelope, route: Self.route, state: .sending)
+    withExtendedLifetime(lock) {}
+    #expect(try outbox.message(entry.id) == message)
+    #expect(entry.size == message.count)
+    #expect(entry.subject == "streamed")
+    #expect(Self.mode(outbox.messagePath(entry.id)) == 0o600)
+    try outbox.remove(entry.id)
+
+    #expect(throws: OutboxError.self) {
+      _ = try outbox.add(
+        source: PieceSource(bytes: message, failAfter: 50_000), envelope: Self.envelope, route: Self.route,
+        state: .sending)
+    }
     #expect(outbox.entries().isEmpty)
     #expect(try FileManager.default.contentsOfDirectory(atPath: outbox.directory).isEmpty)
   }
