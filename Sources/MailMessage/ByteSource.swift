@@ -68,7 +68,7 @@ public struct FileByteSource: ByteSource {
 
   static func openChecked(_ path: String) throws(MessageError) -> (Int32, stat) {
     func unreadable(_ reason: String) -> MessageError {
-      MessageError(.unreadableInput, "cannot read the attachment \(DisplayText.escaped(path)): \(reason)")
+      MessageError(.unreadableInput, "the attachment \(DisplayText.escaped(path)): \(reason)")
     }
     // O_NONBLOCK: a FIFO must not block the open; it is refused below as not a regular file.
     let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)

@@ -155,13 +155,13 @@ public enum MessageAssembly {
         attachments.append(try MessageAttachment(path: path))
       } catch {
         // The path as every other untrusted text is shown (DESIGN §3.6), with the reason after it.
-        let quoted = "cannot read the attachment \(DisplayText.escaped(path)): "
+        let quoted = "the attachment \(DisplayText.escaped(path)): "
         guard error.kind == .unreadableInput, error.message.hasPrefix(quoted) else {
           throw planningError(error)
         }
         throw PlanningError(
           .noInput,
-          "cannot read the attachment \(UntrustedText(path).escaped): \(error.message.dropFirst(quoted.count))"
+          "the attachment \(UntrustedText(path).escaped): \(error.message.dropFirst(quoted.count))"
         )
       }
     }

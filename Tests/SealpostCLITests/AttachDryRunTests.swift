@@ -113,6 +113,8 @@ import Testing
     let folder = try CLIRunner.run(
       try Self.arguments(server, ["--to", "b@example.org", "--attach", directory]))
     #expect(folder.status == 66, "\(folder.stderr)")
+    // The category says "cannot read" once (it said "cannot read: cannot read the attachment").
+    #expect(folder.stderr.hasPrefix("sealpost: cannot read: the attachment "), "\(folder.stderr)")
     #expect(folder.stderr.contains("it is a directory"))
     #expect(server.sessions.isEmpty)
   }
