@@ -97,7 +97,18 @@ public struct CheckedFile: Sendable {
     guard info.st_size <= limit else { throw tooLarge }
 
     // Read from the checked descriptor, never more than limit + 1 bytes: a file that grows meanwhile is refused.
-    var bytes = [UInt8](repeating: 0, count: min(Int(info.st_size), limit) + 1)
+    guard let bytes = Self.read(descriptor, expected: Int(info.st_size), limit: limit) else {
+      throw Refusal.unreadable("cannot read the \(what): \(String(cString: strerror(errno)))")
+    }
+    guard bytes.count <= limit else { throw tooLarge }
+    return CheckedFile(bytes: bytes, permissions: permissions)
+  }
+
+  /// Everything `descriptor` gives until its end, but never more than `limit` + 1 bytes (so a caller sees that
+  /// the input is over its limit without reading the rest); `expected` sizes the first buffer. nil when a read
+  /// fails (`errno` says why).
+  public static func read(_ descriptor: Int32, expected: Int, limit: Int) -> [UInt8]? {
+    var bytes = [UInt8](repeating: 0, count: min(max(expected, 0), limit) + 1)
     var count = 0
     while true {
       if count == bytes.count {
@@ -108,15 +119,12 @@ public struct CheckedFile: Sendable {
         Glibc.read(descriptor, buffer.baseAddress.map { $0 + count }, buffer.count - count)
       }
       if got < 0 && errno == EINTR { continue }
-      guard got >= 0 else {
-        throw Refusal.unreadable("cannot read the \(what): \(String(cString: strerror(errno)))")
-      }
+      guard got >= 0 else { return nil }
       if got == 0 { break }
       count += got
     }
-    guard count <= limit else { throw tooLarge }
     bytes.removeSubrange(count...)
-    return CheckedFile(bytes: bytes, permissions: permissions)
+    return bytes
   }
 
   static func describe(size: Int) -> String {

@@ -317,8 +317,8 @@ public final class EffectRunner: @unchecked Sendable {
   func plan(_ order: SendOrder) -> Result<SendRequest, SendFailure> {
     do throws(PlanningError) {
       let account = try account(of: order)
-      var plan = try ChannelPlan(overrides: order.overrides, account: account)
-      plan.applyRecordedPins(try PinFile.load(environment: environment.variables), overrides: order.overrides)
+      let plan = try ChannelPlan.withRecordedPins(
+        overrides: order.overrides, account: account, environment: environment.variables)
       try plan.checkPlaintext()
       let assembled = try assemble(order, account: account)
       let resolver = SecretResolver(
@@ -544,23 +544,10 @@ public final class EffectRunner: @unchecked Sendable {
     }
     let tooLarge = ComposerProblem("the edited text is over the limit of \(limit) octets")
     guard Int(info.st_size) <= limit else { return .failure(tooLarge) }
-    var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
-    var count = 0
-    while true {
-      if count == bytes.count {
-        guard bytes.count <= limit else { break }
-        bytes += [UInt8](repeating: 0, count: min(max(bytes.count, 4096), limit + 1 - bytes.count))
-      }
-      let got = bytes.withUnsafeMutableBytes { buffer in
-        Glibc.read(descriptor, buffer.baseAddress.map { $0 + count }, buffer.count - count)
-      }
-      if got < 0 && errno == EINTR { continue }
-      guard got >= 0 else { return .failure(ComposerProblem("the edited file could not be read back")) }
-      if got == 0 { break }
-      count += got
+    guard let bytes = CheckedFile.read(descriptor, expected: Int(info.st_size), limit: limit) else {
+      return .failure(ComposerProblem("the edited file could not be read back"))
     }
-    guard count <= limit else { return .failure(tooLarge) }
-    bytes.removeSubrange(count...)
+    guard bytes.count <= limit else { return .failure(tooLarge) }
     return .success(bytes)
   }
 }

@@ -1,15 +1,38 @@
+import Accounts
 import MailSender
 
 extension ChannelPlan {
+  /// The plan every front end sends with: the account merged with the overrides, and the pins recorded in
+  /// Sealpost's pin file for its host and port (DESIGN §6).
+  public static func withRecordedPins(
+    overrides: ChannelOverrides, account: Account?, environment: [String: String]
+  ) throws(PlanningError) -> ChannelPlan {
+    var plan = try ChannelPlan(overrides: overrides, account: account)
+    plan.applyRecordedPins(try PinFile.load(environment: environment), overrides: overrides)
+    return plan
+  }
+
   /// The request for this plan and an assembled message: the one place a front end's plan becomes what the
   /// core sends.
   public func request(
     for message: AssembledMessage, credentials: Credentials?, showData: Bool = false
   ) -> SendRequest {
-    SendRequest(
+    request(
+      reversePath: message.reversePath, recipients: message.recipients, message: message.content,
+      credentials: credentials, showData: showData)
+  }
+
+  /// The request for this plan with an envelope and content of the caller's (a queued message; none for a
+  /// session that stops before MAIL). The plan's greeting deadline goes with it, so no front end forgets it.
+  public func request(
+    reversePath: String, recipients: [String], message: MessageContent, credentials: Credentials?,
+    showData: Bool = false
+  ) -> SendRequest {
+    var request = SendRequest(
       host: host, port: port, security: security, allowInsecure: allowInsecure, trust: trust,
       credentials: credentials, ehloName: ehlo, timeout: .milliseconds(Int64(timeout * 1000)),
-      reversePath: message.reversePath, recipients: message.recipients, message: message.content,
-      showData: showData)
+      reversePath: reversePath, recipients: recipients, message: message, showData: showData)
+    request.greetingTimeout = greetingTimeout.map { .milliseconds(Int64($0 * 1000)) }
+    return request
   }
 }

@@ -187,13 +187,9 @@ struct AccountsCommand: ParsableCommand {
         try Input.checkReadable(caFile, what: "CA file")
       }
       let credentials = CLIPlanning.secrets(passwordCommand: nil).credentials(for: plan)
-      var request = SendRequest(
-        host: plan.host, port: plan.port, security: plan.security, allowInsecure: plan.allowInsecure,
-        trust: plan.trust, credentials: credentials, ehloName: plan.ehlo,
-        timeout: .milliseconds(Int64(plan.timeout * 1000)), reversePath: "", recipients: [],
-        message: MessageContent(bytes: []))
+      var request = plan.request(
+        reversePath: "", recipients: [], message: MessageContent(bytes: []), credentials: credentials)
       request.goal = .authenticate
-      request.greetingTimeout = plan.greetingTimeout.map { .milliseconds(Int64($0 * 1000)) }
       return request
     }
   }

@@ -307,19 +307,14 @@ enum OutboxSend {
       }
     }
     let plan = try CLIPlanning.run { () throws(PlanningError) in
-      var plan = try ChannelPlan(overrides: overrides, account: account)
-      plan.applyRecordedPins(
-        try PinFile.load(environment: ProcessInfo.processInfo.environment), overrides: overrides)
+      let plan = try ChannelPlan.withRecordedPins(
+        overrides: overrides, account: account, environment: ProcessInfo.processInfo.environment)
       try plan.checkPlaintext()
       return plan
     }
     let credentials = CLIPlanning.secrets(passwordCommand: nil).credentials(for: plan)
-    var request = SendRequest(
-      host: plan.host, port: plan.port, security: plan.security, allowInsecure: plan.allowInsecure,
-      trust: plan.trust, credentials: credentials, ehloName: plan.ehlo,
-      timeout: .milliseconds(Int64(plan.timeout * 1000)), reversePath: entry.envelope.reversePath,
-      recipients: entry.envelope.recipients, message: MessageContent(bytes: message))
-    request.greetingTimeout = plan.greetingTimeout.map { .milliseconds(Int64($0 * 1000)) }
-    return request
+    return plan.request(
+      reversePath: entry.envelope.reversePath, recipients: entry.envelope.recipients,
+      message: MessageContent(bytes: message), credentials: credentials)
   }
 }

@@ -369,11 +369,9 @@ struct SendCommand: ParsableCommand {
       if let account { CLIPlanning.printNotes(of: catalog, for: account) }
     }
     let plan = try CLIPlanning.run { () throws(PlanningError) in
-      var plan = try ChannelPlan(overrides: overrides, account: account)
       // DESIGN §6: pins recorded by the composer count for every send.
-      plan.applyRecordedPins(
-        try PinFile.load(environment: ProcessInfo.processInfo.environment), overrides: overrides)
-      return plan
+      try ChannelPlan.withRecordedPins(
+        overrides: overrides, account: account, environment: ProcessInfo.processInfo.environment)
     }
     if plan.user == nil && (passwordCommand != nil || auth != nil) {
       throw SendFailure(.usage, "--password-command and --auth need --user")
@@ -391,7 +389,6 @@ struct SendCommand: ParsableCommand {
     let credentials = CLIPlanning.secrets(passwordCommand: passwordCommand).credentials(for: plan)
     var request = plan.request(for: assembled, credentials: credentials, showData: showData)
     request.dsn = dsn
-    request.greetingTimeout = plan.greetingTimeout.map { .milliseconds(Int64($0 * 1000)) }
     request.requireTLS = requireTLS
     return (request, assembled.findings, account)
   }

@@ -166,15 +166,13 @@ struct SendmailCommand: ParsableCommand {
     }
     let overrides = ChannelOverrides()
     let plan = try CLIPlanning.run { () throws(PlanningError) in
-      var plan = try ChannelPlan(overrides: overrides, account: account)
-      plan.applyRecordedPins(
-        try PinFile.load(environment: ProcessInfo.processInfo.environment), overrides: overrides)
+      let plan = try ChannelPlan.withRecordedPins(
+        overrides: overrides, account: account, environment: ProcessInfo.processInfo.environment)
       try plan.checkPlaintext()
       return plan
     }
     let credentials = CLIPlanning.secrets(passwordCommand: nil).credentials(for: plan)
-    var request = plan.request(for: assembled, credentials: credentials)
-    request.greetingTimeout = plan.greetingTimeout.map { .milliseconds(Int64($0 * 1000)) }
+    let request = plan.request(for: assembled, credentials: credentials)
     // Quiet on success: no transcript, no note; the failure's line on stderr.
     if parsed.queue || account.queue {
       let (report, kept) = try OutboxSend.send(
