@@ -233,6 +233,47 @@ import Testing
     #expect(saved.id == Self.quarterly.id && saved.body == "Numbers:\n!up")
   }
 
+  /// A draft written with another usable account is continued with it, and stays in the folder it was listed
+  /// from.
+  @Test func aDraftOfAnotherAccountIsContinuedWithItInTheFolderItCameFrom() throws {
+    let config = """
+      account work
+      host mail.example.org
+      tls on
+      from alice@example.org
+      drafts /d/work
+
+      account home
+      host smtp.example.com
+      tls on
+      from alice@example.com
+      drafts /d/home
+
+      """
+    var model = ComposerModel(.init(account: "home"), width: 80, height: 24, now: Fixtures.now)
+    _ = model.start()
+    let listed = model.update(.catalogLoaded(.success(try Fixtures.catalog(config))))
+    guard case .listDrafts(let folder)? = listed.first else {
+      Issue.record("expected listDrafts, got \(listed.map(\.name))")
+      return
+    }
+    #expect(folder == "/d/home")
+    var draft = Self.untitled
+    draft.from = "alice@example.org"
+    _ = model.update(.draftsListed(.success([draft])))
+    model.press(.enter)
+    #expect(model.account?.name == "work")
+    #expect(model.draft.from.text == "alice@example.org")
+    model.type("!")
+    let effects = model.update(.timerFired(id: model.drafts.timer ?? -1))
+    guard case .saveDraft(let saved, let savedFolder)? = effects.first else {
+      Issue.record("expected saveDraft, got \(effects.map(\.name))")
+      return
+    }
+    #expect(saved.id == draft.id && saved.account == "work")
+    #expect(savedFolder == "/d/home")
+  }
+
   @Test func discardAsksFirstAndNStartsANewMessage() throws {
     var model = try Self.offered()
     model.press(.down)

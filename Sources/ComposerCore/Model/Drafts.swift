@@ -43,6 +43,9 @@ struct DraftKeeping: Sendable {
   var offered = false
   /// Drafts made by this composer so far (the number in the id).
   var count = 0
+  /// A draft continued from the list stays in the folder it was listed from, even when it brought its own
+  /// account (whose `drafts` folder may be another).
+  var continuedIn: String??
 }
 
 /// The drafts offered at start: continue one, discard one (asked first), or start a new message.
@@ -53,6 +56,8 @@ struct DraftList: Sendable {
   var loading = true
   /// The draft `d` asked to discard, until `y` or `n`.
   var confirming: String?
+  /// The folder listed (the first account's `drafts`; nil: the default one).
+  var folder: String?
 }
 
 extension ComposerModel {
@@ -74,8 +79,12 @@ extension ComposerModel {
     KeyHelp("n Esc", "keep it", main: true, short: "keep"),
   ]
 
-  /// The account's `drafts` folder (nil: the runtime's default, `$XDG_STATE_HOME/sealpost/drafts`).
-  var draftFolder: String? { account?.drafts }
+  /// The account's `drafts` folder (nil: the runtime's default, `$XDG_STATE_HOME/sealpost/drafts`), or the
+  /// folder a continued draft came from.
+  var draftFolder: String? {
+    if let folder = drafts.continuedIn { return folder }
+    return account?.drafts
+  }
 
   /// Whether the message holds anything worth keeping (the From the account gave does not count).
   var messageIsEmpty: Bool {
@@ -250,6 +259,7 @@ extension ComposerModel {
     guard !drafts.offered else { return }
     drafts.offered = true
     draftList = DraftList()
+    draftList.folder = draftFolder
     screen = .drafts
     pendingEffects.append(.listDrafts(folder: draftFolder))
   }
@@ -278,7 +288,7 @@ extension ComposerModel {
         draftList.selection = min(draftList.selection, max(0, draftList.entries.count - 1))
         status = StatusLine("draft discarded")
         if draftList.entries.isEmpty { screen = .compose }
-        return [.removeDraft(id: id, folder: draftFolder)]
+        return [.removeDraft(id: id, folder: draftList.folder)]
       case .character("n"), .escape:
         draftList.confirming = nil
       default:
@@ -347,6 +357,7 @@ extension ComposerModel {
     }
     draft.layout(width: width, height: height)
     drafts.id = saved.id
+    drafts.continuedIn = .some(draftList.folder)
     drafts.stored = true
     drafts.saved = draftSnapshot()
     screen = .compose
