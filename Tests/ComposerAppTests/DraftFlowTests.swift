@@ -174,6 +174,31 @@ import Testing
     #expect(Self.files(folder).isEmpty, "sent: the draft is gone")
   }
 
+  /// The account's `record` Maildir gets the octets the server took (through `SentCopy.record`, as `send` and
+  /// `sendmail` do), and the result screen says so.
+  @Test func aSentMessageIsRecordedInTheAccountsMaildir() throws {
+    let server = try ComposerFlowTests.server()
+    defer { server.stop() }
+    let sandbox = try ComposerSandbox()
+    defer { sandbox.remove() }
+    let folder = sandbox.home + "/Mail/Sent"
+    try sandbox.writeConfig(
+      ComposerSandbox.account("work", port: server.port, caFile: try TestPKI.shared().caCertificatePath)
+        + "record \(folder)\n")
+    let clock = TestClock()
+    let harness = Self.composer(sandbox, clock: clock)
+    ComposerFlowTests.compose(harness)
+    harness.press(.ctrl("x"))
+    harness.press(.character("y"))
+    #expect(
+      harness.waitFor("a copy of the message is in the account's record folder"), "\(harness.screenText)")
+    let sent = try #require(server.waitForFinishedSessions(1).first?.messages.first)
+    let files = Self.files(folder + "/new")
+    #expect(files.count == 1 && Self.files(folder + "/tmp").isEmpty && Self.files(folder + "/cur").isEmpty)
+    let copy = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/new/\(files.first ?? "")"))
+    #expect(Array(copy) == Array(sent), "the copy is the octets sent")
+  }
+
   /// A full disk (a small tmpfs, mounted here as root): the save fails with a status line that says so, the
   /// message on screen stays, and the previous draft is still whole — fields and body of one version.
   @Test func aFullDiskKeepsThePreviousDraft() throws {
