@@ -230,8 +230,9 @@ public final class EffectRunner: @unchecked Sendable {
       lock.unlock()
     case .listDrafts(let folder):
       background(on: draftWork) { runner in .draftsListed(runner.listDrafts(folder: folder)) }
-    case .saveDraft(let draft, let folder):
-      background(on: draftWork) { runner in .draftSaved(runner.saveDraft(draft, folder: folder)) }
+    case .saveDraft(let snapshot, let folder):
+      // The snapshot's text is made here, on the drafts queue: never on the key path.
+      background(on: draftWork) { runner in .draftSaved(runner.saveDraft(snapshot.draft, folder: folder)) }
     case .removeDraft(let id, let folder):
       background(on: draftWork) { runner in .draftRemoved(id: id, runner.removeDraft(id, folder: folder)) }
     case .queueMessage(let order, let lastError):

@@ -465,12 +465,6 @@ public struct BodyEditor: Sendable, Hashable {
     moveVertically(by: direction * amount)
   }
 
-  /// The cursor as clusters from the start of the text (a line break counts one): what a draft keeps. Walks the
-  /// lines above the cursor, so it is for a save, not for every keystroke.
-  public var cursorOffset: Int {
-    lines[..<cursor.line].reduce(0) { $0 + $1.count + 1 } + cursor.index
-  }
-
   /// Puts the cursor `offset` clusters from the start of the text (clamped to it) and scrolls to it.
   public mutating func moveCursor(toOffset offset: Int) {
     var remaining = max(0, offset)

@@ -92,12 +92,45 @@ public enum ComposerEffect: Sendable {
   /// List the drafts of the account's `drafts` folder (nil: the default one); answered by `.draftsListed`.
   case listDrafts(folder: String?)
   /// Save the draft atomically in the folder (0700, files 0600), off the key path; answered by `.draftSaved`.
-  case saveDraft(DraftStore.Draft, folder: String?)
+  case saveDraft(DraftSnapshot, folder: String?)
   /// Remove the draft `id` from the folder; answered by `.draftRemoved`.
   case removeDraft(id: String, folder: String?)
   /// Keep the message of the send `order` (which just failed for now, with `lastError`) in the outbox, queued;
   /// answered by `.messageQueued`.
   case queueMessage(SendOrder, lastError: String)
+}
+
+/// The message as the model hands it over for a save. Cheap to take on the key path: the body's lines are shared
+/// with the editor (copy on write), not joined; ``draft`` — the text, the cursor's offset — is made by the runtime,
+/// off the key path (a 10,000-line body takes tens of milliseconds to join in a debug build).
+public struct DraftSnapshot: Sendable, Hashable {
+  public var id: String
+  public var account: String?
+  public var from: String
+  public var to: String
+  public var cc: String
+  public var bcc: String
+  public var subject: String
+  public var attachments: [String]
+  /// The body's lines as the editor holds them.
+  var lines: [[Character]]
+  /// `to`, `cc`, `bcc`, `subject`, `from` or `body`, and the cursor in it.
+  var cursorField: String
+  var fieldCursor: Int
+  var bodyCursor: BodyEditor.Position
+
+  /// The draft as the store keeps it.
+  public var draft: DraftStore.Draft {
+    func list(_ text: String) -> [String] { text.isEmpty ? [] : [text] }
+    let offset =
+      cursorField == "body"
+      ? lines[..<min(bodyCursor.line, lines.count)].reduce(0) { $0 + $1.count + 1 } + bodyCursor.index
+      : fieldCursor
+    return DraftStore.Draft(
+      id: id, account: account, from: from, to: list(to), cc: list(cc), bcc: list(bcc), subject: subject,
+      body: lines.map { String($0) }.joined(separator: "\n"), attachments: attachments,
+      cursor: DraftStore.Cursor(field: cursorField, offset: offset))
+  }
 }
 
 /// A draft as saved: its id and the path of its message file (safe to show).

@@ -33,7 +33,8 @@ import Testing
   /// Whether a draft to be saved holds the password typed into the masked field.
   static func writesSecret(_ effects: [ComposerEffect]) -> Bool {
     effects.contains { effect in
-      guard case .saveDraft(let draft, _) = effect else { return false }
+      guard case .saveDraft(let snapshot, _) = effect else { return false }
+      let draft = snapshot.draft
       return "\(draft.from ?? "")\(draft.to)\(draft.cc)\(draft.bcc)\(draft.subject)\(draft.body)".contains(
         "Zq9")
     }

@@ -14,7 +14,7 @@ import Testing
 
   /// The saves a list of effects asks for.
   static func saves(_ effects: [ComposerEffect]) -> [DraftStore.Draft] {
-    effects.compactMap { if case .saveDraft(let draft, _) = $0 { draft } else { nil } }
+    effects.compactMap { if case .saveDraft(let snapshot, _) = $0 { snapshot.draft } else { nil } }
   }
 
   static func timers(_ effects: [ComposerEffect]) -> [Int] {
@@ -266,11 +266,11 @@ import Testing
     #expect(model.draft.from.text == "alice@example.org")
     model.type("!")
     let effects = model.update(.timerFired(id: model.drafts.timer ?? -1))
-    guard case .saveDraft(let saved, let savedFolder)? = effects.first else {
+    guard case .saveDraft(let snapshot, let savedFolder)? = effects.first else {
       Issue.record("expected saveDraft, got \(effects.map(\.name))")
       return
     }
-    #expect(saved.id == draft.id && saved.account == "work")
+    #expect(snapshot.draft.id == draft.id && snapshot.draft.account == "work")
     #expect(savedFolder == "/d/home")
   }
 

@@ -26,8 +26,8 @@ struct DraftKeeping: Sendable {
   /// A `.saveDraft` or `.removeDraft` is out.
   var busy = false
   /// The snapshot being saved, and the last one saved.
-  var saving: DraftStore.Draft?
-  var saved: DraftStore.Draft?
+  var saving: DraftSnapshot?
+  var saved: DraftSnapshot?
   /// The draft is in the folder (saved at least once, not removed since).
   var stored = false
   /// Where its message file is, once saved.
@@ -92,18 +92,14 @@ extension ComposerModel {
       && draft.attachments.isEmpty && draft.body.lines.count == 1 && draft.body.lines[0].isEmpty
   }
 
-  /// The message as a draft: what was typed and where the cursor is; never a secret.
-  func draftSnapshot() -> DraftStore.Draft {
-    func list(_ field: TextField) -> [String] { field.text.isEmpty ? [] : [field.text] }
-    let cursor: DraftStore.Cursor
-    switch draft.focus {
-    case .body: cursor = DraftStore.Cursor(field: "body", offset: draft.body.cursorOffset)
-    case let field: cursor = DraftStore.Cursor(field: Self.cursorName(field), offset: draft[field].cursor)
-    }
-    return DraftStore.Draft(
-      id: drafts.id, account: account?.name, from: draft.from.text, to: list(draft.to), cc: list(draft.cc),
-      bcc: list(draft.bcc), subject: draft.subject.text, body: draft.body.text,
-      attachments: draft.attachments.map(\.path), cursor: cursor)
+  /// The message as a draft: what was typed and where the cursor is; never a secret. The body's lines are
+  /// shared, not joined (the runtime makes the text off the key path).
+  func draftSnapshot() -> DraftSnapshot {
+    DraftSnapshot(
+      id: drafts.id, account: account?.name, from: draft.from.text, to: draft.to.text, cc: draft.cc.text,
+      bcc: draft.bcc.text, subject: draft.subject.text, attachments: draft.attachments.map(\.path),
+      lines: draft.body.lines, cursorField: Self.cursorName(draft.focus),
+      fieldCursor: draft.focus == .body ? 0 : draft[draft.focus].cursor, bodyCursor: draft.body.cursor)
   }
 
   static func cursorName(_ field: Draft.Field) -> String {
