@@ -75,6 +75,8 @@ public struct Account: Sendable {
   public let displayName: String?
   public let signature: String?
   public let drafts: String?
+  /// `record DIR`: a Maildir folder that gets a copy of each message sent (issue 12), `~` expanded.
+  public let record: String?
   public let theme: String?
   /// Reasons this account cannot be used at all, in file order: the first `maximumProblems` of them (a file
   /// with thousands of unknown keys in `defaults` must not give every account thousands; issue 7). Empty: usable.
@@ -132,6 +134,7 @@ public struct Account: Sendable {
     displayName = value("display_name")
     signature = path("signature")
     drafts = path("drafts")
+    record = path("record")
     theme = value("theme")
 
     var problems: [AccountProblem] = []

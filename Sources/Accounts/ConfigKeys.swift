@@ -62,7 +62,7 @@ enum ConfigKeys {
   /// Keys only Sealpost's own file may hold.
   static let sealpostOnly: [String: KeyRule] = [
     "display_name": .text, "signature": .path, "drafts": .path, "theme": .text, "pin": .pins,
-    "allow_insecure": .onOff, "queue": .onOff,
+    "allow_insecure": .onOff, "queue": .onOff, "record": .path,
   ]
 
   /// msmtp's old spellings and what they mean now.

@@ -38,7 +38,12 @@ public final class CursesRuntime<Program: ComposerProgram>: TerminalAccess {
     loop.feed(initial, terminal: self)
     draw()
     while !loop.hasQuit {
-      switch terminal.nextInput(timeout: nil, watching: loop.runner.descriptors) {
+      // The model's timers (a draft save) run on the runner's clock: wait no longer than the next one.
+      let timeout = loop.runner.nextTimer.map { deadline -> Duration in
+        let seconds = max(0, deadline.timeIntervalSince(loop.runner.environment.now()))
+        return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+      }
+      switch terminal.nextInput(timeout: timeout, watching: loop.runner.descriptors) {
       case .events(let events):
         loop.feed(events.map { .input($0) }, terminal: self)
       case .signal(let number):

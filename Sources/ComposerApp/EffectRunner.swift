@@ -61,7 +61,16 @@ public final class EffectRunner: @unchecked Sendable {
   let prompt: ComposerSecretPrompt
   let log: DiagnosticLog?
   private let work = DispatchQueue(label: "sealpost.composer.effects")
+  /// Draft writes have a queue of their own, in order: a slow disk delays neither a keystroke nor the other
+  /// file work (path completion, attachment checks).
+  private let draftWork = DispatchQueue(label: "sealpost.composer.drafts")
   private let lock = NSLock()
+  /// Timers the model asked for (`.setTimer`): their ids and when they are due on `environment.now`.
+  private var timers: [Int: Date] = [:]
+  /// The send running or last run: its request and account, for the outbox (`o`) and the `record` copy.
+  private var lastSend: (request: SendRequest, account: Account?)?
+  /// The line `.leave` asked to print once the terminal is restored.
+  public private(set) var farewell: String?
   private var session: Session?
   /// A send being planned (before it has a handle): cancelling it ends it as cancelled.
   private var planning = false
@@ -109,7 +118,25 @@ public final class EffectRunner: @unchecked Sendable {
     return session != nil || planning
   }
 
-  /// Everything ready now: queued results, then the session's events (and its end once the last event is in).
+  /// When the next timer is due on `environment.now` (the curses loop waits at most until then).
+  public var nextTimer: Date? {
+    lock.lock()
+    defer { lock.unlock() }
+    return timers.values.min()
+  }
+
+  /// The timers due now, the earliest first (and forgotten).
+  private func dueTimers() -> [Int] {
+    let now = environment.now()
+    lock.lock()
+    defer { lock.unlock() }
+    let due = timers.filter { $0.value <= now }.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
+    for (id, _) in due { timers[id] = nil }
+    return due.map(\.key)
+  }
+
+  /// Everything ready now: queued results, timers due, then the session's events (and its end once the last
+  /// event is in).
   public func collect() -> [Delivery] {
     var deliveries: [Delivery] = queue.drain().map {
       switch $0 {
@@ -117,12 +144,16 @@ public final class EffectRunner: @unchecked Sendable {
       case .releaseTerminal(let release): .release(Release(handOver: release))
       }
     }
+    deliveries += dueTimers().map { .message(.timerFired(id: $0)) }
     lock.lock()
     let current = session
     lock.unlock()
     switch current {
     case .send(let handle)?:
-      deliveries += drain(handle, name: "send") { .sendFinished($0) }
+      deliveries += drain(handle, name: "send") { [self] report in
+        recordCopy(report)
+        return .sendFinished(report)
+      }
     case .probe(let handle)?:
       deliveries += drain(handle, name: "probe") { .probeFinished($0) }
     case nil:
@@ -187,6 +218,25 @@ public final class EffectRunner: @unchecked Sendable {
       log?.write("quit")
       cancelAll()
       return false
+    case .leave(let line):
+      log?.write("leave: \(line)")
+      farewell = line
+      cancelAll()
+      return false
+    case .setTimer(let id, let after):
+      let seconds = Double(after.components.seconds) + Double(after.components.attoseconds) / 1e18
+      lock.lock()
+      timers[id] = environment.now().addingTimeInterval(seconds)
+      lock.unlock()
+    case .listDrafts(let folder):
+      background(on: draftWork) { runner in .draftsListed(runner.listDrafts(folder: folder)) }
+    case .saveDraft(let snapshot, let folder):
+      // The snapshot's text is made here, on the drafts queue: never on the key path.
+      background(on: draftWork) { runner in .draftSaved(runner.saveDraft(snapshot.draft, folder: folder)) }
+    case .removeDraft(let id, let folder):
+      background(on: draftWork) { runner in .draftRemoved(id: id, runner.removeDraft(id, folder: folder)) }
+    case .queueMessage(let order, let lastError):
+      background { runner in .messageQueued(runner.queueMessage(order, lastError: lastError)) }
     case .loadCatalog:
       background { runner in .catalogLoaded(runner.loadCatalog()) }
     case .send(let order):
@@ -218,12 +268,14 @@ public final class EffectRunner: @unchecked Sendable {
     return true
   }
 
-  /// Runs `body` on the file-work queue and posts its message.
-  private func background(_ body: @escaping @Sendable (EffectRunner) -> ComposerMessage) {
+  /// Runs `body` on the file-work queue (or `queue`) and posts its message.
+  private func background(
+    on target: DispatchQueue? = nil, _ body: @escaping @Sendable (EffectRunner) -> ComposerMessage
+  ) {
     lock.lock()
     pending += 1
     lock.unlock()
-    work.async { [self] in
+    (target ?? work).async { [self] in
       let message = body(self)
       queue.post(message)
       lock.lock()
@@ -285,6 +337,7 @@ public final class EffectRunner: @unchecked Sendable {
     }
     planning = true
     planningCancelled = false
+    lastSend = nil
     lock.unlock()
     log?.write("send: planning")
     work.async { [self] in
@@ -293,9 +346,10 @@ public final class EffectRunner: @unchecked Sendable {
       planning = false
       let cancelled = planningCancelled
       var started: SendHandle?
-      if case .success(let request) = planned, !cancelled {
+      if case .success(let (request, account)) = planned, !cancelled {
         let handle = MailSender.start(request)
         session = .send(handle)
+        lastSend = (request, account)
         started = handle
       }
       lock.unlock()
@@ -314,7 +368,7 @@ public final class EffectRunner: @unchecked Sendable {
 
   /// The order planned as `sealpost send` plans it (DESIGN §2: one planning layer): account, channel, recorded
   /// pins, the plaintext policy, the message, the secret's sources — a `SendRequest`, or why not.
-  func plan(_ order: SendOrder) -> Result<SendRequest, SendFailure> {
+  func plan(_ order: SendOrder) -> Result<(SendRequest, Account?), SendFailure> {
     do throws(PlanningError) {
       let account = try account(of: order)
       let plan = try ChannelPlan.withRecordedPins(
@@ -324,7 +378,7 @@ public final class EffectRunner: @unchecked Sendable {
       let resolver = SecretResolver(
         passwordCommand: nil, environmentPassword: environment.environmentPassword,
         environment: environment.variables, prompt: prompt, naming: Self.fieldName)
-      return .success(plan.request(for: assembled, credentials: resolver.credentials(for: plan)))
+      return .success((plan.request(for: assembled, credentials: resolver.credentials(for: plan)), account))
     } catch {
       return .failure(error.failure(naming: Self.fieldName))
     }
@@ -414,6 +468,97 @@ public final class EffectRunner: @unchecked Sendable {
       session = .probe(handle)
       lock.unlock()
       EventDescriptor.signal(queue.descriptor)
+    }
+  }
+
+  // MARK: - Drafts, the outbox and the record copy
+
+  func draftStore(folder: String?) -> Result<DraftStore, ComposerProblem> {
+    do throws(OutboxError) {
+      return .success(try DraftStore.standard(drafts: folder, environment: environment.variables))
+    } catch {
+      return .failure(ComposerProblem(UntrustedText(error.message).escaped))
+    }
+  }
+
+  func listDrafts(folder: String?) -> Result<[DraftStore.Draft], ComposerProblem> {
+    draftStore(folder: folder).map { $0.list() }
+  }
+
+  /// Saves the draft atomically (AtomicFile under DraftStore): a failure leaves the previous version whole.
+  func saveDraft(_ draft: DraftStore.Draft, folder: String?) -> Result<SavedDraft, ComposerProblem> {
+    draftStore(folder: folder).flatMap { store in
+      do throws(OutboxError) {
+        let saved = try store.save(draft, now: environment.now())
+        return .success(SavedDraft(id: saved.id, path: store.messagePath(of: saved)))
+      } catch {
+        log?.write("draft not saved: \(error.message)")
+        return .failure(ComposerProblem(UntrustedText(error.message).escaped))
+      }
+    }
+  }
+
+  func removeDraft(_ id: String, folder: String?) -> Result<Void, ComposerProblem> {
+    draftStore(folder: folder).flatMap { store in
+      do throws(OutboxError) {
+        try store.remove(id)
+        log?.write("draft \(id) removed")
+        return .success(())
+      } catch {
+        return .failure(ComposerProblem(UntrustedText(error.message).escaped))
+      }
+    }
+  }
+
+  /// The message of the last send (the same octets: its Date and Message-ID too) into the outbox, queued, with
+  /// the route a flush plans again (the config file, the account, the composer's overrides: never a secret).
+  func queueMessage(_ order: SendOrder, lastError: String) -> Result<String, ComposerProblem> {
+    lock.lock()
+    let last = lastSend
+    lock.unlock()
+    let request: SendRequest
+    if let last {
+      request = last.request
+    } else {
+      switch plan(order) {
+      case .success(let (planned, _)): request = planned
+      case .failure(let failure): return .failure(ComposerProblem(failure.description))
+      }
+    }
+    do throws(OutboxError) {
+      let outbox = try Outbox.standard(environment: environment.variables)
+      let envelope = OutboxEntry.Envelope(reversePath: request.reversePath, recipients: request.recipients)
+      let config = environment.configPath.map {
+        $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0
+      }
+      let route = OutboxEntry.Route(config: config, account: order.account, overrides: order.overrides)
+      var (entry, held) = try outbox.add(
+        source: request.message.source, envelope: envelope, route: route, state: .queued,
+        now: environment.now())
+      entry.attempts = 1
+      entry.lastError = lastError
+      try outbox.save(entry)
+      withExtendedLifetime(held) {}
+      log?.write("queued in the outbox as \(entry.id)")
+      return .success(entry.id)
+    } catch {
+      return .failure(ComposerProblem(UntrustedText(error.message).escaped))
+    }
+  }
+
+  /// After a send that went: the copy for the account's `record` Maildir, on the file-work queue (the answer
+  /// comes after `.sendFinished`).
+  private func recordCopy(_ report: SendReport) {
+    lock.lock()
+    let last = lastSend
+    lock.unlock()
+    guard report.failure == nil, let last, last.account?.record != nil else { return }
+    background { runner in
+      let outcome =
+        SentCopy.record(report, of: last.request, account: last.account, now: runner.environment.now())
+        ?? .failed("sent, but no copy was recorded")
+      if case .failed(let warning) = outcome { runner.log?.write("record: \(warning)") }
+      return .sentCopyRecorded(outcome)
     }
   }
 
@@ -554,8 +699,8 @@ public final class EffectRunner: @unchecked Sendable {
 
 /// Words about a planned request for the log.
 enum ChannelPlanText {
-  static func server(_ planned: Result<SendRequest, SendFailure>) -> String {
-    guard case .success(let request) = planned else { return "?" }
+  static func server(_ planned: Result<(SendRequest, Account?), SendFailure>) -> String {
+    guard case .success(let (request, _)) = planned else { return "?" }
     return "\(request.host):\(request.port)"
   }
 }

@@ -465,6 +465,19 @@ public struct BodyEditor: Sendable, Hashable {
     moveVertically(by: direction * amount)
   }
 
+  /// Puts the cursor `offset` clusters from the start of the text (clamped to it) and scrolls to it.
+  public mutating func moveCursor(toOffset offset: Int) {
+    var remaining = max(0, offset)
+    var line = 0
+    while line < lines.count - 1, remaining > lines[line].count {
+      remaining -= lines[line].count + 1
+      line += 1
+    }
+    cursor = Position(line: line, index: min(remaining, lines[line].count))
+    goalColumn = nil
+    scrollToCursor()
+  }
+
   /// Scrolls as little as possible so the cursor's row is on screen, then caches the layouts on screen.
   mutating func scrollToCursor() {
     scrollCursorIntoView()

@@ -38,6 +38,18 @@ public enum ComposerMessage: Sendable {
   case rawRendered(order: Int, Result<RawMessage, ComposerProblem>)
   /// What the assembly of the order `order` says about the message, or why it cannot be built.
   case messageChecked(order: Int, Result<MessageRemarks, ComposerProblem>)
+  /// The timer `id` asked for with `.setTimer` is due (the runtime's clock said so).
+  case timerFired(id: Int)
+  /// The drafts of the folder, the most recently saved first (bodies included), or why they cannot be read.
+  case draftsListed(Result<[DraftStore.Draft], ComposerProblem>)
+  /// The draft was saved (where), or why not: the previous version is then still whole.
+  case draftSaved(Result<SavedDraft, ComposerProblem>)
+  /// The draft `id` was removed, or why not.
+  case draftRemoved(id: String, Result<Void, ComposerProblem>)
+  /// The message is in the outbox under this id, or why not.
+  case messageQueued(Result<String, ComposerProblem>)
+  /// What became of the copy for the account's `record` Maildir after a message was sent.
+  case sentCopyRecorded(SentCopy.Outcome)
 }
 
 /// What the model asks the runtime to do.
@@ -73,6 +85,63 @@ public enum ComposerEffect: Sendable {
   case checkMessage(SendOrder)
   /// Restore the terminal and end the process.
   case quit
+  /// Restore the terminal, end the process, and then print `line` (where the draft is kept).
+  case leave(line: String)
+  /// Answer `.timerFired(id:)` once `after` has passed on the runtime's clock (the model reads no clock).
+  case setTimer(id: Int, after: Duration)
+  /// List the drafts of the account's `drafts` folder (nil: the default one); answered by `.draftsListed`.
+  case listDrafts(folder: String?)
+  /// Save the draft atomically in the folder (0700, files 0600), off the key path; answered by `.draftSaved`.
+  case saveDraft(DraftSnapshot, folder: String?)
+  /// Remove the draft `id` from the folder; answered by `.draftRemoved`.
+  case removeDraft(id: String, folder: String?)
+  /// Keep the message of the send `order` (which just failed for now, with `lastError`) in the outbox, queued;
+  /// answered by `.messageQueued`.
+  case queueMessage(SendOrder, lastError: String)
+}
+
+/// The message as the model hands it over for a save. Cheap to take on the key path: the body's lines are shared
+/// with the editor (copy on write), not joined; ``draft`` — the text, the cursor's offset — is made by the runtime,
+/// off the key path (a 10,000-line body takes tens of milliseconds to join in a debug build).
+public struct DraftSnapshot: Sendable, Hashable {
+  public var id: String
+  public var account: String?
+  public var from: String
+  public var to: String
+  public var cc: String
+  public var bcc: String
+  public var subject: String
+  public var attachments: [String]
+  /// The body's lines as the editor holds them.
+  var lines: [[Character]]
+  /// `to`, `cc`, `bcc`, `subject`, `from` or `body`, and the cursor in it.
+  var cursorField: String
+  var fieldCursor: Int
+  var bodyCursor: BodyEditor.Position
+
+  /// The draft as the store keeps it.
+  public var draft: DraftStore.Draft {
+    func list(_ text: String) -> [String] { text.isEmpty ? [] : [text] }
+    let offset =
+      cursorField == "body"
+      ? lines[..<min(bodyCursor.line, lines.count)].reduce(0) { $0 + $1.count + 1 } + bodyCursor.index
+      : fieldCursor
+    return DraftStore.Draft(
+      id: id, account: account, from: from, to: list(to), cc: list(cc), bcc: list(bcc), subject: subject,
+      body: lines.map { String($0) }.joined(separator: "\n"), attachments: attachments,
+      cursor: DraftStore.Cursor(field: cursorField, offset: offset))
+  }
+}
+
+/// A draft as saved: its id and the path of its message file (safe to show).
+public struct SavedDraft: Sendable, Hashable {
+  public var id: String
+  public var path: String
+
+  public init(id: String, path: String) {
+    self.id = id
+    self.path = path
+  }
 }
 
 /// What to send: the account by name, what the person typed, and any channel settings the composer changed

@@ -63,6 +63,11 @@ public struct TextField: Sendable, Hashable {
     return true
   }
 
+  /// Puts the cursor after `offset` clusters (clamped to the text).
+  public mutating func moveCursor(to offset: Int) {
+    cursor = min(max(0, offset), characters.count)
+  }
+
   /// The display column of the cursor from the start of the text.
   public var cursorColumn: Int { DisplayWidth.width(of: String(characters[..<cursor])) }
 

@@ -125,6 +125,13 @@ public final class HeadlessComposer<Program: ComposerProgram>: TerminalAccess {
     return predicate(screen)
   }
 
+  /// Moves `clock` (the environment's) on by `duration`, then takes what is ready (timers that fell due) and
+  /// waits until nothing is in flight.
+  public func advance(_ clock: TestClock, by duration: Duration) {
+    clock.advance(by: duration)
+    settle()
+  }
+
   /// Pumps until a screen shows `text`.
   @discardableResult
   public func waitFor(_ text: String, timeout: Duration = .seconds(20)) -> Bool {

@@ -8,9 +8,15 @@ import Foundation
 /// folder 0700, files 0600, every write atomic (``AtomicFile``), so a crash leaves the previous version or the
 /// new one.
 ///
-/// Each draft is `ID.eml`, an RFC 5322 rendering of the message as typed (readable by any mail tool), and
-/// `ID.json`, its sidecar: the fields as typed, the account, the attachment paths and the cursor. A draft holds
-/// what the person typed into the message and nothing else: no password, no password command, no config value.
+/// Each draft is an RFC 5322 rendering of the message as typed (readable by any mail tool), `ID.eml` or
+/// `ID.2.eml`, and `ID.json`, its sidecar: the fields as typed, the account, the attachment paths, the cursor
+/// and the name of its message file. A draft holds what the person typed into the message and nothing else: no
+/// password, no password command, no config value.
+///
+/// The sidecar is the commit point of a save. The message file is written under the name the sidecar does *not*
+/// name (the two names take turns), then the sidecar naming it, then the old message file goes: killed at any
+/// moment, a save leaves the sidecar naming a whole message of its own version — the previous draft or the new
+/// one, never the fields of one with the body of the other (which writing both files in place could leave).
 public struct DraftStore: Sendable {
   public let directory: String
 
@@ -54,6 +60,8 @@ public struct DraftStore: Sendable {
     public var cursor: Cursor?
     /// Seconds since 1970 of the last save.
     public var saved: Double
+    /// The message file's name in the folder (`ID.eml` or `ID.2.eml`), set by a save; nil: `ID.eml`.
+    public var message: String?
 
     public init(
       id: String = "", account: String?, from: String? = nil, to: [String] = [], cc: [String] = [],
@@ -71,10 +79,11 @@ public struct DraftStore: Sendable {
       self.attachments = attachments
       self.cursor = cursor
       self.saved = 0
+      self.message = nil
     }
 
     enum CodingKeys: String, CodingKey {
-      case id, account, from, to, cc, bcc, subject, attachments, cursor, saved
+      case id, account, from, to, cc, bcc, subject, attachments, cursor, saved, message
     }
 
     public init(from decoder: any Decoder) throws {
@@ -89,6 +98,7 @@ public struct DraftStore: Sendable {
       attachments = try container.decode([String].self, forKey: .attachments)
       cursor = try container.decodeIfPresent(Cursor.self, forKey: .cursor)
       saved = try container.decode(Double.self, forKey: .saved)
+      message = try container.decodeIfPresent(String.self, forKey: .message)
       body = ""
     }
 
@@ -111,17 +121,31 @@ public struct DraftStore: Sendable {
     }
   }
 
-  func messagePath(_ id: String) -> String { "\(directory)/\(id).eml" }
+  /// The two names a draft's message file takes in turn.
+  static func messageNames(_ id: String) -> [String] { ["\(id).eml", "\(id).2.eml"] }
+
+  /// The message file of the draft `id` as its sidecar names it (`ID.eml` when it names none or another file).
+  func messagePath(_ id: String, named name: String? = nil) -> String {
+    let names = Self.messageNames(id)
+    return "\(directory)/\(name.flatMap { names.contains($0) ? $0 : nil } ?? names[0])"
+  }
   func sidecarPath(_ id: String) -> String { "\(directory)/\(id).json" }
 
-  /// Saves `draft` (a new id when it has none): the message file, then the sidecar, each atomically. Returns the
-  /// draft as saved.
+  /// The path of the message file of a draft as saved (``save(_:now:)``'s answer).
+  public func messagePath(of draft: Draft) -> String { messagePath(draft.id, named: draft.message) }
+
+  /// Saves `draft` (a new id when it has none): the message file under the name the current sidecar does not
+  /// name, then the sidecar naming it, each atomically, then the message file before it goes. Returns the draft
+  /// as saved.
   @discardableResult
   public func save(_ draft: Draft, now: Date = Date()) throws(OutboxError) -> Draft {
     var saved = draft
     if saved.id.isEmpty { saved.id = Outbox.newID(now: now) }
     guard Outbox.isValidID(saved.id) else { throw OutboxError(.usage, "not a draft id") }
     saved.saved = now.timeIntervalSince1970
+    let names = Self.messageNames(saved.id)
+    let current = currentMessageName(saved.id)
+    saved.message = current == names[0] ? names[1] : names[0]
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
     let data: Data
@@ -129,12 +153,21 @@ public struct DraftStore: Sendable {
       throw OutboxError(.unreadable, "the draft \(saved.id) cannot be encoded")
     }
     do throws(AtomicFile.Failure) {
-      try AtomicFile.write(saved.rendered, to: messagePath(saved.id))
+      try AtomicFile.write(saved.rendered, to: messagePath(of: saved))
       try AtomicFile.write(Array(data) + [0x0A], to: sidecarPath(saved.id))
     } catch {
       throw OutboxError(.cannotWrite, "cannot save the draft: \(error.description)")
     }
+    if let current { unlink("\(directory)/\(current)") }
     return saved
+  }
+
+  /// The message file the sidecar of `id` names now; nil when there is no readable sidecar.
+  private func currentMessageName(_ id: String) -> String? {
+    guard let data = FileManager.default.contents(atPath: sidecarPath(id)),
+      let draft = try? JSONDecoder().decode(Draft.self, from: data)
+    else { return nil }
+    return draft.message.flatMap { Self.messageNames(id).contains($0) ? $0 : nil } ?? Self.messageNames(id)[0]
   }
 
   /// Every readable draft, the most recently saved first (body included).
@@ -148,13 +181,16 @@ public struct DraftStore: Sendable {
   /// The draft `id`: its sidecar, and its body from the message file (after the header's empty line).
   public func load(_ id: String) throws(OutboxError) -> Draft {
     guard Outbox.isValidID(id) else { throw OutboxError(.usage, "not a draft id") }
-    guard let data = FileManager.default.contents(atPath: sidecarPath(id)),
-      let message = FileManager.default.contents(atPath: messagePath(id))
-    else { throw OutboxError(.missing, "no draft \(id)") }
+    guard let data = FileManager.default.contents(atPath: sidecarPath(id)) else {
+      throw OutboxError(.missing, "no draft \(id)")
+    }
     var draft: Draft
     do { draft = try JSONDecoder().decode(Draft.self, from: data) } catch {
       throw OutboxError(.unreadable, "the draft \(id) is unreadable (\(sidecarPath(id)))")
     }
+    guard draft.id == id,
+      let message = FileManager.default.contents(atPath: messagePath(id, named: draft.message))
+    else { throw OutboxError(.missing, "the message of the draft \(id) is missing") }
     let bytes = Array(message)
     var index = 0
     var body = bytes[...]
@@ -169,12 +205,17 @@ public struct DraftStore: Sendable {
     return draft
   }
 
-  /// Removes the draft `id` (the sidecar first: from then on it is not listed).
+  /// Removes the draft `id` (the sidecar first: from then on it is not listed), then both message files.
   public func remove(_ id: String) throws(OutboxError) {
     guard Outbox.isValidID(id) else { throw OutboxError(.usage, "not a draft id") }
     guard unlink(sidecarPath(id)) == 0 || errno == ENOENT else {
       throw OutboxError(.cannotWrite, "cannot remove the draft \(id): \(String(cString: strerror(errno)))")
     }
-    unlink(messagePath(id))
+    for name in Self.messageNames(id) { unlink("\(directory)/\(name)") }
+    let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if descriptor >= 0 {
+      _ = fsync(descriptor)
+      close(descriptor)
+    }
   }
 }

@@ -82,16 +82,21 @@ struct ComposeCommand: ParsableCommand {
     if let log { dup2(log.fileDescriptor, STDERR_FILENO) }
     let size = terminal.size
     let model = ComposerModel(
-      ComposerModel.Startup(account: account, passwordFromEnvironment: Environment.password != nil),
+      ComposerModel.Startup(
+        account: account, passwordFromEnvironment: Environment.password != nil,
+        instance: String(UInt32.random(in: .min ... .max), radix: 16)),
       width: size.width, height: size.height, now: Int64(Date().timeIntervalSince1970))
+    let runner = EffectRunner(environment: environment, log: log)
     let runtime = CursesRuntime(
-      terminal: terminal, program: model, runner: EffectRunner(environment: environment, log: log),
-      theme: terminal.theme(themeFile), accountThemes: theme == nil ? themeDirectories : nil)
+      terminal: terminal, program: model, runner: runner, theme: terminal.theme(themeFile),
+      accountThemes: theme == nil ? themeDirectories : nil)
     let status = runtime.run(initial: [])
     if savedError >= 0 {
       dup2(savedError, STDERR_FILENO)
       close(savedError)
     }
+    // Where the draft is kept (the postpone key, or Ctrl-Q with a message on screen), once the screen is gone.
+    if let line = runner.farewell { Output.verdict(line) }
     log?.write("composer ended (\(status))")
     if status != 0 { throw ExitCode(status) }
   }

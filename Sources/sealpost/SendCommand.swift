@@ -192,6 +192,10 @@ struct SendCommand: ParsableCommand {
     } else {
       report = Output.drive(format: format) { MailSender.start(request) }
     }
+    // Issue 12: the account's `record` Maildir gets the octets sent; a failure there is a warning only.
+    if case .failed(let warning)? = SentCopy.record(report, of: request, account: account) {
+      Output.verdict("warning: " + warning)
+    }
     try Output.finish(
       CLIWording.verdict(
         report.verdictLine, failure: report.failure, tls: report.tls,

@@ -178,6 +178,7 @@ struct SendmailCommand: ParsableCommand {
       let (report, kept) = try OutboxSend.send(
         request, route: SendCommand.route(config: parsed.config, account: account, overrides: overrides),
         format: .none)
+      recordCopy(report, of: request, account: account)
       guard let failure = report.failure else { return }
       Output.verdict(failure.description)
       if let kept {
@@ -188,8 +189,17 @@ struct SendmailCommand: ParsableCommand {
       throw ExitCode(report.exitCode)
     }
     let report = Output.drive(format: .none) { MailSender.start(request) }
+    recordCopy(report, of: request, account: account)
     guard let failure = report.failure else { return }
     Output.verdict(failure.description)
     throw ExitCode(report.exitCode)
+  }
+
+  /// Issue 12: the account's `record` Maildir gets the octets sent; a failure there is a warning, never an exit
+  /// status (the message was sent).
+  private func recordCopy(_ report: SendReport, of request: SendRequest, account: Account) {
+    if case .failed(let warning)? = SentCopy.record(report, of: request, account: account) {
+      Output.verdict("warning: " + warning)
+    }
   }
 }

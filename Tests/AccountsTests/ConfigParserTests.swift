@@ -158,6 +158,7 @@ import Testing
       display_name "Zoë Example"
       signature ~/sig.txt
       drafts /var/drafts
+      record ~/Mail/sent
       theme monochrome
       allow_insecure on
       pin sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=, sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
@@ -166,6 +167,7 @@ import Testing
     #expect(account.displayName == "Zoë Example")
     #expect(account.signature == "/home/u/sig.txt")
     #expect(account.drafts == "/var/drafts")
+    #expect(account.record == "/home/u/Mail/sent")
     #expect(account.theme == "monochrome")
     #expect(account.allowInsecure)
     #expect(account.trust.spkiSHA256.count == 2)
@@ -248,12 +250,12 @@ import Testing
     (
       "account a\nhost h\ncolour red", .sealpost,
       "t.rc:3: unknown key (not shown: a mistyped line may hold a secret); expected an msmtp key or one of allow_insecure, display_name, drafts, pin, "
-        + "queue, signature, theme"
+        + "queue, record, signature, theme"
     ),
     (
       "account a\nhost h\n\u{202E}x y", .sealpost,
       "t.rc:3: unknown key (not shown: a mistyped line may hold a secret); expected an msmtp key or one of allow_insecure, display_name, drafts, pin, "
-        + "queue, signature, theme"
+        + "queue, record, signature, theme"
     ),
     (
       "account a\npin sha1/AAAA", .sealpost,

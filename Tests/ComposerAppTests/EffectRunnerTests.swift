@@ -435,3 +435,36 @@ import Testing
     #expect(completions == [file])
   }
 }
+
+/// The runtime's timers (issue 12: the model reads no clock) and `.leave`.
+@Suite struct EffectRunnerTimerTests {
+  @Test func aTimerFiresOnceWhenItsTimeHasComeOnTheRuntimesClock() throws {
+    let sandbox = try ComposerSandbox()
+    defer { sandbox.remove() }
+    let clock = TestClock()
+    var program = ScriptedProgram()
+    program.keys = [
+      .character("t"): [.setTimer(id: 7, after: .seconds(2)), .setTimer(id: 8, after: .milliseconds(500))],
+      .character("l"): [.leave(line: "postponed: /d/x.eml")],
+    ]
+    let harness = HeadlessComposer(program: program, environment: sandbox.environment(now: clock.now))
+    harness.start()
+    harness.press(.character("t"))
+    func fired() -> [Int] {
+      harness.program.messages.compactMap { if case .timerFired(let id) = $0 { id } else { nil } }
+    }
+    #expect(harness.runner.nextTimer == clock.now().addingTimeInterval(0.5))
+    harness.advance(clock, by: .milliseconds(499))
+    #expect(fired().isEmpty)
+    harness.advance(clock, by: .milliseconds(1))
+    #expect(fired() == [8])
+    harness.advance(clock, by: .milliseconds(1_400))
+    #expect(fired() == [8], "not before its time")
+    harness.advance(clock, by: .seconds(5))
+    #expect(fired() == [8, 7], "each once")
+    #expect(harness.runner.nextTimer == nil)
+    harness.press(.character("l"))
+    #expect(harness.loop.hasQuit)
+    #expect(harness.runner.farewell == "postponed: /d/x.eml")
+  }
+}

@@ -38,6 +38,8 @@ enum Fixtures {
     var model = ComposerModel(startup, width: width, height: height, now: now)
     _ = model.start()
     _ = model.update(.catalogLoaded(.success(try catalog(config))))
+    // An account picked lists its drafts first: none here.
+    if model.screen == .drafts { _ = model.update(.draftsListed(.success([]))) }
     return model
   }
 
@@ -79,6 +81,12 @@ extension ComposerEffect {
     case .renderRaw: "renderRaw"
     case .checkMessage: "checkMessage"
     case .quit: "quit"
+    case .leave: "leave"
+    case .setTimer: "setTimer"
+    case .listDrafts: "listDrafts"
+    case .saveDraft: "saveDraft"
+    case .removeDraft: "removeDraft"
+    case .queueMessage: "queueMessage"
     }
   }
 }

@@ -19,7 +19,7 @@ import Testing
     .character("y"), .character("n"), .character("e"), .character("q"), .character("p"), .character("r"),
     .character("s"), .character("t"), .character("a"), .character("d"), .character("j"), .character("k"),
     .character("G"), .character("?"), .character(" "), .character("@"), .character(","),
-    Key(.home, .ctrl), Key(.end, .ctrl),
+    Key(.home, .ctrl), Key(.end, .ctrl), .ctrl("s"), .ctrl("q"), .character("o"),
   ]
 
   static let configs = [
@@ -30,8 +30,18 @@ import Testing
   /// The password typed whenever the masked field is open.
   static let secret = "Zq9secretW"
 
+  /// Whether a draft to be saved holds the password typed into the masked field.
+  static func writesSecret(_ effects: [ComposerEffect]) -> Bool {
+    effects.contains { effect in
+      guard case .saveDraft(let snapshot, _) = effect else { return false }
+      let draft = snapshot.draft
+      return "\(draft.from ?? "")\(draft.to)\(draft.cc)\(draft.bcc)\(draft.subject)\(draft.body)".contains(
+        "Zq9")
+    }
+  }
+
   static func runtimeAnswer(_ gen: inout Gen) -> ComposerMessage {
-    switch gen.int(0...13) {
+    switch gen.int(0...19) {
     case 0: return .session(gen.pick(Transcripts.uploading))
     case 1:
       return .session(
@@ -50,6 +60,7 @@ import Testing
           .security, gen.string(maxLength: 80),
           reason: .untrustedCertificate(.failed(reason: gen.string(maxLength: 30), depth: gen.int(0...3)))),
         SendFailure(.permanent, gen.string(maxLength: 80)),
+        SendFailure(.temporary, gen.string(maxLength: 80), reason: .timedOut(.uploading)),
       ]
       var report = SendReport(failure: gen.chance(20) ? nil : gen.pick(reasons))
       if gen.chance(60) { report.tls = Transcripts.summary(verdict: .failed(reason: "expired", depth: 0)) }
@@ -89,6 +100,34 @@ import Testing
         gen.chance(80)
           ? .success((try? Fixtures.catalog(text)) ?? AccountCatalog(config: nil, searched: []))
           : .failure(PlanningError(.configuration, PlanningText(stringLiteral: gen.string(maxLength: 90)))))
+    case 14: return .timerFired(id: gen.int(0...6))
+    case 15:
+      let drafts = (0..<gen.int(0...3)).map { index in
+        var draft = DraftStore.Draft(
+          id: "d\(index)", account: gen.chance(50) ? "work" : gen.string(maxLength: 8),
+          to: [gen.string(maxLength: 30)], subject: gen.string(maxLength: 60),
+          body: gen.string(maxLength: 200),
+          attachments: gen.chance(30) ? ["/tmp/" + gen.string(maxLength: 10)] : [],
+          cursor: DraftStore.Cursor(
+            field: gen.pick(["to", "cc", "body", "subject", "x"]), offset: gen.int(-5...500)))
+        draft.saved = Double(gen.int(-100...2_000_000_000))
+        return draft
+      }
+      return .draftsListed(gen.chance(80) ? .success(drafts) : .failure(ComposerProblem("unreadable")))
+    case 16:
+      return .draftSaved(
+        gen.chance(70)
+          ? .success(SavedDraft(id: "x", path: "/d/" + gen.string(maxLength: 20)))
+          : .failure(ComposerProblem(gen.string(maxLength: 60))))
+    case 17:
+      return .draftRemoved(
+        id: gen.pick(["x", "d0"]), gen.chance(70) ? .success(()) : .failure(ComposerProblem("no")))
+    case 18:
+      return .messageQueued(
+        gen.chance(70) ? .success(gen.string(maxLength: 20)) : .failure(ComposerProblem("full")))
+    case 19:
+      return .sentCopyRecorded(
+        gen.chance(50) ? .recorded(path: "/m/new/x") : .failed(gen.string(maxLength: 60)))
     default:
       return .input(.resize(width: gen.int(-1...140), height: gen.int(-1...44)))
     }
@@ -114,7 +153,12 @@ import Testing
       for step in 0..<150 {
         if model.session?.secretPrompt != nil, gen.chance(50) {
           // Typed, then drawn below before anything answers the field (Enter and Esc come as random keys).
-          for character in Self.secret { _ = model.update(.input(.key(.character(character)))) }
+          for character in Self.secret {
+            let effects = model.update(.input(.key(.character(character))))
+            guard holds(!Self.writesSecret(effects), propertyCase, "the secret went into a draft") else {
+              break
+            }
+          }
           secretTyped = true
         } else {
           let message: ComposerMessage
@@ -124,7 +168,10 @@ import Testing
           case 6: message = .input(.paste(gen.string(maxLength: 200)))
           default: message = Self.runtimeAnswer(&gen)
           }
-          _ = model.update(message)
+          let effects = model.update(message)
+          guard holds(!Self.writesSecret(effects), propertyCase, "the secret went into a draft") else {
+            break
+          }
         }
         var buffer = ScreenBuffer(width: model.width, height: model.height)
         let cursor = model.render(into: &buffer, theme: theme)

@@ -15,7 +15,10 @@ import Testing
     var model = ComposerModel(width: 80, height: 24, now: Fixtures.now)
     #expect(model.start().map(\.name) == ["loadCatalog"])
     #expect(model.screen == .loading)
-    _ = model.update(.catalogLoaded(.success(try Fixtures.catalog(Fixtures.oneAccount))))
+    let listed = model.update(.catalogLoaded(.success(try Fixtures.catalog(Fixtures.oneAccount))))
+    #expect(listed.map(\.name) == ["listDrafts"], "the drafts of the account are offered first")
+    #expect(model.screen == .drafts)
+    _ = model.update(.draftsListed(.success([])))
     #expect(model.screen == .compose)
     #expect(model.draft.from.text == "alice@example.org")
     #expect(model.draft.focus == .to)
@@ -53,6 +56,7 @@ import Testing
     model.press(.character("k"))
     #expect(model.picker.selection == 0)
     model.press(.character("j"), .enter)
+    _ = model.update(.draftsListed(.success([])))
     #expect(model.screen == .compose)
     #expect(model.account?.name == "home")
     #expect(model.draft.from.text == "alice@example.com")
@@ -96,6 +100,7 @@ import Testing
           try Fixtures.catalog(
             "account mine\nhost smtp.example.org\nport 587\ntls on\ntls_starttls on\nfrom me@example.org\n")))
     )
+    _ = model.update(.draftsListed(.success([])))
     #expect(model.screen == .compose)
     #expect(model.account?.name == "mine")
   }
@@ -201,7 +206,8 @@ import Testing
     _ = model.update(.editorFinished(.failed("neither VISUAL nor EDITOR is set")))
     #expect(model.status?.text == "neither VISUAL nor EDITOR is set")
     #expect(model.draft.body.text == "Hello\nfrom the editor", "a failed editor keeps the body")
-    #expect(model.press(.ctrl("q")).map(\.name) == ["quit"])
+    // Issue 12: Ctrl-Q with a message on screen saves it as a draft first.
+    #expect(model.press(.ctrl("q")).map(\.name) == ["saveDraft"])
   }
 
   @Test func ctrlTAttachesWithPathCompletionAndRemoves() throws {
@@ -274,8 +280,9 @@ import Testing
         "the body says \"attached\" but nothing is attached (Ctrl-T attaches)",
         "the From domain example.org differs from the login's (example.net): the server may refuse or rewrite it",
       ])
+    // The draft as on screen first (issue 12), then the send.
     let effects = model.press(.character("y"))
-    guard case .send(let order)? = effects.first, effects.count == 1 else {
+    guard case .send(let order)? = effects.last, effects.map(\.name) == ["saveDraft", "send"] else {
       Issue.record("expected one send, got \(effects.map(\.name))")
       return
     }
@@ -309,7 +316,7 @@ import Testing
     let lines = model.render(theme: try Fixtures.theme(), width: 80, height: 24).lines
     let warning = try #require(lines.firstIndex { $0.hasPrefix(" ! line 3 is longer than 998 octets") })
     #expect(lines[warning + 1].hasPrefix(" · note: Cc carol@example.org is not in the envelope"))
-    guard case .send? = model.press(.character("y")).first else {
+    guard case .send? = model.press(.character("y")).last else {
       Issue.record("remarks do not stop the send")
       return
     }
@@ -506,7 +513,7 @@ import Testing
     #expect(model.draft.subject.text == "Subject")
     #expect(model.draft.body.text == "line one\nline two", "the keys typed while too small were dropped")
     #expect(model.draft.body.viewWidth == 200 && model.draft.body.viewHeight == 50)
-    #expect(model.press(.ctrl("q")).map(\.name) == ["quit"])
+    #expect(model.press(.ctrl("q")).map(\.name) == ["saveDraft"], "the message is kept as a draft first")
   }
 
   @Test func helpListsEveryKeyOfTheScreen() throws {

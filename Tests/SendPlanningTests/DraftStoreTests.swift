@@ -27,6 +27,7 @@ import Testing
     var expected = Self.draft()
     expected.id = saved.id
     expected.saved = 1_800_000_000
+    expected.message = "\(saved.id).eml"
     #expect(try store.load(saved.id) == expected)
     #expect(store.list() == [expected])
     // The message file is RFC 5322 as typed, written by hand here.
@@ -83,8 +84,36 @@ import Testing
     // No body (it is in the message file) and nothing but what was typed: never a secret.
     #expect(
       Set(json.keys) == [
-        "id", "account", "from", "to", "cc", "bcc", "subject", "attachments", "cursor", "saved",
+        "id", "account", "from", "to", "cc", "bcc", "subject", "attachments", "cursor", "saved", "message",
       ])
+  }
+
+  /// The sidecar is the commit point: each save writes the message under the other name, then the sidecar
+  /// naming it, then removes the old message file. A message file written by a save that was killed before its
+  /// sidecar (left here by hand) is never read with the other version's fields.
+  @Test func eachSaveWritesTheOtherMessageFileAndTheSidecarNamesIt() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let store = DraftStore(directory: directory.path)
+    var draft = try store.save(DraftStore.Draft(account: nil, subject: "one", body: "first\n"))
+    let id = draft.id
+    #expect(draft.message == "\(id).eml")
+    draft.subject = "two"
+    draft.body = "second\n"
+    draft = try store.save(draft)
+    #expect(draft.message == "\(id).2.eml")
+    #expect(!FileManager.default.fileExists(atPath: directory.file("\(id).eml")), "the old message file goes")
+    #expect(try store.load(id).body == "second\n")
+    // A save killed after its message file and before its sidecar: the sidecar still names the second version.
+    try Data("Subject: three\n\nthird\n".utf8).write(to: URL(fileURLWithPath: directory.file("\(id).eml")))
+    let loaded = try store.load(id)
+    #expect(loaded.subject == "two" && loaded.body == "second\n")
+    draft.subject = "three"
+    draft = try store.save(draft)
+    #expect(draft.message == "\(id).eml")
+    #expect(try store.load(id).subject == "three")
+    try store.remove(id)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
   }
 
   @Test func theFolderIsTheAccountsOrTheStateFolder() throws {

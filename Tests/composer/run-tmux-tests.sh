@@ -4,7 +4,8 @@
 # scenario composes with the documented keys, previews, resizes to 200×60, reviews, sends, checks with
 # capture-pane that the screen shows the TLS version and cipher Postfix negotiated and the final 250, that
 # Postfix delivered exactly the message composed (read back by Python's `email` package), and that after
-# Ctrl-Q the terminal is as it was (cooked mode, echo, the shell's own screen back).
+# Ctrl-Q the terminal is as it was (cooked mode, echo, the shell's own screen back). The drafts scenario postpones
+# a message with Ctrl-S, starts again, continues the draft from the list and sends it.
 #
 # Run as root (Tests/run.sh does, after the Postfix suite). The binary is .build/debug/sealpost unless
 # SEALPOST=path. KEEP=1 keeps the temporary folder. Ends with "composer: N passed, M failed".
@@ -220,9 +221,126 @@ PY
   fi
 }
 
+# The drafts scenario (issue 12): compose, leave with the postpone key (Ctrl-S: the shell then shows where the
+# draft is), start again, continue the draft from the list, add a line, send; Postfix must deliver the whole
+# message, and the draft must be gone afterwards.
+draft_scenario() {
+  local name=drafts port=$PF_IMPLICIT_PORT
+  problems=()
+  work=$PF_ROOT/composer/$name
+  local home=$work/home
+  mkdir -p "$home/config/sealpost" "$home/state"
+  chmod 700 "$home" "$home/config" "$home/config/sealpost"
+  printf '%s' "$PF_PASSWORD" >"$home/password"
+  chmod 600 "$home/password"
+  cat >"$home/config/sealpost/config" <<CONF
+account postfix
+host localhost
+port $port
+tls on
+tls_starttls off
+tls_trust_file $PF_CA
+from Alice <$PF_USER>
+auth on
+user $PF_USER
+passwordeval "cat $home/password"
+CONF
+  chmod 600 "$home/config/sealpost/config"
+  find "$PF_MAILDIR/example.test/bob/new" -type f -delete
+  echo "== composer: $name (postpone with Ctrl-S, start again, continue the draft, send)"
+  local subject="Postponed and continued — Grüße"
+  local line1="Written before postponing."
+  local line2="Added after continuing the draft."
+  local start="env -i HOME='$home' XDG_CONFIG_HOME='$home/config' XDG_STATE_HOME='$home/state' PATH=/usr/bin:/bin \
+      TERM=tmux-256color LANG=C.UTF-8 sh -c '\"$SEALPOST\" 2>\"$work/stderr\"; echo \"composer-exit=\$?\"; echo AFTER-COMPOSER; sleep 600'"
+  tmux -L "$socket" -f /dev/null new-session -d -s composer -x 80 -y 24 "$start"
+  wait_for 'To' || true
+  text "Bob <bob@example.test>"
+  keys Tab Tab Tab
+  text "$subject"
+  keys Tab
+  text "$line1"
+  keys C-s
+  wait_for 'AFTER-COMPOSER' || true
+  grep -q 'composer-exit=0' <<<"$(screen)" || fail "sealpost did not exit 0 after the postpone key"
+  local drafts=$home/state/sealpost/drafts
+  local line
+  line=$(cat "$work/stderr" 2>/dev/null || true)
+  grep -q "^sealpost: postponed: $drafts/[0-9a-f-]*\.eml (sealpost offers it when it starts again)$" <<<"$line" \
+    || fail "the postpone line is not on stderr: $line"
+  local draft
+  draft=$(find "$drafts" -name '*.eml' | head -n 1)
+  if [ -z "$draft" ]; then
+    fail "no draft in $drafts"
+  else
+    [ "$(stat -c %a "$draft")" = 600 ] || fail "the draft's mode is $(stat -c %a "$draft"), not 600"
+    [ "$(stat -c %a "$drafts")" = 700 ] || fail "the drafts folder's mode is $(stat -c %a "$drafts"), not 700"
+    grep -qF "Subject: $subject" "$draft" || fail "the draft does not hold the subject"
+    grep -qF "$line1" "$draft" || fail "the draft does not hold the body"
+    grep -qF "$PF_PASSWORD" "$draft" && fail "the password is in the draft"
+  fi
+  tmux -L "$socket" kill-session -t composer 2>/dev/null || true
+
+  tmux -L "$socket" -f /dev/null new-session -d -s composer -x 80 -y 24 "$start"
+  wait_for '1 draft kept from earlier' || true
+  wait_for 'Postponed and continued' || true
+  keys Enter
+  wait_for "$line1" || true
+  # The cursor is back where it was: at the end of the body.
+  keys Enter
+  text "$line2"
+  keys C-x
+  wait_for '[Ii]mplicit TLS' || true
+  keys y
+  wait_for '(^|[^0-9])250[ -]2\.0\.0' 30 || true
+  wait_for '[Ss]ent' 30 || true
+  sleep 0.5
+  [ -z "$(find "$drafts" -type f)" ] || fail "the draft is still there after the message was sent: $(ls "$drafts")"
+  keys C-q
+  wait_for 'AFTER-COMPOSER' || true
+  tmux -L "$socket" kill-session -t composer 2>/dev/null || true
+  local message
+  message=$(find "$PF_MAILDIR/example.test/bob/new" -type f | head -n 2)
+  if [ "$(wc -l <<<"$message")" != 1 ] || [ -z "$message" ]; then
+    fail "Postfix delivered $(grep -c . <<<"$message") messages to bob, expected 1"
+  else
+    /usr/bin/python3 - "$message" "$subject" "$line1"$'\n'"$line2" <<'PY' || fail "the delivered message differs from the draft continued (see above)"
+import sys
+from email import policy
+from email.parser import BytesParser
+path, subject, body = sys.argv[1:4]
+with open(path, "rb") as f:
+    msg = BytesParser(policy=policy.default).parse(f)
+problems = []
+if str(msg["Subject"]) != subject:
+    problems.append(f"Subject: {msg['Subject']!r}")
+if str(msg["To"]) != "Bob <bob@example.test>":
+    problems.append(f"To: {msg['To']!r}")
+for part in msg.walk():
+    if part.defects:
+        problems.append(f"defects: {part.defects}")
+text = msg.get_body(preferencelist=("plain",)).get_content()
+if text.rstrip("\n") != body:
+    problems.append(f"body: {text!r}")
+for p in problems:
+    print("  " + p, file=sys.stderr)
+sys.exit(1 if problems else 0)
+PY
+  fi
+  if [ ${#problems[@]} -eq 0 ]; then
+    passed=$((passed + 1))
+    echo "   ok"
+  else
+    failed=$((failed + 1))
+    printf '   FAIL: %s\n' "${problems[@]}"
+    echo "   (screens and files in $work; KEEP=1 keeps them)"
+  fi
+}
+
 scenario implicit "$PF_IMPLICIT_PORT" off
 scenario starttls-monochrome "$PF_STARTTLS_PORT" on --theme monochrome
 ATTACH=1 NOCOLOR=1 scenario attachment-nocolor "$PF_IMPLICIT_PORT" off --theme monochrome
+draft_scenario
 
 echo "composer: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

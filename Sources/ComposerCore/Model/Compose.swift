@@ -3,13 +3,14 @@ import SendPlanning
 
 extension ComposerModel {
   static let composeKeys: [KeyHelp] = [
-    KeyHelp("Tab", "next field (To, Cc, Bcc, Subject, body, From)", main: true, short: "next"),
+    KeyHelp("Tab", "next field (To, Cc, Bcc, Subject, body, From)"),
     KeyHelp("Shift-Tab", "previous field"),
     KeyHelp("Enter ↑ ↓", "next or previous field (in the body: a new line, move)"),
     KeyHelp("Ctrl-P", "preview the message", main: true, short: "preview"),
     KeyHelp("Ctrl-X", "review before sending", main: true, short: "review"),
     KeyHelp("Ctrl-T", "attachments: add (Tab completes the path), remove", main: true, short: "attach"),
     KeyHelp("Ctrl-O", "edit the body in $VISUAL or $EDITOR", main: true, short: "editor"),
+    KeyHelp("Ctrl-S", "postpone: keep the message as a draft and leave", main: true, short: "postpone"),
     KeyHelp("Ctrl-A Ctrl-E", "start, end of the line"),
     KeyHelp("Ctrl-B Ctrl-F ← →", "back, forward a character"),
     KeyHelp("Alt-B Alt-F", "back, forward a word"),
@@ -18,7 +19,7 @@ extension ComposerModel {
     KeyHelp("PgUp PgDn", "a page up, down in the body"),
     KeyHelp("Ctrl-Home Ctrl-End", "start, end of the body"),
     KeyHelp("F1", "this help", main: true, short: "help"),
-    KeyHelp("Ctrl-Q", "quit", main: true, short: "quit"),
+    KeyHelp("Ctrl-Q", "quit (the message is kept as a draft)", main: true, short: "quit"),
   ]
 
   static let attachKeys: [KeyHelp] = [
@@ -54,6 +55,8 @@ extension ComposerModel {
       if draft.attachments.isEmpty { draft.attachPanel?.path = TextField() }
     case .ctrl("o"):
       return [.openEditor(text: draft.body.text)]
+    case .ctrl("s"):
+      return leave(.postpone)
     case .escape:
       // Nothing to leave on the compose screen: Esc only clears the status line (above).
       break

@@ -23,6 +23,8 @@ public struct ComposerModel: Sendable {
     case probeForm
     /// A probe running or ended.
     case probe
+    /// The drafts offered at start (or "reading the drafts…" while they are listed).
+    case drafts
   }
 
   /// What the runtime knows at start.
@@ -34,11 +36,17 @@ public struct ComposerModel: Sendable {
     public var passwordFromEnvironment: Bool
     /// A probe to run at once (the composer started for probing).
     public var probe: ProbeOrder?
+    /// Tells this composer's draft ids from another's (the runtime gives a random word: letters and digits).
+    public var instance: String
 
-    public init(account: String? = nil, passwordFromEnvironment: Bool = false, probe: ProbeOrder? = nil) {
+    public init(
+      account: String? = nil, passwordFromEnvironment: Bool = false, probe: ProbeOrder? = nil,
+      instance: String = "0"
+    ) {
       self.account = account
       self.passwordFromEnvironment = passwordFromEnvironment
       self.probe = probe
+      self.instance = instance
     }
   }
 
@@ -73,6 +81,13 @@ public struct ComposerModel: Sendable {
   var overrides = ChannelOverrides()
   /// The last ``SendOrder/id`` given to a raw message or a check.
   var orders = 0
+  /// The message kept as a draft.
+  var drafts = DraftKeeping()
+  /// The drafts offered at start.
+  var draftList = DraftList()
+  /// Effects asked for by a step that returns none (picking an account lists its drafts), sent with the
+  /// effects of the message being handled.
+  var pendingEffects: [ComposerEffect] = []
 
   /// - Parameters:
   ///   - width, height: the terminal's size at start.
@@ -104,6 +119,30 @@ public struct ComposerModel: Sendable {
   public var hasRoom: Bool { width >= Self.minimumWidth && height >= Self.minimumHeight }
 
   public mutating func update(_ message: ComposerMessage) -> [ComposerEffect] {
+    let composing = screen == .compose && hasRoom && !showsHelp
+    var effects = dispatch(message)
+    // Every keystroke and paste on the compose screen may change the message: it is saved once the timer
+    // fires (a save compares first, so a key that changed nothing writes nothing).
+    switch message {
+    case .input(.key(let key)) where composing && key != .ctrl("q") && key != .ctrl("s"):
+      effects += noteEdit()
+    case .input(.paste) where composing, .editorFinished(.edited):
+      effects += noteEdit()
+    case .attachmentChecked(_, .failure) where screen == .compose:
+      effects += noteEdit()
+    default:
+      break
+    }
+    // A send starts with the draft as it is on screen: a failed or cancelled send keeps that version.
+    if effects.contains(where: { if case .send = $0 { true } else { false } }) {
+      effects = flushDraft() + effects
+    }
+    effects += pendingEffects
+    pendingEffects = []
+    return effects
+  }
+
+  mutating func dispatch(_ message: ComposerMessage) -> [ComposerEffect] {
     switch message {
     case .input(.resize(let newWidth, let newHeight)):
       resize(width: newWidth, height: newHeight)
@@ -149,6 +188,20 @@ public struct ComposerModel: Sendable {
     case .messageChecked(let order, let result):
       review?.checked(order: order, result)
       return []
+    case .timerFired(let id):
+      return timerFired(id)
+    case .draftsListed(let result):
+      draftsListed(result)
+      return []
+    case .draftSaved(let result):
+      return draftSaved(result)
+    case .draftRemoved(let id, let result):
+      return draftRemoved(id: id, result)
+    case .messageQueued(let result):
+      return messageQueued(result)
+    case .sentCopyRecorded(let outcome):
+      session?.sentCopy(outcome)
+      return []
     }
   }
 
@@ -162,7 +215,8 @@ public struct ComposerModel: Sendable {
   /// running send can still be cancelled).
   mutating func handle(_ key: Key) -> [ComposerEffect] {
     if key == .ctrl("q") {
-      return session?.isRunning == true ? [.cancelSession, .quit] : [.quit]
+      // A send in flight started with the draft saved; otherwise unsaved edits are saved before leaving.
+      return session?.isRunning == true ? [.cancelSession, .quit] : leave(.quit)
     }
     guard hasRoom else {
       if key == .escape || key == .ctrl("c"), session?.isRunning == true { return cancelSession() }
@@ -188,6 +242,7 @@ public struct ComposerModel: Sendable {
     case .send: return sessionKey(key)
     case .probeForm: return probeFormKey(key)
     case .probe: return sessionKey(key)
+    case .drafts: return draftListKey(key)
     }
   }
 

@@ -148,6 +148,8 @@ extension ComposerModel {
     overrides = ChannelOverrides()
     draft.setSender(MessageAssembly.accountSender(chosen) ?? "")
     screen = .compose
+    // Issue 12: the drafts kept in the account's folder are offered first.
+    offerDrafts()
   }
 
   mutating func pickerKey(_ key: Key) -> [ComposerEffect] {

@@ -65,6 +65,13 @@ struct Session: Sendable {
   var pin: PinOffer?
   /// Paths the transcript was saved to, or why not.
   var saved: Swift.Result<[String], ComposerProblem>?
+  /// The failure can be kept in the outbox (the cases `send --queue` queues): `o` does it.
+  var queueable = false
+  /// `.queueMessage` is out (the id once queued).
+  var queueing = false
+  var queuedID: String?
+  /// The last word about the queue or the record copy, for the row under the transcript (an error or not).
+  var notice: (text: String, isError: Bool)?
 
   /// The channel is plaintext, as the account asks (never called trustworthy).
   var plaintext = false
@@ -83,6 +90,14 @@ struct Session: Sendable {
   }
 
   var isRunning: Bool { result == nil }
+
+  /// The verdict of a send that did not go (refused, cancelled, delivery unknown).
+  var failureLine: String? {
+    switch result {
+    case .refused(let line), .cancelled(let line), .deliveryUnknown(let line): line
+    default: nil
+    }
+  }
 
   var isProbe: Bool {
     if case .probe = kind { return true }
@@ -115,6 +130,8 @@ struct Session: Sendable {
     case .deliveryUnknown: result = .deliveryUnknown(failure.description)
     default: result = .refused(failure.description)
     }
+    // The planning layer's own decision, the one `send --queue` takes.
+    queueable = OutboxEntry.State.kept(after: failure) == .queued
     if case .untrustedCertificate = failure.reason, let leaf = tls?.chain.first {
       pin = PinOffer(
         pin: "sha256/" + TranscriptText.base64(leaf.spkiSHA256),
@@ -155,6 +172,16 @@ struct Session: Sendable {
 
   mutating func saved(_ outcome: Swift.Result<[String], ComposerProblem>) {
     saved = outcome
+    notice = nil
+  }
+
+  /// The copy for the account's `record` folder (the path is a config value: not shown).
+  mutating func sentCopy(_ outcome: SentCopy.Outcome) {
+    saved = nil
+    switch outcome {
+    case .recorded: notice = ("a copy of the message is in the account's record folder", false)
+    case .failed(let warning): notice = ("warning: \(warning)", true)
+    }
   }
 }
 
@@ -166,6 +193,9 @@ extension ComposerModel {
     KeyHelp("t", "the TLS details on the whole screen, and back", main: true, short: "TLS"),
     KeyHelp("s", "save the transcript (text and JSON lines)", main: true, short: "save"),
     KeyHelp("p", "after a certificate failure: pin this key (asks first)", main: true, short: "pin key"),
+    KeyHelp(
+      "o", "after a temporary failure: keep it in the outbox ('sealpost outbox flush' sends it)", main: true,
+      short: "queue"),
     KeyHelp("q e", "when it ended: back to compose", main: true, short: "back"),
     KeyHelp("F1 ?", "this help", main: true, short: "help"),
     KeyHelp("Ctrl-Q", "quit", main: true, short: "quit"),
@@ -201,13 +231,23 @@ extension ComposerModel {
       return [.saveTranscript(events: current.events, outcome: current.outcome)]
     case .character("p") where current.pin?.stage == .offered:
       current.pin?.stage = .confirming
+    case .character("o") where current.queueable && !current.queueing && current.queuedID == nil:
+      guard case .send(let order) = current.kind, let line = current.failureLine else { break }
+      current.queueing = true
+      session = current
+      return [.queueMessage(order, lastError: line)]
     case .character("q"), .character("e"), .escape:
       guard !current.isRunning else { return [] }
       session = nil
       if current.isProbe {
         goHome()
       } else {
-        if case .sent = current.result { draft.clearMessage() }
+        var sent = current.queuedID != nil
+        if case .sent = current.result { sent = true }
+        if sent {
+          draft.clearMessage()
+          startNewDraft()
+        }
         screen = .compose
       }
       return []
@@ -276,8 +316,29 @@ extension ComposerModel {
   }
 
   mutating func sendFinished(_ report: SendReport) -> [ComposerEffect] {
+    guard session?.isRunning == true else { return [] }
     session?.finish(send: report, now: now)
+    // Sent: the draft has done its work. Not sent (refused, cancelled, unknown): it stays.
+    if case .sent? = session?.result { return dropDraft() }
     return []
+  }
+
+  /// The runtime's answer to `o`: the message is in the outbox (then the draft goes), or why not.
+  mutating func messageQueued(_ result: Swift.Result<String, ComposerProblem>) -> [ComposerEffect] {
+    guard var current = session, current.queueing else { return [] }
+    current.queueing = false
+    current.saved = nil
+    switch result {
+    case .success(let id):
+      current.queuedID = id
+      current.notice = ("queued in the outbox as \(id): 'sealpost outbox flush' sends it", false)
+      session = current
+      return dropDraft()
+    case .failure(let problem):
+      current.notice = ("not queued: \(problem.message) — the draft is kept", true)
+      session = current
+      return []
+    }
   }
 }
 

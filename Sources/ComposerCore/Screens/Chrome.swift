@@ -36,6 +36,7 @@ extension ComposerModel {
     case .review: renderReview(into: &buffer, theme: theme)
     case .send, .probe: cursor = renderSession(into: &buffer, theme: theme)
     case .probeForm: cursor = renderProbeForm(into: &buffer, theme: theme)
+    case .drafts: renderDraftList(into: &buffer, theme: theme)
     }
     if showsHelp {
       renderHelp(into: &buffer, theme: theme)
@@ -64,6 +65,12 @@ extension ComposerModel {
         Self.sendKeys
       }
     case .probeForm: Self.probeFormKeys
+    case .drafts:
+      if draftList.loading {
+        [KeyHelp("Ctrl-Q", "quit", main: true)]
+      } else {
+        draftList.confirming == nil ? Self.draftKeys : Self.discardKeys
+      }
     }
   }
 
@@ -79,6 +86,7 @@ extension ComposerModel {
     case .send: "send to \(session.map { Self.hostAndPort($0.host, $0.port) } ?? "")"
     case .probeForm: "probe a server"
     case .probe: "probe \(session.map { Self.hostAndPort($0.host, $0.port) } ?? "")"
+    case .drafts: "drafts"
     }
   }
 

@@ -43,7 +43,8 @@ extension ComposerModel {
     if let panel = draft.attachPanel {
       cursor = renderAttachPanel(panel, into: &buffer, theme: theme)
     }
-    renderBottom(into: &buffer, theme: theme, status: status)
+    // A draft that could not be saved says so until a save works (the message on screen stays as it is).
+    renderBottom(into: &buffer, theme: theme, status: status ?? drafts.problem.map { StatusLine(error: $0) })
     return cursor
   }
 

@@ -43,6 +43,7 @@ extension ComposerModel {
     } else {
       keys.append(KeyHelp("q", "back", main: true))
       if session.pin?.stage == .offered { keys.append(KeyHelp("p", "pin key", main: true)) }
+      if session.queueable && session.queuedID == nil { keys.append(KeyHelp("o", "queue", main: true)) }
       keys.append(KeyHelp("s", "save", main: true))
     }
     keys.append(KeyHelp("↑↓", "scroll", main: true))
@@ -149,6 +150,12 @@ extension ComposerModel {
   func renderProgress(_ session: Session, into buffer: inout ScreenBuffer, theme: Theme, y: Int) {
     let style = theme.style(.status)
     buffer.fill(x: 0, y: y, width: width, height: 1, style: style)
+    if let notice = session.notice {
+      buffer.write(
+        " " + notice.text, x: 0, y: y, maxWidth: width,
+        style: notice.isError ? theme.style(.statusError) : style)
+      return
+    }
     if let saved = session.saved {
       switch saved {
       case .success(let paths):

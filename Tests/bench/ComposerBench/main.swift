@@ -96,6 +96,8 @@ func composer(lines: Int) -> ComposerModel {
     try AccountCatalog.load(explicit: path, environment: [:])
   })
   _ = model.update(.catalogLoaded(catalog))
+  // The drafts offered at start: none.
+  _ = model.update(.draftsListed(.success([])))
   guard model.screen == .compose else { fatalError("the bench's account did not open the compose screen") }
   for _ in 0..<4 { _ = model.update(.input(.key(.tab))) }
   _ = model.update(.input(.paste(body(lines: lines))))
