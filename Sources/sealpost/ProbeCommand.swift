@@ -11,10 +11,11 @@ struct ProbeCommand: ParsableCommand {
     commandName: "probe",
     abstract: "Inspect a mail server's TLS: every handshake step, the certificates and a verdict.",
     discussion: """
-      Connects, says EHLO, STARTTLS if asked, runs the TLS handshake, says EHLO again and QUIT: no mail and no \
-      password is ever sent. Before STARTTLS it sends MAIL FROM:<> (the null sender) and RSET, to report whether \
-      the server takes mail without TLS (530 expected; a 2xx is a warning). Ports and modes as for send: no \
-      port → 465 implicit TLS; 587 or 25 → STARTTLS. --ports also tries 465 and 587 (whichever is not probed).
+      Connects, says EHLO, STARTTLS if asked, runs the TLS handshake, says EHLO again and QUIT: no message, no \
+      address and no password is ever sent. Before STARTTLS it sends MAIL FROM:<> (the null sender) and RSET, \
+      to report whether the server takes mail without TLS (530 expected; a 2xx is a warning). Ports and modes \
+      as for send: no port → 465 implicit TLS; 587 or 25 → STARTTLS. --ports also tries 465 and 587 (whichever \
+      is not probed).
       Exit status: 0 trustworthy (warnings keep 0); 77 not trustworthy (certificate or pin, TLS older than \
       1.2, STARTTLS missing or tampered); 68 unknown host; 69 refused; 75 timeout or connection lost; 64 usage.
       Examples:
