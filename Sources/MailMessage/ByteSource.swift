@@ -135,3 +135,130 @@ public struct FileByteSource: ByteSource {
     }
   }
 }
+
+/// Bytes behind a descriptor that was opened (and checked) elsewhere — a body file kept open, or standard input
+/// spooled to an unlinked temporary file (issue 10) — read with `pread` at each pass, so no path is opened
+/// again. A pass fails when the file is no longer the size and modification time it had when adopted, or when
+/// it gives more or fewer octets than that size.
+public struct DescriptorByteSource: ByteSource {
+  /// The descriptor and what it was when adopted; closed when the source and its last pass are gone.
+  final class OpenFile: Sendable {
+    let descriptor: Int32
+    let size: Int
+    let modified: timespec
+    let name: String
+
+    init(descriptor: Int32, size: Int, modified: timespec, name: String) {
+      self.descriptor = descriptor
+      self.size = size
+      self.modified = modified
+      self.name = name
+    }
+
+    deinit { close(descriptor) }
+
+    /// Nil when the file is as it was adopted, else why not.
+    func change() -> String? {
+      var info = stat()
+      guard fstat(descriptor, &info) == 0 else { return String(cString: strerror(errno)) }
+      if Int(info.st_size) != size { return "its size is now \(info.st_size) octets, it was \(size)" }
+      if info.st_mtim.tv_sec != modified.tv_sec || info.st_mtim.tv_nsec != modified.tv_nsec {
+        return "it was modified"
+      }
+      return nil
+    }
+  }
+
+  let file: OpenFile
+
+  /// Adopts `descriptor` (closed when the source is gone, or here if it cannot be used); `name` is how errors
+  /// name it (already escaped, e.g. "standard input").
+  public init(descriptor: Int32, name: String) throws(MessageError) {
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else {
+      let reason = String(cString: strerror(errno))
+      close(descriptor)
+      throw MessageError(.unreadableInput, "cannot read \(name): \(reason)")
+    }
+    file = OpenFile(descriptor: descriptor, size: Int(info.st_size), modified: info.st_mtim, name: name)
+  }
+
+  public var byteCount: Int { file.size }
+
+  public func open() throws(MessageError) -> any ByteReader {
+    if let change = file.change() { throw changed(change) }
+    return Reader(file: file, source: self)
+  }
+
+  /// The last octet, nil when empty (a signature goes after a line end of its own when the text has none).
+  public func lastByte() throws(MessageError) -> UInt8? {
+    guard file.size > 0 else { return nil }
+    var byte: UInt8 = 0
+    var got: Int
+    repeat {
+      got = pread(file.descriptor, &byte, 1, off_t(file.size - 1))
+    } while got < 0 && errno == EINTR
+    guard got == 1 else { throw changed(got < 0 ? String(cString: strerror(errno)) : "it became shorter") }
+    return byte
+  }
+
+  func changed(_ why: String) -> MessageError {
+    MessageError(.invalidData, "\(file.name) changed after it was checked (\(why))")
+  }
+
+  struct Reader: ByteReader {
+    let file: OpenFile
+    let source: DescriptorByteSource
+    var offset = 0
+
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(MessageError) -> Int {
+      guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+      let wanted = min(buffer.count, file.size - offset)
+      if wanted <= 0 {
+        // The end as adopted: nothing more may be there, and the file must be as it was.
+        var probe: UInt8 = 0
+        if pread(file.descriptor, &probe, 1, off_t(offset)) > 0 { throw source.changed("it grew") }
+        if let change = file.change() { throw source.changed(change) }
+        return 0
+      }
+      var got: Int
+      repeat {
+        got = pread(file.descriptor, base, wanted, off_t(offset))
+      } while got < 0 && errno == EINTR
+      if got < 0 {
+        throw MessageError(.invalidData, "cannot read \(file.name): \(String(cString: strerror(errno)))")
+      }
+      if got == 0 { throw source.changed("it became shorter") }
+      offset += got
+      return got
+    }
+  }
+}
+
+/// Several byte sources read one after the other as one (a body and the signature below it).
+public struct ConcatenatedBytes: ByteSource {
+  public let parts: [any ByteSource]
+
+  public init(_ parts: [any ByteSource]) { self.parts = parts }
+
+  public var byteCount: Int { parts.reduce(0) { $0 + $1.byteCount } }
+
+  public func open() throws(MessageError) -> any ByteReader { Reader(parts: parts) }
+
+  struct Reader: ByteReader {
+    let parts: [any ByteSource]
+    var index = 0
+    var current: (any ByteReader)?
+
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(MessageError) -> Int {
+      while index < parts.count {
+        if current == nil { current = try parts[index].open() }
+        let count = try current?.read(into: buffer) ?? 0
+        if count > 0 { return count }
+        current = nil
+        index += 1
+      }
+      return 0
+    }
+  }
+}

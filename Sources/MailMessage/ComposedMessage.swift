@@ -127,20 +127,4 @@ public struct ComposedMessage: Sendable {
     }
     return lines
   }
-
-  /// The body's lines, after checking that it is UTF-8 (the charset it is labelled with).
-  static func validatedBodyLines(_ body: [UInt8]) throws(MessageError) -> [ArraySlice<UInt8>] {
-    var iterator = body.makeIterator()
-    var decoder = UTF8()
-    var offset = 0
-    decoding: while true {
-      switch decoder.decode(&iterator) {
-      case .scalarValue(let scalar): offset += UTF8.width(scalar)
-      case .emptyInput: break decoding
-      case .error:
-        throw MessageError(.invalidData, "the body is not UTF-8 text (invalid byte at offset \(offset))")
-      }
-    }
-    return LineEndings.lines(of: body).lines
-  }
 }

@@ -21,43 +21,87 @@ public struct MessageAttachment: Sendable {
 
 /// A message Sealpost builds, written as it is read (DESIGN §2, §3.8): the header fields of a
 /// ``ComposedMessage``; its body as one `text/plain` part, or followed by attachments in `multipart/mixed`
-/// (RFC 2046 §5.1.3). Attachments are base64 at 76 columns, encoded from their byte source as they are read
-/// with bounded buffers; no line is over 998 octets.
+/// (RFC 2046 §5.1.3). The body and the attachments come from byte sources and are encoded as they are read with
+/// bounded buffers (issue 10): attachments in base64 at 76 columns, the text as below; no line is over 998
+/// octets.
 ///
 /// The text part is 7bit when it is ASCII in lines of at most 998 octets, 8bit when it is not but the server
-/// offers 8BITMIME, and quoted-printable otherwise (RFC 2045 §6.7, RFC 6152). Domains are written as A-labels
-/// unless the server offers SMTPUTF8 (or a local part needs it anyway).
+/// offers 8BITMIME, and quoted-printable otherwise (RFC 2045 §6.7, RFC 6152): one pass over the body when the
+/// message is made finds which (and that it is UTF-8), so its header can say so before the text is read again.
+/// Domains are written as A-labels unless the server offers SMTPUTF8 (or a local part needs it anyway).
 public struct MIMEMessage: MessageSource {
   public let composed: ComposedMessage
   public let attachments: [MessageAttachment]
+  /// The text: the composed message's `body`, or a source given in its place.
+  public let body: any ByteSource
   /// The multipart boundary; nil for a single part.
   let boundary: String?
-  let bodyLines: [ArraySlice<UInt8>]
+  /// What the pass over the body found.
+  let bodyTraits: BodyTraits
 
   public init(_ composed: ComposedMessage, attachments: [MessageAttachment] = []) throws(MessageError) {
     try self.init(composed, attachments: attachments, boundaries: Self.makeBoundary)
+  }
+
+  /// A message whose text comes from `body` (a file, standard input spooled to one) instead of
+  /// `composed.body`, read once now for what it holds and again at each pass.
+  public init(_ composed: ComposedMessage, body: any ByteSource, attachments: [MessageAttachment] = [])
+    throws(MessageError)
+  {
+    try self.init(composed, body: body, attachments: attachments, boundaries: Self.makeBoundary)
   }
 
   /// `boundaries` makes a candidate boundary each time it is called (tests fix them).
   init(_ composed: ComposedMessage, attachments: [MessageAttachment], boundaries: () -> String)
     throws(MessageError)
   {
+    try self.init(
+      composed, body: InMemoryBytes(composed.body), attachments: attachments, boundaries: boundaries)
+  }
+
+  init(
+    _ composed: ComposedMessage, body: any ByteSource, attachments: [MessageAttachment],
+    boundaries: () -> String
+  ) throws(MessageError) {
     self.composed = composed
     self.attachments = attachments
-    bodyLines = try ComposedMessage.validatedBodyLines(composed.body)
+    self.body = body
     if attachments.isEmpty {
       boundary = nil
+      bodyTraits = try Self.scan(body, delimiter: [])
     } else {
-      var boundary = boundaries()
       // Base64 and quoted-printable never hold '=' followed by '_' as text; a 7bit or 8bit text part might.
-      while bodyLines.contains(where: { Self.startsWithDelimiter($0, boundary: boundary) }) {
+      var boundary = boundaries()
+      var traits = try Self.scan(body, delimiter: Array("--\(boundary)".utf8))
+      while traits.holdsDelimiter {
         boundary = boundaries()
+        traits = try Self.scan(body, delimiter: Array("--\(boundary)".utf8))
       }
       self.boundary = boundary
+      bodyTraits = traits
     }
     // Every offer writes the same fields, only the address form differs: check them once now.
     _ = try composed.headerLines(for: .plain)
     _ = try composed.headerLines(for: ContentOffer(eightBitMIME: true, smtpUTF8: true))
+  }
+
+  /// One pass over the text: UTF-8 (the charset it is labelled with) or refused, and its traits.
+  static func scan(_ body: any ByteSource, delimiter: [UInt8]) throws(MessageError) -> BodyTraits {
+    var reader = try body.open()
+    var scanner = BodyScanner(delimiter: delimiter)
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Reader.textChunk, alignment: 16)
+    defer { buffer.deallocate() }
+    while true {
+      let count = try reader.read(into: buffer)
+      if count == 0 { break }
+      scanner.scan(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+      if scanner.invalidUTF8Offset != nil { break }
+    }
+    scanner.finish()
+    if let offset = scanner.invalidUTF8Offset {
+      throw MessageError(.invalidData, "the body is not UTF-8 text (invalid byte at offset \(offset))")
+    }
+    return scanner.traits
   }
 
   /// `=_` (outside the base64 alphabet, escaped in quoted-printable) and 32 random letters and digits
@@ -69,26 +113,17 @@ public struct MIMEMessage: MessageSource {
       + String((0..<32).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] })
   }
 
-  static func startsWithDelimiter(_ line: ArraySlice<UInt8>, boundary: String) -> Bool {
-    let delimiter = Array(("--" + boundary).utf8)
-    return line.count >= delimiter.count && line.prefix(delimiter.count).elementsEqual(delimiter)
-  }
-
   enum TextEncoding: String {
     case sevenBit = "7bit"
     case eightBit = "8bit"
     case quotedPrintable = "quoted-printable"
   }
 
-  /// RFC 2045 §2.7/§2.8: 7bit and 8bit are lines of at most 998 octets without NUL (or CR/LF, split off
-  /// already); 8bit only where the server offers 8BITMIME.
+  /// RFC 2045 §2.7/§2.8: 7bit and 8bit are lines of at most 998 octets without NUL; 8bit only where the server
+  /// offers 8BITMIME.
   func textEncoding(for offer: ContentOffer) -> TextEncoding {
-    var isASCII = true
-    for line in bodyLines {
-      if line.count > HeaderWriter.maximumLineLength || line.contains(0) { return .quotedPrintable }
-      if isASCII && line.contains(where: { $0 >= 0x80 }) { isASCII = false }
-    }
-    if isASCII { return .sevenBit }
+    if bodyTraits.needsQuotedPrintable { return .quotedPrintable }
+    if bodyTraits.isASCII { return .sevenBit }
     return offer.eightBitMIME ? .eightBit : .quotedPrintable
   }
 
@@ -144,8 +179,8 @@ public struct MIMEMessage: MessageSource {
     }
   }
 
-  /// One pass: fixed pieces in memory, the text part encoded a batch of lines at a time, each attachment
-  /// read and base64-encoded 57 KiB at a time.
+  /// One pass: fixed pieces in memory, the text read 64 KiB at a time and encoded as it is read, each
+  /// attachment read and base64-encoded 57 KiB at a time.
   struct Reader: MessageReader {
     enum Segment {
       case bytes([UInt8])
@@ -153,8 +188,8 @@ public struct MIMEMessage: MessageSource {
       case attachment(Int)
     }
 
-    /// How much encoded text one refill makes, roughly.
-    static let batchSize = 64 << 10
+    /// Input octets of the text per refill.
+    static let textChunk = 64 << 10
     /// Input octets per refill of an attachment: whole base64 lines of 57 octets (76 characters).
     static let attachmentChunk = 57 * 1024
 
@@ -163,9 +198,9 @@ public struct MIMEMessage: MessageSource {
     var segmentIndex = 0
     var pending: [UInt8] = []
     var pendingOffset = 0
-    var lineIndex = 0
     var source: (any ByteReader)?
     var input: [UInt8] = []
+    var textEncoder: BodyEncoder?
 
     init(message: MIMEMessage, segments: [Segment]) {
       self.message = message
@@ -194,18 +229,31 @@ public struct MIMEMessage: MessageSource {
         pending = bytes
         segmentIndex += 1
       case .text(let encoding):
-        let lines = message.bodyLines
-        while lineIndex < lines.count && pending.count < Self.batchSize {
-          let line = lines[lineIndex]
-          if encoding == .quotedPrintable {
-            pending += QuotedPrintable.encode(lines: [line])
-          } else {
-            pending += line
-            pending += LineEndings.crlf
-          }
-          lineIndex += 1
+        if textEncoder == nil {
+          source = try message.body.open()
+          input = [UInt8](repeating: 0, count: Self.textChunk)
+          textEncoder = BodyEncoder(encoding)
         }
-        if lineIndex == lines.count { segmentIndex += 1 }
+        var result: Result<Int, MessageError> = .success(0)
+        input.withUnsafeMutableBytes { raw in
+          result = Result { () throws(MessageError) in try source?.read(into: raw) ?? 0 }
+        }
+        let count = try result.get()
+        guard count > 0 else {
+          textEncoder?.finish(into: &pending)
+          textEncoder = nil
+          source = nil
+          input = []
+          segmentIndex += 1
+          return
+        }
+        var encoded: Result<Void, MessageError> = .success(())
+        input.withUnsafeBytes { raw in
+          encoded = Result { () throws(MessageError) in
+            try textEncoder?.encode(UnsafeRawBufferPointer(rebasing: raw[0..<count]), into: &pending)
+          }
+        }
+        try encoded.get()
       case .attachment(let index):
         if source == nil {
           source = try message.attachments[index].source.open()

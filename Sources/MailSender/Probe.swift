@@ -23,6 +23,12 @@ public struct ProbeRequest: Sendable {
   public var checkVersions: Bool
   /// A shorter deadline for the plaintext greeting (see `SendRequest.greetingTimeout`).
   public var greetingTimeout: Duration?
+  /// With STARTTLS, ask before the upgrade whether the server takes mail without TLS: `MAIL FROM:<>`, its
+  /// reply, `RSET` (issue 15). Never inside TLS, never with implicit TLS.
+  public var checksPlaintextMail = true
+  /// Other ports of the same host to try after the probe, each on a connection of its own up to the end of its
+  /// handshake (`--ports`: the implicit-TLS port 465 that RFC 8314 prefers, and 587); empty: none.
+  public var otherPorts: [ProbePort] = []
 
   public init(
     host: String, port: UInt16, security: TransportSecurity,
@@ -46,6 +52,135 @@ public struct ProbeRequest: Sendable {
     request.goal = .inspect
     request.greetingTimeout = greetingTimeout
     return request
+  }
+
+  /// The standard submission ports to try beside `port` (`--ports`): 465 (implicit TLS, RFC 8314 §3.3) and 587
+  /// (STARTTLS, RFC 6409), each unless it is the port probed.
+  public static func standardOtherPorts(besides port: UInt16) -> [ProbePort] {
+    [ProbePort(port: 465, security: .implicitTLS), ProbePort(port: 587, security: .startTLS)].filter {
+      $0.port != port
+    }
+  }
+}
+
+/// One more port of the probed host to try, and how TLS starts there.
+public struct ProbePort: Sendable, Hashable {
+  public var port: UInt16
+  /// `.implicitTLS` or `.startTLS`.
+  public var security: TransportSecurity
+
+  public init(port: UInt16, security: TransportSecurity) {
+    self.port = port
+    self.security = security
+  }
+}
+
+/// What the server answered to `MAIL FROM:<>` before TLS (issue 15): whether it takes mail in clear text.
+public struct PlaintextMailCheck: Sendable, Hashable {
+  public enum Verdict: String, Sendable, Hashable {
+    /// 530: TLS first (RFC 3207 §4) — what a submission server should say.
+    case refusesWithoutTLS = "refuses_without_tls"
+    /// 2xx: a transaction could start in clear text.
+    case acceptsWithoutTLS = "accepts_without_tls"
+    /// Another refusal (4xx, 5xx): not the 530 that says TLS is required, so the policy is not known.
+    case refusedOtherwise = "refused_otherwise"
+  }
+
+  /// The reply, escaped (DESIGN §3.6).
+  public var reply: ReplyRecord
+  /// The port probed (on 25 a public MX must take mail without TLS, RFC 3207 §4).
+  public var port: UInt16
+
+  public var verdict: Verdict {
+    if reply.code == 530 { return .refusesWithoutTLS }
+    if (200...299).contains(reply.code) { return .acceptsWithoutTLS }
+    return .refusedOtherwise
+  }
+
+  /// The line the probe shows (a warning for `.acceptsWithoutTLS`).
+  public var text: String {
+    switch verdict {
+    case .refusesWithoutTLS:
+      return "the server refuses mail without TLS: MAIL FROM:<> before STARTTLS was answered \(reply.text)"
+    case .acceptsWithoutTLS:
+      let context =
+        port == 25
+        ? " (a public MX on port 25 must, RFC 3207 §4; a submission port should not)"
+        : ": a client that does not insist on STARTTLS would send its message in clear text"
+      return
+        "this server accepts mail without TLS: MAIL FROM:<> before STARTTLS was answered \(reply.text)\(context)"
+    case .refusedOtherwise:
+      return
+        "MAIL FROM:<> before STARTTLS was answered \(reply.text): a refusal, but not the 530 that says TLS is "
+        + "required (RFC 3207 §4), so whether the server takes mail without TLS is not known"
+    }
+  }
+}
+
+/// One port tried with `--ports`: open or not, and whether it speaks TLS.
+public struct PortCheck: Sendable, Hashable {
+  public var port: UInt16
+  public var security: TransportSecurity
+  /// Connected (true), refused (false), or not known (a timeout, an unknown host).
+  public var isOpen: Bool?
+  /// A TLS handshake finished there (trusted or not), none could (false), or not known.
+  public var speaksTLS: Bool?
+  /// The TLS session there is trusted as the probe's own would be.
+  public var isTrusted: Bool
+  /// What was found, in words (server text escaped).
+  public var detail: String
+
+  public init(
+    port: UInt16, security: TransportSecurity, isOpen: Bool?, speaksTLS: Bool?, isTrusted: Bool,
+    detail: String
+  ) {
+    self.port = port
+    self.security = security
+    self.isOpen = isOpen
+    self.speaksTLS = speaksTLS
+    self.isTrusted = isTrusted
+    self.detail = detail
+  }
+
+  /// "port 465 (implicit TLS): open, TLS 1.3 …".
+  public var line: String {
+    let mode = security == .implicitTLS ? "implicit TLS" : "STARTTLS"
+    return "port \(port) (\(mode)): \(detail)"
+  }
+
+  /// What an attempt's session report says about its port.
+  static func from(
+    _ report: SendReport, port: ProbePort, summary: TLSSessionSummary?
+  ) -> PortCheck {
+    func check(_ open: Bool?, _ tls: Bool?, _ detail: String, trusted: Bool = false) -> PortCheck {
+      PortCheck(
+        port: port.port, security: port.security, isOpen: open, speaksTLS: tls, isTrusted: trusted,
+        detail: detail)
+    }
+    if let summary {
+      let group = summary.group.map { ", \($0)" } ?? ""
+      let trusted = summary.verdict.isTrusted && report.failure == nil
+      return check(
+        true, true,
+        "open, speaks \(summary.version) \(summary.cipher)\(group); \(TranscriptText.verdict(summary.verdict))",
+        trusted: trusted)
+    }
+    guard let failure = report.failure else { return check(report.peer != nil, nil, "open, no TLS session") }
+    switch failure.reason {
+    case .connectionRefused: return check(false, nil, "closed (connection refused)")
+    case .hostUnknown: return check(nil, nil, "not known (\(failure.message))")
+    case .timedOut(.connecting): return check(nil, nil, "no answer (\(failure.message))")
+    case .plaintextReplyToTLS:
+      return check(true, false, "open, but it answers in plaintext where a TLS ServerHello should be")
+    case .startTLSMissing: return check(true, false, "open, but STARTTLS is not offered")
+    case .startTLSRefused(let reply):
+      return check(true, false, "open, but STARTTLS is refused (\(reply.text))")
+    case .tlsHandshakeFailed:
+      return check(true, false, "open, but the TLS handshake failed (\(MailSender.reason(failure)))")
+    default:
+      return check(
+        report.peer != nil ? true : nil, nil, "\(report.peer != nil ? "open, but " : "")\(failure.message)")
+    }
   }
 }
 
@@ -86,6 +221,10 @@ public struct ProbeReport: Sendable {
   public var warnings: [String]
   /// Every event of the probe, in order.
   public var transcript: [SendEvent]
+  /// The server's answer to `MAIL FROM:<>` before TLS; nil when not asked (implicit TLS) or never reached.
+  public var plaintextMail: PlaintextMailCheck?
+  /// The other ports tried (`otherPorts`), in order; empty when none were asked for.
+  public var ports: [PortCheck] = []
 
   /// TLS ≥ 1.2 negotiated, chain and name verified (or pin matched), STARTTLS neither missing nor tampered.
   public var isTrustworthy: Bool { session.failure == nil && session.tls?.verdict.isTrusted == true }
@@ -136,8 +275,9 @@ public struct ProbeReport: Sendable {
 
 extension MailSender {
   /// Starts a probe of a server's TLS (issue 3): one inspect session, then with `checkVersions` one handshake
-  /// per TLS version. The summary (capabilities, versions, warnings) comes as events, and the outcome last.
-  /// Nothing but EHLO, STARTTLS and QUIT is ever sent.
+  /// per TLS version, then one per port of `otherPorts`. The summary (capabilities, mail before TLS, versions,
+  /// ports, warnings) comes as events, and the outcome last. Nothing but EHLO, STARTTLS, QUIT and — before
+  /// STARTTLS — `MAIL FROM:<>` and `RSET` is ever sent: no address, no message, no password.
   public static func startProbe(_ request: ProbeRequest, clock: any SessionClock = SystemClock())
     -> ProbeHandle
   {
@@ -181,6 +321,7 @@ extension MailSender {
 
     var main = session()
     main.emitsOutcome = false
+    main.checksPlaintextMail = request.checksPlaintextMail && request.security == .startTLS
     let report = main.run()
     // The summary goes out through a session value, so it shares the clock.
     let voice = main
@@ -218,8 +359,27 @@ extension MailSender {
       }
     }
 
+    var ports: [PortCheck] = []
+    for other in request.otherPorts where !cancellation.isCancelled {
+      let mode = other.security == .implicitTLS ? "implicit TLS" : "STARTTLS"
+      voice.note(.info, "port check: \(other.port) (\(mode)), on a new connection", insideTLS: false)
+      var sendRequest = request.sendRequest
+      sendRequest.port = other.port
+      sendRequest.security = other.security
+      sendRequest.greetingTimeout = nil
+      var attempt = SendSession(
+        request: sendRequest, cancellation: cancellation, clock: clock, start: start, sink: recorder.record)
+      attempt.stopAfterHandshake = true
+      attempt.emitsOutcome = false
+      attempt.showsChain = false
+      let attemptReport = attempt.run()
+      ports.append(PortCheck.from(attemptReport, port: other, summary: attempt.tlsSummary))
+    }
+
     var probe = ProbeReport(
       request: request, session: report, versions: versions, warnings: [], transcript: [])
+    probe.plaintextMail = main.plaintextMailReply.map { PlaintextMailCheck(reply: $0, port: request.port) }
+    probe.ports = ports
     probe.warnings = warnings(probe, now: Int64(time(nil)))
 
     // The summary, as events (so the terminal UI and --json get it too).
@@ -248,6 +408,10 @@ extension MailSender {
       let words = versions.map { "\($0.version) \($0.detail)" }.joined(separator: "; ")
       voice.note(.info, "TLS versions: \(words)", insideTLS: false)
     }
+    if let check = probe.plaintextMail, check.verdict != .acceptsWithoutTLS {
+      voice.note(.info, check.text, insideTLS: false)
+    }
+    for port in ports { voice.note(.info, port.line, insideTLS: false) }
     for warning in probe.warnings { voice.note(.warning, warning, insideTLS: false) }
     voice.emit(
       .outcome(
@@ -267,7 +431,8 @@ extension MailSender {
 
   static func list(_ items: [String]) -> String { items.isEmpty ? "(none)" : items.joined(separator: ", ") }
 
-  /// Findings that keep exit 0: AUTH before TLS, a certificate expiring within 14 days, TLS 1.0/1.1 accepted.
+  /// Findings that keep exit 0: AUTH before TLS, mail taken before TLS, a certificate expiring within 14 days,
+  /// TLS 1.0/1.1 accepted.
   static func warnings(_ report: ProbeReport, now: Int64) -> [String] {
     var warnings: [String] = []
     if let before = report.session.capabilitiesBeforeTLS, before.has("AUTH") {
@@ -283,6 +448,7 @@ extension MailSender {
         "certificate \(index) (\(certificate.subject.escaped)) expires in \(days) day\(days == 1 ? "" : "s"), on \(TranscriptText.isoDate(certificate.notAfter))"
       )
     }
+    if let check = report.plaintextMail, check.verdict == .acceptsWithoutTLS { warnings.append(check.text) }
     for attempt in report.versions where attempt.isAccepted && attempt.version < .tls12 {
       warnings.append(
         "the server accepts \(attempt.version), which is obsolete (RFC 8996); Sealpost never uses it to send")

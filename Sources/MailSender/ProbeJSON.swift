@@ -179,6 +179,50 @@ struct ProbeDocument: Encodable {
     enum CodingKeys: String, CodingKey { case version, accepted, detail }
   }
 
+  /// `MAIL FROM:<>` before TLS and what its reply says (issue 15).
+  struct PlaintextMail: Encodable {
+    struct Reply: Encodable {
+      var code: Int
+      var enhanced: String?
+      var lines: [String]
+
+      func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(code, forKey: .code)
+        try container.encode(enhanced, forKey: .enhanced)
+        try container.encode(lines, forKey: .lines)
+      }
+
+      enum CodingKeys: String, CodingKey { case code, enhanced, lines }
+    }
+
+    var result: String
+    var reply: Reply
+    var text: String
+  }
+
+  /// One port tried with `--ports`.
+  struct Port: Encodable {
+    var port: UInt16
+    var mode: String
+    var open: Bool?
+    var tls: Bool?
+    var trusted: Bool
+    var detail: String
+
+    enum CodingKeys: String, CodingKey { case port, mode, open, tls, trusted, detail }
+
+    func encode(to encoder: any Encoder) throws {
+      var container = encoder.container(keyedBy: CodingKeys.self)
+      try container.encode(port, forKey: .port)
+      try container.encode(mode, forKey: .mode)
+      try container.encode(open, forKey: .open)
+      try container.encode(tls, forKey: .tls)
+      try container.encode(trusted, forKey: .trusted)
+      try container.encode(detail, forKey: .detail)
+    }
+  }
+
   struct Line: Encodable {
     var t: Double
     var kind: String
@@ -196,15 +240,22 @@ struct ProbeDocument: Encodable {
   var handshake: [Step]
   var capabilities: CapabilityLists
   var versions: [Version]?
+  var plaintextMail: PlaintextMail?
+  var ports: [Port]?
   var transcript: [Line]
 
+  /// The schema's version (`schema_version`): 2 added `plaintext_mail` and `ports` (issue 15).
+  static let schemaVersion = 2
+
   enum CodingKeys: String, CodingKey {
-    case server, peer, trustworthy, verdict, warnings, tls, handshake, capabilities, versions, transcript
-    case exitCode = "exit_code"
+    case server, peer, trustworthy, verdict, warnings, tls, handshake, capabilities, versions, ports,
+      transcript
+    case exitCode = "exit_code", schemaVersion = "schema_version", plaintextMail = "plaintext_mail"
   }
 
   func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(Self.schemaVersion, forKey: .schemaVersion)
     try container.encode(server, forKey: .server)
     try container.encode(peer, forKey: .peer)
     try container.encode(trustworthy, forKey: .trustworthy)
@@ -215,6 +266,8 @@ struct ProbeDocument: Encodable {
     try container.encode(handshake, forKey: .handshake)
     try container.encode(capabilities, forKey: .capabilities)
     try container.encode(versions, forKey: .versions)
+    try container.encode(plaintextMail, forKey: .plaintextMail)
+    try container.encode(ports, forKey: .ports)
     try container.encode(transcript, forKey: .transcript)
   }
 
@@ -249,6 +302,20 @@ struct ProbeDocument: Encodable {
           }
         return Version(version: attempt.version.description, accepted: accepted, detail: attempt.detail)
       } : nil
+    plaintextMail = report.plaintextMail.map {
+      PlaintextMail(
+        result: $0.verdict.rawValue,
+        reply: .init(code: $0.reply.code, enhanced: $0.reply.enhanced, lines: $0.reply.lines), text: $0.text)
+    }
+    ports =
+      request.otherPorts.isEmpty
+      ? nil
+      : report.ports.map {
+        Port(
+          port: $0.port, mode: $0.security.rawValue, open: $0.isOpen, tls: $0.speaksTLS,
+          trusted: $0.isTrusted,
+          detail: $0.detail)
+      }
     handshake = report.transcript.compactMap(Self.step)
     transcript = report.transcript.flatMap { $0.transcriptLines(now: now) }.map {
       Line(t: Self.rounded($0.time), kind: $0.kind.rawValue, tls: $0.insideTLS, line: $0.line)

@@ -10,6 +10,8 @@ public enum SendStage: String, Sendable, Hashable, CaseIterable, Codable {
   /// Waiting for the server's greeting.
   case greeting
   case ehlo
+  /// A probe's check of the server's policy before TLS: `MAIL FROM:<>`, then `RSET` (issue 15).
+  case plaintextPolicy = "plaintext_policy"
   case startTLS = "starttls"
   /// The TLS handshake.
   case handshake
@@ -32,6 +34,7 @@ public enum SendStage: String, Sendable, Hashable, CaseIterable, Codable {
     case .connecting: "connecting"
     case .greeting: "the greeting"
     case .ehlo: "EHLO"
+    case .plaintextPolicy: "the check of MAIL before TLS"
     case .startTLS: "STARTTLS"
     case .handshake: "the TLS handshake"
     case .trusted: "checking the server's certificate"

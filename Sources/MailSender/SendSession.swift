@@ -39,6 +39,11 @@ struct SendSession {
   var emitsOutcome = true
   /// Show each certificate of the chain after the handshake (version attempts show only the outcome).
   var showsChain = true
+  /// Before STARTTLS, ask whether the server takes mail without TLS: `MAIL FROM:<>`, then `RSET` (issue 15).
+  /// A probe's own session only; never inside TLS, never with implicit TLS or plaintext.
+  var checksPlaintextMail = false
+  /// The reply to that `MAIL FROM:<>` (escaped), once read.
+  var plaintextMailReply: ReplyRecord?
   /// A TLS handshake was started (so its outcome says something about the server's TLS).
   var reachedHandshake = false
   var peer: PeerAddress?
@@ -299,6 +304,12 @@ struct SendSession {
         action = client.received(reply)
       case .send(let commands):
         try checkServerWaitedItsTurn(client)
+        if checksPlaintextMail && commands == [.startTLS] && request.security == .startTLS
+          && !client.isInsideTLS
+        {
+          checksPlaintextMail = false
+          try checkPlaintextMail(client)
+        }
         try send(commands, utf8Paths: client.usesSMTPUTF8)
         action = .readReply
       case .examineContent(let offer):
@@ -432,9 +443,49 @@ struct SendSession {
     }
   }
 
-  private mutating func send(_ commands: [SMTPCommand], utf8Paths: Bool) throws {
+  /// Issue 15: whether the server takes mail before TLS. `MAIL FROM:<>` (the null sender: no address leaks), its
+  /// reply kept for the probe's report, then `RSET` so that STARTTLS starts on a session with no transaction
+  /// (RFC 5321 §4.1.1.5; STARTTLS discards it anyway, RFC 3207 §4.2). Each reply is read within the step's
+  /// deadline, and a reply sent out of turn is tampering before TLS, as everywhere before STARTTLS.
+  private mutating func checkPlaintextMail(_ client: SMTPClient) throws {
+    enter(.plaintextPolicy)
+    try send([.mail(reversePath: "", parameters: [])], utf8Paths: false, entersStage: false)
+    let reply = try readReply(awaitingFinalReply: false)
+    let recorded = record(reply)
+    plaintextMailReply = recorded
+    func unexpected(_ reply: ReplyRecord, to command: String) -> SendFailure {
+      SendFailure(.protocolViolation, "unexpected reply to \(command) before TLS: \(reply.text)")
+    }
+    // RFC 5321 §4.3.2: MAIL is answered 250 or refused (4xx, 5xx); 1xx and 3xx make no sense here.
+    if reply.isIntermediate || reply.code < 200 { throw unexpected(recorded, to: "MAIL FROM:<>") }
+    // RFC 5321 §3.8: 421 says the server is closing the channel; nothing more can be asked.
+    if reply.code == 421 {
+      throw SendFailure(
+        .temporary, "\(SendStage.plaintextPolicy.label) rejected: \(recorded.text)",
+        reason: .rejected(.plaintextPolicy, recorded))
+    }
+    try checkServerWaitedItsTurn(client)
+    try send([.rset], utf8Paths: false, entersStage: false)
+    let reset = try readReply(awaitingFinalReply: false)
+    if !(reset.isPositive || reset.isTransient || reset.isPermanent) {
+      throw unexpected(record(reset), to: "RSET")
+    }
+    if reset.code == 421 {
+      throw SendFailure(
+        .temporary, "\(SendStage.plaintextPolicy.label) rejected: \(record(reset).text)",
+        reason: .rejected(.plaintextPolicy, record(reset)))
+    }
+    // A refused RSET leaves no transaction open that STARTTLS would not discard: noted, and the probe goes on.
+    if !reset.isPositive {
+      note(
+        .info, "RSET was refused (\(record(reset).text)); STARTTLS resets the session anyway (RFC 3207 §4.2)")
+    }
+    try checkServerWaitedItsTurn(client)
+  }
+
+  private mutating func send(_ commands: [SMTPCommand], utf8Paths: Bool, entersStage: Bool = true) throws {
     guard let connection else { preconditionFailure("send without a connection") }
-    let bytes = try encode(commands, utf8Paths: utf8Paths)
+    let bytes = try encode(commands, utf8Paths: utf8Paths, entersStage: entersStage)
     do {
       try connection.write(bytes, deadline: deadline)
     } catch {
@@ -443,8 +494,10 @@ struct SendSession {
   }
 
   /// The wire form of `commands`, each shown as it will go out (secrets redacted).
-  private mutating func encode(_ commands: [SMTPCommand], utf8Paths: Bool) throws -> [UInt8] {
-    if let first = commands.first, let next = Self.stage(of: first) { enter(next) }
+  private mutating func encode(_ commands: [SMTPCommand], utf8Paths: Bool, entersStage: Bool = true) throws
+    -> [UInt8]
+  {
+    if entersStage, let first = commands.first, let next = Self.stage(of: first) { enter(next) }
     var bytes: [UInt8] = []
     var carriesSecret = false
     for command in commands {

@@ -174,6 +174,22 @@ public enum MessageAssembly {
     _ checked: CheckedFields, body: [UInt8], supplied: [UInt8]?, attachments: [MessageAttachment] = [],
     date: Date = Date()
   ) throws(PlanningError) -> AssembledMessage {
+    try assemble(
+      checked, body: body, bodySource: nil, supplied: supplied, attachments: attachments, date: date)
+  }
+
+  /// Builds the message from checked fields, its text read from `body` (a file, standard input spooled to one)
+  /// as the message is written, never held (issue 10): read once now for its encoding, then at each pass.
+  public static func assemble(
+    _ checked: CheckedFields, body: any ByteSource, attachments: [MessageAttachment] = [], date: Date = Date()
+  ) throws(PlanningError) -> AssembledMessage {
+    try assemble(checked, body: [], bodySource: body, supplied: nil, attachments: attachments, date: date)
+  }
+
+  private static func assemble(
+    _ checked: CheckedFields, body: [UInt8], bodySource: (any ByteSource)?, supplied: [UInt8]?,
+    attachments: [MessageAttachment], date: Date
+  ) throws(PlanningError) -> AssembledMessage {
     // The envelope: from the fields, or for a complete message from its header when the fields name none.
     var notes: [PlanningText] = []
     let envelopeSender: String
@@ -233,7 +249,11 @@ public enum MessageAssembly {
         let composed = ComposedMessage(
           from: sender, to: checked.to, cc: checked.cc, bcc: checked.bcc, subject: checked.subject,
           body: body, extraHeaders: checked.headers, date: date, messageID: messageID)
-        source = try MIMEMessage(composed, attachments: attachments)
+        if let bodySource {
+          source = try MIMEMessage(composed, body: bodySource, attachments: attachments)
+        } else {
+          source = try MIMEMessage(composed, attachments: attachments)
+        }
       } else {
         // Not reached: without a supplied message the sender was required above.
         throw MessageError(.invalidData, "no sender")
@@ -273,7 +293,30 @@ public enum MessageAssembly {
   /// value cannot hold a newline). The file is a config value: errors name its line, never the path; missing or
   /// unreadable is 66, writable by others 78 (it would put words in your mail).
   public static func signed(_ body: [UInt8], account: Account?) throws(PlanningError) -> [UInt8] {
-    guard let account, let path = account.signature else { return body }
+    guard let block = try signatureBlock(following: body.last, account: account) else { return body }
+    return body + block
+  }
+
+  /// `body` with the account's `signature` below it, as for a body in memory, for a body read from a source
+  /// instead of held (issue 10): the separator and the signature follow it as a source of their own.
+  public static func signed(_ body: DescriptorByteSource, account: Account?) throws(PlanningError)
+    -> any ByteSource
+  {
+    guard account?.signature != nil else { return body }
+    let last: UInt8?
+    do throws(MessageError) {
+      last = try body.lastByte()
+    } catch {
+      throw planningError(error)
+    }
+    guard let block = try signatureBlock(following: last, account: account) else { return body }
+    return ConcatenatedBytes([body, InMemoryBytes(block)])
+  }
+
+  /// What goes after a body whose last octet is `last`: a line end if it has none, the `-- ` line and the
+  /// signature ending with a line end; nil without a signature.
+  static func signatureBlock(following last: UInt8?, account: Account?) throws(PlanningError) -> [UInt8]? {
+    guard let account, let path = account.signature else { return nil }
     let location = account.location(of: "signature")
     let file: CheckedFile
     do throws(CheckedFile.Refusal) {
@@ -290,11 +333,11 @@ public enum MessageAssembly {
     for separator in ["-- \n", "-- \r\n"] where signature.starts(with: Array(separator.utf8)) {
       signature.removeFirst(separator.utf8.count)
     }
-    var result = body
-    if let last = result.last, last != UInt8(ascii: "\n") { result.append(UInt8(ascii: "\n")) }
-    result += Array("-- \n".utf8) + signature
-    if let last = result.last, last != UInt8(ascii: "\n") { result.append(UInt8(ascii: "\n")) }
-    return result
+    var block: [UInt8] = []
+    if let last, last != UInt8(ascii: "\n") { block.append(UInt8(ascii: "\n")) }
+    block += Array("-- \n".utf8) + signature
+    if let end = block.last, end != UInt8(ascii: "\n") { block.append(UInt8(ascii: "\n")) }
+    return block
   }
 
   /// The account's `from`, with its `display_name` when it has one.

@@ -262,7 +262,12 @@ enum Input {
   /// it goes on, spooled to a 0600 temporary file in `$TMPDIR` (else /tmp) that is unlinked at once, so nothing
   /// is left behind whatever happens. A spool that cannot be written (a full disk, a quota) is a temporary
   /// failure (75): nothing was sent, and the same command can succeed later.
-  static func message(_ path: String, limit: Int = defaultMaximumSize) throws(SendFailure) -> Message {
+  ///
+  /// A body (`--body-file`, piped standard input) takes the same way (`what: "body"`): the MIME writer reads it
+  /// from the descriptor at each pass.
+  static func message(_ path: String, what: String = "message", limit: Int = defaultMaximumSize)
+    throws(SendFailure) -> Message
+  {
     let fromStandardInput = path == "-"
     let name = fromStandardInput ? "standard input" : UntrustedText(path).escaped
     if !fromStandardInput || standardInputWasClosed {
@@ -270,7 +275,7 @@ enum Input {
       if !fromStandardInput {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-          throw SendFailure(.noInput, "the message from \(name): \(String(cString: strerror(errno)))")
+          throw SendFailure(.noInput, "the \(what) from \(name): \(String(cString: strerror(errno)))")
         }
         var info = stat()
         if fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) <= limit,
@@ -280,7 +285,7 @@ enum Input {
         }
         close(descriptor)
       }
-      return .bytes(try read(path, what: "message", limit: limit))
+      return .bytes(try read(path, what: what, limit: limit))
     }
     // Standard input: a regular file behind it, read from its start, is read where it is, from a descriptor of
     // our own (a file already partly read, `(read line; sealpost …) < file`, is taken from where it stands, as a
@@ -292,7 +297,7 @@ enum Input {
       let copy = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3)
       if copy >= 0 { return .descriptor(copy, name: name) }
     }
-    if (info.st_mode & S_IFMT) == S_IFDIR { return .bytes(try read(path, what: "message", limit: limit)) }
+    if (info.st_mode & S_IFMT) == S_IFDIR { return .bytes(try read(path, what: what, limit: limit)) }
     // A pipe: up to the threshold in memory; past it, the spool.
     var head: [UInt8] = []
     let wanted = min(limit, streamingThreshold) + 1
@@ -304,21 +309,21 @@ enum Input {
       if count == 0 { return .bytes(head) }
       if count < 0 {
         if errno == EINTR { continue }
-        throw SendFailure(.noInput, "the message from standard input: \(String(cString: strerror(errno)))")
+        throw SendFailure(.noInput, "the \(what) from standard input: \(String(cString: strerror(errno)))")
       }
       head += chunk[0..<count]
     }
     if head.count > limit {
       throw SendFailure(
         .dataError,
-        "the message from standard input is over the limit of \(Self.grouped(limit)) octets (raise it with "
+        "the \(what) from standard input is over the limit of \(Self.grouped(limit)) octets (raise it with "
           + "--max-size) — nothing was sent")
     }
-    return .descriptor(try spool(head, limit: limit), name: name)
+    return .descriptor(try spool(head, what: what, limit: limit), name: name)
   }
 
   /// Copies `head` and the rest of standard input into an unlinked temporary file; returns its descriptor.
-  static func spool(_ head: [UInt8], limit: Int) throws(SendFailure) -> Int32 {
+  static func spool(_ head: [UInt8], what: String = "message", limit: Int) throws(SendFailure) -> Int32 {
     let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
     let shownDirectory = UntrustedText(directory).escaped
     func failed(_ what: String, _ code: Int32) -> SendFailure {
@@ -368,14 +373,14 @@ enum Input {
         if errno == EINTR { continue }
         let reason = String(cString: strerror(errno))
         close(descriptor)
-        throw SendFailure(.noInput, "the message from standard input: \(reason)")
+        throw SendFailure(.noInput, "the \(what) from standard input: \(reason)")
       }
       try append(UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
       if total > limit {
         close(descriptor)
         throw SendFailure(
           .dataError,
-          "the message from standard input is over the limit of \(Self.grouped(limit)) octets (raise it with "
+          "the \(what) from standard input is over the limit of \(Self.grouped(limit)) octets (raise it with "
             + "--max-size) — nothing was sent")
       }
     }

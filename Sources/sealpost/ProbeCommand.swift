@@ -11,14 +11,18 @@ struct ProbeCommand: ParsableCommand {
     commandName: "probe",
     abstract: "Inspect a mail server's TLS: every handshake step, the certificates and a verdict.",
     discussion: """
-      Connects, says EHLO, STARTTLS if asked, runs the TLS handshake, says EHLO again and QUIT: no mail and no \
-      password is ever sent. Ports and modes as for send: no port → 465 implicit TLS; 587 or 25 → STARTTLS.
+      Connects, says EHLO, STARTTLS if asked, runs the TLS handshake, says EHLO again and QUIT: no message, no \
+      address and no password is ever sent. Before STARTTLS it sends MAIL FROM:<> (the null sender) and RSET, \
+      to report whether the server takes mail without TLS (530 expected; a 2xx is a warning). Ports and modes \
+      as for send: no port → 465 implicit TLS; 587 or 25 → STARTTLS. --ports also tries 465 and 587 (whichever \
+      is not probed).
       Exit status: 0 trustworthy (warnings keep 0); 77 not trustworthy (certificate or pin, TLS older than \
       1.2, STARTTLS missing or tampered); 68 unknown host; 69 refused; 75 timeout or connection lost; 64 usage.
       Examples:
         sealpost probe smtp.example.org
         sealpost probe smtp.example.org:587 --versions
         sealpost probe mail.internal.test --tls starttls --ca-file ca.pem --json
+        sealpost probe smtp.example.org:587 --ports
       """
   )
 
@@ -34,6 +38,12 @@ struct ProbeCommand: ParsableCommand {
 
   @Flag(help: "Also try TLS 1.0, 1.1, 1.2 and 1.3 one at a time and report which the server accepts.")
   var versions = false
+
+  @Flag(
+    help:
+      "Also try the submission ports 465 (implicit TLS, preferred by RFC 8314) and 587 (STARTTLS), whichever is not the one probed: open or not, and whether they speak TLS."
+  )
+  var ports = false
 
   @Flag(
     help: "Print one JSON document (schema: Sources/MailSender/Schemas/probe.schema.json) instead of text.")
@@ -93,6 +103,7 @@ struct ProbeCommand: ParsableCommand {
       host: address.host, port: port, security: mode,
       trust: pins.isEmpty ? .certificateAuthorities(caFile: caFile) : .pins(pins),
       timeout: .milliseconds(Int64(timeout * 1000)), checkVersions: versions)
+    if ports { request.otherPorts = ProbeRequest.standardOtherPorts(besides: port) }
     // As for send: STARTTLS to 465, where implicit TLS is, hears no greeting (issue 11).
     if port == 465 && mode != .implicitTLS && timeout > ChannelPlan.silentGreetingLimit {
       request.greetingTimeout = .milliseconds(Int64(ChannelPlan.silentGreetingLimit * 1000))

@@ -1,6 +1,7 @@
 import Accounts
 import ArgumentParser
 import Foundation
+import MailMessage
 import MailSender
 import SMTPProtocol
 import SMTPTransport
@@ -285,6 +286,20 @@ struct SendCommand: ParsableCommand {
     var supplied: [UInt8]?
     var suppliedFile: (descriptor: Int32, name: String)?
     var bodyBytes: [UInt8] = []
+    // A large body streams as a large --message does (issue 10): a file over the threshold stays open, standard
+    // input past it is spooled; the MIME writer reads it from that descriptor at each pass.
+    var bodyFileSource: DescriptorByteSource?
+    func readBody(_ path: String) throws(SendFailure) {
+      switch try Input.message(path, what: "body", limit: sizeLimit) {
+      case .bytes(let bytes): bodyBytes = bytes
+      case .descriptor(let descriptor, let name):
+        do throws(MessageError) {
+          bodyFileSource = try DescriptorByteSource(descriptor: descriptor, name: "the body from \(name)")
+        } catch {
+          throw SendFailure(.noInput, error.message)
+        }
+      }
+    }
     if let message {
       switch try Input.message(message, limit: sizeLimit) {
       case .bytes(let bytes): supplied = bytes
@@ -294,19 +309,26 @@ struct SendCommand: ParsableCommand {
       if bodyFile == "-" && Input.standardInputIsTerminal {
         Output.verdict("note: type the body, then Ctrl-D on a line of its own")
       }
-      bodyBytes = try Input.read(bodyFile, what: "body", limit: sizeLimit)
+      try readBody(bodyFile)
     } else if let body {
       bodyBytes = Array(body.utf8)
     } else if !Input.standardInputIsTerminal && !Input.standardInputWasClosed {
       // Issue 11: piped input is the body, as mail(1) takes it; it was silently replaced by a test body.
       // An empty input (`</dev/null`, as cron gives) is an empty body, as with mail(1) and sendmail.
-      bodyBytes = try Input.read("-", what: "body", limit: sizeLimit)
+      try readBody("-")
     } else {
       bodyBytes = Array(Self.testBody.utf8)
     }
+    var streamedBody: (any ByteSource)?
     if message == nil {
-      bodyBytes = try CLIPlanning.run { () throws(PlanningError) in
-        try MessageAssembly.signed(bodyBytes, account: account)
+      if let bodyFileSource {
+        streamedBody = try CLIPlanning.run { () throws(PlanningError) in
+          try MessageAssembly.signed(bodyFileSource, account: account)
+        }
+      } else {
+        bodyBytes = try CLIPlanning.run { () throws(PlanningError) in
+          try MessageAssembly.signed(bodyBytes, account: account)
+        }
       }
     }
     var withSubject = checked
@@ -323,6 +345,9 @@ struct SendCommand: ParsableCommand {
           withSubject, descriptor: suppliedFile.descriptor, name: suppliedFile.name)
       }
       // Attachments stream too: the MIME writer reads, encodes and writes them a piece at a time.
+      if let streamedBody {
+        return try MessageAssembly.assemble(withSubject, body: streamedBody, attachments: attachments)
+      }
       return try MessageAssembly.assemble(
         withSubject, body: bodyBytes, supplied: supplied, attachments: attachments)
     }

@@ -33,7 +33,8 @@ import Testing
   }
 
   @Test func startTLSProbeReportsCapabilitiesAndTrust() throws {
-    let (report, sessions) = try Self.probe(try SendHarness.standard())
+    let (report, sessions) = try Self.probe(
+      try SendHarness.standard { $0.mailFromReply = "530 5.7.0 Must issue a STARTTLS command first" })
     #expect(report.exitCode == 0, "\(report.verdictLine)")
     #expect(report.isTrustworthy)
     #expect(report.warnings.isEmpty)
@@ -44,7 +45,10 @@ import Testing
     #expect(report.capabilityDifferences.onlyBeforeTLS == ["STARTTLS"])
     #expect(report.capabilityDifferences.onlyAfterTLS == ["AUTH PLAIN LOGIN"])
     #expect(report.session.tls?.verdict == .verified(name: "localhost"))
-    #expect(sessions.first?.commands == ["EHLO [127.0.0.1]", "STARTTLS", "EHLO [127.0.0.1]", "QUIT"])
+    #expect(
+      sessions.first?.commands == [
+        "EHLO [127.0.0.1]", "MAIL FROM:<>", "RSET", "STARTTLS", "EHLO [127.0.0.1]", "QUIT",
+      ])
 
     // The tickets show where they arrive: after the EHLO inside TLS, before its reply.
     let lines = Self.lines(report)

@@ -2,6 +2,10 @@ import Foundation
 import MailSenderTesting
 import Testing
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// `sealpost probe`, the built binary, against the scripted server (issue 3, "done when").
 @Suite(.serialized) struct ProbeCommandTests {
   static func arguments(port: UInt16, mode: String, json: Bool = false) throws -> [String] {
@@ -18,6 +22,8 @@ import Testing
     var standard = StandardSMTPOptions(tlsIdentity: identity)
     standard.tlsVersions = versions
     standard.requestClientCertificate = requestCertificate
+    // A submission server that wants TLS first (RFC 3207 §4): the probe's MAIL before STARTTLS gets a 530.
+    standard.mailFromReply = "530 5.7.0 Must issue a STARTTLS command first"
     configure(&standard)
     var options = ScriptedSMTPServer.Options(implicitTLS: implicit ? identity : nil, versions: versions)
     options.requestClientCertificate = requestCertificate
@@ -170,7 +176,10 @@ import Testing
         $0.hasPrefix("TLS = TLS 1.3 TLS_AES_256_GCM_SHA384, X25519, signed ecdsa_secp256r1_sha256;")
       })
     let session = try #require(server.waitForFinishedSessions(1).first)
-    #expect(session.commands == ["EHLO [127.0.0.1]", "STARTTLS", "EHLO [127.0.0.1]", "QUIT"])
+    #expect(
+      session.commands == [
+        "EHLO [127.0.0.1]", "MAIL FROM:<>", "RSET", "STARTTLS", "EHLO [127.0.0.1]", "QUIT",
+      ])
   }
 
   @Test(arguments: [
@@ -280,6 +289,7 @@ import Testing
     #expect(summary.contains("TLS 1.2 accepted; TLS 1.3 accepted"))
     let sessions = server.waitForFinishedSessions(5)
     #expect(sessions.count == 5)
+    #expect(sessions.first?.commands.contains("MAIL FROM:<>") == true)
     for session in sessions.dropFirst() {
       #expect(session.commands == ["EHLO [127.0.0.1]", "STARTTLS"])
     }
@@ -328,9 +338,114 @@ import Testing
       try broken {
         $0["handshake"] = [["t": 0, "direction": "up", "record": "handshake", "message": "X", "code": 1]]
       },
+      // Version 2 (issue 15): the version itself, the answer to MAIL before TLS, the ports.
+      try broken { $0["schema_version"] = 1 },
+      try broken { $0.removeValue(forKey: "plaintext_mail") },
+      try broken { document in
+        var check = document["plaintext_mail"] as? [String: Any] ?? [:]
+        check["result"] = "probably_fine"
+        document["plaintext_mail"] = check
+      },
+      try broken {
+        $0["ports"] = [
+          [
+            "port": 465, "mode": "implicit", "open": true, "tls": true, "trusted": true, "detail": "x",
+            "extra": 1,
+          ]
+        ]
+      },
     ]
     for sample in samples {
       #expect(try ProbeSchema.validate(sample) != 0, "\(sample.prefix(200))")
+    }
+  }
+
+  // MARK: - Mail before TLS and --ports (issue 15)
+
+  @Test func mailBeforeTLSIsReportedInTextAndJSON() throws {
+    let refusing = try Self.server(implicit: false)
+    defer { refusing.stop() }
+    let accepting = try Self.server(implicit: false) { $0.mailFromReply = "250 2.1.0 Ok" }
+    defer { accepting.stop() }
+
+    let good = try CLIRunner.run(try Self.arguments(port: refusing.port, mode: "starttls"))
+    #expect(good.status == 0, "\(good.stderr)")
+    #expect(
+      Self.has(
+        good.stdout, "===",
+        "the server refuses mail without TLS: MAIL FROM:<> before STARTTLS was answered 530 5.7.0 Must issue a STARTTLS command first"
+      ), "\(good.stdout)")
+    #expect(good.stderr.hasSuffix("certificate verified for localhost — nothing was sent\n"))
+
+    let warned = try CLIRunner.run(try Self.arguments(port: accepting.port, mode: "starttls"))
+    #expect(warned.status == 0, "warnings keep 0: \(warned.stderr)")
+    #expect(
+      Self.has(
+        warned.stdout, "!! ",
+        "this server accepts mail without TLS: MAIL FROM:<> before STARTTLS was answered 250 2.1.0 Ok: a client that does not insist on STARTTLS would send its message in clear text"
+      ), "\(warned.stdout)")
+    #expect(warned.stderr.contains("; 1 warning — nothing was sent"))
+
+    for (server, result, code) in [
+      (refusing, "refuses_without_tls", 530), (accepting, "accepts_without_tls", 250),
+    ] {
+      let probe = try CLIRunner.run(try Self.arguments(port: server.port, mode: "starttls", json: true))
+      #expect(try ProbeSchema.validate(probe.stdout) == 0)
+      let document = try ProbeJSONDocument.parse(probe.stdout)
+      #expect(document["schema_version"] as? Int == 2)
+      let check = try #require(document["plaintext_mail"] as? [String: Any])
+      #expect(check["result"] as? String == result)
+      #expect((check["reply"] as? [String: Any])?["code"] as? Int == code)
+      #expect(document["ports"] is NSNull, "not asked for")
+    }
+  }
+
+  /// `--ports` on a STARTTLS port other than 587 tries 465 and 587 of the same host. Nothing listens there in
+  /// the test environment unless something does: the answer must then match what a plain connect finds.
+  @Test func portsTriesTheSubmissionPorts() throws {
+    let server = try Self.server(implicit: false)
+    defer { server.stop() }
+    let probe = try CLIRunner.run(
+      try Self.arguments(port: server.port, mode: "starttls", json: true) + ["--ports"])
+    #expect(probe.status == 0, "\(probe.stderr)")
+    #expect(try ProbeSchema.validate(probe.stdout) == 0)
+    let document = try ProbeJSONDocument.parse(probe.stdout)
+    let ports = try #require(document["ports"] as? [[String: Any]])
+    #expect(ports.map { $0["port"] as? Int } == [465, 587])
+    #expect(ports.map { $0["mode"] as? String } == ["implicit", "starttls"])
+    for entry in ports {
+      let port = try #require(entry["port"] as? Int)
+      if !Self.listening(UInt16(port)) {
+        #expect(entry["open"] as? Bool == false, "\(entry)")
+        #expect(entry["detail"] as? String == "closed (connection refused)")
+      }
+    }
+    let text = try CLIRunner.run(try Self.arguments(port: server.port, mode: "starttls") + ["--ports"])
+    #expect(Self.has(text.stdout, "===", "port check: 465 (implicit TLS), on a new connection"))
+    #expect(text.stdout.contains(" port 465 (implicit TLS): "))
+    #expect(text.stdout.contains(" port 587 (STARTTLS): "))
+  }
+
+  /// Whether `stdout` has a line with `marker`, its time, then exactly `text`.
+  static func has(_ stdout: String, _ marker: String, _ text: String) -> Bool {
+    stdout.split(separator: "\n").contains { line in
+      line.hasPrefix(marker + " +") && line.dropFirst(4).drop { $0 != " " }.dropFirst() == text
+    }
+  }
+
+  /// Whether something accepts connections on 127.0.0.1:`port`.
+  static func listening(_ port: UInt16) -> Bool {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return false }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+      }
     }
   }
 

@@ -14,6 +14,11 @@
 #   attachment    --attach RAW (SIZE_MB of random bytes, base64-encoded by sealpost as it sends), server
 #                 without CHUNKING; curl sends the same message already encoded (a Python-built MIME file)
 #   attachment-bdat  the same, server with CHUNKING
+#   body          --body-file TEXT (SIZE_MB of ASCII text in lines of 76 characters and LF, written as 7bit by
+#                 sealpost's MIME writer as it reads it), server without CHUNKING; curl sends the same message
+#                 already built (a Python-built file with CRLF line ends)
+#   body-stdin    the same text piped to --body-file - (spooled by sealpost to an unlinked file in $TMPDIR)
+#   body-bdat     --body-file TEXT, server with CHUNKING
 #
 # RUNS=N runs per tool and mode (default 3; the median is printed), SIZE_MB=N the message size (default 100),
 # SEALPOST=path the binary (default .build/release/sealpost). Figures depend on the machine: say which when
@@ -84,14 +89,41 @@ with open(raw_path, "rb") as raw, open(message_path, "wb") as out:
 PY
 fi
 
+# For the body modes: the text, and for curl the message that carries it as the MIME writer builds it.
+text=$work/body.txt
+text_message=$work/body.eml
+if printf '%s\n' "${modes[@]}" | grep -q '^body'; then
+  python3 - "$text" "$text_message" "$size_mb" <<'PY'
+import sys
+text_path, message_path, megabytes = sys.argv[1], sys.argv[2], int(sys.argv[3])
+words = b"the quick brown fox jumps over the lazy dog and sends a long letter home "
+line = (words * 2)[:76] + b"\n"
+block = line * 1024
+with open(text_path, "wb") as out:
+    for _ in range(megabytes * 1000 * 1000 // len(block)):
+        out.write(block)
+with open(text_path, "rb") as text, open(message_path, "wb") as out:
+    out.write(b"From: a@example.test\r\nTo: b@example.test\r\nSubject: throughput\r\n"
+              b"Message-ID: <bench@example.test>\r\nDate: Tue, 01 Dec 2026 12:00:00 +0000\r\n"
+              b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+              b"Content-Transfer-Encoding: 7bit\r\n\r\n")
+    while chunk := text.read(1 << 20):
+        out.write(chunk.replace(b"\n", b"\r\n"))
+PY
+fi
+
 # The sealpost arguments that give the content, per mode.
 mode_arguments() {
   case $1 in
     message | message-bdat) echo "--message $message" ;;
     attachment | attachment-bdat) echo "--body bench --attach $raw" ;;
+    body | body-bdat) echo "--body-file $text" ;;
+    body-stdin) echo "--body-file -" ;;
     *) return 1 ;;
   esac
 }
+# What is piped to sealpost's standard input, per mode (nothing: /dev/null).
+mode_stdin() { case $1 in body-stdin) echo "$text" ;; *) echo /dev/null ;; esac; }
 mode_chunking() { case $1 in *-bdat) echo --chunking ;; *) echo ;; esac; }
 
 start_server() {
@@ -104,10 +136,11 @@ start_server() {
   port=$(cat "$work/port")
 }
 
-# Runs "$@" under /usr/bin/time -v; prints "wall_seconds cpu_seconds peak_kib exit".
+# Runs "$@" under /usr/bin/time -v with $input piped to it (through cat, so it is a pipe); prints
+# "wall_seconds cpu_seconds peak_kib exit".
 measure() {
   local log=$work/time.log status=0
-  /usr/bin/time -v -o "$log" "$@" >/dev/null 2>"$work/stderr" || status=$?
+  cat "${input:-/dev/null}" | /usr/bin/time -v -o "$log" "$@" >/dev/null 2>"$work/stderr" || status=$?
   awk -F': ' -v status="$status" '
     /Elapsed \(wall clock\)/ { n = split($2, p, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + p[i] }
     /User time \(seconds\)/ { c += $2 }
@@ -123,11 +156,11 @@ run_tool() {
   args=$(mode_arguments "$mode")
   if [ "$tool" = sealpost ]; then
     # shellcheck disable=SC2086
-    measure "$SEALPOST" send --server "127.0.0.1:$port" --tls implicit --ca-file "$work/cert.pem" \
+    input=$(mode_stdin "$mode") measure "$SEALPOST" send --server "127.0.0.1:$port" --tls implicit --ca-file "$work/cert.pem" \
       --from a@example.test --to b@example.test --transcript none --max-size 1G $args
   else
     local file=$message
-    case $mode in attachment*) file=$attach_message ;; esac
+    case $mode in attachment*) file=$attach_message ;; body*) file=$text_message ;; esac
     measure curl -sS "smtps://127.0.0.1:$port" --mail-from a@example.test --mail-rcpt b@example.test \
       --upload-file "$file" -k
   fi
@@ -156,7 +189,7 @@ for mode in "${modes[@]}"; do
     cpu=$(cut -d' ' -f2 "$work/$tool" | median)
     rss=$(cut -d' ' -f3 "$work/$tool" | median)
     bytes=$(stat -c %s "$message")
-    case $mode in attachment*) bytes=$(stat -c %s "$attach_message") ;; esac
+    case $mode in attachment*) bytes=$(stat -c %s "$attach_message") ;; body*) bytes=$(stat -c %s "$text_message") ;; esac
     awk -v m="$mode" -v t="$tool" -v w="$wall" -v c="$cpu" -v r="$rss" -v b="$bytes" \
       'BEGIN { printf "%-14s %-9s %9.2f %8.0f %9.2f %13.1f\n", m, t, w, b / w / 1e6, c, r / 1024 }'
   done

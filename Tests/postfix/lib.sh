@@ -13,6 +13,7 @@
 #   PF_STARTTLS_PORT    smtpd with smtpd_tls_security_level=encrypt and smtpd_tls_auth_only=yes
 #   PF_IMPLICIT_PORT    smtpd with smtpd_tls_wrappermode=yes (TLS from the first byte)
 #   PF_NOCHUNKING_PORT  the same as PF_IMPLICIT_PORT with CHUNKING hidden (smtpd_discard_ehlo_keywords)
+#   PF_MAY_PORT         smtpd with smtpd_tls_security_level=may: STARTTLS offered, mail taken without it too
 #   PF_CA               the CA that signed the server certificate (DNS:localhost, IP:127.0.0.1)
 #   PF_OTHER_CA         an unrelated CA that signed nothing Postfix serves
 #   PF_USER PF_PASSWORD the SASL login (Cyrus sasldb)
@@ -162,6 +163,11 @@ EOF
   -o smtpd_tls_wrappermode=yes
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_discard_ehlo_keywords=chunking
+127.0.0.1:$PF_MAY_PORT inet n - n - - smtpd
+  -o syslog_name=postfix/may
+  -o smtpd_tls_security_level=may
+  -o smtpd_tls_auth_only=yes
+  -o smtpd_sasl_auth_enable=yes
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -232,6 +238,7 @@ pf_start() {
   PF_STARTTLS_PORT=$(pf_free_port)
   PF_IMPLICIT_PORT=$(pf_free_port "$PF_STARTTLS_PORT")
   PF_NOCHUNKING_PORT=$(pf_free_port "$PF_STARTTLS_PORT" "$PF_IMPLICIT_PORT")
+  PF_MAY_PORT=$(pf_free_port "$PF_STARTTLS_PORT" "$PF_IMPLICIT_PORT" "$PF_NOCHUNKING_PORT")
   pf_make_certificates "$PF_ETC"
   PF_CA=$PF_ETC/ca.pem
   PF_OTHER_CA=$PF_ETC/other-ca.pem
@@ -245,12 +252,14 @@ pf_start() {
     return 1
   fi
   PF_MASTER_PID=$({ tr -d ' \n' <"$PF_ROOT/spool/pid/master.pid"; } 2>/dev/null || true)
-  pf_wait_port "$PF_STARTTLS_PORT" && pf_wait_port "$PF_IMPLICIT_PORT" && pf_wait_port "$PF_NOCHUNKING_PORT" || {
+  pf_wait_port "$PF_STARTTLS_PORT" && pf_wait_port "$PF_IMPLICIT_PORT" && pf_wait_port "$PF_NOCHUNKING_PORT" \
+    && pf_wait_port "$PF_MAY_PORT" || {
     tail -n 20 "$PF_LOG" >&2 2>/dev/null || true
     return 1
   }
   pf_log "Postfix $(postconf -c "$PF_ETC" -h mail_version) up: STARTTLS on 127.0.0.1:$PF_STARTTLS_PORT," \
-    "implicit TLS on 127.0.0.1:$PF_IMPLICIT_PORT (without CHUNKING on $PF_NOCHUNKING_PORT), files in $PF_ROOT"
+    "implicit TLS on 127.0.0.1:$PF_IMPLICIT_PORT (without CHUNKING on $PF_NOCHUNKING_PORT), STARTTLS optional" \
+    "on 127.0.0.1:$PF_MAY_PORT, files in $PF_ROOT"
 }
 
 # bash runs an EXIT trap when a signal kills it only if the signal is trapped: turn each into an exit.

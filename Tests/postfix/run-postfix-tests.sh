@@ -466,5 +466,71 @@ for variant in chunking nochunking; do
   finish
 done
 
+# 11. `probe` tells the two STARTTLS policies apart (issue 15): before STARTTLS it sends MAIL FROM:<> and RSET.
+#     smtpd_tls_security_level=encrypt answers 530 (mail refused without TLS: exit 0, no warning);
+#     = may answers 250 (a warning, exit still 0). In text and in the JSON document, which the schema accepts.
+probe() {
+  set +e
+  timeout 60 "$SEALPOST" probe "$@" </dev/null >"$out" 2>"$err"
+  rc=$?
+  set -e
+  echo "  sealpost probe exit $rc: $(tail -n 1 "$err")"
+}
+schema=$PWD/Sources/MailSender/Schemas/probe.schema.json
+# probe_json FIELD EXPECTED: the JSON document's plaintext_mail.FIELD (reply.code as "code") is EXPECTED, and
+# the document validates against the schema.
+probe_json() {
+  /usr/bin/python3 - "$out" "$schema" "$1" "$2" <<'PY'
+import json, sys, jsonschema
+document = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator(json.load(open(sys.argv[2]))).validate(document)
+check = document["plaintext_mail"]
+value = check["reply"]["code"] if sys.argv[3] == "code" else check[sys.argv[3]]
+sys.exit(0 if str(value) == sys.argv[4] else f"{sys.argv[3]} is {value}, expected {sys.argv[4]}")
+PY
+}
+for policy in encrypt may; do
+  begin "probe-$policy"
+  port=$PF_STARTTLS_PORT
+  [ "$policy" = may ] && port=$PF_MAY_PORT
+  probe "localhost:$port" --tls starttls --ca-file "$PF_CA"
+  expect_rc 0
+  expect "MAIL FROM:<> and RSET before STARTTLS, in plaintext" \
+    bash -c "grep -qE '^ -> +\S+ MAIL FROM:<>\$' '$out' && grep -qE '^ -> +\S+ RSET\$' '$out' \
+      && ! grep -qE '^ ~> +\S+ (MAIL|RSET)' '$out'"
+  if [ "$policy" = encrypt ]; then
+    expect "the text says the server refuses mail without TLS (530)" \
+      grep -qE '^=== +\S+ the server refuses mail without TLS: MAIL FROM:<> before STARTTLS was answered 530 ' "$out"
+    expect "no warning about mail before TLS" bash -c "! grep -q 'accepts mail without TLS' '$out' '$err'"
+    expect "the verdict has no warning" bash -c "! grep -q 'warning' '$err'"
+  else
+    expect "the text warns that the server accepts mail without TLS (250)" \
+      grep -qE '^!! +\S+ this server accepts mail without TLS: MAIL FROM:<> before STARTTLS was answered 250 ' "$out"
+    expect "the verdict counts the warning" grep -q '; 1 warning — nothing was sent' "$err"
+  fi
+  wait_for_disconnect
+  commands=$(session_commands)
+  # With encrypt Postfix refuses RSET before STARTTLS too (530): the probe notes it and goes on.
+  mail_count='mail=1' rset_count='rset=1'
+  if [ "$policy" = encrypt ]; then
+    mail_count='mail=0/1' rset_count='rset=0/1'
+    expect "the refused RSET is noted, and the probe went on" grep -qE '^=== +\S+ RSET was refused \(530 ' "$out"
+  fi
+  expect "Postfix counted one MAIL ($mail_count), one RSET ($rset_count), STARTTLS, nothing else of a transaction" \
+    bash -c "grep -qE '(^| )$mail_count( |\$)' <<<'$commands' && grep -qE '(^| )$rset_count( |\$)' <<<'$commands' \
+      && grep -qE '(^| )starttls=1( |\$)' <<<'$commands' && ! grep -qE 'rcpt=|data=|bdat=|auth=' <<<'$commands'"
+  probe "localhost:$port" --tls starttls --ca-file "$PF_CA" --json
+  expect_rc 0
+  if [ "$policy" = encrypt ]; then
+    expect "JSON: refuses_without_tls, 530" bash -c "$(declare -f probe_json); out='$out' schema='$schema'; \
+      probe_json result refuses_without_tls && probe_json code 530"
+  else
+    expect "JSON: accepts_without_tls, 250" bash -c "$(declare -f probe_json); out='$out' schema='$schema'; \
+      probe_json result accepts_without_tls && probe_json code 250"
+  fi
+  expect_nothing_delivered
+  finish
+done
+
 echo "postfix: $passed passed, $failed failed"
 [ "$failed" = 0 ]
