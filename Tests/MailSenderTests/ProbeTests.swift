@@ -1,6 +1,7 @@
 import Foundation
 import MailMessage
 import MailSenderTesting
+import PropertyTesting
 import SMTPProtocol
 import SMTPTransport
 import Synchronization
@@ -171,22 +172,6 @@ enum ProbeSchemaCheck {
   static func validate(_ document: String) throws -> Int32 {
     let schema = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
       .deletingLastPathComponent().appendingPathComponent("Sources/MailSender/Schemas/probe.schema.json").path
-    let python = ProcessInfo.processInfo.environment["SEALPOST_TEST_PYTHON"] ?? "/usr/bin/python3"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [
-      "-c",
-      "import json, sys, jsonschema; s = json.load(open(sys.argv[1])); "
-        + "jsonschema.Draft202012Validator.check_schema(s); "
-        + "sys.exit(1 if list(jsonschema.Draft202012Validator(s).iter_errors(json.loads(sys.stdin.read()))) else 0)",
-      schema,
-    ]
-    let input = Pipe()
-    process.standardInput = input
-    try process.run()
-    input.fileHandleForWriting.write(Data(document.utf8))
-    try input.fileHandleForWriting.close()
-    process.waitUntilExit()
-    return process.terminationStatus
+    return try JSONSchemaValidator.shared(schema: schema).status(of: document)
   }
 }

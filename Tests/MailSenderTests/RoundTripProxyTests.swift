@@ -1,5 +1,6 @@
 import Foundation
 import MailSenderTesting
+import PropertyTesting
 import SMTPProtocol
 import Synchronization
 import Testing
@@ -100,7 +101,7 @@ final class TurnCountingProxy: Sendable {
   deinit { Glibc.close(listener) }
 }
 
-@Suite struct RoundTripProxyTests {
+@Suite @DeadlineLane struct RoundTripProxyTests {
   typealias H = SendHarness
 
   /// The client's own count (`SendReport.roundTrips`) against what a proxy in the middle saw. With BDAT only: over

@@ -1,6 +1,7 @@
 import Foundation
 import MailMessage
 import MailSenderTesting
+import PropertyTesting
 import SMTPProtocol
 import SMTPTransport
 import Synchronization
@@ -10,7 +11,7 @@ import Testing
 
 /// The send handle (issue 8): a consumer's pace never changes the session, no event is lost, cancelling works
 /// at every stage, and deadlines follow the injected clock.
-@Suite struct SendHandleTests {
+@Suite @DeadlineLane struct SendHandleTests {
   typealias H = SendHarness
 
   static func stages(_ events: [SendEvent]) -> [SendStage] {
@@ -81,7 +82,7 @@ import Testing
     var testDescription: String { stage.rawValue }
   }
 
-  static let stageCases: [StageCase] = [
+  nonisolated static let stageCases: [StageCase] = [
     StageCase(stage: .greeting, stall: .beforeGreeting(seconds: 5)),
     StageCase(stage: .ehlo, stall: .beforeReplyTo(verb: "EHLO", seconds: 5)),
     StageCase(stage: .startTLS, stall: .beforeReplyTo(verb: "STARTTLS", seconds: 5)),

@@ -1,5 +1,6 @@
 import Foundation
 import MailMessage
+import PropertyTesting
 import SMTPProtocol
 import SMTPTransport
 import Testing
@@ -65,32 +66,9 @@ import Testing
         OutcomeRecord(outcome: .sent(finalReply: reply), verdict: "sent: 250 2.1.5 ok", exitCode: 0))),
   ]
 
-  /// Runs the validator over `lines`; returns its exit status (0 = every line valid).
+  /// Runs the validator over `lines`; returns its status (0 = every line valid).
   static func validate(_ lines: [String]) throws -> Int32 {
-    let python = ProcessInfo.processInfo.environment["SEALPOST_TEST_PYTHON"] ?? "/usr/bin/python3"
-    let script = """
-      import json, sys, jsonschema
-      schema = json.load(open(sys.argv[1]))
-      jsonschema.Draft202012Validator.check_schema(schema)
-      validator = jsonschema.Draft202012Validator(schema)
-      bad = 0
-      for line in sys.stdin.read().splitlines():
-          errors = list(validator.iter_errors(json.loads(line)))
-          if errors:
-              bad += 1
-              print("invalid:", line, errors[0].message, file=sys.stderr)
-      sys.exit(1 if bad else 0)
-      """
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = ["-c", script, schemaPath]
-    let input = Pipe()
-    process.standardInput = input
-    try process.run()
-    input.fileHandleForWriting.write(Data((lines.joined(separator: "\n") + "\n").utf8))
-    try input.fileHandleForWriting.close()
-    process.waitUntilExit()
-    return process.terminationStatus
+    try JSONSchemaValidator.shared(schema: schemaPath).status(ofLines: lines.joined(separator: "\n") + "\n")
   }
 
   @Test func everyKindOfEventValidates() throws {

@@ -1,9 +1,10 @@
 import Foundation
 import MailSenderTesting
+import PropertyTesting
 import Testing
 
 /// `sealpost` with no subcommand: the composer's start-up errors, each a plain line before the screen opens.
-@Suite struct ComposeCommandTests {
+@Suite @TerminalLane struct ComposeCommandTests {
   /// Runs the binary on a new pseudo-terminal (Python's `pty`) with `environment`; returns its exit status and
   /// everything it wrote to the terminal. Once the screen shows ("^Q quit" on its key line), `signal` (a number)
   /// is sent to it, or else `keys` typed.

@@ -222,18 +222,24 @@ import Testing
     return text
   }
 
+  /// The red team's file (70,640 accounts in under 1 MiB) goes through the binary's parse and account look-up;
+  /// the listing is checked on a tenth of it. Its bounds are per row (the cells are cut) and the row count is
+  /// the account count, so a tenth checks the same things, and the listing of the whole file cost 2.4 s of the
+  /// suite's CPU in a debug build; the whole file's parse is also checked in-process
+  /// (`HostileLocalConfigTests.seventyThousandAccountsParseInOnePass`).
   @Test func seventyThousandAccountsListBoundedAndAnUnknownOneSaysSoBriefly() throws {
     var sandbox = try AccountSandbox()
     defer { sandbox.remove() }
-    let text = Self.manyAccounts(70_640)
-    try #require(text.utf8.count < 1 << 20)
-    let path = try sandbox.write(text, to: sandbox.home + "/.msmtprc")
+    try sandbox.write(Self.manyAccounts(7_064), to: sandbox.home + "/.msmtprc")
     let listing = try CLIRunner.run(["accounts"], environment: sandbox.environment)
     #expect(listing.status == 0, "\(listing.stderr)")
     let lines = listing.stdout.split(separator: "\n")
-    #expect(lines.count == 70_642)
+    #expect(lines.count == 7_066)
     #expect(lines.dropFirst().allSatisfy { $0.count < 120 })
 
+    let text = Self.manyAccounts(70_640)
+    try #require(text.utf8.count < 1 << 20)
+    let path = try sandbox.write(text, to: sandbox.home + "/.msmtprc")
     let unknown = try CLIRunner.run(
       Self.send + ["--account", "nosuch"], environment: sandbox.environment)
     #expect(unknown.status == 78)

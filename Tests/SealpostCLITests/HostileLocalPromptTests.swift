@@ -1,11 +1,12 @@
 import Foundation
 import MailSenderTesting
+import PropertyTesting
 import Testing
 
 /// Issue 7, items 8 and 9, on a real terminal (a pseudo-terminal made by Python's `pty`, as
 /// `PasswordPromptTests` does): every signal whose default action ends the process leaves the terminal's echo on
 /// when it arrives at the prompt, and the prompt escapes the user name and host it shows.
-@Suite(.serialized) struct HostileLocalPromptTests {
+@Suite(.serialized) @TerminalLane struct HostileLocalPromptTests {
   /// Runs the binary as the session leader of a new pty; once the prompt shows, sends it `signal` (a number, 0
   /// for none) and then writes `keys`. Prints "echo=on|off", "status=N" (negative: the signal that ended it)
   /// and what the terminal showed.

@@ -1,5 +1,6 @@
 import Foundation
 import MailSenderTesting
+import PropertyTesting
 import Testing
 
 /// Issue 11: what a newcomer hit, the built binary end to end — each bug and friction point with its better
@@ -553,25 +554,8 @@ enum TranscriptSchema {
       .path
   }
 
-  /// The validator's exit status for the lines (0 = every line valid).
+  /// The validator's status for the lines (0 = every line valid).
   static func validate(_ lines: String) throws -> Int32 {
-    let python = ProcessInfo.processInfo.environment["SEALPOST_TEST_PYTHON"] ?? "/usr/bin/python3"
-    let script = """
-      import json, sys, jsonschema
-      schema = json.load(open(sys.argv[1]))
-      validator = jsonschema.Draft202012Validator(schema)
-      bad = [line for line in sys.stdin.read().splitlines() if list(validator.iter_errors(json.loads(line)))]
-      sys.exit(1 if bad else 0)
-      """
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = ["-c", script, path]
-    let input = Pipe()
-    process.standardInput = input
-    try process.run()
-    input.fileHandleForWriting.write(Data(lines.utf8))
-    try input.fileHandleForWriting.close()
-    process.waitUntilExit()
-    return process.terminationStatus
+    try JSONSchemaValidator.shared(schema: path).status(ofLines: lines)
   }
 }

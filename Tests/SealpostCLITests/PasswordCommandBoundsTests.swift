@@ -1,5 +1,6 @@
 import Foundation
 import MailSenderTesting
+import PropertyTesting
 import Testing
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Testing
 
 /// Password commands get the send's step deadline and are cancelled with it (issue 8): the command and whatever
 /// it started are killed, nothing is left behind, and the message never holds the command's output.
-@Suite struct PasswordCommandBoundsTests {
+@Suite @DeadlineLane struct PasswordCommandBoundsTests {
   /// The processes whose command line holds `marker`.
   static func processes(holding marker: String) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []

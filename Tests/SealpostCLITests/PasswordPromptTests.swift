@@ -1,10 +1,11 @@
 import Foundation
 import MailSenderTesting
+import PropertyTesting
 import Testing
 
 /// The password prompt on a real terminal (a pseudo-terminal made by Python's `pty`): no echo while typing, the
 /// typed password is used, and Ctrl-C at the prompt leaves the terminal's echo on.
-@Suite(.serialized) struct PasswordPromptTests {
+@Suite(.serialized) @TerminalLane struct PasswordPromptTests {
   /// The binary on a new pty, `keys` written once the prompt shows (the driver of `HostileLocalPromptTests`).
   static func run(keys: String, arguments: [String]) throws -> (echo: String, status: String, shown: String) {
     try HostileLocalPromptTests.run(signal: 0, keys: keys, arguments: arguments)

@@ -1,5 +1,6 @@
 import Foundation
 import MailSenderTesting
+import PropertyTesting
 import Testing
 
 #if canImport(Glibc)
@@ -102,28 +103,9 @@ enum ProbeSchema {
       .deletingLastPathComponent().appendingPathComponent("Sources/MailSender/Schemas/probe.schema.json").path
   }
 
-  /// The validator's exit status for `document` (0 = valid).
+  /// The validator's status for `document` (0 = valid).
   static func validate(_ document: String) throws -> Int32 {
-    let python = ProcessInfo.processInfo.environment["SEALPOST_TEST_PYTHON"] ?? "/usr/bin/python3"
-    let script = """
-      import json, sys, jsonschema
-      schema = json.load(open(sys.argv[1]))
-      jsonschema.Draft202012Validator.check_schema(schema)
-      errors = list(jsonschema.Draft202012Validator(schema).iter_errors(json.loads(sys.stdin.read())))
-      for error in errors[:3]:
-          print("invalid:", list(error.path), error.message, file=sys.stderr)
-      sys.exit(1 if errors else 0)
-      """
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = ["-c", script, path]
-    let input = Pipe()
-    process.standardInput = input
-    try process.run()
-    input.fileHandleForWriting.write(Data(document.utf8))
-    try input.fileHandleForWriting.close()
-    process.waitUntilExit()
-    return process.terminationStatus
+    try JSONSchemaValidator.shared(schema: path).status(of: document)
   }
 }
 

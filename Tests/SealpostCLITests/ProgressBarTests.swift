@@ -1,10 +1,11 @@
 import Foundation
 import MailSenderTesting
+import PropertyTesting
 import Testing
 
 /// Issue 10: the upload's progress bar, on a real terminal (a pseudo-terminal made by Python's `pty`, as the
 /// prompt tests do): on stderr only, for an upload that takes over a second, erased before the verdict.
-@Suite struct ProgressBarTests {
+@Suite @DeadlineLane struct ProgressBarTests {
   /// Runs the binary on a new pty (`argv[3]` columns wide; 0: as made) with stdout sent to the file `argv[2]`
   /// (so the pty shows stderr alone) and prints "status=N" then everything the terminal showed.
   static let driver = #"""

@@ -1,11 +1,12 @@
 import Foundation
+import PropertyTesting
 import Testing
 
 /// Red team: Ctrl-Z at the password prompt, then `fg`, showed the password as it was typed. The prompt now puts
 /// echo back while stopped and takes it away again when continued (as OpenSSH's readpassphrase does). Driven
 /// through a real interactive bash on a pseudo-terminal, since only a shell with job control can stop and resume
 /// the process.
-@Suite(.serialized) struct PromptStopTests {
+@Suite(.serialized) @TerminalLane struct PromptStopTests {
   static let driver = #"""
     import os, pty, select, signal, sys, termios, time
     binary = sys.argv[1]

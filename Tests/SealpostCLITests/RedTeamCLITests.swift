@@ -1,10 +1,11 @@
 import Foundation
 import MailSenderTesting
+import PropertyTesting
 import Testing
 
 /// The built binary against hostile servers (red team): exit code of DESIGN §4, one line on stderr, no secret
 /// and no raw control character in any output, an end within `--timeout` + 1 s.
-@Suite(.serialized) struct RedTeamCLITests {
+@Suite(.serialized) @DeadlineLane struct RedTeamCLITests {
   static let user = "u@example.test"
 
   static func arguments(port: UInt16, mode: String, password: String? = nil) throws -> [String] {

@@ -1,5 +1,6 @@
 import Foundation
 import MailSenderTesting
+import PropertyTesting
 import Testing
 
 #if canImport(Glibc)
@@ -9,7 +10,7 @@ import Testing
 /// Ctrl-C (SIGINT) or SIGTERM during `sealpost send` cancels through the send handle (DESIGN §4, issue 8): the
 /// connection closes at once, the verdict says "cancelled — not sent" (or "delivery unknown" after the final
 /// dot), and the exit status is 130 (143 for SIGTERM).
-@Suite struct SignalCancelTests {
+@Suite @DeadlineLane struct SignalCancelTests {
   struct Case: Sendable, CustomTestStringConvertible {
     var stage: String
     var stall: StandardSMTPOptions.Stall
@@ -19,7 +20,7 @@ import Testing
     var testDescription: String { "\(stage), signal \(signal)" }
   }
 
-  static let cases: [Case] = [
+  nonisolated static let cases: [Case] = [
     Case(
       stage: "greeting", stall: .beforeGreeting(seconds: 5), signal: SIGINT, status: 130,
       verdict: "sealpost: cancelled — not sent"),
