@@ -75,6 +75,14 @@ public struct Account: Sendable {
   public let displayName: String?
   public let signature: String?
   public let drafts: String?
+  /// S/MIME (issue 15): the certificate (PEM, maybe followed by its chain) and private key that sign, the
+  /// command that prints the key's passphrase, the CA file recipients' certificates must chain to (nil: the
+  /// system store), and `smime_sign on` (every send signed, as `--sign`).
+  public let smimeCertificate: String?
+  public let smimeKey: String?
+  public let smimePassphraseEval: String?
+  public let smimeCAFile: String?
+  public let smimeSign: Bool
   public let theme: String?
   /// Reasons this account cannot be used at all, in file order: the first `maximumProblems` of them (a file
   /// with thousands of unknown keys in `defaults` must not give every account thousands; issue 7). Empty: usable.
@@ -132,6 +140,11 @@ public struct Account: Sendable {
     displayName = value("display_name")
     signature = path("signature")
     drafts = path("drafts")
+    smimeCertificate = path("smime_cert")
+    smimeKey = path("smime_key")
+    smimePassphraseEval = value("smime_passphrase_eval")
+    smimeCAFile = path("smime_ca_file")
+    smimeSign = flag("smime_sign", default: false)
     theme = value("theme")
 
     var problems: [AccountProblem] = []
