@@ -340,7 +340,7 @@ public enum SMIMETestKind: String, Sendable, CaseIterable {
 }
 
 /// An S/MIME test identity: certificate, unencrypted key, and both in a PKCS#12 file with an empty password
-/// (for `gpgsm --import`).
+/// (for `gpgsm --import`). Its CA is `TestPKI.smimeCACertificatePath`.
 public struct SMIMETestIdentity: Sendable, Hashable {
   public var kind: SMIMETestKind
   public var address: String { kind.address }
@@ -374,8 +374,18 @@ extension TestPKI {
     return identity
   }
 
+  /// The RSA root CA that signs the S/MIME identities (but `unknownCA`): gpgsm 2.2 (Debian 12) does not verify
+  /// certificates signed by the EC root, and then cannot use them. Made by the first `smime(_:)` call.
+  public var smimeCACertificatePath: String { directory + "/smime-ca.pem" }
+
   private func makeSMIMEIdentities() throws -> [SMIMETestKind: SMIMETestIdentity] {
     let tool = try OpenSSLTool(workingDirectory: directory)
+    try tool.run([
+      "req", "-x509", "-config", "openssl.cnf", "-extensions", "v3_ca", "-newkey", "rsa:2048", "-nodes",
+      "-keyout",
+      "smime-ca.key", "-out", "smime-ca.pem", "-days", "3650", "-subj",
+      "/O=Sealpost Tests/CN=Sealpost SMIME Test CA",
+    ])
     var identities: [SMIMETestKind: SMIMETestIdentity] = [:]
     for kind in SMIMETestKind.allCases {
       let name = "smime-\(kind.rawValue)"
@@ -388,7 +398,7 @@ extension TestPKI {
       let dates =
         kind == .expired
         ? ["-startdate", "20200101000000Z", "-enddate", "20210101000000Z"] : ["-days", "365"]
-      let ca = kind == .unknownCA ? "other-ca" : "ca"
+      let ca = kind == .unknownCA ? "other-ca" : "smime-ca"
       try tool.run(
         [
           "ca", "-batch", "-config", "openssl.cnf", "-cert", "\(ca).pem", "-keyfile", "\(ca).key", "-in",
@@ -396,8 +406,9 @@ extension TestPKI {
         ] + dates)
       try tool.run(
         [
-          "pkcs12", "-export", "-inkey", "\(name).key", "-in", "\(name).pem", "-passout", "pass:", "-out",
-          "\(name).p12",
+          // gpgsm 2.2 reads only the older PKCS#12 encryption (PBES2 as OpenSSL 3 writes it fails there).
+          "pkcs12", "-export", "-inkey", "\(name).key", "-in", "\(name).pem", "-passout", "pass:", "-keypbe",
+          "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1", "-out", "\(name).p12",
         ])
       identities[kind] = SMIMETestIdentity(
         kind: kind, certificatePath: directory + "/\(name).pem", keyPath: directory + "/\(name).key",

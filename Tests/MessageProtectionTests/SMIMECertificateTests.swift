@@ -12,7 +12,7 @@ import Testing
     return try SMIMECertificate(pem: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
   }
 
-  static var trust: SMIMETrust { SMIMETrust(caFile: try? TestPKI.shared().caCertificatePath) }
+  static var trust: SMIMETrust { SMIMETrust(caFile: try? TestPKI.shared().smimeCACertificatePath) }
 
   @Test func aValidCertificateIsUsableForItsAddressInAnyDomainCase() throws {
     let bob = try Self.certificate(.bob)
