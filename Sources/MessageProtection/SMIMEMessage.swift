@@ -140,7 +140,8 @@ public enum SMIMEMessage {
     let der = try envelopedData(of: entity, for: recipients)
     return Array(
       """
-      Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r
+      Content-Type: application/pkcs7-mime; smime-type=enveloped-data;\r
+       name=smime.p7m\r
       Content-Transfer-Encoding: base64\r
       Content-Disposition: attachment; filename=smime.p7m\r
       \r

@@ -253,7 +253,14 @@ extension SecretResolver {
       secret = try prompt.askSecret(
         "Passphrase of the S/MIME key of account \(name): ", cancellation: cancellation)
     } catch {
-      throw PlanningError(error.category, PlanningText(stringLiteral: error.message))
+      // The prompt's own words speak of a password: say what is missing here.
+      guard error.category == .configuration else {
+        throw PlanningError(error.category, PlanningText(stringLiteral: error.message))
+      }
+      throw PlanningError(
+        .configuration,
+        "the S/MIME key is encrypted and there is no passphrase source (no terminal to ask on): set "
+          + "smime_passphrase_eval in the account — nothing was sent")
     }
     guard !secret.bytes.isEmpty else {
       throw PlanningError(.configuration, "the passphrase from the prompt is empty — nothing was sent")
