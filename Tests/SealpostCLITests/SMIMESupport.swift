@@ -115,6 +115,21 @@ struct GPGSM {
     try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: home.path)
     try "allow-loopback-pinentry\n".write(
       toFile: home.file("gpg-agent.conf"), atomically: true, encoding: .utf8)
+    // The agent started here, ready before gpgsm needs it: gpgsm waits only 5 s for one it starts itself, which
+    // a loaded machine can exceed (its first import then fails).
+    // (`gpgconf --launch`, not `gpg-agent --daemon` run from here: Foundation's Process never saw that parent
+    // exit, and the test hung.)
+    Self.gpgconf(home: home.path, ["--launch", "gpg-agent"])
+    do {
+      try prepare(pki: pki, identities: identities)
+    } catch {
+      remove()
+      throw error
+    }
+  }
+
+  /// Trusts the test CA, imports the identities' keys and every recipient's certificate.
+  private func prepare(pki: TestPKI, identities: [SMIMETestIdentity]) throws {
     _ = try run(["--import", pki.smimeCACertificatePath])
     let fingerprint =
       String(
@@ -129,11 +144,12 @@ struct GPGSM {
       // The first import starts the agent, which may not come up in gpgsm's 5 s on a loaded machine: try again,
       // and never go on without the key (a later "No secret key" would be the test's fault, not the message's).
       var imported = false
+      var errors = ""
       for _ in 0..<3 where !imported {
-        let errors = try run(["--import", identity.p12Path]).errors
+        errors = try run(["--import", identity.p12Path]).errors
         imported = errors.contains("secret keys imported: 1") || errors.contains("secret keys unchanged: 1")
       }
-      guard imported else { throw SMIMETestFailure("gpgsm could not import \(identity.p12Path)") }
+      guard imported else { throw SMIMETestFailure("gpgsm could not import \(identity.p12Path): \(errors)") }
     }
     // Every recipient's certificate (public part): gpgsm 2.2 logs an error, and exits 2 although it decrypted,
     // for each recipient info whose certificate it does not hold.
@@ -143,13 +159,18 @@ struct GPGSM {
   }
 
   func remove() {
+    Self.gpgconf(home: home.path, ["--kill", "all"])
+    home.remove()
+  }
+
+  static func gpgconf(home: String, _ arguments: [String]) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/gpgconf")
-    process.arguments = ["--homedir", home.path, "--kill", "gpg-agent"]
+    process.arguments = ["--homedir", home] + arguments
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
+    process.standardInput = FileHandle.nullDevice
     if (try? process.run()) != nil { process.waitUntilExit() }
-    home.remove()
   }
 
   /// Runs gpgsm in batch mode; returns (status, stdout, stderr).
