@@ -28,6 +28,9 @@ let package = Package(
       exclude: ["Schemas"]
     ),
 
+    // S/MIME (RFC 8551) with OpenSSL's CMS: certificates, signing, encryption of a built message; no I/O.
+    .target(name: "MessageProtection", dependencies: ["COpenSSL", "MailMessage"]),
+
     // Config files → account values and secret sources; no network (DESIGN §2).
     .target(name: "Accounts", dependencies: ["SMTPProtocol"]),
 
@@ -64,13 +67,16 @@ let package = Package(
     // binding, message assembly; typed errors each front end words itself (DESIGN §2).
     .target(
       name: "SendPlanning",
-      dependencies: ["MailSender", "MailMessage", "SMTPProtocol", "SMTPTransport", "Accounts"]
+      dependencies: [
+        "MailSender", "MailMessage", "SMTPProtocol", "SMTPTransport", "Accounts", "MessageProtection",
+      ]
     ),
 
     .executableTarget(
       name: "sealpost",
       dependencies: [
         "SendPlanning", "MailSender", "SMTPProtocol", "SMTPTransport", "Accounts", "ComposerApp",
+        "MessageProtection",
         "ComposerCore",
         "CursesBackend",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -113,6 +119,10 @@ let package = Package(
       name: "MailSenderTests",
       dependencies: ["MailSender", "MailSenderTesting", "PropertyTesting"]
     ),
+
+    .testTarget(
+      name: "MessageProtectionTests",
+      dependencies: ["MessageProtection", "MailMessage", "SendPlanning", "MailSenderTesting"]),
 
     .testTarget(
       name: "SendPlanningTests", dependencies: ["SendPlanning", "MailSenderTesting", "PropertyTesting"]),

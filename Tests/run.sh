@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libssl-dev libncurses-dev pkg-config openssl ca-certificates tmux python3 python3-jsonschema strace
-  postfix sasl2-bin libsasl2-modules git git-email libmailtools-perl time)
+  postfix sasl2-bin libsasl2-modules git git-email libmailtools-perl time gpgsm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -77,6 +77,14 @@ public struct Account: Sendable {
   public let drafts: String?
   /// `record DIR`: a Maildir folder that gets a copy of each message sent (issue 12), `~` expanded.
   public let record: String?
+  /// S/MIME (issue 15): the certificate (PEM, maybe followed by its chain) and private key that sign, the
+  /// command that prints the key's passphrase, the CA file recipients' certificates must chain to (nil: the
+  /// system store), and `smime_sign on` (every send signed, as `--sign`).
+  public let smimeCertificate: String?
+  public let smimeKey: String?
+  public let smimePassphraseEval: String?
+  public let smimeCAFile: String?
+  public let smimeSign: Bool
   public let theme: String?
   /// Reasons this account cannot be used at all, in file order: the first `maximumProblems` of them (a file
   /// with thousands of unknown keys in `defaults` must not give every account thousands; issue 7). Empty: usable.
@@ -135,6 +143,11 @@ public struct Account: Sendable {
     signature = path("signature")
     drafts = path("drafts")
     record = path("record")
+    smimeCertificate = path("smime_cert")
+    smimeKey = path("smime_key")
+    smimePassphraseEval = value("smime_passphrase_eval")
+    smimeCAFile = path("smime_ca_file")
+    smimeSign = flag("smime_sign", default: false)
     theme = value("theme")
 
     var problems: [AccountProblem] = []

@@ -63,6 +63,10 @@ enum ConfigKeys {
   static let sealpostOnly: [String: KeyRule] = [
     "display_name": .text, "signature": .path, "drafts": .path, "theme": .text, "pin": .pins,
     "allow_insecure": .onOff, "queue": .onOff, "record": .path,
+    // S/MIME (issue 15): the signer's certificate and key, the passphrase command of an encrypted key, the CA
+    // file recipients' certificates chain to (instead of the system store), and signing by default.
+    "smime_cert": .path, "smime_key": .path, "smime_passphrase_eval": .text, "smime_ca_file": .path,
+    "smime_sign": .onOff,
   ]
 
   /// msmtp's old spellings and what they mean now.

@@ -11,6 +11,8 @@
 #include <openssl/ec.h>
 #include <openssl/objects.h>
 #include <openssl/crypto.h>
+#include <openssl/cms.h>
+#include <string.h>
 #include <sys/eventfd.h>
 
 // Not OpenSSL, but needed next to it: a non-blocking, close-on-exec eventfd for waking poll(2) (the Glibc
@@ -123,5 +125,58 @@ static inline void sealpost_ssl_release(SSL *ssl, SSL_CTX *context, int notify) 
   if (context != NULL) SSL_CTX_free(context);
   ERR_clear_error();
 }
+
+// S/MIME (MessageProtection): stack macros, the rfc822Name entries of subjectAltName, and a private key read
+// with a passphrase callback that never prompts (OpenSSL's default callback would ask on the terminal).
+
+static inline STACK_OF(X509) *sealpost_sk_X509_new_null(void) { return sk_X509_new_null(); }
+static inline int sealpost_sk_X509_push(STACK_OF(X509) *stack, X509 *cert) { return sk_X509_push(stack, cert); }
+/// Frees the stack and drops one reference of each certificate in it.
+static inline void sealpost_sk_X509_pop_free(STACK_OF(X509) *stack) { sk_X509_pop_free(stack, X509_free); }
+
+/// 1 when entry `index` is an rfc822Name (*data/*length then point into the certificate), else 0.
+static inline int sealpost_GENERAL_NAMES_email(const GENERAL_NAMES *names, int index, const unsigned char **data,
+                                              int *length) {
+  const GENERAL_NAME *name = sk_GENERAL_NAME_value(names, index);
+  *data = NULL;
+  *length = 0;
+  if (name == NULL || name->type != GEN_EMAIL) return 0;
+  *data = ASN1_STRING_get0_data(name->d.rfc822Name);
+  *length = ASN1_STRING_length(name->d.rfc822Name);
+  return 1;
+}
+
+/// The passphrase handed to the callback, and whether the key asked for one.
+struct sealpost_passphrase {
+  const char *bytes;
+  size_t length;
+  int asked;
+};
+
+static inline int sealpost_passphrase_callback(char *buffer, int size, int rwflag, void *context) {
+  (void)rwflag;
+  struct sealpost_passphrase *passphrase = (struct sealpost_passphrase *)context;
+  passphrase->asked = 1;
+  if (passphrase->bytes == NULL || size < 0 || passphrase->length > (size_t)size) return -1;
+  memcpy(buffer, passphrase->bytes, passphrase->length);
+  return (int)passphrase->length;
+}
+
+/// Reads a PEM private key (any PEM key form, encrypted or not) from `bio`. `bytes` may be NULL: an encrypted key
+/// then fails with *asked = 1 and nobody is prompted.
+static inline EVP_PKEY *sealpost_PEM_read_private_key(BIO *bio, const char *bytes, size_t length, int *asked) {
+  struct sealpost_passphrase passphrase = {bytes, length, 0};
+  EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, sealpost_passphrase_callback, &passphrase);
+  *asked = passphrase.asked;
+  return key;
+}
+
+/// The key usage bits, or -1 when the certificate has no keyUsage extension.
+static inline long sealpost_X509_key_usage(X509 *cert) {
+  if ((X509_get_extension_flags(cert) & EXFLAG_KUSAGE) == 0) return -1;
+  return (long)X509_get_key_usage(cert);
+}
+static inline long sealpost_KU_KEY_ENCIPHERMENT(void) { return KU_KEY_ENCIPHERMENT; }
+static inline long sealpost_KU_KEY_AGREEMENT(void) { return KU_KEY_AGREEMENT; }
 
 #endif

@@ -227,6 +227,9 @@ public struct SendRequest: Sendable {
   /// REQUIRETLS (RFC 8689): refused before connecting without TLS, and before MAIL (77) when the server does
   /// not offer it inside TLS.
   public var requireTLS = false
+  /// What the content is, for the transcript's data line (issue 15: "signed by …, encrypted for 3
+  /// recipients"); nil or empty adds nothing.
+  public var contentSummary: String?
 
   public init(
     host: String, port: UInt16, security: TransportSecurity, allowInsecure: Bool = false,

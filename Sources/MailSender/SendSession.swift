@@ -863,7 +863,8 @@ struct SendSession {
     if !request.showData {
       emit(
         .data(
-          "[message: \(Self.grouped(encoder.lineCount)) lines, \(Self.grouped(encoder.byteCount)) bytes]"))
+          "[message: \(Self.grouped(encoder.lineCount)) lines, \(Self.grouped(encoder.byteCount)) bytes"
+            + (request.contentSummary.map { $0.isEmpty ? "" : "; " + $0 } ?? "") + "]"))
     }
   }
 

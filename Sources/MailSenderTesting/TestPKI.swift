@@ -187,7 +187,7 @@ public struct TestPKI: Sendable {
 
   /// A self-contained `openssl ca` set-up: relative paths, a throwaway database (DESIGN PLATFORM-NOTES).
   static let configuration =
-    baseConfiguration
+    baseConfiguration + SMIMETestKind.allCases.map(\.extensionSection).joined()
     + wildcardPatterns.map { kind, pattern in
       """
       [ leaf_\(kind.rawValue) ]
@@ -297,5 +297,123 @@ struct OpenSSLTool {
         message: "openssl \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(text)")
     }
     return data
+  }
+}
+
+/// S/MIME certificates for tests (issue 15): RSA 2048 leaves with an rfc822Name, made on first use (not by every
+/// test process that needs only TLS certificates).
+public enum SMIMETestKind: String, Sendable, CaseIterable {
+  /// Valid, keyUsage digitalSignature and keyEncipherment, extendedKeyUsage emailProtection, signed by the root CA.
+  case alice, bob, carol, dan
+  /// As `alice`'s, for dave@example.test, expired in 2021.
+  case expired
+  /// For erin@example.test, keyUsage digitalSignature only (cannot be encrypted to).
+  case signOnly
+  /// For frank@example.test, signed by the CA clients do not trust.
+  case unknownCA
+
+  /// The address in the certificate's subjectAltName.
+  public var address: String {
+    switch self {
+    case .alice: "alice@example.test"
+    case .bob: "bob@example.test"
+    case .carol: "carol@example.test"
+    case .dan: "dan@example.test"
+    case .expired: "dave@example.test"
+    case .signOnly: "erin@example.test"
+    case .unknownCA: "frank@example.test"
+    }
+  }
+
+  var extensionSection: String {
+    """
+    [ smime_\(rawValue) ]
+    basicConstraints = critical,CA:FALSE
+    keyUsage = critical,\(self == .signOnly ? "digitalSignature" : "digitalSignature,keyEncipherment")
+    extendedKeyUsage = emailProtection
+    subjectAltName = email:\(address)
+    subjectKeyIdentifier = hash
+    authorityKeyIdentifier = keyid
+
+    """
+  }
+}
+
+/// An S/MIME test identity: certificate, unencrypted key, and both in a PKCS#12 file with an empty password
+/// (for `gpgsm --import`). Its CA is `TestPKI.smimeCACertificatePath`.
+public struct SMIMETestIdentity: Sendable, Hashable {
+  public var kind: SMIMETestKind
+  public var address: String { kind.address }
+  public var certificatePath: String
+  public var keyPath: String
+  public var p12Path: String
+}
+
+extension TestPKI {
+  private static let smimeIdentities = Mutex<
+    [String: Result<[SMIMETestKind: SMIMETestIdentity], TestPKIError>]
+  >(
+    [:])
+
+  /// The S/MIME identity `kind`, all of them made on the first call (thread-safe).
+  public func smime(_ kind: SMIMETestKind) throws -> SMIMETestIdentity {
+    let all = try Self.smimeIdentities.withLock { cache in
+      if let cached = cache[directory] { return try cached.get() }
+      let result: Result<[SMIMETestKind: SMIMETestIdentity], TestPKIError>
+      do {
+        result = .success(try makeSMIMEIdentities())
+      } catch let error as TestPKIError {
+        result = .failure(error)
+      } catch {
+        result = .failure(TestPKIError(message: "cannot create S/MIME test certificates: \(error)"))
+      }
+      cache[directory] = result
+      return try result.get()
+    }
+    guard let identity = all[kind] else { throw TestPKIError(message: "no S/MIME identity \(kind)") }
+    return identity
+  }
+
+  /// The RSA root CA that signs the S/MIME identities (but `unknownCA`): gpgsm 2.2 (Debian 12) does not verify
+  /// certificates signed by the EC root, and then cannot use them. Made by the first `smime(_:)` call.
+  public var smimeCACertificatePath: String { directory + "/smime-ca.pem" }
+
+  private func makeSMIMEIdentities() throws -> [SMIMETestKind: SMIMETestIdentity] {
+    let tool = try OpenSSLTool(workingDirectory: directory)
+    try tool.run([
+      "req", "-x509", "-config", "openssl.cnf", "-extensions", "v3_ca", "-newkey", "rsa:2048", "-nodes",
+      "-keyout",
+      "smime-ca.key", "-out", "smime-ca.pem", "-days", "3650", "-subj",
+      "/O=Sealpost Tests/CN=Sealpost SMIME Test CA",
+    ])
+    var identities: [SMIMETestKind: SMIMETestIdentity] = [:]
+    for kind in SMIMETestKind.allCases {
+      let name = "smime-\(kind.rawValue)"
+      try tool.run(
+        [
+          "req", "-new", "-config", "openssl.cnf", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).key",
+          "-out", "\(name).csr", "-subj",
+          "/CN=\(kind.rawValue.capitalized) Test/emailAddress=\(kind.address)",
+        ])
+      let dates =
+        kind == .expired
+        ? ["-startdate", "20200101000000Z", "-enddate", "20210101000000Z"] : ["-days", "365"]
+      let ca = kind == .unknownCA ? "other-ca" : "smime-ca"
+      try tool.run(
+        [
+          "ca", "-batch", "-config", "openssl.cnf", "-cert", "\(ca).pem", "-keyfile", "\(ca).key", "-in",
+          "\(name).csr", "-out", "\(name).pem", "-extensions", "smime_\(kind.rawValue)", "-notext",
+        ] + dates)
+      try tool.run(
+        [
+          // gpgsm 2.2 reads only the older PKCS#12 encryption (PBES2 as OpenSSL 3 writes it fails there).
+          "pkcs12", "-export", "-inkey", "\(name).key", "-in", "\(name).pem", "-passout", "pass:", "-keypbe",
+          "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1", "-out", "\(name).p12",
+        ])
+      identities[kind] = SMIMETestIdentity(
+        kind: kind, certificatePath: directory + "/\(name).pem", keyPath: directory + "/\(name).key",
+        p12Path: directory + "/\(name).p12")
+    }
+    return identities
   }
 }

@@ -18,7 +18,7 @@ struct Sealpost: ParsableCommand {
     version: Sealpost.version,
     subcommands: [
       ComposeCommand.self, SendCommand.self, ProbeCommand.self, AccountsCommand.self, SendmailCommand.self,
-      OutboxCommand.self,
+      OutboxCommand.self, CertsCommand.self,
     ],
     defaultSubcommand: ComposeCommand.self
   )

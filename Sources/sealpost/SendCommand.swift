@@ -157,28 +157,63 @@ struct SendCommand: ParsableCommand {
   )
   var queue = false
 
+  // S/MIME (issue 15).
+  @Flag(
+    help:
+      "Sign the message (S/MIME) with the account's smime_cert and smime_key; `smime_sign on` does the same.")
+  var sign = false
+  @Flag(
+    help:
+      "Encrypt the message (S/MIME) for every recipient and the sender; any recipient without a usable certificate refuses the send (65). Bcc recipients each get a copy of their own."
+  )
+  var encrypt = false
+  @Option(
+    help: ArgumentHelp(
+      "A recipient's certificate for this send, before the certificate store (repeat for more).",
+      valueName: "address=pem"), completion: .file())
+  var recipientCert: [String] = []
+
   func run() throws {
     if dryRun {
       do {
-        let message = try makeMessage(account: try dryRunAccount())
+        let account = try dryRunAccount()
+        let message = try makeMessage(account: account)
         report(message.findings, format: nil)
-        try CLIPlanning.run { () throws(PlanningError) in try message.write(Output.message) }
+        let copies = try protect(message, account: account)
+        for (index, copy) in copies.enumerated() {
+          if copies.count > 1 { Output.verdict(copyLine(copy, index: index, of: copies.count)) }
+          try CLIPlanning.run { () throws(PlanningError) in try copy.message.write(Output.message) }
+        }
       } catch {
         throw Output.refuse(error)
       }
       return
     }
-    let request: SendRequest
+    let requests: [SendRequest]
     let format: TranscriptFormat
     let findings: [AssemblyFinding]
     let account: Account?
     do {
       format = try transcriptFormat()
-      (request, findings, account) = try makeRequest()
+      (requests, findings, account) = try makeRequests()
     } catch {
       throw Output.refuse(error)
     }
     report(findings, format: format)
+    // Issue 15: with encryption each Bcc recipient has a copy of its own, sent in a session of its own.
+    for (index, request) in requests.enumerated() {
+      if requests.count > 1 {
+        Output.verdict(
+          "copy \(index + 1) of \(requests.count) for "
+            + request.recipients.map { UntrustedText($0).escaped }.joined(separator: ", "))
+      }
+      try send(request, format: format, account: account)
+    }
+  }
+
+  /// Sends one request (through the outbox with `--queue`) and says the verdict; a failure ends the command
+  /// with its code, so no later copy goes after a failed one.
+  private func send(_ request: SendRequest, format: TranscriptFormat, account: Account?) throws {
     let report: SendReport
     if queue || account?.queue == true {
       // Issue 12: in the outbox ("sending") before the session starts; only a final 2xx removes it.
@@ -229,7 +264,7 @@ struct SendCommand: ParsableCommand {
   /// `--from`.
   private func dryRunAccount() throws(SendFailure) -> Account? {
     try usageChecks()
-    guard config != nil || account != nil || from == nil else { return nil }
+    guard config != nil || account != nil || from == nil || sign || encrypt else { return nil }
     let catalog = try CLIPlanning.catalog(explicit: config)
     return try CLIPlanning.run { () throws(PlanningError) in
       if let name = self.account { return try catalog.account(named: name) }
@@ -373,7 +408,7 @@ struct SendCommand: ParsableCommand {
     path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
   }
 
-  func makeRequest() throws(SendFailure) -> (SendRequest, [AssemblyFinding], Account?) {
+  func makeRequests() throws(SendFailure) -> ([SendRequest], [AssemblyFinding], Account?) {
     // Usage first (64), then the account (78/77), then data (65), then files (66), as DESIGN §4 orders them.
     try usageChecks()
     if let maxSize, Input.parseSize(maxSize) == nil {
@@ -416,10 +451,16 @@ struct SendCommand: ParsableCommand {
 
     // Secrets last: the session looks the password up when it starts, bounded and cancellable.
     let credentials = CLIPlanning.secrets(passwordCommand: passwordCommand).credentials(for: plan)
-    var request = plan.request(for: assembled, credentials: credentials, showData: showData)
-    request.dsn = dsn
-    request.requireTLS = requireTLS
-    return (request, assembled.findings, account)
+    // S/MIME before connecting: every certificate checked, all or nothing (issue 15).
+    let copies = try protect(assembled, account: account)
+    let requests = copies.map { copy in
+      var request = plan.request(for: copy.message, credentials: credentials, showData: showData)
+      request.dsn = dsn
+      request.requireTLS = requireTLS
+      request.contentSummary = copy.summary
+      return request
+    }
+    return (requests, assembled.findings, account)
   }
 
   /// The body and subject of a send given no body on a terminal (no `--body`, `--body-file` or `--message`, and

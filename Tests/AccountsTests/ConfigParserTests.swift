@@ -250,12 +250,12 @@ import Testing
     (
       "account a\nhost h\ncolour red", .sealpost,
       "t.rc:3: unknown key (not shown: a mistyped line may hold a secret); expected an msmtp key or one of allow_insecure, display_name, drafts, pin, "
-        + "queue, record, signature, theme"
+        + "queue, record, signature, smime_ca_file, smime_cert, smime_key, smime_passphrase_eval, smime_sign, theme"
     ),
     (
       "account a\nhost h\n\u{202E}x y", .sealpost,
       "t.rc:3: unknown key (not shown: a mistyped line may hold a secret); expected an msmtp key or one of allow_insecure, display_name, drafts, pin, "
-        + "queue, record, signature, theme"
+        + "queue, record, signature, smime_ca_file, smime_cert, smime_key, smime_passphrase_eval, smime_sign, theme"
     ),
     (
       "account a\npin sha1/AAAA", .sealpost,

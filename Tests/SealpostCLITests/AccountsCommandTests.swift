@@ -405,7 +405,8 @@ import Testing
     (
       "tls on\ncolour red", 78,
       "sealpost: configuration: RC:4: unknown key (not shown: a mistyped line may hold a secret); expected an "
-        + "msmtp key or one of allow_insecure, display_name, drafts, pin, queue, record, signature, theme\n"
+        + "msmtp key or one of allow_insecure, display_name, drafts, pin, queue, record, signature, smime_ca_file, "
+        + "smime_cert, smime_key, smime_passphrase_eval, smime_sign, theme\n"
     ),
   ]
 

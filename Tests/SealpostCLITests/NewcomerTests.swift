@@ -388,7 +388,7 @@ import Testing
     #expect(
       root.stderr
         == "sealpost: usage: sned is not a command of sealpost — did you mean sealpost send? (commands: compose, "
-        + "send, probe, accounts, sendmail, outbox; sealpost --help shows them)\n")
+        + "send, probe, accounts, sendmail, outbox, certs; sealpost --help shows them)\n")
     let accounts = try CLIRunner.run(["accounts", "chek", "work"])
     #expect(accounts.status == 64)
     #expect(accounts.stderr.contains("did you mean sealpost accounts check?"))

@@ -532,5 +532,84 @@ for policy in encrypt may; do
   finish
 done
 
+# 12. S/MIME (issue 15): a signed message (a body that needs care: UTF-8, leading dots, a lone dot, a 1200-octet
+#    line, a "From " line) goes through Postfix into bob's Maildir and still verifies there with `openssl cms`
+#    (Maildir stores LF line ends; the signed part was 7-bit, so nothing else changed). Then signed and encrypted
+#    to bob with carol as Bcc: two sessions; bob's copy opens with bob's key only, carol's with carol's, and each
+#    verifies as alice's. Certificates are made here (RSA CA, leaves with an rfc822Name, emailProtection).
+smime_pki() {
+  local dir=$1 name
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 30 \
+    -subj "/CN=Sealpost Postfix SMIME CA" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  for name in alice bob carol; do
+    openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/$name.key" -out "$dir/$name.csr" -subj "/CN=$name" \
+      2>/dev/null
+    printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature,keyEncipherment' \
+      'extendedKeyUsage=emailProtection' "subjectAltName=email:$name@example.test" >"$dir/$name.ext"
+    openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+      -out "$dir/$name.pem" -days 30 -extfile "$dir/$name.ext" 2>/dev/null
+    chmod 600 "$dir/$name.key"
+  done
+}
+# The delivered file of the Maildir $1 (the only one).
+delivered() { find "$1/new" "$1/cur" -type f | head -n 1; }
+
+begin smime-signed
+pki=$work/$scenario/pki
+smime_pki "$pki"
+config=$work/$scenario/config
+printf '%s\n' 'account smime' 'host localhost' "port $PF_STARTTLS_PORT" 'tls on' 'tls_starttls on' \
+  "tls_trust_file $PF_CA" 'from alice@example.test' "smime_cert $pki/alice.pem" "smime_key $pki/alice.key" \
+  "smime_ca_file $pki/ca.pem" >"$config"
+chmod 600 "$config"
+smime_body=$work/$scenario/body.txt
+{
+  printf 'Grüße aus Köln — signed ✓\n'
+  printf '.a line with a leading dot\n.\n..two dots\n'
+  printf 'From the start of a line (mbox would escape this)\n'
+  printf '%.0sab€' {1..400}
+  printf '\ntrailing blanks   \nlast line\n'
+} >"$smime_body"
+sealpost "$smime_body" --config "$config" --account smime --user "$PF_USER" \
+  --password-command "$password_command" --sign --to bob@example.test --subject 'Signed' --body-file -
+expect_rc 0
+expect "the data line says signed by alice" grep -q 'signed by alice@example.test\]' "$out"
+wait_for_delivery "$(box bob)" 1
+file=$(delivered "$(box bob)")
+expect "the delivered message verifies with openssl cms (Maildir round trip)" \
+  openssl cms -verify -CAfile "$pki/ca.pem" -in "$file" -out "$work/$scenario/content.txt"
+expect "the verified content is the quoted-printable text part" \
+  grep -q 'Content-Transfer-Encoding: quoted-printable' "$work/$scenario/content.txt"
+expect "Python's email reads it without defects" /usr/bin/python3 -c '
+import sys, email, email.policy
+msg = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+bad = list(msg.defects) + [d for p in msg.walk() for d in p.defects]
+assert msg.get_content_type() == "multipart/signed" and not bad, bad' "$file"
+wait_for_disconnect
+finish
+
+begin smime-encrypted-bcc
+sealpost "$smime_body" --config "$config" --account smime --user "$PF_USER" \
+  --password-command "$password_command" --sign --encrypt --to bob@example.test --bcc carol@example.test \
+  --recipient-cert "bob@example.test=$pki/bob.pem" --recipient-cert "carol@example.test=$pki/carol.pem" \
+  --subject 'Sealed' --body-file -
+expect_rc 0
+expect "the data lines say encrypted for 2 recipients, twice" \
+  test "$(grep -c 'signed by alice@example.test, encrypted for 2 recipients\]' "$out")" = 2
+wait_for_delivery "$(box bob)" 1
+wait_for_delivery "$(box carol)" 1
+for who in bob carol; do
+  file=$(delivered "$(box "$who")")
+  other=$([ "$who" = bob ] && echo carol || echo bob)
+  expect "$who decrypts their copy and it verifies as alice's" bash -c "openssl cms -decrypt \
+    -recip '$pki/$who.pem' -inkey '$pki/$who.key' -in '$file' | openssl cms -verify -CAfile '$pki/ca.pem' -out /dev/null"
+  expect "$other cannot decrypt $who's copy" bash -c "! openssl cms -decrypt -recip '$pki/$other.pem' \
+    -inkey '$pki/$other.key' -in '$file' -out /dev/null 2>/dev/null"
+done
+wait_for_disconnect 2
+finish
+
 echo "postfix: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -1,0 +1,128 @@
+import Accounts
+import MailMessage
+import MessageProtection
+import SMTPProtocol
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Recipients' S/MIME certificates (issue 15): `$XDG_DATA_HOME/sealpost/certs/` (else
+/// `~/.local/share/sealpost/certs`), folder 0700, one PEM file per address, each written atomically.
+public struct CertificateStore: Sendable {
+  public let directory: String
+
+  public init(directory: String) { self.directory = directory }
+
+  /// The largest certificate file read (a certificate with its chain is a few KiB).
+  public static let maximumFileSize = 256 << 10
+
+  /// The store of `environment`.
+  public static func standard(environment: [String: String]) throws(PlanningError) -> CertificateStore {
+    if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") {
+      return CertificateStore(directory: data + "/sealpost/certs")
+    }
+    guard let home = environment["HOME"], home.hasPrefix("/") else {
+      throw PlanningError(
+        .configuration, "no folder for certificates: neither XDG_DATA_HOME nor HOME is an absolute path")
+    }
+    return CertificateStore(directory: home + "/.local/share/sealpost/certs")
+  }
+
+  /// One stored certificate.
+  public struct Entry: Sendable {
+    /// The file's name in the store.
+    public var name: String
+    public var certificate: SMIMECertificate
+  }
+
+  /// Reads a certificate file given by a person (`certs add`, `--recipient-cert`): missing or unreadable is 66,
+  /// not a PEM certificate 65. Its path is shown escaped.
+  public static func readCertificate(path: String) throws(PlanningError) -> SMIMECertificate {
+    let file: CheckedFile
+    do throws(CheckedFile.Refusal) {
+      file = try CheckedFile.read(path: path, what: "certificate file", limit: maximumFileSize)
+    } catch {
+      throw PlanningError(
+        error.kind == .unsafe ? .configuration : .noInput,
+        "\(UntrustedText(path).escaped): \(error.message)")
+    }
+    do throws(ProtectionError) {
+      return try SMIMECertificate(pem: file.bytes)
+    } catch {
+      throw PlanningError(.dataError, "\(UntrustedText(path).escaped): \(error.message)")
+    }
+  }
+
+  /// Stores `certificate` under a name made from each of its addresses (a file per address, so a look-up by
+  /// file name would also work); returns the names written. A certificate without an address is refused (65).
+  @discardableResult
+  public func add(_ certificate: SMIMECertificate) throws(PlanningError) -> [String] {
+    guard !certificate.addresses.isEmpty else {
+      throw PlanningError(
+        .dataError, "the certificate names no e-mail address (subjectAltName or emailAddress)")
+    }
+    var names: [String] = []
+    for address in certificate.addresses {
+      let name = Self.fileName(for: address)
+      guard !names.contains(name) else { continue }
+      do throws(AtomicFile.Failure) {
+        try AtomicFile.write(certificate.pem, to: directory + "/" + name)
+      } catch {
+        throw PlanningError(
+          .temporary, "cannot store the certificate: \(UntrustedText(error.description).escaped)")
+      }
+      names.append(name)
+    }
+    return names
+  }
+
+  /// Every readable certificate in the store, by file name. Files that are not certificates are skipped.
+  public func entries() -> [Entry] {
+    guard let folder = opendir(directory) else { return [] }
+    defer { closedir(folder) }
+    var names: [String] = []
+    while let entry = readdir(folder) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      if name.hasSuffix(".pem") && !name.hasPrefix(".") { names.append(name) }
+    }
+    return names.sorted().compactMap { name in
+      guard
+        let file = try? CheckedFile.read(
+          path: directory + "/" + name, what: "certificate file", limit: Self.maximumFileSize),
+        let certificate = try? SMIMECertificate(pem: file.bytes)
+      else { return nil }
+      return Entry(name: name, certificate: certificate)
+    }
+  }
+
+  /// The stored certificates for `address` (the domain in any case).
+  public func certificates(for address: String) -> [SMIMECertificate] {
+    let exact = directory + "/" + Self.fileName(for: address)
+    if let file = try? CheckedFile.read(path: exact, what: "certificate file", limit: Self.maximumFileSize),
+      let certificate = try? SMIMECertificate(pem: file.bytes), certificate.names(address)
+    {
+      return [certificate]
+    }
+    return entries().map(\.certificate).filter { $0.names(address) }
+  }
+
+  /// `local@domain.pem` with the domain lowercased; any byte that could leave the folder or hide (`/`, controls,
+  /// a leading dot, `%`) is percent-encoded.
+  static func fileName(for address: String) -> String {
+    var text = address
+    if let at = address.lastIndex(of: "@") {
+      text = String(address[..<at]) + address[at...].lowercased()
+    }
+    var out = ""
+    for (index, byte) in text.utf8.enumerated() {
+      let safe =
+        (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A)
+        || "@-_+=".utf8.contains(byte) || (byte == 0x2E && index > 0)
+      out += safe ? String(UnicodeScalar(byte)) : "%" + String(byte, radix: 16, uppercase: true)
+    }
+    return out + ".pem"
+  }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import MailSenderTesting
+import MessageProtection
+import Testing
+
+@testable import SendPlanning
+
+/// Certificates for S/MIME encryption (issue 15): each refusal typed, with its reason.
+@Suite struct SMIMECertificateTests {
+  static func certificate(_ kind: SMIMETestKind) throws -> SMIMECertificate {
+    let path = try TestPKI.shared().smime(kind).certificatePath
+    return try SMIMECertificate(pem: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+  }
+
+  static var trust: SMIMETrust { SMIMETrust(caFile: try? TestPKI.shared().smimeCACertificatePath) }
+
+  @Test func aValidCertificateIsUsableForItsAddressInAnyDomainCase() throws {
+    let bob = try Self.certificate(.bob)
+    #expect(bob.addresses == ["bob@example.test"])
+    #expect(bob.refusal(forEncryptionTo: "bob@example.test", trust: Self.trust) == nil)
+    #expect(bob.refusal(forEncryptionTo: "bob@EXAMPLE.Test", trust: Self.trust) == nil)
+    #expect(bob.fingerprint.split(separator: ":").count == 32)
+  }
+
+  @Test func eachRefusalIsTypedWithItsReason() throws {
+    let expired = try Self.certificate(.expired)
+    #expect(
+      expired.refusal(forEncryptionTo: "dave@example.test", trust: Self.trust) == .expired("2021-01-01"))
+    let signOnly = try Self.certificate(.signOnly)
+    #expect(
+      signOnly.refusal(forEncryptionTo: "erin@example.test", trust: Self.trust)
+        == .keyUsage("keyEncipherment"))
+    let bob = try Self.certificate(.bob)
+    #expect(
+      bob.refusal(forEncryptionTo: "zed@example.test", trust: Self.trust)
+        == .addressMismatch(["bob@example.test"]))
+    // The local part is not folded: only the domain is case-insensitive.
+    #expect(bob.refusal(forEncryptionTo: "Bob@example.test", trust: Self.trust) != nil)
+    let unknown = try Self.certificate(.unknownCA)
+    guard
+      case .untrusted(let reason)? = unknown.refusal(forEncryptionTo: "frank@example.test", trust: Self.trust)
+    else {
+      Issue.record("an unknown CA must be refused as untrusted")
+      return
+    }
+    #expect(reason.contains("issuer certificate"))
+    // The system store does not hold the test CA either.
+    guard case .untrusted? = bob.refusal(forEncryptionTo: "bob@example.test", trust: SMIMETrust()) else {
+      Issue.record("the test CA is not in the system store")
+      return
+    }
+  }
+
+  @Test func notACertificateIsRefused() {
+    #expect(throws: ProtectionError.self) { try SMIMECertificate(pem: Array("hello\n".utf8)) }
+    #expect(throws: ProtectionError.self) {
+      try SMIMECertificate(pem: Array("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".utf8))
+    }
+  }
+
+  @Test func storeFileNamesCannotLeaveTheFolder() {
+    #expect(CertificateStore.fileName(for: "Bob@Example.TEST") == "Bob@example.test.pem")
+    #expect(CertificateStore.fileName(for: "../../x@y") == "%2E.%2F..%2Fx@y.pem")
+    #expect(!CertificateStore.fileName(for: "a/b\u{0}@c").contains("/"))
+  }
+
+  @Test func theStoreAddsListsAndFindsByAddress() throws {
+    let directory = try TemporaryDirectory(prefix: "sealpost-certs")
+    defer { directory.remove() }
+    let store = CertificateStore(directory: directory.path + "/certs")
+    let names = try store.add(try Self.certificate(.bob))
+    #expect(names == ["bob@example.test.pem"])
+    var info = stat()
+    #expect(stat(directory.path + "/certs", &info) == 0)
+    #expect(info.st_mode & 0o777 == 0o700)
+    #expect(store.entries().map(\.name) == ["bob@example.test.pem"])
+    #expect(store.certificates(for: "bob@EXAMPLE.test").count == 1)
+    #expect(store.certificates(for: "carol@example.test").isEmpty)
+  }
+}
