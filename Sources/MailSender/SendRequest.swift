@@ -227,6 +227,10 @@ public struct SendRequest: Sendable {
   /// REQUIRETLS (RFC 8689): refused before connecting without TLS, and before MAIL (77) when the server does
   /// not offer it inside TLS.
   public var requireTLS = false
+  /// Called on the session's thread just before the write that carries the final dot (or the LAST chunk); a
+  /// failure it throws ends the send as not sent: the connection closes without the end of data (issue 12 §3:
+  /// the outbox records "sending" exactly there).
+  public var beforeFinalWrite: (@Sendable () throws(SendFailure) -> Void)?
 
   public init(
     host: String, port: UInt16, security: TransportSecurity, allowInsecure: Bool = false,

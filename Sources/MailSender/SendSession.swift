@@ -29,6 +29,15 @@ struct SendSession {
   var uploaded = 0
   /// What the check pass found; the pass that is sent must find the same.
   var checkedContent: CheckedContent?
+  /// A batch's transactions: no stage or progress events per message (issue 12 §4: a few events a message).
+  var quietTransactions = false
+  /// Small writes are kept until the session waits (a batch's transactions); see `transmit`.
+  var coalescesWrites = false
+  var pendingOutput: [UInt8] = []
+  static let coalescedLimit = 64 << 10
+  /// A batch's hook before each message's final write, and the message being written.
+  var batchHook: (@Sendable (Int) throws(SendFailure) -> Void)?
+  var batchIndex = 0
 
   // What the probe needs beyond the report (issue 3); `send` fills them too.
   /// The versions offered; the probe's version attempts offer one at a time.
@@ -62,6 +71,10 @@ struct SendSession {
     var offer: ContentOffer
     var size: Int
     var traits: MessageTraits
+
+    var needs: ContentNeeds {
+      ContentNeeds(eightBitMIME: traits.eightBitBody, smtpUTF8: traits.eightBitHeaders, size: size)
+    }
   }
 
   init(
@@ -107,12 +120,12 @@ struct SendSession {
   mutating func enter(_ next: SendStage) {
     guard stage != next else { return }
     stage = next
-    emit(.stage(next))
+    if !quietTransactions { emit(.stage(next)) }
   }
 
   func scrub(_ text: String) -> String { secretSent ? redactor.scrub(text) : text }
 
-  private func scrubbed(_ payload: SendEvent.Payload) -> SendEvent.Payload {
+  func scrubbed(_ payload: SendEvent.Payload) -> SendEvent.Payload {
     guard secretSent else { return payload }
     switch payload {
     case .reply(let reply): return .reply(scrubbed(reply))
@@ -128,7 +141,7 @@ struct SendSession {
     }
   }
 
-  private func scrubbed(_ reply: ReplyRecord) -> ReplyRecord {
+  func scrubbed(_ reply: ReplyRecord) -> ReplyRecord {
     var copy = reply
     copy.lines = reply.lines.map(redactor.scrub)
     return copy
@@ -172,7 +185,7 @@ struct SendSession {
     return report
   }
 
-  private func scrubbed(_ failure: SendFailure) -> SendFailure {
+  func scrubbed(_ failure: SendFailure) -> SendFailure {
     guard secretSent else { return failure }
     var copy = failure
     copy.message = redactor.scrub(failure.message)
@@ -183,7 +196,7 @@ struct SendSession {
   }
 
   /// Checks that need no network (DESIGN §3.8: bad data refused before connecting).
-  private func checkRequest() throws {
+  func checkRequest() throws {
     if case .certificateAuthorities(let caFile?) = request.trust,
       let problem = CertificateFile.problem(atPath: caFile)
     {
@@ -203,7 +216,7 @@ struct SendSession {
     try validate(authentication: nil)
   }
 
-  private func validate(authentication: SMTPClientConfiguration.Authentication?) throws {
+  func validate(authentication: SMTPClientConfiguration.Authentication?) throws {
     var configuration = clientConfiguration(
       ehloName: request.ehloName ?? "[127.0.0.1]", peerIsLoopback: false)
     // The local address literal is not known yet; any literal stands in for it here.
@@ -217,7 +230,7 @@ struct SendSession {
 
   /// The secret, from the request or its lookup (a password command, the keyring, a prompt): bounded by the
   /// step's deadline and cancelled with the send.
-  private mutating func resolveCredentials() throws {
+  mutating func resolveCredentials() throws {
     guard let credentials = request.credentials else { return }
     let password: Secret
     switch credentials.password {
@@ -243,7 +256,7 @@ struct SendSession {
     login = authentication
   }
 
-  private func clientConfiguration(ehloName: String, peerIsLoopback: Bool) -> SMTPClientConfiguration {
+  func clientConfiguration(ehloName: String, peerIsLoopback: Bool) -> SMTPClientConfiguration {
     SMTPClientConfiguration(
       security: request.security,
       ehloName: ehloName,
@@ -261,7 +274,7 @@ struct SendSession {
     )
   }
 
-  private mutating func converse() throws -> SendReport {
+  mutating func converse() throws -> SendReport {
     let connection = try connect()
     self.connection = connection
     let peer = connection.peer
@@ -298,7 +311,7 @@ struct SendSession {
         }
         action = client.received(reply)
       case .send(let commands):
-        try checkServerWaitedItsTurn(client)
+        try checkServerWaitedItsTurn(insideTLS: client.isInsideTLS)
         try send(commands, utf8Paths: client.usesSMTPUTF8)
         action = .readReply
       case .examineContent(let offer):
@@ -311,11 +324,11 @@ struct SendSession {
         if stopAfterHandshake { return SendReport(failure: nil, goal: request.goal) }
         action = client.tlsEstablished()
       case .sendData(let thenQuit):
-        try checkServerWaitedItsTurn(client)
+        try checkServerWaitedItsTurn(insideTLS: client.isInsideTLS)
         try sendMessage(thenQuit: thenQuit)
         action = .readReply
       case .sendChunks(let prefix):
-        try checkServerWaitedItsTurn(client)
+        try checkServerWaitedItsTurn(insideTLS: client.isInsideTLS)
         let count = try sendChunks(after: prefix, utf8Paths: client.usesSMTPUTF8)
         action = client.chunksSent(count)
       case .finish(let result, let closing):
@@ -331,7 +344,7 @@ struct SendSession {
 
   // MARK: - Steps
 
-  private mutating func connect() throws -> SMTPConnection {
+  mutating func connect() throws -> SMTPConnection {
     enter(.connecting)
     let host = request.host
     let port = request.port
@@ -347,7 +360,7 @@ struct SendSession {
     }
   }
 
-  private mutating func handshake() throws {
+  mutating func handshake() throws {
     guard let connection else { preconditionFailure("handshake without a connection") }
     enter(.handshake)
     let configuration = TLSClientConfiguration(
@@ -399,7 +412,7 @@ struct SendSession {
     enter(.trusted)
   }
 
-  private func emitTLS(_ event: TLSEvent, insideTLS: Bool) {
+  func emitTLS(_ event: TLSEvent, insideTLS: Bool) {
     emit(.tls(event, showsChain: showsChain), insideTLS: insideTLS)
   }
 
@@ -408,11 +421,11 @@ struct SendSession {
   /// is tampering with the channel (77); elsewhere a protocol violation (76). RFC 5321 §4.3.1, RFC 2920 §3.
   /// The parser's buffer is checked, and the connection too: a read boundary may leave the injected bytes in
   /// the socket (or in OpenSSL) with the parser's buffer empty.
-  private func checkServerWaitedItsTurn(_ client: SMTPClient) throws {
+  func checkServerWaitedItsTurn(insideTLS: Bool) throws {
     let buffered = parser.bufferedByteCount
     guard buffered > 0 || connection?.hasUnreadReplyBytes() == true else { return }
     let amount = buffered > 0 ? "\(buffered) bytes of replies" : "replies"
-    if request.security == .startTLS && !client.isInsideTLS {
+    if request.security == .startTLS && !insideTLS {
       throw SendFailure(
         .security,
         "STARTTLS tampered: the server sent \(amount) to commands not yet sent, before TLS — nothing was sent",
@@ -423,7 +436,7 @@ struct SendSession {
   }
 
   /// DESIGN §3.3: any byte after the `220` to STARTTLS and before the handshake is an injection attempt.
-  private func checkNothingFollowsStartTLS(_ connection: SMTPConnection) throws {
+  func checkNothingFollowsStartTLS(_ connection: SMTPConnection) throws {
     if parser.bufferedByteCount > 0 || connection.hasPendingInput() {
       throw SendFailure(
         .security,
@@ -432,18 +445,47 @@ struct SendSession {
     }
   }
 
-  private mutating func send(_ commands: [SMTPCommand], utf8Paths: Bool) throws {
-    guard let connection else { preconditionFailure("send without a connection") }
+  mutating func send(_ commands: [SMTPCommand], utf8Paths: Bool) throws {
     let bytes = try encode(commands, utf8Paths: utf8Paths)
     do {
-      try connection.write(bytes, deadline: deadline)
+      try transmit(bytes)
     } catch {
       throw failure(from: error, awaitingFinalReply: false)
     }
   }
 
+  /// Writes `bytes`, or with `coalescesWrites` keeps them (up to `coalescedLimit`) for one write when the
+  /// session next waits: back-to-back transactions of a batch then go in few TLS records and system calls.
+  mutating func transmit(_ bytes: [UInt8]) throws(TransportError) {
+    guard let connection else { preconditionFailure("write without a connection") }
+    if coalescesWrites && pendingOutput.count + bytes.count <= Self.coalescedLimit {
+      pendingOutput += bytes
+      return
+    }
+    try flushOutput()
+    try connection.write(bytes, deadline: deadline)
+  }
+
+  mutating func transmit(_ bytes: UnsafeRawBufferPointer) throws(TransportError) {
+    guard let connection else { preconditionFailure("write without a connection") }
+    if coalescesWrites && pendingOutput.count + bytes.count <= Self.coalescedLimit {
+      pendingOutput.append(contentsOf: bytes)
+      return
+    }
+    try flushOutput()
+    try connection.write(bytes, deadline: deadline)
+  }
+
+  /// Writes what `transmit` kept, if anything.
+  mutating func flushOutput() throws(TransportError) {
+    guard !pendingOutput.isEmpty, let connection else { return }
+    let bytes = pendingOutput
+    pendingOutput.removeAll(keepingCapacity: true)
+    try connection.write(bytes, deadline: deadline)
+  }
+
   /// The wire form of `commands`, each shown as it will go out (secrets redacted).
-  private mutating func encode(_ commands: [SMTPCommand], utf8Paths: Bool) throws -> [UInt8] {
+  mutating func encode(_ commands: [SMTPCommand], utf8Paths: Bool) throws -> [UInt8] {
     if let first = commands.first, let next = Self.stage(of: first) { enter(next) }
     var bytes: [UInt8] = []
     var carriesSecret = false
@@ -470,7 +512,7 @@ struct SendSession {
     return bytes
   }
 
-  private static func stage(of command: SMTPCommand) -> SendStage? {
+  static func stage(of command: SMTPCommand) -> SendStage? {
     switch command {
     case .ehlo, .helo: .ehlo
     case .startTLS: .startTLS
@@ -486,37 +528,46 @@ struct SendSession {
   /// The check pass (issue 10): reads the message once as written for a server offering `offer`, for what it
   /// needs (8-bit body, UTF-8 headers) and its exact size, before MAIL. A message that cannot be read ends the
   /// session here, with QUIT: nothing was sent.
-  private mutating func examineContent(for offer: ContentOffer) throws -> ContentNeeds {
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
-    defer { buffer.deallocate() }
-    var pass: ContentPass
+  mutating func examineContent(for offer: ContentOffer) throws -> ContentNeeds {
+    let checked: CheckedContent
     do {
-      pass = try ContentPass(request.message.source.open(for: offer))
-      while try pass.read(into: buffer) > 0 {
-        if cancellation.isCancelled { throw cancelled() }
-      }
+      checked = try examine(request.message.source, for: offer)
     } catch let error as MessageError {
       quitBestEffort()
       throw SendFailure(.dataError, "\(error.message) — nothing was sent", reason: .messageUnreadable)
     }
-    let checked = CheckedContent(offer: offer, size: pass.scanner.size, traits: pass.scanner.traits)
     checkedContent = checked
-    return ContentNeeds(
-      eightBitMIME: checked.traits.eightBitBody, smtpUTF8: checked.traits.eightBitHeaders, size: checked.size)
+    return checked.needs
+  }
+
+  /// One whole pass over `source` as written for `offer`: its size and traits.
+  func examine(_ source: any MessageSource, for offer: ContentOffer) throws -> CheckedContent {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
+    defer { buffer.deallocate() }
+    var pass = try ContentPass(source.open(for: offer))
+    while try pass.read(into: buffer) > 0 {
+      if cancellation.isCancelled { throw cancelled() }
+    }
+    return CheckedContent(offer: offer, size: pass.scanner.size, traits: pass.scanner.traits)
   }
 
   /// The pass that is sent: the same offer as the check pass, and it must read the same.
-  private func openSendPass() throws -> (ContentPass, CheckedContent) {
-    guard let checked = checkedContent else { preconditionFailure("content sent before it was examined") }
+  func openSendPass(_ source: any MessageSource, _ checked: CheckedContent) throws -> ContentPass {
     do throws(MessageError) {
-      return (try ContentPass(request.message.source.open(for: checked.offer)), checked)
+      return try ContentPass(source.open(for: checked.offer))
     } catch {
       throw notSent(error.message)
     }
   }
 
+  /// The message of a single send and what its check pass found.
+  private var singleContent: (any MessageSource, CheckedContent) {
+    guard let checked = checkedContent else { preconditionFailure("content sent before it was examined") }
+    return (request.message.source, checked)
+  }
+
   /// Reads the next piece of the send pass; a piece that takes the pass past the checked size fails at once.
-  private func readNext(
+  func readNext(
     _ pass: inout ContentPass, into buffer: UnsafeMutableRawBufferPointer, checked: CheckedContent
   ) throws -> Int {
     let count: Int
@@ -530,13 +581,13 @@ struct SendSession {
   }
 
   /// The end of the send pass: it must have read what the check pass read, or the end of data must not go.
-  private func verify(_ pass: ContentPass, against checked: CheckedContent) throws {
+  func verify(_ pass: ContentPass, against checked: CheckedContent) throws {
     guard pass.scanner.size == checked.size, pass.scanner.traits == checked.traits else {
       throw changed(checked, pass)
     }
   }
 
-  private func changed(_ checked: CheckedContent, _ pass: ContentPass) -> SendFailure {
+  func changed(_ checked: CheckedContent, _ pass: ContentPass) -> SendFailure {
     let what =
       pass.scanner.size != checked.size
       ? "\(pass.scanner.size > checked.size ? "more than" : "only") \(Self.grouped(pass.scanner.size)) octets "
@@ -547,7 +598,7 @@ struct SendSession {
 
   /// The message failed during the send pass, before the end of data: the connection is closed without it, so
   /// the server discards what it received.
-  private func notSent(_ message: String) -> SendFailure {
+  func notSent(_ message: String) -> SendFailure {
     SendFailure(
       .dataError, "\(message) — the message was not sent (the end of data never went)",
       reason: .messageUnreadable)
@@ -555,10 +606,24 @@ struct SendSession {
 
   /// DATA: the send pass through the dot-stuffing encoder, one read at a time from the session's buffers; the
   /// end of data (and QUIT when pipelined) only once the pass proved to be the one checked.
-  private mutating func sendMessage(thenQuit: Bool) throws {
+  mutating func sendMessage(thenQuit: Bool) throws {
+    let (source, checked) = singleContent
+    try sendMessage(source, checked: checked, then: thenQuit ? [.quit] : [], label: "message")
+  }
+
+  /// DATA content of `source`, then the commands `then` (the next message's envelope, or QUIT) in the write of
+  /// the end of data (RFC 2920 §3.1); `label` names the message in its summary line.
+  mutating func sendMessage(
+    _ source: any MessageSource, checked: CheckedContent, then following: [SMTPCommand], label: String
+  ) throws {
     guard let connection else { preconditionFailure("data without a connection") }
+    do {
+      try flushOutput()
+    } catch {
+      throw failure(from: error, awaitingFinalReply: false)
+    }
     enter(.uploading)
-    var (pass, checked) = try openSendPass()
+    var pass = try openSendPass(source, checked)
     let input = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
     defer { input.deallocate() }
     let output = UnsafeMutableRawBufferPointer.allocate(
@@ -569,7 +634,9 @@ struct SendSession {
     // Until the write holding the final dot starts, a failure means the server cannot have the message;
     // once it has started, the dot may have gone out: "delivery unknown".
     var finalWriteStarted = false
-    emit(.progress(sent: 0, total: checked.size))
+    if !quietTransactions { emit(.progress(sent: 0, total: checked.size)) }
+    // The envelope that follows is encoded (and shown) after the dot, where it goes.
+    var followingBytes: [UInt8] = []
     do {
       while true {
         let count = try readNext(&pass, into: input, checked: checked)
@@ -585,17 +652,42 @@ struct SendSession {
       try verify(pass, against: checked)
       var tail: [UInt8] = []
       encoder.finish(into: &tail)
-      if thenQuit { tail += Array("QUIT\r\n".utf8) }
+      if !following.isEmpty {
+        followingBytes = try encodeQuietly(following)
+        tail += followingBytes
+      }
+      // Issue 12 §3: the last moment the message can still be held back.
+      try runFinalWriteHook()
       finalWriteStarted = true
       try tail.withUnsafeBytes { try writeData($0, connection) }
       uploaded = checked.size
     } catch let error as TransportError {
       throw uploadFailure(error, finalWriteStarted: finalWriteStarted)
     }
-    uploadDone(encoder, total: checked.size)
+    uploadDone(encoder, total: checked.size, label: label)
     emit(.command("."))
-    if thenQuit { emit(.command("QUIT")) }
+    for command in following { emit(.command(command.transcriptText)) }
     enter(.awaitingFinalReply)
+  }
+
+  /// Issue 12 §3: called just before the write that carries the final dot or the LAST chunk; a failure it
+  /// throws ends the message as not sent.
+  func runFinalWriteHook() throws(SendFailure) {
+    if let hook = request.beforeFinalWrite { try hook() }
+    if let hook = batchHook { try hook(batchIndex) }
+  }
+
+  /// The wire form of commands whose transcript lines are emitted by the caller where they go.
+  func encodeQuietly(_ commands: [SMTPCommand]) throws -> [UInt8] {
+    var bytes: [UInt8] = []
+    for command in commands {
+      do {
+        bytes += try command.encoded(utf8Paths: true)
+      } catch {
+        throw SendFailure(.dataError, error.message)
+      }
+    }
+    return bytes
   }
 
   /// BDAT (RFC 3030 §2): `prefix` (MAIL and RCPT, or nothing), then the content in chunks of about
@@ -603,11 +695,22 @@ struct SendSession {
   /// fits one chunk goes out in the same write as its envelope. No dot-stuffing; line endings as for DATA.
   /// The LAST chunk only goes once the pass proved to be the one checked. Returns the number of chunks
   /// written.
-  private mutating func sendChunks(after prefix: [SMTPCommand], utf8Paths: Bool) throws -> Int {
+  mutating func sendChunks(after prefix: [SMTPCommand], utf8Paths: Bool) throws -> Int {
+    let (source, checked) = singleContent
+    return try sendChunks(
+      source, checked: checked, after: prefix, utf8Paths: utf8Paths, then: [.quit], label: "message")
+  }
+
+  /// BDAT content of `source` after `prefix`, then the commands `then` (QUIT after the last message), as the
+  /// single-message form below describes.
+  mutating func sendChunks(
+    _ source: any MessageSource, checked: CheckedContent, after prefix: [SMTPCommand], utf8Paths: Bool,
+    then following: [SMTPCommand], label: String
+  ) throws -> Int {
     guard let connection else { preconditionFailure("data without a connection") }
     var envelope = try encode(prefix, utf8Paths: utf8Paths)
     enter(.uploading)
-    var (pass, checked) = try openSendPass()
+    var pass = try openSendPass(source, checked)
     let input = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
     defer { input.deallocate() }
     // One chunk with room before it for the envelope (first chunk only) and its BDAT line, and after it for
@@ -626,7 +729,7 @@ struct SendSession {
     var chunks = 0
     // As with the final dot: once the write holding the LAST chunk starts, a failure is "delivery unknown".
     var finalWriteStarted = false
-    emit(.progress(sent: 0, total: checked.size))
+    if !quietTransactions { emit(.progress(sent: 0, total: checked.size)) }
 
     /// Writes the envelope (first time only), `BDAT n [LAST]` and the chunk, then `trailer`, in one write.
     func writeChunk(last: Bool, trailer: [UInt8]) throws(TransportError) {
@@ -647,7 +750,7 @@ struct SendSession {
         if let from = $0.baseAddress { (base + end).copyMemory(from: from, byteCount: $0.count) }
       }
       end += trailer.count
-      try connection.write(UnsafeRawBufferPointer(rebasing: buffer[start..<end]), deadline: deadline)
+      try transmit(UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
       chunks += 1
       filled = 0
     }
@@ -677,20 +780,23 @@ struct SendSession {
         }
       }
       filled += end.count
+      let trailer = try encodeQuietly(following)
+      // Issue 12 §3: the last moment the message can still be held back.
+      try runFinalWriteHook()
       finalWriteStarted = true
-      try writeChunk(last: true, trailer: Array("QUIT\r\n".utf8))
+      try writeChunk(last: true, trailer: trailer)
       uploaded = checked.size
     } catch let error as TransportError {
       throw uploadFailure(error, finalWriteStarted: finalWriteStarted)
     }
-    uploadDone(encoder, total: checked.size)
-    emit(.command("QUIT"))
+    uploadDone(encoder, total: checked.size, label: label)
+    for command in following { emit(.command(command.transcriptText)) }
     enter(.awaitingFinalReply)
     return chunks
   }
 
   /// `showData`: each line of `bytes` (as sent) as a data event.
-  private func showLines(_ bytes: UnsafeRawBufferPointer) {
+  func showLines(_ bytes: UnsafeRawBufferPointer) {
     var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
     if lines.last?.isEmpty == true { lines.removeLast() }
     for line in lines {
@@ -699,7 +805,7 @@ struct SendSession {
     }
   }
 
-  private func writeData(_ output: UnsafeRawBufferPointer, _ connection: SMTPConnection)
+  func writeData(_ output: UnsafeRawBufferPointer, _ connection: SMTPConnection)
     throws(TransportError)
   {
     if request.showData {
@@ -716,7 +822,7 @@ struct SendSession {
   }
 
   /// QUIT with a short deadline of its own and its reply, best effort: the outcome is already decided.
-  private mutating func quitBestEffort() {
+  mutating func quitBestEffort() {
     guard let connection else { return }
     let quitDeadline = Deadline.after(min(request.timeout, .seconds(2)), on: clock)
     if (try? connection.write(Array("QUIT\r\n".utf8), deadline: quitDeadline)) != nil {
@@ -728,7 +834,7 @@ struct SendSession {
     }
   }
 
-  private mutating func readReply(awaitingFinalReply: Bool) throws -> SMTPReply {
+  mutating func readReply(awaitingFinalReply: Bool) throws -> SMTPReply {
     guard let connection else { preconditionFailure("read without a connection") }
     var stepDeadline = deadline
     if stage == .greeting, let limit = request.greetingTimeout, limit < request.timeout {
@@ -762,7 +868,7 @@ struct SendSession {
     }
   }
 
-  private mutating func finish(_ result: SMTPResult, closing: SMTPClient.Closing) -> SendReport {
+  mutating func finish(_ result: SMTPResult, closing: SMTPClient.Closing) -> SendReport {
     if connection != nil {
       switch closing {
       case .quit:
@@ -794,7 +900,7 @@ struct SendSession {
 
   /// Until the write holding the end of the message starts, a failure means the server cannot have it; once it
   /// has started, the end may have gone out: "delivery unknown".
-  private func uploadFailure(_ error: TransportError, finalWriteStarted: Bool) -> SendFailure {
+  func uploadFailure(_ error: TransportError, finalWriteStarted: Bool) -> SendFailure {
     guard finalWriteStarted else {
       if error.kind == .cancelled { return cancelled() }
       return SendFailure(
@@ -805,12 +911,12 @@ struct SendSession {
   }
 
   /// The last progress event and, unless every line was shown, the content's one-line summary.
-  private func uploadDone(_ encoder: DataEncoder, total: Int) {
-    emit(.progress(sent: total, total: total))
+  func uploadDone(_ encoder: DataEncoder, total: Int, label: String) {
+    if !quietTransactions { emit(.progress(sent: total, total: total)) }
     if !request.showData {
       emit(
         .data(
-          "[message: \(Self.grouped(encoder.lineCount)) lines, \(Self.grouped(encoder.byteCount)) bytes]"))
+          "[\(label): \(Self.grouped(encoder.lineCount)) lines, \(Self.grouped(encoder.byteCount)) bytes]"))
     }
   }
 
