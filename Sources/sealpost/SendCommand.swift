@@ -155,8 +155,14 @@ struct SendCommand: ParsableCommand {
       "If the send fails for now (4xx, timeout, connection lost), keep the message in the outbox ('sealpost outbox flush' sends it); the account key `queue on` does the same."
   )
   var queue = false
+  @Option(
+    help: ArgumentHelp(
+      "Send every *.eml file of this folder (by name) over one connection; the envelope of each from its From, To, Cc and Bcc (as sendmail -t) unless --from or --to/--cc/--bcc are given. One line per message; exit status: the most serious among them.",
+      valueName: "dir"), completion: .directory)
+  var batch: String?
 
   func run() throws {
+    if let batch { return try runBatch(folder: batch) }
     if dryRun {
       do {
         let message = try makeMessage(account: try dryRunAccount())
@@ -201,7 +207,7 @@ struct SendCommand: ParsableCommand {
       exitCode: report.exitCode)
   }
 
-  private func transcriptFormat() throws(SendFailure) -> TranscriptFormat {
+  func transcriptFormat() throws(SendFailure) -> TranscriptFormat {
     guard let format = TranscriptFormat(rawValue: transcript) else {
       throw SendFailure(.usage, "--transcript takes text, jsonl or none")
     }
@@ -353,8 +359,27 @@ struct SendCommand: ParsableCommand {
     }
     let dsn = try dsnRequest()
 
+    let (plan, account) = try channelPlan()
+    let assembled = try makeMessage(account: account) { () throws(SendFailure) in
+      // Files: the CA file before the message, body and attachments.
+      if case .certificateAuthorities(let caFile?) = plan.trust {
+        try Input.checkReadable(caFile, what: "CA file")
+      }
+    }
+    for note in assembled.notes { Output.verdict("note: " + note.worded(CLIPlanning.flag)) }
+
+    // Secrets last: the session looks the password up when it starts, bounded and cancellable.
+    let credentials = CLIPlanning.secrets(passwordCommand: passwordCommand).credentials(for: plan)
+    var request = plan.request(for: assembled, credentials: credentials, showData: showData)
+    request.dsn = dsn
+    request.requireTLS = requireTLS
+    return (request, assembled.findings, account)
+  }
+
+  /// The account (DESIGN §6: the one named, else the default one when no --server is given) and the channel
+  /// planned for it with the flags, checked for the plaintext policy.
+  func channelPlan() throws(SendFailure) -> (ChannelPlan, Account?) {
     let overrides = self.overrides
-    // The account (DESIGN §6): the one named, else the default one when no --server is given.
     var account: Account?
     if config != nil || self.account != nil || server == nil {
       let catalog = try CLIPlanning.catalog(explicit: config)
@@ -377,20 +402,7 @@ struct SendCommand: ParsableCommand {
       throw SendFailure(.usage, "--password-command and --auth need --user")
     }
     try CLIPlanning.run { () throws(PlanningError) in try plan.checkPlaintext() }
-    let assembled = try makeMessage(account: account) { () throws(SendFailure) in
-      // Files: the CA file before the message, body and attachments.
-      if case .certificateAuthorities(let caFile?) = plan.trust {
-        try Input.checkReadable(caFile, what: "CA file")
-      }
-    }
-    for note in assembled.notes { Output.verdict("note: " + note.worded(CLIPlanning.flag)) }
-
-    // Secrets last: the session looks the password up when it starts, bounded and cancellable.
-    let credentials = CLIPlanning.secrets(passwordCommand: passwordCommand).credentials(for: plan)
-    var request = plan.request(for: assembled, credentials: credentials, showData: showData)
-    request.dsn = dsn
-    request.requireTLS = requireTLS
-    return (request, assembled.findings, account)
+    return (plan, account)
   }
 
   /// The body and subject of a send given no body on a terminal (no `--body`, `--body-file` or `--message`, and
