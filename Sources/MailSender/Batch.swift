@@ -214,16 +214,8 @@ extension SendSession {
     _ batch: BatchRequest, results: inout [SendReport?], progress: inout BatchProgress,
     inTransactions: inout Bool
   ) throws {
-    let connection = try connect()
-    self.connection = connection
+    let connection = try openChannel()
     let peer = connection.peer
-    self.peer = peer
-    if request.security == .plaintext {
-      try ChannelPolicy.checkPlaintext(
-        peer: peer, allowInsecure: request.allowInsecure, hasCredentials: request.credentials != nil)
-      note(.warning, "plaintext session: no TLS, everything below is readable on the network")
-    }
-    if request.security == .implicitTLS { try handshake() }
 
     var configuration = clientConfiguration(
       ehloName: request.ehloName ?? connection.local.addressLiteral, peerIsLoopback: peer.isLoopback)

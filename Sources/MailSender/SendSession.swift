@@ -274,21 +274,27 @@ struct SendSession {
     )
   }
 
-  mutating func converse() throws -> SendReport {
+  /// Connects, applies the plaintext policy and, with implicit TLS, runs the handshake: the channel up to the
+  /// greeting, the same for a send, a probe and a batch.
+  mutating func openChannel() throws -> SMTPConnection {
     let connection = try connect()
     self.connection = connection
-    let peer = connection.peer
-    self.peer = peer
-
+    peer = connection.peer
     if request.security == .plaintext {
       try ChannelPolicy.checkPlaintext(
-        peer: peer, allowInsecure: request.allowInsecure, hasCredentials: request.credentials != nil)
+        peer: connection.peer, allowInsecure: request.allowInsecure,
+        hasCredentials: request.credentials != nil)
       note(.warning, "plaintext session: no TLS, everything below is readable on the network")
     }
+    if request.security == .implicitTLS { try handshake() }
+    return connection
+  }
 
-    if request.security == .implicitTLS {
-      try handshake()
-      if stopAfterHandshake { return SendReport(failure: nil, goal: request.goal) }
+  mutating func converse() throws -> SendReport {
+    let connection = try openChannel()
+    let peer = connection.peer
+    if request.security == .implicitTLS && stopAfterHandshake {
+      return SendReport(failure: nil, goal: request.goal)
     }
 
     let configuration = clientConfiguration(
@@ -707,7 +713,7 @@ struct SendSession {
     _ source: any MessageSource, checked: CheckedContent, after prefix: [SMTPCommand], utf8Paths: Bool,
     then following: [SMTPCommand], label: String
   ) throws -> Int {
-    guard let connection else { preconditionFailure("data without a connection") }
+    guard connection != nil else { preconditionFailure("data without a connection") }
     var envelope = try encode(prefix, utf8Paths: utf8Paths)
     enter(.uploading)
     var pass = try openSendPass(source, checked)

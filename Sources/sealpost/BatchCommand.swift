@@ -23,14 +23,7 @@ extension SendCommand {
       if case .certificateAuthorities(let caFile?) = plan.trust {
         try Input.checkReadable(caFile, what: "CA file")
       }
-      var sizeLimit = Input.defaultMaximumSize
-      if let maxSize {
-        guard let parsed = Input.parseSize(maxSize) else {
-          throw SendFailure(
-            .usage, "--max-size \(UntrustedText(maxSize).escaped): say a number of octets, or with K, M or G")
-        }
-        sizeLimit = parsed
-      }
+      let sizeLimit = try maximumSize()
       var fields = MessageFields()
       fields.from = from
       (fields.to, fields.cc, fields.bcc) = (to, cc, bcc)

@@ -265,14 +265,7 @@ struct SendCommand: ParsableCommand {
   private func makeMessage(account: Account?, checkFirst: () throws(SendFailure) -> Void = {})
     throws(SendFailure) -> AssembledMessage
   {
-    var sizeLimit = Input.defaultMaximumSize
-    if let maxSize {
-      guard let parsed = Input.parseSize(maxSize) else {
-        throw SendFailure(
-          .usage, "--max-size \(UntrustedText(maxSize).escaped): say a number of octets, or with K, M or G")
-      }
-      sizeLimit = parsed
-    }
+    let sizeLimit = try maximumSize()
     var fields = MessageFields()
     fields.from = from
     (fields.to, fields.cc, fields.bcc) = (to, cc, bcc)
@@ -328,6 +321,16 @@ struct SendCommand: ParsableCommand {
       return try MessageAssembly.assemble(
         withSubject, body: bodyBytes, supplied: supplied, attachments: attachments)
     }
+  }
+
+  /// `--max-size`, else the default limit of what is read.
+  func maximumSize() throws(SendFailure) -> Int {
+    guard let maxSize else { return Input.defaultMaximumSize }
+    guard let parsed = Input.parseSize(maxSize) else {
+      throw SendFailure(
+        .usage, "--max-size \(UntrustedText(maxSize).escaped): say a number of octets, or with K, M or G")
+    }
+    return parsed
   }
 
   /// The channel flags, as the plan and the outbox (which plans again at a flush) take them.
