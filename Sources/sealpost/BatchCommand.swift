@@ -145,7 +145,7 @@ extension SendCommand {
       throw SendFailure(.noInput, "cannot read the folder \(UntrustedText(folder).escaped)")
     }
     let files = names.filter { $0.hasSuffix(".eml") && !$0.hasPrefix(".") }.sorted(by: {
-      Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8))
+      $0.utf8.lexicographicallyPrecedes($1.utf8)
     })
     guard !files.isEmpty else {
       throw SendFailure(.noInput, "no .eml file in \(UntrustedText(folder).escaped)")
