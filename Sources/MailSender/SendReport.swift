@@ -95,6 +95,8 @@ public struct SendFailure: Error, Sendable, Hashable, CustomStringConvertible {
     case messageUnreadable
     /// A local failure (poll, socket).
     case localError
+    /// A batch's session ended before this message's turn: nothing of it was sent.
+    case notSent
 
     /// A stable name for JSON (`outcome.kind`).
     public var name: String {
@@ -126,6 +128,7 @@ public struct SendFailure: Error, Sendable, Hashable, CustomStringConvertible {
       case .protocolViolation: "protocol_violation"
       case .messageUnreadable: "message_unreadable"
       case .localError: "local_error"
+      case .notSent: "not_sent"
       }
     }
   }

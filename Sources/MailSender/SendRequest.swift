@@ -230,6 +230,10 @@ public struct SendRequest: Sendable {
   /// What the content is, for the transcript's data line (issue 15: "signed by …, encrypted for 3
   /// recipients"); nil or empty adds nothing.
   public var contentSummary: String?
+  /// Called on the session's thread just before the write that carries the final dot (or the LAST chunk); a
+  /// failure it throws ends the send as not sent: the connection closes without the end of data (issue 12 §3:
+  /// the outbox records "sending" exactly there).
+  public var beforeFinalWrite: (@Sendable () throws(SendFailure) -> Void)?
 
   public init(
     host: String, port: UInt16, security: TransportSecurity, allowInsecure: Bool = false,

@@ -29,6 +29,15 @@ struct SendSession {
   var uploaded = 0
   /// What the check pass found; the pass that is sent must find the same.
   var checkedContent: CheckedContent?
+  /// A batch's transactions: no stage or progress events per message (issue 12 §4: a few events a message).
+  var quietTransactions = false
+  /// Small writes are kept until the session waits (a batch's transactions); see `transmit`.
+  var coalescesWrites = false
+  var pendingOutput: [UInt8] = []
+  static let coalescedLimit = 64 << 10
+  /// A batch's hook before each message's final write, and the message being written.
+  var batchHook: (@Sendable (Int) throws(SendFailure) -> Void)?
+  var batchIndex = 0
 
   // What the probe needs beyond the report (issue 3); `send` fills them too.
   /// The versions offered; the probe's version attempts offer one at a time.
@@ -67,6 +76,10 @@ struct SendSession {
     var offer: ContentOffer
     var size: Int
     var traits: MessageTraits
+
+    var needs: ContentNeeds {
+      ContentNeeds(eightBitMIME: traits.eightBitBody, smtpUTF8: traits.eightBitHeaders, size: size)
+    }
   }
 
   init(
@@ -112,12 +125,12 @@ struct SendSession {
   mutating func enter(_ next: SendStage) {
     guard stage != next else { return }
     stage = next
-    emit(.stage(next))
+    if !quietTransactions { emit(.stage(next)) }
   }
 
   func scrub(_ text: String) -> String { secretSent ? redactor.scrub(text) : text }
 
-  private func scrubbed(_ payload: SendEvent.Payload) -> SendEvent.Payload {
+  func scrubbed(_ payload: SendEvent.Payload) -> SendEvent.Payload {
     guard secretSent else { return payload }
     switch payload {
     case .reply(let reply): return .reply(scrubbed(reply))
@@ -133,7 +146,7 @@ struct SendSession {
     }
   }
 
-  private func scrubbed(_ reply: ReplyRecord) -> ReplyRecord {
+  func scrubbed(_ reply: ReplyRecord) -> ReplyRecord {
     var copy = reply
     copy.lines = reply.lines.map(redactor.scrub)
     return copy
@@ -177,7 +190,7 @@ struct SendSession {
     return report
   }
 
-  private func scrubbed(_ failure: SendFailure) -> SendFailure {
+  func scrubbed(_ failure: SendFailure) -> SendFailure {
     guard secretSent else { return failure }
     var copy = failure
     copy.message = redactor.scrub(failure.message)
@@ -188,7 +201,7 @@ struct SendSession {
   }
 
   /// Checks that need no network (DESIGN §3.8: bad data refused before connecting).
-  private func checkRequest() throws {
+  func checkRequest() throws {
     if case .certificateAuthorities(let caFile?) = request.trust,
       let problem = CertificateFile.problem(atPath: caFile)
     {
@@ -208,7 +221,7 @@ struct SendSession {
     try validate(authentication: nil)
   }
 
-  private func validate(authentication: SMTPClientConfiguration.Authentication?) throws {
+  func validate(authentication: SMTPClientConfiguration.Authentication?) throws {
     var configuration = clientConfiguration(
       ehloName: request.ehloName ?? "[127.0.0.1]", peerIsLoopback: false)
     // The local address literal is not known yet; any literal stands in for it here.
@@ -222,7 +235,7 @@ struct SendSession {
 
   /// The secret, from the request or its lookup (a password command, the keyring, a prompt): bounded by the
   /// step's deadline and cancelled with the send.
-  private mutating func resolveCredentials() throws {
+  mutating func resolveCredentials() throws {
     guard let credentials = request.credentials else { return }
     let password: Secret
     switch credentials.password {
@@ -248,7 +261,7 @@ struct SendSession {
     login = authentication
   }
 
-  private func clientConfiguration(ehloName: String, peerIsLoopback: Bool) -> SMTPClientConfiguration {
+  func clientConfiguration(ehloName: String, peerIsLoopback: Bool) -> SMTPClientConfiguration {
     SMTPClientConfiguration(
       security: request.security,
       ehloName: ehloName,
@@ -266,21 +279,27 @@ struct SendSession {
     )
   }
 
-  private mutating func converse() throws -> SendReport {
+  /// Connects, applies the plaintext policy and, with implicit TLS, runs the handshake: the channel up to the
+  /// greeting, the same for a send, a probe and a batch.
+  mutating func openChannel() throws -> SMTPConnection {
     let connection = try connect()
     self.connection = connection
-    let peer = connection.peer
-    self.peer = peer
-
+    peer = connection.peer
     if request.security == .plaintext {
       try ChannelPolicy.checkPlaintext(
-        peer: peer, allowInsecure: request.allowInsecure, hasCredentials: request.credentials != nil)
+        peer: connection.peer, allowInsecure: request.allowInsecure,
+        hasCredentials: request.credentials != nil)
       note(.warning, "plaintext session: no TLS, everything below is readable on the network")
     }
+    if request.security == .implicitTLS { try handshake() }
+    return connection
+  }
 
-    if request.security == .implicitTLS {
-      try handshake()
-      if stopAfterHandshake { return SendReport(failure: nil, goal: request.goal) }
+  mutating func converse() throws -> SendReport {
+    let connection = try openChannel()
+    let peer = connection.peer
+    if request.security == .implicitTLS && stopAfterHandshake {
+      return SendReport(failure: nil, goal: request.goal)
     }
 
     let configuration = clientConfiguration(
@@ -303,7 +322,7 @@ struct SendSession {
         }
         action = client.received(reply)
       case .send(let commands):
-        try checkServerWaitedItsTurn(client)
+        try checkServerWaitedItsTurn(insideTLS: client.isInsideTLS)
         if checksPlaintextMail && commands == [.startTLS] && request.security == .startTLS
           && !client.isInsideTLS
         {
@@ -322,11 +341,11 @@ struct SendSession {
         if stopAfterHandshake { return SendReport(failure: nil, goal: request.goal) }
         action = client.tlsEstablished()
       case .sendData(let thenQuit):
-        try checkServerWaitedItsTurn(client)
+        try checkServerWaitedItsTurn(insideTLS: client.isInsideTLS)
         try sendMessage(thenQuit: thenQuit)
         action = .readReply
       case .sendChunks(let prefix):
-        try checkServerWaitedItsTurn(client)
+        try checkServerWaitedItsTurn(insideTLS: client.isInsideTLS)
         let count = try sendChunks(after: prefix, utf8Paths: client.usesSMTPUTF8)
         action = client.chunksSent(count)
       case .finish(let result, let closing):
@@ -342,7 +361,7 @@ struct SendSession {
 
   // MARK: - Steps
 
-  private mutating func connect() throws -> SMTPConnection {
+  mutating func connect() throws -> SMTPConnection {
     enter(.connecting)
     let host = request.host
     let port = request.port
@@ -358,7 +377,7 @@ struct SendSession {
     }
   }
 
-  private mutating func handshake() throws {
+  mutating func handshake() throws {
     guard let connection else { preconditionFailure("handshake without a connection") }
     enter(.handshake)
     let configuration = TLSClientConfiguration(
@@ -410,7 +429,7 @@ struct SendSession {
     enter(.trusted)
   }
 
-  private func emitTLS(_ event: TLSEvent, insideTLS: Bool) {
+  func emitTLS(_ event: TLSEvent, insideTLS: Bool) {
     emit(.tls(event, showsChain: showsChain), insideTLS: insideTLS)
   }
 
@@ -419,11 +438,11 @@ struct SendSession {
   /// is tampering with the channel (77); elsewhere a protocol violation (76). RFC 5321 §4.3.1, RFC 2920 §3.
   /// The parser's buffer is checked, and the connection too: a read boundary may leave the injected bytes in
   /// the socket (or in OpenSSL) with the parser's buffer empty.
-  private func checkServerWaitedItsTurn(_ client: SMTPClient) throws {
+  func checkServerWaitedItsTurn(insideTLS: Bool) throws {
     let buffered = parser.bufferedByteCount
     guard buffered > 0 || connection?.hasUnreadReplyBytes() == true else { return }
     let amount = buffered > 0 ? "\(buffered) bytes of replies" : "replies"
-    if request.security == .startTLS && !client.isInsideTLS {
+    if request.security == .startTLS && !insideTLS {
       throw SendFailure(
         .security,
         "STARTTLS tampered: the server sent \(amount) to commands not yet sent, before TLS — nothing was sent",
@@ -434,7 +453,7 @@ struct SendSession {
   }
 
   /// DESIGN §3.3: any byte after the `220` to STARTTLS and before the handshake is an injection attempt.
-  private func checkNothingFollowsStartTLS(_ connection: SMTPConnection) throws {
+  func checkNothingFollowsStartTLS(_ connection: SMTPConnection) throws {
     if parser.bufferedByteCount > 0 || connection.hasPendingInput() {
       throw SendFailure(
         .security,
@@ -464,7 +483,7 @@ struct SendSession {
         .temporary, "\(SendStage.plaintextPolicy.label) rejected: \(recorded.text)",
         reason: .rejected(.plaintextPolicy, recorded))
     }
-    try checkServerWaitedItsTurn(client)
+    try checkServerWaitedItsTurn(insideTLS: client.isInsideTLS)
     try send([.rset], utf8Paths: false, entersStage: false)
     let reset = try readReply(awaitingFinalReply: false)
     if !(reset.isPositive || reset.isTransient || reset.isPermanent) {
@@ -480,21 +499,50 @@ struct SendSession {
       note(
         .info, "RSET was refused (\(record(reset).text)); STARTTLS resets the session anyway (RFC 3207 §4.2)")
     }
-    try checkServerWaitedItsTurn(client)
+    try checkServerWaitedItsTurn(insideTLS: client.isInsideTLS)
   }
 
-  private mutating func send(_ commands: [SMTPCommand], utf8Paths: Bool, entersStage: Bool = true) throws {
-    guard let connection else { preconditionFailure("send without a connection") }
+  mutating func send(_ commands: [SMTPCommand], utf8Paths: Bool, entersStage: Bool = true) throws {
     let bytes = try encode(commands, utf8Paths: utf8Paths, entersStage: entersStage)
     do {
-      try connection.write(bytes, deadline: deadline)
+      try transmit(bytes)
     } catch {
       throw failure(from: error, awaitingFinalReply: false)
     }
   }
 
+  /// Writes `bytes`, or with `coalescesWrites` keeps them (up to `coalescedLimit`) for one write when the
+  /// session next waits: back-to-back transactions of a batch then go in few TLS records and system calls.
+  mutating func transmit(_ bytes: [UInt8]) throws(TransportError) {
+    guard let connection else { preconditionFailure("write without a connection") }
+    if coalescesWrites && pendingOutput.count + bytes.count <= Self.coalescedLimit {
+      pendingOutput += bytes
+      return
+    }
+    try flushOutput()
+    try connection.write(bytes, deadline: deadline)
+  }
+
+  mutating func transmit(_ bytes: UnsafeRawBufferPointer) throws(TransportError) {
+    guard let connection else { preconditionFailure("write without a connection") }
+    if coalescesWrites && pendingOutput.count + bytes.count <= Self.coalescedLimit {
+      pendingOutput.append(contentsOf: bytes)
+      return
+    }
+    try flushOutput()
+    try connection.write(bytes, deadline: deadline)
+  }
+
+  /// Writes what `transmit` kept, if anything.
+  mutating func flushOutput() throws(TransportError) {
+    guard !pendingOutput.isEmpty, let connection else { return }
+    let bytes = pendingOutput
+    pendingOutput.removeAll(keepingCapacity: true)
+    try connection.write(bytes, deadline: deadline)
+  }
+
   /// The wire form of `commands`, each shown as it will go out (secrets redacted).
-  private mutating func encode(_ commands: [SMTPCommand], utf8Paths: Bool, entersStage: Bool = true) throws
+  mutating func encode(_ commands: [SMTPCommand], utf8Paths: Bool, entersStage: Bool = true) throws
     -> [UInt8]
   {
     if entersStage, let first = commands.first, let next = Self.stage(of: first) { enter(next) }
@@ -523,7 +571,7 @@ struct SendSession {
     return bytes
   }
 
-  private static func stage(of command: SMTPCommand) -> SendStage? {
+  static func stage(of command: SMTPCommand) -> SendStage? {
     switch command {
     case .ehlo, .helo: .ehlo
     case .startTLS: .startTLS
@@ -539,37 +587,46 @@ struct SendSession {
   /// The check pass (issue 10): reads the message once as written for a server offering `offer`, for what it
   /// needs (8-bit body, UTF-8 headers) and its exact size, before MAIL. A message that cannot be read ends the
   /// session here, with QUIT: nothing was sent.
-  private mutating func examineContent(for offer: ContentOffer) throws -> ContentNeeds {
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
-    defer { buffer.deallocate() }
-    var pass: ContentPass
+  mutating func examineContent(for offer: ContentOffer) throws -> ContentNeeds {
+    let checked: CheckedContent
     do {
-      pass = try ContentPass(request.message.source.open(for: offer))
-      while try pass.read(into: buffer) > 0 {
-        if cancellation.isCancelled { throw cancelled() }
-      }
+      checked = try examine(request.message.source, for: offer)
     } catch let error as MessageError {
       quitBestEffort()
       throw SendFailure(.dataError, "\(error.message) — nothing was sent", reason: .messageUnreadable)
     }
-    let checked = CheckedContent(offer: offer, size: pass.scanner.size, traits: pass.scanner.traits)
     checkedContent = checked
-    return ContentNeeds(
-      eightBitMIME: checked.traits.eightBitBody, smtpUTF8: checked.traits.eightBitHeaders, size: checked.size)
+    return checked.needs
+  }
+
+  /// One whole pass over `source` as written for `offer`: its size and traits.
+  func examine(_ source: any MessageSource, for offer: ContentOffer) throws -> CheckedContent {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
+    defer { buffer.deallocate() }
+    var pass = try ContentPass(source.open(for: offer))
+    while try pass.read(into: buffer) > 0 {
+      if cancellation.isCancelled { throw cancelled() }
+    }
+    return CheckedContent(offer: offer, size: pass.scanner.size, traits: pass.scanner.traits)
   }
 
   /// The pass that is sent: the same offer as the check pass, and it must read the same.
-  private func openSendPass() throws -> (ContentPass, CheckedContent) {
-    guard let checked = checkedContent else { preconditionFailure("content sent before it was examined") }
+  func openSendPass(_ source: any MessageSource, _ checked: CheckedContent) throws -> ContentPass {
     do throws(MessageError) {
-      return (try ContentPass(request.message.source.open(for: checked.offer)), checked)
+      return try ContentPass(source.open(for: checked.offer))
     } catch {
       throw notSent(error.message)
     }
   }
 
+  /// The message of a single send and what its check pass found.
+  private var singleContent: (any MessageSource, CheckedContent) {
+    guard let checked = checkedContent else { preconditionFailure("content sent before it was examined") }
+    return (request.message.source, checked)
+  }
+
   /// Reads the next piece of the send pass; a piece that takes the pass past the checked size fails at once.
-  private func readNext(
+  func readNext(
     _ pass: inout ContentPass, into buffer: UnsafeMutableRawBufferPointer, checked: CheckedContent
   ) throws -> Int {
     let count: Int
@@ -583,13 +640,13 @@ struct SendSession {
   }
 
   /// The end of the send pass: it must have read what the check pass read, or the end of data must not go.
-  private func verify(_ pass: ContentPass, against checked: CheckedContent) throws {
+  func verify(_ pass: ContentPass, against checked: CheckedContent) throws {
     guard pass.scanner.size == checked.size, pass.scanner.traits == checked.traits else {
       throw changed(checked, pass)
     }
   }
 
-  private func changed(_ checked: CheckedContent, _ pass: ContentPass) -> SendFailure {
+  func changed(_ checked: CheckedContent, _ pass: ContentPass) -> SendFailure {
     let what =
       pass.scanner.size != checked.size
       ? "\(pass.scanner.size > checked.size ? "more than" : "only") \(Self.grouped(pass.scanner.size)) octets "
@@ -600,7 +657,7 @@ struct SendSession {
 
   /// The message failed during the send pass, before the end of data: the connection is closed without it, so
   /// the server discards what it received.
-  private func notSent(_ message: String) -> SendFailure {
+  func notSent(_ message: String) -> SendFailure {
     SendFailure(
       .dataError, "\(message) — the message was not sent (the end of data never went)",
       reason: .messageUnreadable)
@@ -608,10 +665,24 @@ struct SendSession {
 
   /// DATA: the send pass through the dot-stuffing encoder, one read at a time from the session's buffers; the
   /// end of data (and QUIT when pipelined) only once the pass proved to be the one checked.
-  private mutating func sendMessage(thenQuit: Bool) throws {
+  mutating func sendMessage(thenQuit: Bool) throws {
+    let (source, checked) = singleContent
+    try sendMessage(source, checked: checked, then: thenQuit ? [.quit] : [], label: "message")
+  }
+
+  /// DATA content of `source`, then the commands `then` (the next message's envelope, or QUIT) in the write of
+  /// the end of data (RFC 2920 §3.1); `label` names the message in its summary line.
+  mutating func sendMessage(
+    _ source: any MessageSource, checked: CheckedContent, then following: [SMTPCommand], label: String
+  ) throws {
     guard let connection else { preconditionFailure("data without a connection") }
+    do {
+      try flushOutput()
+    } catch {
+      throw failure(from: error, awaitingFinalReply: false)
+    }
     enter(.uploading)
-    var (pass, checked) = try openSendPass()
+    var pass = try openSendPass(source, checked)
     let input = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
     defer { input.deallocate() }
     let output = UnsafeMutableRawBufferPointer.allocate(
@@ -622,7 +693,9 @@ struct SendSession {
     // Until the write holding the final dot starts, a failure means the server cannot have the message;
     // once it has started, the dot may have gone out: "delivery unknown".
     var finalWriteStarted = false
-    emit(.progress(sent: 0, total: checked.size))
+    if !quietTransactions { emit(.progress(sent: 0, total: checked.size)) }
+    // The envelope that follows is encoded (and shown) after the dot, where it goes.
+    var followingBytes: [UInt8] = []
     do {
       while true {
         let count = try readNext(&pass, into: input, checked: checked)
@@ -638,17 +711,42 @@ struct SendSession {
       try verify(pass, against: checked)
       var tail: [UInt8] = []
       encoder.finish(into: &tail)
-      if thenQuit { tail += Array("QUIT\r\n".utf8) }
+      if !following.isEmpty {
+        followingBytes = try encodeQuietly(following)
+        tail += followingBytes
+      }
+      // Issue 12 §3: the last moment the message can still be held back.
+      try runFinalWriteHook()
       finalWriteStarted = true
       try tail.withUnsafeBytes { try writeData($0, connection) }
       uploaded = checked.size
     } catch let error as TransportError {
       throw uploadFailure(error, finalWriteStarted: finalWriteStarted)
     }
-    uploadDone(encoder, total: checked.size)
+    uploadDone(encoder, total: checked.size, label: label)
     emit(.command("."))
-    if thenQuit { emit(.command("QUIT")) }
+    for command in following { emit(.command(command.transcriptText)) }
     enter(.awaitingFinalReply)
+  }
+
+  /// Issue 12 §3: called just before the write that carries the final dot or the LAST chunk; a failure it
+  /// throws ends the message as not sent.
+  func runFinalWriteHook() throws(SendFailure) {
+    if let hook = request.beforeFinalWrite { try hook() }
+    if let hook = batchHook { try hook(batchIndex) }
+  }
+
+  /// The wire form of commands whose transcript lines are emitted by the caller where they go.
+  func encodeQuietly(_ commands: [SMTPCommand]) throws -> [UInt8] {
+    var bytes: [UInt8] = []
+    for command in commands {
+      do {
+        bytes += try command.encoded(utf8Paths: true)
+      } catch {
+        throw SendFailure(.dataError, error.message)
+      }
+    }
+    return bytes
   }
 
   /// BDAT (RFC 3030 §2): `prefix` (MAIL and RCPT, or nothing), then the content in chunks of about
@@ -656,11 +754,22 @@ struct SendSession {
   /// fits one chunk goes out in the same write as its envelope. No dot-stuffing; line endings as for DATA.
   /// The LAST chunk only goes once the pass proved to be the one checked. Returns the number of chunks
   /// written.
-  private mutating func sendChunks(after prefix: [SMTPCommand], utf8Paths: Bool) throws -> Int {
-    guard let connection else { preconditionFailure("data without a connection") }
+  mutating func sendChunks(after prefix: [SMTPCommand], utf8Paths: Bool) throws -> Int {
+    let (source, checked) = singleContent
+    return try sendChunks(
+      source, checked: checked, after: prefix, utf8Paths: utf8Paths, then: [.quit], label: "message")
+  }
+
+  /// BDAT content of `source` after `prefix`, then the commands `then` (QUIT after the last message), as the
+  /// single-message form below describes.
+  mutating func sendChunks(
+    _ source: any MessageSource, checked: CheckedContent, after prefix: [SMTPCommand], utf8Paths: Bool,
+    then following: [SMTPCommand], label: String
+  ) throws -> Int {
+    guard connection != nil else { preconditionFailure("data without a connection") }
     var envelope = try encode(prefix, utf8Paths: utf8Paths)
     enter(.uploading)
-    var (pass, checked) = try openSendPass()
+    var pass = try openSendPass(source, checked)
     let input = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
     defer { input.deallocate() }
     // One chunk with room before it for the envelope (first chunk only) and its BDAT line, and after it for
@@ -679,7 +788,7 @@ struct SendSession {
     var chunks = 0
     // As with the final dot: once the write holding the LAST chunk starts, a failure is "delivery unknown".
     var finalWriteStarted = false
-    emit(.progress(sent: 0, total: checked.size))
+    if !quietTransactions { emit(.progress(sent: 0, total: checked.size)) }
 
     /// Writes the envelope (first time only), `BDAT n [LAST]` and the chunk, then `trailer`, in one write.
     func writeChunk(last: Bool, trailer: [UInt8]) throws(TransportError) {
@@ -700,7 +809,7 @@ struct SendSession {
         if let from = $0.baseAddress { (base + end).copyMemory(from: from, byteCount: $0.count) }
       }
       end += trailer.count
-      try connection.write(UnsafeRawBufferPointer(rebasing: buffer[start..<end]), deadline: deadline)
+      try transmit(UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
       chunks += 1
       filled = 0
     }
@@ -730,20 +839,23 @@ struct SendSession {
         }
       }
       filled += end.count
+      let trailer = try encodeQuietly(following)
+      // Issue 12 §3: the last moment the message can still be held back.
+      try runFinalWriteHook()
       finalWriteStarted = true
-      try writeChunk(last: true, trailer: Array("QUIT\r\n".utf8))
+      try writeChunk(last: true, trailer: trailer)
       uploaded = checked.size
     } catch let error as TransportError {
       throw uploadFailure(error, finalWriteStarted: finalWriteStarted)
     }
-    uploadDone(encoder, total: checked.size)
-    emit(.command("QUIT"))
+    uploadDone(encoder, total: checked.size, label: label)
+    for command in following { emit(.command(command.transcriptText)) }
     enter(.awaitingFinalReply)
     return chunks
   }
 
   /// `showData`: each line of `bytes` (as sent) as a data event.
-  private func showLines(_ bytes: UnsafeRawBufferPointer) {
+  func showLines(_ bytes: UnsafeRawBufferPointer) {
     var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
     if lines.last?.isEmpty == true { lines.removeLast() }
     for line in lines {
@@ -752,7 +864,7 @@ struct SendSession {
     }
   }
 
-  private func writeData(_ output: UnsafeRawBufferPointer, _ connection: SMTPConnection)
+  func writeData(_ output: UnsafeRawBufferPointer, _ connection: SMTPConnection)
     throws(TransportError)
   {
     if request.showData {
@@ -769,7 +881,7 @@ struct SendSession {
   }
 
   /// QUIT with a short deadline of its own and its reply, best effort: the outcome is already decided.
-  private mutating func quitBestEffort() {
+  mutating func quitBestEffort() {
     guard let connection else { return }
     let quitDeadline = Deadline.after(min(request.timeout, .seconds(2)), on: clock)
     if (try? connection.write(Array("QUIT\r\n".utf8), deadline: quitDeadline)) != nil {
@@ -781,7 +893,7 @@ struct SendSession {
     }
   }
 
-  private mutating func readReply(awaitingFinalReply: Bool) throws -> SMTPReply {
+  mutating func readReply(awaitingFinalReply: Bool) throws -> SMTPReply {
     guard let connection else { preconditionFailure("read without a connection") }
     var stepDeadline = deadline
     if stage == .greeting, let limit = request.greetingTimeout, limit < request.timeout {
@@ -815,7 +927,7 @@ struct SendSession {
     }
   }
 
-  private mutating func finish(_ result: SMTPResult, closing: SMTPClient.Closing) -> SendReport {
+  mutating func finish(_ result: SMTPResult, closing: SMTPClient.Closing) -> SendReport {
     if connection != nil {
       switch closing {
       case .quit:
@@ -847,7 +959,7 @@ struct SendSession {
 
   /// Until the write holding the end of the message starts, a failure means the server cannot have it; once it
   /// has started, the end may have gone out: "delivery unknown".
-  private func uploadFailure(_ error: TransportError, finalWriteStarted: Bool) -> SendFailure {
+  func uploadFailure(_ error: TransportError, finalWriteStarted: Bool) -> SendFailure {
     guard finalWriteStarted else {
       if error.kind == .cancelled { return cancelled() }
       return SendFailure(
@@ -858,12 +970,12 @@ struct SendSession {
   }
 
   /// The last progress event and, unless every line was shown, the content's one-line summary.
-  private func uploadDone(_ encoder: DataEncoder, total: Int) {
-    emit(.progress(sent: total, total: total))
+  func uploadDone(_ encoder: DataEncoder, total: Int, label: String) {
+    if !quietTransactions { emit(.progress(sent: total, total: total)) }
     if !request.showData {
       emit(
         .data(
-          "[message: \(Self.grouped(encoder.lineCount)) lines, \(Self.grouped(encoder.byteCount)) bytes"
+          "[\(label): \(Self.grouped(encoder.lineCount)) lines, \(Self.grouped(encoder.byteCount)) bytes"
             + (request.contentSummary.map { $0.isEmpty ? "" : "; " + $0 } ?? "") + "]"))
     }
   }

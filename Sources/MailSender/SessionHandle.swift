@@ -127,14 +127,18 @@ public final class SessionHandle<Report: Sendable>: Sendable {
   // MARK: Session side
 
   private func append(_ event: SendEvent) {
-    state.withLockSignalling { state in
+    let wasEmpty = state.withLockSignalling { state in
       if let continuation = state.continuation {
         continuation.yield(event)
-      } else {
-        state.queue.append(event)
+        return false
       }
+      let wasEmpty = state.head == state.queue.count
+      state.queue.append(event)
+      return wasEmpty
     }
-    EventDescriptor.signal(eventDescriptor)
+    // Only when the queue was empty: a poll(2) consumer drains the descriptor before it takes the queue, so
+    // events added meanwhile are taken with the rest (a batch's thousands of events cost no system call each).
+    if wasEmpty { EventDescriptor.signal(eventDescriptor) }
   }
 
   private func finish(_ report: Report) {

@@ -97,6 +97,9 @@ public struct StandardSMTPOptions: Sendable {
   public var chunkReplies: [Int: String] = [:]
   public var quitReply = "221 2.0.0 Bye"
   public var stall: Stall = .none
+  /// The stall waits for this many messages of the session to be received first (0: from the start): a batch
+  /// test stalls at its second message with 1.
+  public var stallAfterMessages = 0
   /// Sent instead of the greeting.
   public var endlessGreeting: EndlessReply?
   /// Sent instead of the EHLO reply.
@@ -149,6 +152,9 @@ private struct StandardSMTPConversation {
   var chunkedContent: [UInt8] = []
   var chunkIndex = 0
   var chunkFailed = false
+  /// Messages received in this session (DATA or BDAT LAST).
+  var received = 0
+  var stallDue: Bool { received >= options.stallAfterMessages }
 
   init(options: StandardSMTPOptions, session: ServerSession) {
     self.options = options
@@ -163,7 +169,8 @@ private struct StandardSMTPConversation {
       let text = String(decoding: line, as: UTF8.self)
       let verb = text.prefix { $0 != " " }.uppercased()
       let argument = text.drop { $0 != " " }.dropFirst()
-      if case .beforeReplyTo(let stalled, let seconds) = options.stall, stalled.uppercased() == verb {
+      if case .beforeReplyTo(let stalled, let seconds) = options.stall, stalled.uppercased() == verb, stallDue
+      {
         try session.stall(seconds)
       }
       switch verb {
@@ -328,9 +335,10 @@ private struct StandardSMTPConversation {
     guard acceptedRecipients > 0 else { return try session.send("554 5.5.1 Error: no valid recipients") }
     try session.send(options.dataReply)
     guard options.dataReply.hasPrefix("3") else { return }
-    if case .beforeReadingData(let seconds) = options.stall { try session.stall(seconds) }
+    if case .beforeReadingData(let seconds) = options.stall, stallDue { try session.stall(seconds) }
     _ = try session.readData()
-    if case .afterFinalDot(let seconds) = options.stall { try session.stall(seconds) }
+    if case .afterFinalDot(let seconds) = options.stall, stallDue { try session.stall(seconds) }
+    received += 1
     try session.send(options.finalReply)
     resetTransaction()
   }
@@ -358,7 +366,8 @@ private struct StandardSMTPConversation {
       return try session.send(reply)
     }
     session.recordMessage(chunkedContent)
-    if case .afterFinalDot(let seconds) = options.stall { try session.stall(seconds) }
+    if case .afterFinalDot(let seconds) = options.stall, stallDue { try session.stall(seconds) }
+    received += 1
     try session.send(options.finalReply)
     resetTransaction()
   }

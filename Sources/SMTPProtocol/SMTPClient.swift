@@ -377,21 +377,8 @@ public struct SMTPClient: Sendable {
       awaitingExamination = true
       return .examineContent(ContentOffer(eightBitMIME: current.eightBitMIME, smtpUTF8: current.smtpUTF8))
     }
-    if configuration.messageNeeds8BitMIME && !current.eightBitMIME {
-      return fail(.extensionMissing("8BITMIME"), at: .mail, then: .quit)
-    }
-    if configuration.messageNeedsSMTPUTF8 && !current.smtpUTF8 {
-      return fail(.extensionMissing("SMTPUTF8"), at: .mail, then: .quit)
-    }
-    if configuration.dsn != nil && !current.dsn {
-      return fail(.extensionMissing("DSN"), at: .mail, then: .quit)
-    }
-    // RFC 8689 §4.1: REQUIRETLS only over TLS, and only to a server that lists it (inside TLS).
-    if configuration.requireTLS && (!current.requireTLS || !isInsideTLS) {
-      return fail(.extensionMissing("REQUIRETLS"), at: .mail, then: .quit)
-    }
-    if let size = configuration.messageSize, let limit = current.size, size > limit {
-      return fail(.messageTooLarge(limit: limit), at: .mail, then: .quit)
+    if let refusal = Self.refusalBeforeMail(configuration, capabilities: current, isInsideTLS: isInsideTLS) {
+      return fail(refusal, at: .mail, then: .quit)
     }
     let mail = SMTPCommand.mail(
       reversePath: configuration.reversePath,
@@ -417,6 +404,24 @@ public struct SMTPClient: Sendable {
     }
     state = .mail(pipelined: false)
     return .send([mail])
+  }
+
+  /// What the server lacks for this transaction (checked before MAIL, so nothing of it is sent): an extension
+  /// the message or the request needs, or room for its size. One rule for a single send and for a batch.
+  static func refusalBeforeMail(
+    _ configuration: SMTPClientConfiguration, capabilities current: Capabilities, isInsideTLS: Bool
+  ) -> SMTPFailure.Kind? {
+    if configuration.messageNeeds8BitMIME && !current.eightBitMIME { return .extensionMissing("8BITMIME") }
+    if configuration.messageNeedsSMTPUTF8 && !current.smtpUTF8 { return .extensionMissing("SMTPUTF8") }
+    if configuration.dsn != nil && !current.dsn { return .extensionMissing("DSN") }
+    // RFC 8689 §4.1: REQUIRETLS only over TLS, and only to a server that lists it (inside TLS).
+    if configuration.requireTLS && (!current.requireTLS || !isInsideTLS) {
+      return .extensionMissing("REQUIRETLS")
+    }
+    if let size = configuration.messageSize, let limit = current.size, size > limit {
+      return .messageTooLarge(limit: limit)
+    }
+    return nil
   }
 
   private mutating func receivedMail(_ reply: SMTPReply, pipelined: Bool) -> Action {

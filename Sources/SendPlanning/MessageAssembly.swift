@@ -195,10 +195,12 @@ public enum MessageAssembly {
     let envelopeSender: String
     let envelopeRecipients: [String]
     var composedSender: Mailbox?
+    // Parsed and checked once, used twice (a batch of 5,000 files parsed each one twice).
+    var parsed: SuppliedMessage?
     if let supplied {
       // The message's own checks first (a bare CR or LF, with its line number), then its header's addresses.
       do throws(MessageError) {
-        _ = try SuppliedMessage(bytes: supplied)
+        parsed = try SuppliedMessage(bytes: supplied)
       } catch {
         throw planningError(error)
       }
@@ -240,7 +242,12 @@ public enum MessageAssembly {
       }
       messageID = ComposedMessage.makeMessageID(domain: domain(of: reversePath))
       if let supplied {
-        let message = try SuppliedMessage(bytes: supplied)
+        let message: SuppliedMessage
+        if let parsed {
+          message = parsed
+        } else {
+          message = try SuppliedMessage(bytes: supplied)
+        }
         findings = message.lint(envelopeSender: envelopeSender).map {
           AssemblyFinding(isWarning: $0.level == .warning, text: $0.text)
         }

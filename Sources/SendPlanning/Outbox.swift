@@ -251,8 +251,10 @@ struct UntrustedPlanningText: CustomStringConvertible {
 /// The sidecar of an outbox entry (JSON): never a secret — the route names the account and the channel flags,
 /// never a password or a password command.
 public struct OutboxEntry: Codable, Sendable, Hashable {
-  /// `queued`: due at the next flush. `sending`: a session is (or was, when its process died) under way —
-  /// written before the session starts, so a kill at any point leaves it known as unsure. `delivery-unknown`:
+  /// `queued`: due at the next flush (also while its session runs, until its final dot is about to leave).
+  /// `sending`: the final dot (or LAST chunk) is about to leave or has left — written by the session's hook just
+  /// before that write (issue 12 §3), so a kill before it leaves the entry queued and a kill after it leaves it
+  /// known as unsure (a `sending` entry whose lock is free lists as "delivery unknown"). `delivery-unknown`:
   /// the end of data may have reached the server; resent only when named with `--include-unknown`. `failed`:
   /// refused for good (5xx, a security or configuration failure); resent only when named.
   public enum State: String, Codable, Sendable, Hashable {

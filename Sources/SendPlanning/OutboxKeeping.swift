@@ -10,7 +10,12 @@ extension OutboxEntry.State {
   public static func kept(after failure: SendFailure?) -> OutboxEntry.State? {
     guard let failure else { return nil }
     if failure.reason == .deliveryUnknown || failure.category == .deliveryUnknown { return .deliveryUnknown }
-    if failure.category == .temporary || failure.category == .cancelled { return .queued }
+    // A refused connection (the server down, a laptop offline) is queued too, as msmtpq users expect.
+    if failure.category == .temporary || failure.category == .cancelled
+      || failure.reason == .connectionRefused
+    {
+      return .queued
+    }
     return nil
   }
 }

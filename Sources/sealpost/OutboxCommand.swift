@@ -4,6 +4,7 @@ import Foundation
 import MailSender
 import SMTPProtocol
 import SendPlanning
+import Synchronization
 
 /// `sealpost outbox`: the messages kept until a server takes them (issue 12 §2).
 struct OutboxCommand: ParsableCommand {
@@ -89,7 +90,9 @@ struct OutboxCommand: ParsableCommand {
   struct Flush: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "flush",
-      abstract: "Send the queued messages (or those named), one connection each, with the transcript.")
+      abstract:
+        "Send the queued messages (or those named), one connection per account and server, with the transcript."
+    )
 
     @Argument(help: "Only these ids (default: every queued message).")
     var ids: [String] = []
@@ -130,6 +133,8 @@ struct OutboxCommand: ParsableCommand {
       }
       var codes: [Int32] = []
       if !named.isEmpty && targets.contains(where: { (try? outbox.load($0)) == nil }) { codes.append(66) }
+      // Issue 12 §4: the messages of one account and server go over one connection, in the outbox's order.
+      var groups: [(route: OutboxEntry.Route, entries: [OutboxSend.Held])] = []
       for id in targets {
         guard let lock = try? outbox.lock(id) else {
           Output.verdict("\(id): being sent by another process — skipped")
@@ -152,10 +157,17 @@ struct OutboxCommand: ParsableCommand {
           continue
         default: break
         }
-        let code = OutboxSend.flush(&entry, outbox: outbox, format: format)
-        withExtendedLifetime(lock) {}
-        if let code { codes.append(code) }
-        if code == 130 || code == 143 { break }
+        let held = OutboxSend.Held(entry: entry, lock: lock)
+        if let group = groups.firstIndex(where: { $0.route == entry.route }) {
+          groups[group].entries.append(held)
+        } else {
+          groups.append((entry.route, [held]))
+        }
+      }
+      for group in groups {
+        let groupCodes = OutboxSend.flush(group.entries, outbox: outbox, format: format)
+        codes += groupCodes
+        if groupCodes.contains(130) || groupCodes.contains(143) { break }
       }
       guard let worst = OutboxSend.mostSerious(codes) else { return }
       throw ExitCode(worst)
@@ -198,21 +210,29 @@ enum OutboxSend {
       // A message in memory is kept as it is; one that streams is written a piece at a time (a failed read
       // keeps nothing, where reading it whole into memory first had kept an empty message).
       if let bytes = request.message.inMemoryBytes {
-        return try outbox.add(message: bytes, envelope: envelope, route: route, state: .sending)
+        return try outbox.add(message: bytes, envelope: envelope, route: route, state: .queued)
       }
       return try outbox.add(
-        source: request.message.source, envelope: envelope, route: route, state: .sending)
+        source: request.message.source, envelope: envelope, route: route, state: .queued)
     }
     entry.attempts = 1
     try run { () throws(OutboxError) in try outbox.save(entry) }
-    let report = Output.drive(format: format) { MailSender.start(request) }
+    // Issue 12 §3: "sending" is written just before the final dot leaves, no sooner: a kill before it leaves the
+    // message queued, a kill after it "delivery unknown".
+    let ledger = SendingLedger(outbox: outbox, entries: [entry])
+    var request = request
+    request.beforeFinalWrite = { () throws(SendFailure) in try ledger.markSending(0) }
+    let report = Output.drive(format: format) { [request] in MailSender.start(request) }
+    entry = ledger.entry(0)
     let kept = settle(&entry, report: report, outbox: outbox, keepFailed: false)
     withExtendedLifetime(lock) {}
     return (report, kept ? entry : nil)
   }
 
-  /// Records how a session ended: removed on a final 2xx; queued after a temporary failure or a cancel before
-  /// the end of data; "delivery unknown" when the end of data may have reached the server; otherwise failed
+  /// Records how a session ended: removed on a final 2xx; queued after a temporary failure, a cancel before the
+  /// end of data, or a server that could not be reached (connection refused, network unreachable: an offline
+  /// laptop, as msmtpq users expect — the exit code stays 69); "delivery unknown" when the end of data may have
+  /// reached the server; otherwise failed
   /// (kept when `keepFailed`, else removed: the caller still has the message and the verdict says why).
   /// Returns whether the message is still in the outbox.
   @discardableResult
@@ -226,10 +246,8 @@ enum OutboxSend {
       }
       return false
     }
-    if failure.reason == .deliveryUnknown || failure.category == .deliveryUnknown {
-      entry.state = .deliveryUnknown
-    } else if failure.category == .temporary || failure.category == .cancelled {
-      entry.state = .queued
+    if let kept = OutboxEntry.State.kept(after: failure) {
+      entry.state = kept
     } else if keepFailed {
       entry.state = .failed
     } else {
@@ -258,41 +276,93 @@ enum OutboxSend {
     }
   }
 
-  /// Sends one outbox entry (locked by the caller); its exit code, 0 when sent.
-  static func flush(_ entry: inout OutboxEntry, outbox: Outbox, format: TranscriptFormat) -> Int32? {
-    let request: SendRequest
+  /// An entry and its lock, held by this process while it is sent.
+  struct Held {
+    var entry: OutboxEntry
+    let lock: Outbox.EntryLock
+  }
+
+  /// Sends outbox entries of one route (locked by the caller) over one connection; their exit codes, 0 for
+  /// each one sent.
+  static func flush(_ group: [Held], outbox: Outbox, format: TranscriptFormat) -> [Int32] {
+    let entries = group.map(\.entry)
+    var codes: [Int32] = []
+    // The channel, planned once from the route the entries share.
+    let channel: SendRequest
+    let account: Account?
     do {
-      request = try makeRequest(entry, outbox: outbox)
+      (channel, account) = try makeRequest(entries[0], outbox: outbox, message: [])
     } catch {
-      entry.lastError = error.description
-      entry.updated = Date().timeIntervalSince1970
-      try? outbox.save(entry)
-      Output.verdict("\(entry.id): \(error.description) — kept in the outbox")
-      return error.exitCode
+      for var entry in entries {
+        entry.lastError = error.description
+        entry.updated = Date().timeIntervalSince1970
+        try? outbox.save(entry)
+        Output.verdict("\(entry.id): \(error.description) — kept in the outbox")
+        codes.append(error.exitCode)
+      }
+      return codes
     }
-    entry.state = .sending
-    entry.attempts += 1
-    entry.updated = Date().timeIntervalSince1970
-    do throws(OutboxError) {
-      // Before the session: a process killed from here on leaves the entry known as "delivery unknown".
-      try outbox.save(entry)
-    } catch {
-      Output.verdict("\(entry.id): \(error.message) — not sent")
-      return error.exitCode
+    var messages: [BatchMessage] = []
+    var sent: [Int] = []
+    for (index, entry) in entries.enumerated() {
+      do throws(OutboxError) {
+        let bytes = try outbox.message(entry.id)
+        messages.append(
+          BatchMessage(
+            reversePath: entry.envelope.reversePath, recipients: entry.envelope.recipients,
+            message: MessageContent(bytes: bytes)))
+        sent.append(index)
+        Output.verdict(
+          "\(entry.id): sending to "
+            + entry.envelope.recipients.map { UntrustedText($0).escaped }.joined(separator: ", "))
+      } catch {
+        Output.verdict("\(entry.id): \(error.message) — not sent")
+        codes.append(error.exitCode)
+      }
     }
-    Output.verdict(
-      "\(entry.id): sending to "
-        + entry.envelope.recipients.map { UntrustedText($0).escaped }.joined(separator: ", "))
-    let report = Output.drive(format: format) { MailSender.start(request) }
-    let kept = settle(&entry, report: report, outbox: outbox, keepFailed: true)
-    Output.verdict("\(entry.id): \(report.verdictLine)" + (kept ? " — \(keptLine(entry))" : ""))
-    return report.exitCode
+    guard !messages.isEmpty else { return codes }
+    // Issue 12 §3: each entry says "sending" from just before its final dot leaves, no sooner.
+    let ledger = SendingLedger(outbox: outbox, entries: sent.map { entries[$0] })
+    var request = BatchRequest(channel: channel, messages: messages)
+    request.beforeFinalWrite = { (index) throws(SendFailure) in try ledger.markSending(index) }
+    // Each message is recorded as soon as its outcome is known: a sent one leaves the outbox before the next
+    // one's final dot, so a kill later in the batch cannot leave it looking unsure.
+    request.settled = { index, report in ledger.settle(index, report) }
+    let report = Output.drive(format: format) { [request] in MailSender.startBatch(request) }
+    for position in sent.indices {
+      let entry = ledger.entry(position)
+      let message = report.messages[position]
+      let kept = ledger.isKept(position)
+      Output.verdict("\(entry.id): \(message.verdictLine)" + (kept ? " — \(keptLine(entry))" : ""))
+      codes.append(message.exitCode)
+      // The account's `record` Maildir gets the octets the server took (issue 12 §2); a failure is a warning.
+      var sentRequest = channel
+      sentRequest.reversePath = messages[position].reversePath
+      sentRequest.recipients = messages[position].recipients
+      sentRequest.message = messages[position].message
+      if case .failed(let warning)? = SentCopy.record(message, of: sentRequest, account: account) {
+        Output.verdict("\(entry.id): warning: \(warning)")
+      }
+    }
+    withExtendedLifetime(group) {}
+    return codes
+  }
+
+  static func outboxMessage(_ entry: OutboxEntry, _ outbox: Outbox) throws(SendFailure) -> [UInt8] {
+    try run { () throws(OutboxError) in try outbox.message(entry.id) }
   }
 
   /// The request for an entry: its route planned again (account, recorded pins, password sources), its message
   /// and envelope as stored.
-  static func makeRequest(_ entry: OutboxEntry, outbox: Outbox) throws(SendFailure) -> SendRequest {
-    let message = try run { () throws(OutboxError) in try outbox.message(entry.id) }
+  static func makeRequest(_ entry: OutboxEntry, outbox: Outbox, message: [UInt8]? = nil) throws(SendFailure)
+    -> (SendRequest, Account?)
+  {
+    var bytes: [UInt8]
+    if let message {
+      bytes = message
+    } else {
+      bytes = try outboxMessage(entry, outbox)
+    }
     let overrides = entry.route.overrides
     var account: Account?
     if entry.route.config != nil || entry.route.account != nil || entry.route.server == nil {
@@ -313,8 +383,54 @@ enum OutboxSend {
       return plan
     }
     let credentials = CLIPlanning.secrets(passwordCommand: nil).credentials(for: plan)
-    return plan.request(
+    let request = plan.request(
       reversePath: entry.envelope.reversePath, recipients: entry.envelope.recipients,
-      message: MessageContent(bytes: message), credentials: credentials)
+      message: MessageContent(bytes: bytes), credentials: credentials)
+    return (request, account)
+  }
+}
+
+/// The entries of a send through the outbox as the session's hook updates them: "sending" is written (atomically,
+/// fsync'd) on the session's thread just before a message's final dot or LAST chunk leaves (issue 12 §3). A
+/// failure to write it holds the message back (not sent).
+final class SendingLedger: Sendable {
+  private let outbox: Outbox
+  private let entries: Mutex<[OutboxEntry]>
+  private let kept: Mutex<Set<Int>> = Mutex([])
+
+  init(outbox: Outbox, entries: [OutboxEntry]) {
+    self.outbox = outbox
+    self.entries = Mutex(entries)
+  }
+
+  func entry(_ index: Int) -> OutboxEntry { entries.withLock { $0[index] } }
+
+  /// Whether entry `index` is still in the outbox after its settlement.
+  func isKept(_ index: Int) -> Bool { kept.withLock { $0.contains(index) } }
+
+  /// Records the outcome of entry `index` (one more attempt): removed when sent, else its new state.
+  func settle(_ index: Int, _ report: SendReport) {
+    var entry = self.entry(index)
+    entry.attempts += 1
+    if OutboxSend.settle(&entry, report: report, outbox: outbox, keepFailed: true) {
+      kept.withLock { _ = $0.insert(index) }
+    }
+    entries.withLock { $0[index] = entry }
+  }
+
+  func markSending(_ index: Int) throws(SendFailure) {
+    var entry = self.entry(index)
+    entry.state = .sending
+    entry.updated = Date().timeIntervalSince1970
+    do throws(OutboxError) {
+      try outbox.save(entry)
+    } catch {
+      var failure = SendFailure(
+        .temporary, "\(error.message) — the message was not sent (the end of data never went)",
+        reason: .localError)
+      failure.exitCode = error.exitCode
+      throw failure
+    }
+    entries.withLock { $0[index] = entry }
   }
 }

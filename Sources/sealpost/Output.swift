@@ -229,7 +229,10 @@ enum Input {
 
     var bytes: [UInt8] = []
     if (info.st_mode & S_IFMT) == S_IFREG { bytes.reserveCapacity(Int(info.st_size) + 1) }
-    let chunkSize = 64 << 10
+    // A regular file's size is known: a chunk just over it (so one read also sees the end), not 64 KiB zeroed
+    // for every small file of a batch.
+    let chunkSize =
+      (info.st_mode & S_IFMT) == S_IFREG ? min(64 << 10, max(Int(info.st_size) + 1, 4096)) : 64 << 10
     var chunk = [UInt8](repeating: 0, count: chunkSize)
     while true {
       // Never more than limit + 1 octets: enough to know the input is over the limit.

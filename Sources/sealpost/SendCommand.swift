@@ -156,6 +156,11 @@ struct SendCommand: ParsableCommand {
       "If the send fails for now (4xx, timeout, connection lost), keep the message in the outbox ('sealpost outbox flush' sends it); the account key `queue on` does the same."
   )
   var queue = false
+  @Option(
+    help: ArgumentHelp(
+      "Send every *.eml file of this folder (by name) over one connection; the envelope of each from its From, To, Cc and Bcc (as sendmail -t) unless --from or --to/--cc/--bcc are given. One line per message; exit status: the most serious among them.",
+      valueName: "dir"), completion: .directory)
+  var batch: String?
 
   // S/MIME (issue 15).
   @Flag(
@@ -174,6 +179,7 @@ struct SendCommand: ParsableCommand {
   var recipientCert: [String] = []
 
   func run() throws {
+    if let batch { return try runBatch(folder: batch) }
     if dryRun {
       do {
         let account = try dryRunAccount()
@@ -241,7 +247,7 @@ struct SendCommand: ParsableCommand {
       exitCode: report.exitCode)
   }
 
-  private func transcriptFormat() throws(SendFailure) -> TranscriptFormat {
+  func transcriptFormat() throws(SendFailure) -> TranscriptFormat {
     guard let format = TranscriptFormat(rawValue: transcript) else {
       throw SendFailure(.usage, "--transcript takes text, jsonl or none")
     }
@@ -299,14 +305,7 @@ struct SendCommand: ParsableCommand {
   private func makeMessage(account: Account?, checkFirst: () throws(SendFailure) -> Void = {})
     throws(SendFailure) -> AssembledMessage
   {
-    var sizeLimit = Input.defaultMaximumSize
-    if let maxSize {
-      guard let parsed = Input.parseSize(maxSize) else {
-        throw SendFailure(
-          .usage, "--max-size \(UntrustedText(maxSize).escaped): say a number of octets, or with K, M or G")
-      }
-      sizeLimit = parsed
-    }
+    let sizeLimit = try maximumSize()
     var fields = MessageFields()
     fields.from = from
     (fields.to, fields.cc, fields.bcc) = (to, cc, bcc)
@@ -388,6 +387,16 @@ struct SendCommand: ParsableCommand {
     }
   }
 
+  /// `--max-size`, else the default limit of what is read.
+  func maximumSize() throws(SendFailure) -> Int {
+    guard let maxSize else { return Input.defaultMaximumSize }
+    guard let parsed = Input.parseSize(maxSize) else {
+      throw SendFailure(
+        .usage, "--max-size \(UntrustedText(maxSize).escaped): say a number of octets, or with K, M or G")
+    }
+    return parsed
+  }
+
   /// The channel flags, as the plan and the outbox (which plans again at a flush) take them.
   var overrides: ChannelOverrides {
     ChannelOverrides(
@@ -417,8 +426,33 @@ struct SendCommand: ParsableCommand {
     }
     let dsn = try dsnRequest()
 
+    let (plan, account) = try channelPlan()
+    let assembled = try makeMessage(account: account) { () throws(SendFailure) in
+      // Files: the CA file before the message, body and attachments.
+      if case .certificateAuthorities(let caFile?) = plan.trust {
+        try Input.checkReadable(caFile, what: "CA file")
+      }
+    }
+    for note in assembled.notes { Output.verdict("note: " + note.worded(CLIPlanning.flag)) }
+
+    // Secrets last: the session looks the password up when it starts, bounded and cancellable.
+    let credentials = CLIPlanning.secrets(passwordCommand: passwordCommand).credentials(for: plan)
+    // S/MIME before connecting: every certificate checked, all or nothing (issue 15).
+    let copies = try protect(assembled, account: account)
+    let requests = copies.map { copy in
+      var request = plan.request(for: copy.message, credentials: credentials, showData: showData)
+      request.dsn = dsn
+      request.requireTLS = requireTLS
+      request.contentSummary = copy.summary
+      return request
+    }
+    return (requests, assembled.findings, account)
+  }
+
+  /// The account (DESIGN §6: the one named, else the default one when no --server is given) and the channel
+  /// planned for it with the flags, checked for the plaintext policy.
+  func channelPlan() throws(SendFailure) -> (ChannelPlan, Account?) {
     let overrides = self.overrides
-    // The account (DESIGN §6): the one named, else the default one when no --server is given.
     var account: Account?
     if config != nil || self.account != nil || server == nil {
       let catalog = try CLIPlanning.catalog(explicit: config)
@@ -441,26 +475,7 @@ struct SendCommand: ParsableCommand {
       throw SendFailure(.usage, "--password-command and --auth need --user")
     }
     try CLIPlanning.run { () throws(PlanningError) in try plan.checkPlaintext() }
-    let assembled = try makeMessage(account: account) { () throws(SendFailure) in
-      // Files: the CA file before the message, body and attachments.
-      if case .certificateAuthorities(let caFile?) = plan.trust {
-        try Input.checkReadable(caFile, what: "CA file")
-      }
-    }
-    for note in assembled.notes { Output.verdict("note: " + note.worded(CLIPlanning.flag)) }
-
-    // Secrets last: the session looks the password up when it starts, bounded and cancellable.
-    let credentials = CLIPlanning.secrets(passwordCommand: passwordCommand).credentials(for: plan)
-    // S/MIME before connecting: every certificate checked, all or nothing (issue 15).
-    let copies = try protect(assembled, account: account)
-    let requests = copies.map { copy in
-      var request = plan.request(for: copy.message, credentials: credentials, showData: showData)
-      request.dsn = dsn
-      request.requireTLS = requireTLS
-      request.contentSummary = copy.summary
-      return request
-    }
-    return (requests, assembled.findings, account)
+    return (plan, account)
   }
 
   /// The body and subject of a send given no body on a terminal (no `--body`, `--body-file` or `--message`, and

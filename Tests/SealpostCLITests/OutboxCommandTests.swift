@@ -346,9 +346,9 @@ import Testing
   }
 
   /// SIGKILL of `send --queue` while it writes an 8.8 MB message to the outbox (the message file's temporary
-  /// half-written), right after the message file, while the sidecar is written, and after it: an entry is listed only when whole (its
-  /// message file has the size its sidecar says), none is listed as queued for a silent resend, and the listing
-  /// still works.
+  /// half-written), right after the message file, while the sidecar is written, and after it: an entry is listed
+  /// only when whole (its message file has the size its sidecar says), and as queued — the session had not
+  /// reached the final dot (issue 12 §3) — and the listing still works.
   @Test(arguments: [".eml.tmp-", ".eml", ".json.tmp-", ".json"])
   func aSendKilledWhileWritingTheOutboxLeavesNoTornEntry(killWhenSeen marker: String) throws {
     let sandbox = try Sandbox()
@@ -389,18 +389,19 @@ import Testing
     }
     let listing = try sandbox.run(["outbox"])
     #expect(listing.status == 0, "\(listing.stderr)")
-    #expect(!listing.stdout.contains("  queued  "), "a killed session is never queued for a silent resend")
-    #expect(listing.stdout.contains("delivery unknown") == !sidecars.isEmpty, "\(listing.stdout)")
+    #expect(!listing.stdout.contains("delivery unknown"), "nothing was sent: \(listing.stdout)")
+    #expect(listing.stdout.contains("  queued  ") == !sidecars.isEmpty, "\(listing.stdout)")
   }
 
   /// SIGKILL of `outbox flush` at every stage: the message is still there, never removed without the final
-  /// 2xx, and known as "delivery unknown" — the sidecar says "sending" before the session starts, and the
-  /// session's events reach this process after the fact, so a flush killed at any stage cannot tell whether
-  /// its end of data left (see the README's outbox section).
+  /// 2xx, and in the exact state of the stage (issue 12 §3): "sending" is written just before the write that
+  /// carries the final dot, so a kill before it leaves the message queued (the next flush sends it) and a kill
+  /// after it "delivery unknown" (never resent without its name).
   @Test(arguments: [
-    "connect", "handshake", "AUTH", "envelope", "mid-upload", "after the final dot",
+    ("connect", "queued"), ("handshake", "queued"), ("AUTH", "queued"), ("envelope", "queued"),
+    ("mid-upload", "queued"), ("after the final dot", "delivery-unknown"),
   ])
-  func aFlushKilledAtEveryStageLosesNothingAndCallsNothingSent(stage: String) throws {
+  func aFlushKilledAtEveryStageLeavesTheExactState(stage: String, state: String) throws {
     let sandbox = try Sandbox()
     defer { sandbox.remove() }
     // Queue the message with a server that says 451 at MAIL.
@@ -409,64 +410,116 @@ import Testing
     try sandbox.point(at: refusing.port)
     // For the upload: a message larger than the socket buffers, so the upload is under way when the server
     // stops reading.
-    let message =
-      stage == "mid-upload"
-      ? Self.message + String(repeating: "0123456789abcdef0123456789abcdef0123456789\n", count: 200_000)
-      : Self.message
+    let message = stage == "mid-upload" ? Self.large : Self.message
     let queued = try sandbox.send(message: message)
     _ = try #require(Self.id(in: queued.stderr), "\(queued.stderr)")
     refusing.stop()
     let stalled = try ScriptedSMTPServer(
-      standard: try Self.options { options in
-        switch stage {
-        case "connect": options.stall = .beforeGreeting(seconds: 20)
-        case "handshake": options.stall = .midHandshake(seconds: 20)
-        case "AUTH": options.stall = .beforeReplyTo(verb: "AUTH", seconds: 20)
-        case "envelope": options.stall = .beforeReplyTo(verb: "RCPT", seconds: 20)
-        case "mid-upload": options.stall = .beforeReadingData(seconds: 20)
-        default: options.stall = .afterFinalDot(seconds: 20)
-        }
-      }, options: ScriptedSMTPServer.Options(timeout: 30))
+      standard: try Self.options { $0.stall = Self.stall(at: stage) },
+      options: ScriptedSMTPServer.Options(timeout: 30))
     defer { stalled.stop() }
     // Timeouts far beyond the stall, so only the kill ends the flush.
     try sandbox.point(at: stalled.port, extra: "timeout 30")
-    let entries = try sandbox.sidecars()
-    try #require(entries.count == 1)
+    try #require(try sandbox.sidecars().count == 1)
     let flushed = try sandbox.run(["outbox", "flush"]) { process, _ in
-      let deadline = Date().addingTimeInterval(15)
-      while Date() < deadline {
-        let session = stalled.sessions.first
-        let reached: Bool
-        switch stage {
-        case "connect": reached = session != nil
-        case "handshake": reached = session?.commands.contains("STARTTLS") == true
-        case "AUTH": reached = session?.commands.contains { $0.hasPrefix("AUTH") } == true
-        case "envelope": reached = session?.commands.contains { $0.hasPrefix("RCPT") } == true
-        case "mid-upload": reached = session?.commands.contains("DATA") == true
-        default: reached = session?.messages.isEmpty == false
-        }
-        if reached { break }
-        usleep(10_000)
-      }
-      // A little longer, so the client is inside the stalled step.
-      usleep(200_000)
-      kill(process.processIdentifier, SIGKILL)
+      Self.killClient(process, when: stalled, reaches: stage, message: 1)
     }
     #expect(flushed.status == SIGKILL, "\(flushed.stderr)")
     let after = try sandbox.sidecars()
     #expect(after.count == 1, "the message must still be there")
-    let files = try FileManager.default.contentsOfDirectory(atPath: sandbox.outboxFolder)
-    #expect(files.contains { $0.hasSuffix(".eml") })
-    // Never sent without the 2xx: not removed, and listed as unsure, never as queued for a silent resend.
+    #expect(after.first?["state"] as? String == (state == "queued" ? "queued" : "sending"), "\(after)")
     let listing = try sandbox.run(["outbox"])
-    #expect(listing.stdout.contains("delivery unknown"), "\(listing.stdout)")
+    #expect(
+      listing.stdout.contains(state == "queued" ? "  queued  " : "  delivery unknown  "), "\(listing.stdout)")
     let accepting = try ScriptedSMTPServer(standard: try Self.options())
     defer { accepting.stop() }
     try sandbox.point(at: accepting.port)
     let flush = try sandbox.run(["outbox", "flush"])
-    #expect(flush.status == 0)
-    #expect(flush.stderr.contains("delivery unknown — not resent"), "\(flush.stderr)")
-    #expect(accepting.sessions.count == 0)
-    #expect(try sandbox.sidecars().first?["state"] as? String == "delivery-unknown")
+    #expect(flush.status == 0, "\(flush.stderr)")
+    if state == "queued" {
+      // Nothing had been sent: the next flush sends it, and only its 2xx removes it.
+      #expect(accepting.waitForFinishedSessions(1).first?.messages.count == 1)
+      #expect(try sandbox.sidecars().isEmpty)
+    } else {
+      #expect(flush.stderr.contains("delivery unknown — not resent"), "\(flush.stderr)")
+      #expect(accepting.sessions.count == 0)
+      #expect(try sandbox.sidecars().first?["state"] as? String == "delivery-unknown")
+    }
+  }
+
+  /// The same across a batch of three: killed in the middle of the second message, the first is sent and
+  /// removed, the second queued or "delivery unknown" by the stage, the third queued.
+  @Test(arguments: [("envelope", "queued"), ("mid-upload", "queued"), ("after the final dot", "sending")])
+  func aFlushKilledInTheMiddleOfABatch(stage: String, second: String) throws {
+    let sandbox = try Sandbox()
+    defer { sandbox.remove() }
+    let refusing = try ScriptedSMTPServer(
+      standard: try Self.options { $0.mailFromReply = "451 4.3.0 Try again later" })
+    try sandbox.point(at: refusing.port)
+    for (number, text) in [Self.message, stage == "mid-upload" ? Self.large : Self.message, Self.message]
+      .enumerated()
+    {
+      let queued = try sandbox.send(
+        message: text.replacingOccurrences(of: "Subject: Outbox test", with: "Subject: \(number + 1)"))
+      #expect(queued.status == 75, "\(queued.stderr)")
+      usleep(2_000)
+    }
+    refusing.stop()
+    let stalled = try ScriptedSMTPServer(
+      standard: try Self.options {
+        $0.stall = Self.stall(at: stage)
+        $0.stallAfterMessages = 1
+      }, options: ScriptedSMTPServer.Options(timeout: 30))
+    defer { stalled.stop() }
+    try sandbox.point(at: stalled.port, extra: "timeout 30")
+    let flushed = try sandbox.run(["outbox", "flush"]) { process, _ in
+      Self.killClient(process, when: stalled, reaches: stage, message: 2)
+    }
+    #expect(flushed.status == SIGKILL, "\(flushed.stderr)")
+    #expect(stalled.sessions.count == 1, "one connection for the three")
+    let states = Dictionary(
+      uniqueKeysWithValues: try sandbox.sidecars().map {
+        ($0["subject"] as? String ?? "", $0["state"] as? String ?? "")
+      })
+    #expect(states == ["2": second, "3": "queued"], "message 1 sent and removed: \(states)")
+  }
+
+  static let large =
+    message + String(repeating: "0123456789abcdef0123456789abcdef0123456789\n", count: 200_000)
+
+  static func stall(at stage: String) -> StandardSMTPOptions.Stall {
+    switch stage {
+    case "connect": .beforeGreeting(seconds: 20)
+    case "handshake": .midHandshake(seconds: 20)
+    case "AUTH": .beforeReplyTo(verb: "AUTH", seconds: 20)
+    case "envelope": .beforeReplyTo(verb: "RCPT", seconds: 20)
+    case "mid-upload": .beforeReadingData(seconds: 20)
+    default: .afterFinalDot(seconds: 20)
+    }
+  }
+
+  /// Waits until the server has seen the stage for the `message`-th time (a little longer, so the client is
+  /// inside the stalled step), then kills the client.
+  static func killClient(
+    _ process: Process, when server: ScriptedSMTPServer, reaches stage: String, message: Int
+  ) {
+    let deadline = Date().addingTimeInterval(15)
+    while Date() < deadline {
+      let session = server.sessions.first
+      let commands = session?.commands ?? []
+      let reached: Bool
+      switch stage {
+      case "connect": reached = session != nil
+      case "handshake": reached = commands.contains("STARTTLS")
+      case "AUTH": reached = commands.contains { $0.hasPrefix("AUTH") }
+      case "envelope": reached = commands.filter { $0.hasPrefix("RCPT") }.count >= message
+      case "mid-upload": reached = commands.filter { $0 == "DATA" }.count >= message
+      default: reached = (session?.messages.count ?? 0) >= message
+      }
+      if reached { break }
+      usleep(10_000)
+    }
+    usleep(200_000)
+    Glibc.kill(process.processIdentifier, SIGKILL)
   }
 }
