@@ -170,6 +170,45 @@ import Testing
     #expect(try sandbox.sidecars().isEmpty)
   }
 
+  /// The account's `record` Maildir gets each message a batch sent — `send --batch` and `outbox flush` alike —
+  /// as the octets the server took (read back with Python's `mailbox.Maildir`); a refused one is not recorded.
+  @Test func batchesRecordEachSentMessage() throws {
+    let sandbox = try Sandbox()
+    defer { sandbox.remove() }
+    let server = try ScriptedSMTPServer(
+      standard: try OutboxCommandTests.options {
+        $0.recipientReplies["r2@example.org"] = "550 5.1.1 No such user"
+      })
+    defer { server.stop() }
+    let record = sandbox.directory.file("Sent")
+    try sandbox.point(at: server.port, extra: "record \(record)")
+    let folder = try Self.folder(sandbox, ["1.eml": Self.eml(1), "2.eml": Self.eml(2), "3.eml": Self.eml(3)])
+    let batch = try sandbox.run(["send", "--config", sandbox.config, "--batch", folder, "--timeout", "5"])
+    #expect(batch.status == 69, "\(batch.stderr)")
+    #expect(!batch.stderr.contains("warning"), "\(batch.stderr)")
+    let afterBatch = try RecordMaildirTests.maildir(record)
+    #expect(
+      afterBatch.messages.map { String(decoding: $0, as: UTF8.self) }.sorted()
+        == [1, 3].map { Self.wire($0).replacingOccurrences(of: "\r\n..", with: "\r\n.") })
+    #expect(afterBatch.new == 2 && afterBatch.tmp == 0)
+
+    // The outbox: one message queued by a refusal for now, then flushed (over one connection) and recorded.
+    let refusing = try ScriptedSMTPServer(
+      standard: try OutboxCommandTests.options { $0.mailFromReply = "451 4.3.0 Try again later" })
+    try sandbox.point(at: refusing.port, extra: "record \(record)")
+    let queued = try sandbox.send(message: Self.eml(4))
+    #expect(queued.status == 75, "\(queued.stderr)")
+    refusing.stop()
+    try sandbox.point(at: server.port, extra: "record \(record)")
+    let flush = try sandbox.run(["outbox", "flush"])
+    #expect(flush.status == 0, "\(flush.stderr)")
+    let afterFlush = try RecordMaildirTests.maildir(record)
+    #expect(afterFlush.messages.count == 3, "\(flush.stderr)")
+    #expect(
+      afterFlush.messages.contains { String(decoding: $0, as: UTF8.self).contains("Subject: Batch 4\r\n") })
+    #expect(afterFlush.defects == 0)
+  }
+
   /// `--queue` and a server that cannot be reached (connection refused: an offline laptop): the message is
   /// queued (the exit code stays 69, DESIGN §4), as msmtpq users expect.
   @Test func aRefusedConnectionIsQueued() throws {

@@ -377,7 +377,9 @@ import Testing
     #expect(result.status == SIGKILL, "\(result.stderr)")
     let sidecars = try sandbox.sidecars()
     if marker == ".json" { #expect(sidecars.count == 1) }
-    if marker.hasSuffix(".tmp-") { #expect(sidecars.isEmpty) }
+    // A kill seen at a temporary file may land after its rename (the process runs on between the look and the
+    // signal): then the entry must be whole, which the loop below checks; never more than the one entry.
+    #expect(sidecars.count <= 1)
     for sidecar in sidecars {
       let id = try #require(sidecar["id"] as? String)
       let size = try #require(sidecar["size"] as? Int)
