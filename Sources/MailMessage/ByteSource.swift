@@ -136,51 +136,56 @@ public struct FileByteSource: ByteSource {
   }
 }
 
+/// A descriptor adopted with what its file was then (size and modification time), so that each later pass can
+/// tell whether it is still the same file; closed when the last owner is gone. One check for every source that
+/// reads a file at more than one pass (a body file, a spooled standard input, a `--message` file).
+public final class AdoptedFile: Sendable {
+  public let descriptor: Int32
+  public let size: Int
+  public let modified: timespec
+  /// How errors name the file (already escaped).
+  public let name: String
+
+  /// Adopts `descriptor` (closed here if it cannot be used); a failing `fstat` is a `kind` error that says
+  /// "cannot read `what`".
+  public init(descriptor: Int32, name: String, kind: MessageError.Kind, what: String) throws(MessageError) {
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else {
+      let reason = String(cString: strerror(errno))
+      close(descriptor)
+      throw MessageError(kind, "cannot read \(what): \(reason)")
+    }
+    self.descriptor = descriptor
+    self.size = Int(info.st_size)
+    self.modified = info.st_mtim
+    self.name = name
+  }
+
+  deinit { close(descriptor) }
+
+  /// Nil when the file is as it was adopted, else why not.
+  public func change() -> String? {
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else { return String(cString: strerror(errno)) }
+    if Int(info.st_size) != size { return "its size is now \(info.st_size) octets, it was \(size)" }
+    if info.st_mtim.tv_sec != modified.tv_sec || info.st_mtim.tv_nsec != modified.tv_nsec {
+      return "it was modified"
+    }
+    return nil
+  }
+}
+
 /// Bytes behind a descriptor that was opened (and checked) elsewhere — a body file kept open, or standard input
 /// spooled to an unlinked temporary file (issue 10) — read with `pread` at each pass, so no path is opened
 /// again. A pass fails when the file is no longer the size and modification time it had when adopted, or when
 /// it gives more or fewer octets than that size.
 public struct DescriptorByteSource: ByteSource {
-  /// The descriptor and what it was when adopted; closed when the source and its last pass are gone.
-  final class OpenFile: Sendable {
-    let descriptor: Int32
-    let size: Int
-    let modified: timespec
-    let name: String
-
-    init(descriptor: Int32, size: Int, modified: timespec, name: String) {
-      self.descriptor = descriptor
-      self.size = size
-      self.modified = modified
-      self.name = name
-    }
-
-    deinit { close(descriptor) }
-
-    /// Nil when the file is as it was adopted, else why not.
-    func change() -> String? {
-      var info = stat()
-      guard fstat(descriptor, &info) == 0 else { return String(cString: strerror(errno)) }
-      if Int(info.st_size) != size { return "its size is now \(info.st_size) octets, it was \(size)" }
-      if info.st_mtim.tv_sec != modified.tv_sec || info.st_mtim.tv_nsec != modified.tv_nsec {
-        return "it was modified"
-      }
-      return nil
-    }
-  }
-
-  let file: OpenFile
+  let file: AdoptedFile
 
   /// Adopts `descriptor` (closed when the source is gone, or here if it cannot be used); `name` is how errors
   /// name it (already escaped, e.g. "standard input").
   public init(descriptor: Int32, name: String) throws(MessageError) {
-    var info = stat()
-    guard fstat(descriptor, &info) == 0 else {
-      let reason = String(cString: strerror(errno))
-      close(descriptor)
-      throw MessageError(.unreadableInput, "cannot read \(name): \(reason)")
-    }
-    file = OpenFile(descriptor: descriptor, size: Int(info.st_size), modified: info.st_mtim, name: name)
+    file = try AdoptedFile(descriptor: descriptor, name: name, kind: .unreadableInput, what: name)
   }
 
   public var byteCount: Int { file.size }
@@ -207,7 +212,7 @@ public struct DescriptorByteSource: ByteSource {
   }
 
   struct Reader: ByteReader {
-    let file: OpenFile
+    let file: AdoptedFile
     let source: DescriptorByteSource
     var offset = 0
 

@@ -16,43 +16,9 @@ import MailSender
 /// when the pass starts and ends, and exactly that many octets read. A pass over a file that changed fails
 /// instead of sending other bytes than were checked.
 public struct SuppliedMessageFile: MessageSource {
-  /// The descriptor and what it was when checked; closed when the last pass and the source are gone.
-  final class OpenFile: Sendable {
-    let descriptor: Int32
-    let size: Int
-    let modified: timespec
-    let name: String
-
-    init(descriptor: Int32, name: String) throws(MessageError) {
-      var info = stat()
-      guard fstat(descriptor, &info) == 0 else {
-        let reason = String(cString: strerror(errno))
-        close(descriptor)
-        throw MessageError(.invalidData, "cannot read the message \(name): \(reason)")
-      }
-      self.descriptor = descriptor
-      self.size = Int(info.st_size)
-      self.modified = info.st_mtim
-      self.name = name
-    }
-
-    deinit { close(descriptor) }
-
-    /// Nil when the file is as it was checked, else why not.
-    func change() -> String? {
-      var info = stat()
-      guard fstat(descriptor, &info) == 0 else { return String(cString: strerror(errno)) }
-      if Int(info.st_size) != size { return "its size is now \(info.st_size) octets, it was \(size)" }
-      if info.st_mtim.tv_sec != modified.tv_sec || info.st_mtim.tv_nsec != modified.tv_nsec {
-        return "it was modified"
-      }
-      return nil
-    }
-  }
-
   /// The header section as prepared, its empty line included.
   let header: [UInt8]
-  let file: OpenFile
+  let file: AdoptedFile
   /// Where the body starts in the file.
   let bodyOffset: Int
   /// The line number of the body's first line in the file (for refusals).
@@ -67,9 +33,10 @@ public struct SuppliedMessageFile: MessageSource {
   public static func assemble(
     _ checked: MessageAssembly.CheckedFields, descriptor: Int32, name: String, date: Date = Date()
   ) throws(PlanningError) -> AssembledMessage {
-    let file: OpenFile
+    let file: AdoptedFile
     do throws(MessageError) {
-      file = try OpenFile(descriptor: descriptor, name: name)
+      file = try AdoptedFile(
+        descriptor: descriptor, name: name, kind: .invalidData, what: "the message \(name)")
     } catch {
       throw PlanningError(.noInput, PlanningText(stringLiteral: error.message))
     }
@@ -107,7 +74,7 @@ public struct SuppliedMessageFile: MessageSource {
     return nil
   }
 
-  static func read(_ file: OpenFile, upTo count: Int) throws(PlanningError) -> [UInt8] {
+  static func read(_ file: AdoptedFile, upTo count: Int) throws(PlanningError) -> [UInt8] {
     var bytes = [UInt8](repeating: 0, count: count)
     var filled = 0
     while filled < count {
