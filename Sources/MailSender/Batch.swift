@@ -281,6 +281,9 @@ extension SendSession {
         }
         batchIndex = index
         do {
+          // The 354 was the last reply asked for (DATA ends its pipeline group, RFC 2920 §3.1): anything
+          // buffered now answers content not yet sent — a "250" there must never settle this message as sent.
+          try checkServerWaitedItsTurn(insideTLS: client.isInsideTLS)
           try sendMessage(
             batch.messages[index].message.source, checked: found, then: following,
             label: "message \(index + 1) of \(count)")

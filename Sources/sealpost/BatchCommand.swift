@@ -35,7 +35,7 @@ extension SendCommand {
       for file in files {
         let name = (file as NSString).lastPathComponent
         do throws(SendFailure) {
-          let bytes = try Input.read(file, what: "message", limit: sizeLimit)
+          let bytes = try Input.read(file, what: "message", limit: sizeLimit, regularOnly: true)
           let assembled = try CLIPlanning.run { () throws(PlanningError) in
             try MessageAssembly.assemble(checked, body: [], supplied: bytes)
           }

@@ -196,8 +196,10 @@ enum Input {
   }
 
   /// The bytes of `path` (`-` for standard input), at most `limit` of them.
-  static func read(_ path: String, what: String, limit: Int = defaultMaximumSize) throws(SendFailure)
-    -> [UInt8]
+  /// With `regularOnly`, anything but a regular file is refused, and opening one never blocks (a FIFO in a
+  /// folder of messages must not hang a batch).
+  static func read(_ path: String, what: String, limit: Int = defaultMaximumSize, regularOnly: Bool = false)
+    throws(SendFailure) -> [UInt8]
   {
     let fromStandardInput = path == "-"
     let name = fromStandardInput ? "standard input" : UntrustedText(path).escaped
@@ -213,7 +215,8 @@ enum Input {
         "\(what) the limit of \(Self.grouped(limit)) octets (raise it with --max-size) — nothing was sent")
     }
     if fromStandardInput && standardInputWasClosed { throw unreadable("it is closed") }
-    let descriptor = fromStandardInput ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+    let descriptor =
+      fromStandardInput ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0))
     guard descriptor >= 0 else { throw unreadable(String(cString: strerror(errno))) }
     defer { if !fromStandardInput { close(descriptor) } }
 
@@ -224,7 +227,8 @@ enum Input {
     switch info.st_mode & S_IFMT {
     case S_IFDIR: throw unreadable("it is a directory")
     case S_IFREG where Int(info.st_size) > limit: throw tooLarge(Int(info.st_size))
-    default: break
+    case S_IFREG: break
+    default: if regularOnly { throw unreadable("it is not a regular file") }
     }
 
     var bytes: [UInt8] = []

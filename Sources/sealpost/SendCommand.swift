@@ -206,15 +206,27 @@ struct SendCommand: ParsableCommand {
       throw Output.refuse(error)
     }
     report(findings, format: format)
-    // Issue 15: with encryption each Bcc recipient has a copy of its own, sent in a session of its own.
+    // Issue 15: with encryption each Bcc recipient has a copy of its own, sent in a session of its own. Each
+    // copy is a message of its own: a failed one does not stop the others (each is named, and queued with
+    // --queue), and the exit status is the most serious.
+    guard requests.count > 1 else { return try send(requests[0], format: format, account: account) }
+    var codes: [Int32] = []
     for (index, request) in requests.enumerated() {
-      if requests.count > 1 {
-        Output.verdict(
-          "copy \(index + 1) of \(requests.count) for "
-            + request.recipients.map { UntrustedText($0).escaped }.joined(separator: ", "))
+      Output.verdict(
+        "copy \(index + 1) of \(requests.count) for "
+          + request.recipients.map { UntrustedText($0).escaped }.joined(separator: ", "))
+      do {
+        try send(request, format: format, account: account)
+      } catch let exit as ExitCode {
+        // Ctrl-C or SIGTERM ends the command, not just this copy.
+        if exit.rawValue == 130 || exit.rawValue == 143 { throw exit }
+        codes.append(exit.rawValue)
       }
-      try send(request, format: format, account: account)
     }
+    let failed = codes.filter { $0 != 0 }
+    guard !failed.isEmpty else { return }
+    Output.verdict("\(requests.count - failed.count) of \(requests.count) copies sent")
+    throw ExitCode(BatchReport.mostSerious(failed))
   }
 
   /// Sends one request (through the outbox with `--queue`) and says the verdict; a failure ends the command

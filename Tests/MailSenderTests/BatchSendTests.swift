@@ -86,6 +86,21 @@ import Testing
     #expect(record.exitCode == 0)
   }
 
+  /// Red team: a server that answers DATA with "354" and at once a "250" for content it never read must not
+  /// get that message counted as sent (DESIGN §3.9: only the final reply after the end of data): the batch
+  /// stops as a protocol violation (76) before the content, and nothing is reported delivered.
+  @Test(arguments: [false, true])
+  func aFinalReplyBeforeTheContentIsReplyInjection(pipelining: Bool) throws {
+    var standard = try ChunkingSendTests.server(chunking: false)
+    standard.dataReply = "354 go\r\n250 2.0.0 fake, before the content"
+    if !pipelining { standard.capabilitiesAfterTLS.removeAll { $0 == "PIPELINING" } }
+    let outcome = try Self.run((1...2).map { Self.message($0) }, server: standard)
+    #expect(outcome.report.exitCode == 76, "\(outcome.report.summary)")
+    #expect(outcome.report.messages.allSatisfy { $0.failure != nil }, "\(outcome.report.summary)")
+    #expect(outcome.hooked.isEmpty, "no final dot was written")
+    #expect(outcome.sessions.first?.messages.isEmpty == true)
+  }
+
   /// The count with a proxy in the middle (BDAT only, as `RoundTripProxyTests` explains).
   @Test func theBatchRoundTripsAgreeWithAProxy() throws {
     let standard = try ChunkingSendTests.server(chunking: true)

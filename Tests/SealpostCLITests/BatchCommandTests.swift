@@ -170,6 +170,29 @@ import Testing
     #expect(try sandbox.sidecars().isEmpty)
   }
 
+  /// Red team: a FIFO named `*.eml` in the folder hung the whole batch (opening it blocked). Anything but a
+  /// regular file is refused (66) without blocking, and the others go.
+  @Test func aFIFOInTheFolderIsRefusedAndTheOthersGo() throws {
+    let sandbox = try Sandbox()
+    defer { sandbox.remove() }
+    let server = try ScriptedSMTPServer(standard: try OutboxCommandTests.options())
+    defer { server.stop() }
+    try sandbox.point(at: server.port)
+    let folder = try Self.folder(sandbox, ["1.eml": Self.eml(1), "3.eml": Self.eml(3)])
+    #expect(mkfifo(folder + "/2.eml", 0o600) == 0)
+    let result = try sandbox.run(["send", "--config", sandbox.config, "--batch", folder, "--timeout", "5"]) {
+      process, _ in
+      // A hang is a failure, not a stuck test run.
+      let deadline = Date().addingTimeInterval(30)
+      while process.isRunning && Date() < deadline { usleep(20_000) }
+      if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+    #expect(result.status == 66, "\(result.stderr)")
+    #expect(result.stderr.contains("2.eml: it is not a regular file"), "\(result.stderr)")
+    let session = try #require(server.waitForFinishedSessions(1).first)
+    #expect(session.messages.map { String(decoding: $0, as: UTF8.self) } == [1, 3].map { Self.wire($0) })
+  }
+
   /// The account's `record` Maildir gets each message a batch sent — `send --batch` and `outbox flush` alike —
   /// as the octets the server took (read back with Python's `mailbox.Maildir`); a refused one is not recorded.
   @Test func batchesRecordEachSentMessage() throws {

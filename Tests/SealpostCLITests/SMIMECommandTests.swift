@@ -350,4 +350,25 @@ import Testing
         ["RCPT TO:<bob@example.test>"], ["RCPT TO:<dan@example.test>"],
       ])
   }
+
+  /// Red team: when one encrypted copy failed, the copies after it were neither sent nor named. Each copy is
+  /// its own message: every one is tried, each gets its line, and the exit status is the most serious.
+  @Test func aFailedCopyDoesNotStopTheOthers() throws {
+    let box = try SMIMESandbox()
+    defer { box.remove() }
+    try box.addCertificates([.bob, .dan])
+    var options = StandardSMTPOptions(tlsIdentity: try TestPKI.shared().identity(.valid))
+    options.recipientReplies["bob@example.test"] = "451 4.3.0 Try again later"
+    let server = try ScriptedSMTPServer(standard: options)
+    let result = try box.run([
+      "send", "--account", "default", "--server", "localhost:\(server.port)", "--tls", "starttls",
+      "--ca-file", try TestPKI.shared().caCertificatePath, "--timeout", "5", "--sign", "--encrypt",
+      "--to", "bob@example.test", "--bcc", "dan@example.test", "--body", "hi",
+    ])
+    #expect(result.status == 75, "\(result.stderr)")
+    #expect(result.stderr.contains("sealpost: copy 2 of 2 for dan@example.test\n"), "\(result.stderr)")
+    #expect(result.stderr.contains("1 of 2 copies sent"), "\(result.stderr)")
+    let delivered = server.sessions.filter { !$0.messages.isEmpty }
+    #expect(delivered.map { $0.commands.filter { $0.hasPrefix("RCPT") } } == [["RCPT TO:<dan@example.test>"]])
+  }
 }
