@@ -80,6 +80,11 @@ public final class EffectRunner: @unchecked Sendable {
   private var catalog: AccountCatalog?
   /// The chain of the last handshake, for the pin file's comment.
   private var lastTLS: TLSSessionSummary?
+  /// The copies of an encrypted send still to go (each Bcc recipient's), one session after another (issue 15),
+  /// with the account and how many copies there are in all.
+  private var remainingCopies: [SendRequest] = []
+  private var copyCount = 0
+  private var copyAccount: Account?
 
   public init(environment: ComposerEnvironment, log: DiagnosticLog? = nil) {
     self.environment = environment
@@ -152,6 +157,8 @@ public final class EffectRunner: @unchecked Sendable {
     case .send(let handle)?:
       deliveries += drain(handle, name: "send") { [self] report in
         recordCopy(report)
+        // Issue 15: the next copy goes only after this one was sent; a failed copy ends the send.
+        if report.failure == nil, let next = startNextCopy() { return .session(next) }
         return .sendFinished(report)
       }
     case .probe(let handle)?:
@@ -201,6 +208,7 @@ public final class EffectRunner: @unchecked Sendable {
     lock.lock()
     let current = session
     if planning { planningCancelled = true }
+    remainingCopies = []
     lock.unlock()
     switch current {
     case .send(let handle)?: if let status { handle.cancel(status: status) } else { handle.cancel() }
@@ -264,6 +272,8 @@ public final class EffectRunner: @unchecked Sendable {
       background { runner in .rawRendered(order: order.id, runner.renderRaw(order)) }
     case .checkMessage(let order):
       background { runner in .messageChecked(order: order.id, runner.checkMessage(order)) }
+    case .checkCertificates(let order):
+      background { runner in .certificatesChecked(order: order.id, runner.checkCertificates(order)) }
     }
     return true
   }
@@ -338,18 +348,30 @@ public final class EffectRunner: @unchecked Sendable {
     planning = true
     planningCancelled = false
     lastSend = nil
+    remainingCopies = []
     lock.unlock()
     log?.write("send: planning")
     work.async { [self] in
-      let planned = plan(order)
+      let protected = planCopies(order)
+      let planned = protected.map { ($0.requests[0], $0.account) }
       lock.lock()
       planning = false
       let cancelled = planningCancelled
       var started: SendHandle?
-      if case .success(let (request, account)) = planned, !cancelled {
+      if case .success(let copies) = protected, !cancelled {
+        if let summary = copies.summary {
+          queue.post(.sendProtected(summary: summary, copies: copies.requests.count))
+        }
+        if copies.requests.count > 1 {
+          queue.post(.session(Self.copyNote(copies.requests[0], index: 0, of: copies.requests.count)))
+        }
+        let request = copies.requests[0]
         let handle = MailSender.start(request)
         session = .send(handle)
-        lastSend = (request, account)
+        lastSend = (request, copies.account)
+        remainingCopies = Array(copies.requests.dropFirst())
+        copyCount = copies.requests.count
+        copyAccount = copies.account
         started = handle
       }
       lock.unlock()
@@ -369,6 +391,15 @@ public final class EffectRunner: @unchecked Sendable {
   /// The order planned as `sealpost send` plans it (DESIGN §2: one planning layer): account, channel, recorded
   /// pins, the plaintext policy, the message, the secret's sources — a `SendRequest`, or why not.
   func plan(_ order: SendOrder) -> Result<(SendRequest, Account?), SendFailure> {
+    planCopies(order).map { ($0.requests[0], $0.account) }
+  }
+
+  /// The order's requests: one, or with S/MIME the copies `sealpost send --sign --encrypt` makes (the same
+  /// `MessageProtectionPlan`: every certificate checked first, all or nothing; each Bcc recipient's copy
+  /// apart), the key's passphrase asked for in the masked field when no `smime_passphrase_eval` has it.
+  func planCopies(_ order: SendOrder)
+    -> Result<(requests: [SendRequest], account: Account?, summary: String?), SendFailure>
+  {
     do throws(PlanningError) {
       let account = try account(of: order)
       let plan = try ChannelPlan.withRecordedPins(
@@ -378,9 +409,70 @@ public final class EffectRunner: @unchecked Sendable {
       let resolver = SecretResolver(
         passwordCommand: nil, environmentPassword: environment.environmentPassword,
         environment: environment.variables, prompt: prompt, naming: Self.fieldName)
-      return .success((plan.request(for: assembled, credentials: resolver.credentials(for: plan)), account))
+      let request = ProtectionRequest(sign: order.sign, encrypt: order.encrypt)
+      let copies = try MessageProtectionPlan.protect(
+        assembled, request: request, account: account, environment: environment.variables
+      ) { () throws(PlanningError) in
+        try resolver.smimePassphrase(account: account)
+      }
+      let credentials = resolver.credentials(for: plan)
+      let requests = copies.map { copy in
+        var request = plan.request(for: copy.message, credentials: credentials)
+        if !copy.summary.isEmpty { request.contentSummary = copy.summary }
+        return request
+      }
+      guard let first = copies.first, !requests.isEmpty else {
+        throw PlanningError(.dataError, "no recipient: nothing was sent")
+      }
+      var summary: String? = first.summary.isEmpty ? nil : first.summary
+      if requests.count > 1, let words = summary {
+        summary =
+          words + " (and \(requests.count - 1) Bcc cop\(requests.count == 2 ? "y" : "ies") encrypted apart)"
+      }
+      return .success((requests, account, summary))
     } catch {
       return .failure(error.failure(naming: Self.fieldName))
+    }
+  }
+
+  /// Starts the next copy of an encrypted send once the one before was sent; the transcript's line that names
+  /// its recipients, or nil when none is left.
+  private func startNextCopy() -> SendEvent? {
+    lock.lock()
+    guard session == nil, !remainingCopies.isEmpty else {
+      lock.unlock()
+      return nil
+    }
+    let request = remainingCopies.removeFirst()
+    let index = copyCount - remainingCopies.count - 1
+    let handle = MailSender.start(request)
+    session = .send(handle)
+    lastSend = (request, copyAccount)
+    lock.unlock()
+    log?.write("send: copy \(index + 1) of \(copyCount) started")
+    EventDescriptor.signal(queue.descriptor)
+    return Self.copyNote(request, index: index, of: copyCount)
+  }
+
+  /// "copy 2 of 3 for …" (as `sealpost send` says it on stderr), as a transcript line.
+  static func copyNote(_ request: SendRequest, index: Int, of count: Int) -> SendEvent {
+    let recipients = request.recipients.map { UntrustedText($0).escaped }.joined(separator: ", ")
+    return SendEvent(
+      time: 0, insideTLS: false, payload: .note(.info, "copy \(index + 1) of \(count) for \(recipients)"))
+  }
+
+  /// Every recipient's certificate for an encrypted send of the order, checked as the send checks them.
+  func checkCertificates(_ order: SendOrder)
+    -> Result<[MessageProtectionPlan.RecipientStatus], ComposerProblem>
+  {
+    do throws(PlanningError) {
+      let account = try account(of: order)
+      return .success(
+        try MessageProtectionPlan.recipientStatuses(
+          of: order.fields, request: ProtectionRequest(sign: order.sign, encrypt: true), account: account,
+          environment: environment.variables))
+    } catch {
+      return .failure(ComposerProblem(Self.words(error)))
     }
   }
 

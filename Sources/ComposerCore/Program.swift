@@ -50,6 +50,12 @@ public enum ComposerMessage: Sendable {
   case messageQueued(Result<String, ComposerProblem>)
   /// What became of the copy for the account's `record` Maildir after a message was sent.
   case sentCopyRecorded(SentCopy.Outcome)
+  /// The certificate of every recipient of the order `order` for an encrypted send (the same checks a send
+  /// makes), or why they cannot be looked up (issue 15).
+  case certificatesChecked(order: Int, Result<[MessageProtectionPlan.RecipientStatus], ComposerProblem>)
+  /// The send being started is protected: "signed by …, encrypted for N recipients", and how many copies
+  /// (sessions) it takes (each Bcc recipient has one of its own).
+  case sendProtected(summary: String, copies: Int)
 }
 
 /// What the model asks the runtime to do.
@@ -98,6 +104,9 @@ public enum ComposerEffect: Sendable {
   /// Keep the message of the send `order` (which just failed for now, with `lastError`) in the outbox, queued;
   /// answered by `.messageQueued`.
   case queueMessage(SendOrder, lastError: String)
+  /// Look up and check the certificate of every recipient of the order (and the sender) as an encrypted send
+  /// would; answered by `.certificatesChecked` (issue 15). Files are read: off the key path.
+  case checkCertificates(SendOrder)
 }
 
 /// The message as the model hands it over for a save. Cheap to take on the key path: the body's lines are shared
@@ -112,6 +121,9 @@ public struct DraftSnapshot: Sendable, Hashable {
   public var bcc: String
   public var subject: String
   public var attachments: [String]
+  /// The S/MIME toggles (nil sign: the account's `smime_sign`); never a secret.
+  public var sign: Bool?
+  public var encrypt: Bool
   /// The body's lines as the editor holds them.
   var lines: [[Character]]
   /// `to`, `cc`, `bcc`, `subject`, `from` or `body`, and the cursor in it.
@@ -129,7 +141,7 @@ public struct DraftSnapshot: Sendable, Hashable {
     return DraftStore.Draft(
       id: id, account: account, from: from, to: list(to), cc: list(cc), bcc: list(bcc), subject: subject,
       body: lines.map { String($0) }.joined(separator: "\n"), attachments: attachments,
-      cursor: DraftStore.Cursor(field: cursorField, offset: offset))
+      cursor: DraftStore.Cursor(field: cursorField, offset: offset), sign: sign, encrypt: encrypt)
   }
 }
 
@@ -155,10 +167,14 @@ public struct SendOrder: Sendable {
   public var id: Int
   /// The Date header's date; nil: when the runtime builds the message (a send).
   public var date: Date?
+  /// S/MIME (issue 15): sign with the account's `smime_cert`/`smime_key`; encrypt for every recipient and the
+  /// sender, all or nothing, planned as `sealpost send --sign --encrypt` plans it.
+  public var sign: Bool
+  public var encrypt: Bool
 
   public init(
     account: String?, fields: MessageFields, attachments: [String], overrides: ChannelOverrides, id: Int = 0,
-    date: Date? = nil
+    date: Date? = nil, sign: Bool = false, encrypt: Bool = false
   ) {
     self.account = account
     self.fields = fields
@@ -166,6 +182,8 @@ public struct SendOrder: Sendable {
     self.overrides = overrides
     self.id = id
     self.date = date
+    self.sign = sign
+    self.encrypt = encrypt
   }
 }
 

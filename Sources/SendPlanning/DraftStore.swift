@@ -62,11 +62,14 @@ public struct DraftStore: Sendable {
     public var saved: Double
     /// The message file's name in the folder (`ID.eml` or `ID.2.eml`), set by a save; nil: `ID.eml`.
     public var message: String?
+    /// The composer's S/MIME toggles (issue 15): nil for sign is the account's `smime_sign`. Never a secret.
+    public var sign: Bool?
+    public var encrypt: Bool
 
     public init(
       id: String = "", account: String?, from: String? = nil, to: [String] = [], cc: [String] = [],
       bcc: [String] = [], subject: String = "", body: String = "", attachments: [String] = [],
-      cursor: Cursor? = nil
+      cursor: Cursor? = nil, sign: Bool? = nil, encrypt: Bool = false
     ) {
       self.id = id
       self.account = account
@@ -80,10 +83,12 @@ public struct DraftStore: Sendable {
       self.cursor = cursor
       self.saved = 0
       self.message = nil
+      self.sign = sign
+      self.encrypt = encrypt
     }
 
     enum CodingKeys: String, CodingKey {
-      case id, account, from, to, cc, bcc, subject, attachments, cursor, saved, message
+      case id, account, from, to, cc, bcc, subject, attachments, cursor, saved, message, sign, encrypt
     }
 
     public init(from decoder: any Decoder) throws {
@@ -99,6 +104,8 @@ public struct DraftStore: Sendable {
       cursor = try container.decodeIfPresent(Cursor.self, forKey: .cursor)
       saved = try container.decode(Double.self, forKey: .saved)
       message = try container.decodeIfPresent(String.self, forKey: .message)
+      sign = try container.decodeIfPresent(Bool.self, forKey: .sign)
+      encrypt = try container.decodeIfPresent(Bool.self, forKey: .encrypt) ?? false
       body = ""
     }
 

@@ -87,20 +87,12 @@ public enum MessageProtectionPlan {
     // Every certificate first, all or nothing (DESIGN §3.10): each refusal named.
     var certificates: [String: SMIMECertificate] = [:]
     if request.encrypt {
-      let trust = SMIMETrust(caFile: account?.smimeCAFile)
-      // The account's own certificate encrypts the sender's copy even when the message is not signed.
-      var own = signer?.certificate
-      if own == nil, let path = account?.smimeCertificate,
-        let file = try? CheckedFile.read(
-          path: path, what: "certificate file", limit: maximumKeySize, showsPath: false)
-      {
-        own = try? SMIMECertificate(pem: file.bytes)
-      }
       var refusals: [String] = []
-      for address in [sender] + open + blind where certificates[address] == nil {
-        switch usableCertificate(
-          for: address, request: request, own: own, signer: signer, store: store, trust: trust)
-        {
+      for (address, result) in usableCertificates(
+        for: [sender] + open + blind, request: request, own: signer?.certificate, account: account,
+        store: store)
+      {
+        switch result {
         case .success(let certificate): certificates[address] = certificate
         case .failure(let refusal):
           refusals.append("\(UntrustedText(address).escaped): \(refusal)")
@@ -149,11 +141,107 @@ public enum MessageProtectionPlan {
     return copies
   }
 
+  /// Each address (once, in order) with its usable certificate or the refusal: the one check the send makes
+  /// before encrypting, and the composer's review shows. `own` is the signer's certificate when it is loaded;
+  /// otherwise the account's `smime_cert` is read (the sender's copy is encrypted to it even unsigned).
+  static func usableCertificates(
+    for addresses: [String], request: ProtectionRequest, own: SMIMECertificate?, account: Account?,
+    store: CertificateStore?
+  ) -> [(String, Result<SMIMECertificate, CertificateRefusal>)] {
+    let trust = SMIMETrust(caFile: account?.smimeCAFile)
+    var own = own
+    if own == nil, let path = account?.smimeCertificate,
+      let file = try? CheckedFile.read(
+        path: path, what: "certificate file", limit: maximumKeySize, showsPath: false)
+    {
+      own = try? SMIMECertificate(pem: file.bytes)
+    }
+    var seen: Set<String> = []
+    var results: [(String, Result<SMIMECertificate, CertificateRefusal>)] = []
+    for address in addresses where seen.insert(address).inserted {
+      results.append(
+        (address, usableCertificate(for: address, request: request, own: own, store: store, trust: trust)))
+    }
+    return results
+  }
+
+  /// One recipient of an encrypted send, as the composer's review lists them (issue 15).
+  public struct RecipientStatus: Sendable, Hashable {
+    public enum Role: String, Sendable, Hashable {
+      case from = "From"
+      case to = "To"
+      case cc = "Cc"
+      case bcc = "Bcc"
+    }
+    public var address: String
+    public var role: Role
+    /// The usable certificate's last day (`YYYY-MM-DD`), or why there is none.
+    public var certificate: Result<String, CertificateRefusal>
+
+    public init(address: String, role: Role, certificate: Result<String, CertificateRefusal>) {
+      self.address = address
+      self.role = role
+      self.certificate = certificate
+    }
+
+    /// Whether the send can encrypt for this recipient.
+    public var isUsable: Bool { if case .success = certificate { true } else { false } }
+  }
+
+  /// The certificate of every recipient of an encrypted send — the sender, To, Cc, Bcc, each address once —
+  /// from the same look-up and checks ``protect(_:request:account:store:passphrase:)`` makes (given
+  /// certificates, the account's own, the store; validity, key usage, address, chain). Reads files: the
+  /// front end runs it off its key path.
+  public static func recipientStatuses(
+    sender: String, to: [String], cc: [String], bcc: [String], request: ProtectionRequest, account: Account?,
+    store: CertificateStore?
+  ) -> [RecipientStatus] {
+    var roles: [(String, RecipientStatus.Role)] = [(sender, .from)]
+    roles += to.map { ($0, .to) } + cc.map { ($0, .cc) } + bcc.map { ($0, .bcc) }
+    var seen: Set<String> = []
+    roles = roles.filter { seen.insert($0.0).inserted }
+    let results = usableCertificates(
+      for: roles.map(\.0), request: request, own: nil, account: account, store: store)
+    return zip(roles, results).map { role, result in
+      RecipientStatus(
+        address: role.0, role: role.1,
+        certificate: result.1.map { MessageDate.isoDate(unixSeconds: $0.notAfter) })
+    }
+  }
+
+  /// ``recipientStatuses(sender:to:cc:bcc:request:account:store:)`` for the fields a front end holds, checked
+  /// as a send checks them, with the certificate store of `environment`.
+  public static func recipientStatuses(
+    of fields: MessageFields, request: ProtectionRequest, account: Account?, environment: [String: String]
+  ) throws(PlanningError) -> [RecipientStatus] {
+    let checked = try MessageAssembly.check(fields, account: account)
+    guard let sender = checked.sender else {
+      throw PlanningError(
+        .usage,
+        "\(field: .message) is sent unchanged, so it cannot be signed or encrypted: compose it with "
+          + "\(field: .subject), \(field: .body) and \(field: .to) instead")
+    }
+    return recipientStatuses(
+      sender: sender.address, to: Mailbox.envelope(checked.to).map(\.address),
+      cc: Mailbox.envelope(checked.cc).map(\.address), bcc: Mailbox.envelope(checked.bcc).map(\.address),
+      request: request, account: account, store: try CertificateStore.standard(environment: environment))
+  }
+
+  /// `protect` with the certificate store of `environment` (looked for only when encrypting): what
+  /// `sealpost send` and the composer both call.
+  public static func protect(
+    _ assembled: AssembledMessage, request: ProtectionRequest, account: Account?,
+    environment: [String: String], passphrase: () throws(PlanningError) -> Secret
+  ) throws(PlanningError) -> [ProtectedCopy] {
+    let store = request.encrypt ? try CertificateStore.standard(environment: environment) : nil
+    return try protect(assembled, request: request, account: account, store: store, passphrase: passphrase)
+  }
+
   /// The first certificate for `address` that can be used, else the reason the best one cannot: given for the
   /// send, the signer's own (for the sender), then the store.
   static func usableCertificate(
-    for address: String, request: ProtectionRequest, own: SMIMECertificate?, signer: SMIMESigner?,
-    store: CertificateStore?, trust: SMIMETrust
+    for address: String, request: ProtectionRequest, own: SMIMECertificate?, store: CertificateStore?,
+    trust: SMIMETrust
   ) -> Result<SMIMECertificate, CertificateRefusal> {
     var candidates = request.givenCertificates.filter { sameAddress($0.address, address) }.map(\.certificate)
     if let own, own.names(address) { candidates.append(own) }

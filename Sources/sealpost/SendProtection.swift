@@ -37,9 +37,8 @@ extension SendCommand {
     let request = ProtectionRequest(sign: signs, encrypt: encrypt, givenCertificates: given)
     let environment = ProcessInfo.processInfo.environment
     return try CLIPlanning.run { () throws(PlanningError) in
-      let store = encrypt ? try CertificateStore.standard(environment: environment) : nil
-      return try MessageProtectionPlan.protect(
-        message, request: request, account: account, store: store
+      try MessageProtectionPlan.protect(
+        message, request: request, account: account, environment: environment
       ) { () throws(PlanningError) in
         try CLIPlanning.secrets(passwordCommand: nil).smimePassphrase(account: account)
       }

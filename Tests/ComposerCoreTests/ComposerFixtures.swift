@@ -87,6 +87,7 @@ extension ComposerEffect {
     case .saveDraft: "saveDraft"
     case .removeDraft: "removeDraft"
     case .queueMessage: "queueMessage"
+    case .checkCertificates: "checkCertificates"
     }
   }
 }

@@ -81,11 +81,28 @@ import Testing
     let json = try #require(
       JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: store.sidecarPath(saved.id))))
         as? [String: Any])
-    // No body (it is in the message file) and nothing but what was typed: never a secret.
+    // No body (it is in the message file) and nothing but what was typed: never a secret. The composer's
+    // S/MIME toggles are two booleans (sign only when the person chose, not the account's default).
     #expect(
       Set(json.keys) == [
         "id", "account", "from", "to", "cc", "bcc", "subject", "attachments", "cursor", "saved", "message",
+        "encrypt",
       ])
+  }
+
+  /// The composer's S/MIME toggles (issue 15) come back as saved; a sidecar written before them reads as
+  /// "the account's default, not encrypted".
+  @Test func theSMIMETogglesComeBackAndOlderSidecarsReadAsOff() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let store = DraftStore(directory: directory.path)
+    let saved = try store.save(DraftStore.Draft(account: "work", subject: "s", sign: false, encrypt: true))
+    let loaded = try store.load(saved.id)
+    #expect(loaded.sign == false && loaded.encrypt)
+    let older = Data(
+      #"{"id":"x","to":[],"cc":[],"bcc":[],"subject":"","attachments":[],"saved":1}"#.utf8)
+    let decoded = try JSONDecoder().decode(DraftStore.Draft.self, from: older)
+    #expect(decoded.sign == nil && !decoded.encrypt)
   }
 
   /// The sidecar is the commit point: each save writes the message under the other name, then the sidecar

@@ -202,6 +202,13 @@ public struct ComposerModel: Sendable {
     case .sentCopyRecorded(let outcome):
       session?.sentCopy(outcome)
       return []
+    case .certificatesChecked(let order, let result):
+      review?.certificatesChecked(order: order, result)
+      return []
+    case .sendProtected(let summary, let copies):
+      session?.protection = summary
+      session?.copies = copies
+      return []
     }
   }
 

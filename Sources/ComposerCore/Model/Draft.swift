@@ -50,6 +50,9 @@ struct Draft: Sendable {
   var problems: [Field: String] = [:]
   var attachments: [Attachment] = []
   var attachPanel: AttachPanel?
+  /// The S/MIME toggles of the review (issue 15): sign nil follows the account's `smime_sign`.
+  var sign: Bool?
+  var encrypt = false
   /// The From text the account gave, to tell whether the person changed it.
   var accountSender = ""
 

@@ -98,7 +98,8 @@ extension ComposerModel {
     DraftSnapshot(
       id: drafts.id, account: account?.name, from: draft.from.text, to: draft.to.text, cc: draft.cc.text,
       bcc: draft.bcc.text, subject: draft.subject.text, attachments: draft.attachments.map(\.path),
-      lines: draft.body.lines, cursorField: Self.cursorName(draft.focus),
+      sign: draft.sign, encrypt: draft.encrypt, lines: draft.body.lines,
+      cursorField: Self.cursorName(draft.focus),
       fieldCursor: draft.focus == .body ? 0 : draft[draft.focus].cursor, bodyCursor: draft.body.cursor)
   }
 
@@ -336,6 +337,8 @@ extension ComposerModel {
     draft.subject = TextField(saved.subject)
     draft.replaceBody(saved.body)
     draft.attachments = saved.attachments.map { Draft.Attachment(path: $0, size: nil) }
+    draft.sign = saved.sign
+    draft.encrypt = saved.encrypt
     let field: Draft.Field =
       switch saved.cursor?.field {
       case "from": .from

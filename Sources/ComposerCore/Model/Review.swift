@@ -26,10 +26,28 @@ struct Review: Sendable {
   var plaintext = false
   var order: SendOrder?
 
+  // S/MIME (issue 15): the toggles, and for encryption every recipient's certificate.
+  /// Why signing cannot be offered (the account lacks `smime_cert` or `smime_key`); nil when it can.
+  var signUnavailable: String?
+  var sign = false
+  var encrypt = false
+  /// Every recipient's certificate (the sender's first) as the runtime checked them; nil until it answered.
+  var certificates: [MessageProtectionPlan.RecipientStatus]?
+  /// The order whose certificates are awaited.
+  var checkingCertificates: Int?
+  /// Why the certificates could not be looked up.
+  var certificateProblem: String?
+
   init(
     draft: Draft, account: Account?, overrides: ChannelOverrides, passwordFromEnvironment: Bool
   ) {
     let fields = draft.fields
+    if let account, account.smimeCertificate != nil, account.smimeKey != nil {
+      sign = draft.sign ?? account.smimeSign
+    } else {
+      signUnavailable = "the account has no smime_cert and smime_key"
+    }
+    encrypt = draft.encrypt
     for field in Draft.Field.allCases {
       if let problem = draft.problems[field] { blocking.append("\(field.label) \(problem)") }
     }
@@ -118,6 +136,38 @@ struct Review: Sendable {
     }
   }
 
+  /// Takes the runtime's certificates for the order awaited (an answer to an earlier one is ignored).
+  mutating func certificatesChecked(
+    order id: Int, _ result: Result<[MessageProtectionPlan.RecipientStatus], ComposerProblem>
+  ) {
+    guard checkingCertificates == id else { return }
+    checkingCertificates = nil
+    switch result {
+    case .success(let statuses): certificates = statuses
+    case .failure(let problem): certificateProblem = problem.message
+    }
+  }
+
+  /// Why the send is refused while encryption is on (DESIGN §3.10: never a clear copy), naming each
+  /// recipient without a usable certificate; nil when nothing about S/MIME stops it.
+  var protectionBlock: String? {
+    guard encrypt, order != nil else { return nil }
+    if let certificateProblem { return "the certificates cannot be looked up: \(certificateProblem)" }
+    guard let certificates else { return "the recipients' certificates are still being looked up" }
+    let missing = certificates.filter { !$0.isUsable }.map { UntrustedText($0.address).escaped }
+    guard !missing.isEmpty else { return nil }
+    return "no usable certificate for \(missing.joined(separator: ", ")) — encryption is on, and nothing is "
+      + "ever sent in clear (c turns encryption off)"
+  }
+
+  /// The order `y` sends: the message with the toggles, or nil while something stops it.
+  var sendOrder: SendOrder? {
+    guard var order, protectionBlock == nil else { return nil }
+    order.sign = sign
+    order.encrypt = encrypt
+    return order
+  }
+
   /// "attached" or "attachment" as a word of the body (any case), the one found.
   static func mentionedAttachment(_ body: String) -> String? {
     let words = body.lowercased().split { !$0.isLetter }
@@ -193,11 +243,23 @@ struct Review: Sendable {
 extension ComposerModel {
   static let reviewKeys: [KeyHelp] = [
     KeyHelp("y", "send the message", main: true, short: "send"),
+    KeyHelp("s", "S/MIME: sign with the account's certificate, or not", main: true, short: "sign"),
+    KeyHelp("c", "S/MIME: encrypt for every recipient and the sender, or not", main: true, short: "encrypt"),
     KeyHelp("e q Esc", "back to compose", main: true, short: "back"),
     KeyHelp("Ctrl-P", "preview", main: true, short: "preview"),
     KeyHelp("F1 ?", "this help", main: true, short: "help"),
     KeyHelp("Ctrl-Q", "quit", main: true, short: "quit"),
   ]
+
+  /// The review's keys as they stand: `y` leaves the key line while the send is refused (the help still
+  /// lists it, saying why not).
+  var reviewKeyTable: [KeyHelp] {
+    guard review?.sendOrder == nil else { return Self.reviewKeys }
+    return Self.reviewKeys.map { key in
+      guard key.keys == "y" else { return key }
+      return KeyHelp("y", "send the message (not now: see the status line)")
+    }
+  }
 
   /// Opens the review; once the message passes its checks, asks the runtime for the assembly's remarks.
   mutating func openReview() -> [ComposerEffect] {
@@ -214,14 +276,48 @@ extension ComposerModel {
     }
     review = opened
     screen = .review
-    return effects
+    return effects + lookUpCertificates()
+  }
+
+  /// With encryption on, asks the runtime for every recipient's certificate (the send is refused until they
+  /// are known and usable).
+  mutating func lookUpCertificates() -> [ComposerEffect] {
+    guard var current = review, current.encrypt, current.order != nil else { return [] }
+    let lookUp = messageOrder()
+    current.certificates = nil
+    current.certificateProblem = nil
+    current.checkingCertificates = lookUp.id
+    review = current
+    return [.checkCertificates(lookUp)]
+  }
+
+  /// `s` and `c`: the toggles, remembered in the draft (saved as an edit is).
+  mutating func toggleProtection(sign toggleSign: Bool) -> [ComposerEffect] {
+    guard var current = review else { return [] }
+    if toggleSign {
+      if let reason = current.signUnavailable {
+        status = StatusLine(error: "signing is unavailable: \(reason)")
+        return []
+      }
+      current.sign.toggle()
+      draft.sign = current.sign
+      status = StatusLine(current.sign ? "the message will be signed" : "the message will not be signed")
+      review = current
+      return noteEdit()
+    }
+    current.encrypt.toggle()
+    draft.encrypt = current.encrypt
+    status = current.encrypt ? nil : StatusLine("the message will not be encrypted")
+    review = current
+    return noteEdit() + lookUpCertificates()
   }
 
   mutating func reviewKey(_ key: Key) -> [ComposerEffect] {
     switch key {
     case .character("y"):
-      guard let review, let order = review.order, let host = review.host, let port = review.port else {
-        status = StatusLine(error: "cannot send: \(review?.blocking.first ?? "nothing to send")")
+      guard let review, let order = review.sendOrder, let host = review.host, let port = review.port else {
+        let reason = review?.blocking.first ?? review?.protectionBlock ?? "nothing to send"
+        status = StatusLine(error: "cannot send: \(reason)")
         return []
       }
       status = nil
@@ -232,6 +328,10 @@ extension ComposerModel {
       screen = .compose
     case .ctrl("p"):
       openPreview()
+    case .character("s"):
+      return toggleProtection(sign: true)
+    case .character("c"):
+      return toggleProtection(sign: false)
     default:
       break
     }

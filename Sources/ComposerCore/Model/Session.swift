@@ -75,6 +75,9 @@ struct Session: Sendable {
 
   /// The channel is plaintext, as the account asks (never called trustworthy).
   var plaintext = false
+  /// S/MIME (issue 15): "signed by …, encrypted for N recipients", and the copies (sessions) the send takes.
+  var protection: String?
+  var copies = 1
 
   init(send order: SendOrder, host: String, port: UInt16, plaintext: Bool = false) {
     kind = .send(order)
@@ -122,7 +125,7 @@ struct Session: Sendable {
     closeSecret()
     if let summary = report.tls { tls = summary }
     guard let failure = report.failure else {
-      result = .sent(report.verdictLine)
+      result = .sent(report.verdictLine + (protection.map { "; \($0)" } ?? ""))
       return
     }
     switch failure.category {
@@ -353,5 +356,7 @@ extension Draft {
     problems = [:]
     replaceBody("")
     focus = .to
+    sign = nil
+    encrypt = false
   }
 }

@@ -55,7 +55,7 @@ extension ComposerModel {
     case .accountForm: Self.accountFormKeys
     case .compose: draft.attachPanel == nil ? Self.composeKeys : Self.attachKeys
     case .preview: Self.previewKeys
-    case .review: Self.reviewKeys
+    case .review: reviewKeyTable
     case .send, .probe:
       if session?.secretPrompt != nil {
         Self.secretKeys
