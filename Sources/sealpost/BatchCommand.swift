@@ -20,6 +20,10 @@ extension SendCommand {
       try batchUsageChecks()
       files = try Self.batchFiles(folder)
       (plan, account) = try channelPlan()
+      if account?.smimeSign == true {
+        Output.verdict(
+          "note: smime_sign applies to messages Sealpost builds; the folder's go as they are, unsigned")
+      }
       if case .certificateAuthorities(let caFile?) = plan.trust {
         try Input.checkReadable(caFile, what: "CA file")
       }

@@ -193,6 +193,21 @@ import Testing
     #expect(session.messages.map { String(decoding: $0, as: UTF8.self) } == [1, 3].map { Self.wire($0) })
   }
 
+  /// Red team: `smime_sign on` was silently not applied to a batch; the folder's messages go as they are (they
+  /// are complete), and the batch says so.
+  @Test func smimeSignOnIsNotSilentForABatch() throws {
+    let sandbox = try Sandbox()
+    defer { sandbox.remove() }
+    let server = try ScriptedSMTPServer(standard: try OutboxCommandTests.options())
+    defer { server.stop() }
+    try sandbox.point(at: server.port, extra: "smime_sign on")
+    let folder = try Self.folder(sandbox, ["1.eml": Self.eml(1)])
+    let result = try sandbox.run(["send", "--config", sandbox.config, "--batch", folder, "--timeout", "5"])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(
+      result.stderr.contains("note: smime_sign applies to messages Sealpost builds"), "\(result.stderr)")
+  }
+
   /// The account's `record` Maildir gets each message a batch sent — `send --batch` and `outbox flush` alike —
   /// as the octets the server took (read back with Python's `mailbox.Maildir`); a refused one is not recorded.
   @Test func batchesRecordEachSentMessage() throws {
