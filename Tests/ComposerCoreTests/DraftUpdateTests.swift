@@ -261,6 +261,9 @@ import Testing
     var draft = Self.untitled
     draft.from = "alice@example.org"
     _ = model.update(.draftsListed(.success([draft])))
+    // Red team: the list says which account the draft continues with before Enter switches to it.
+    let rows = model.render(theme: try Fixtures.theme(), width: 80, height: 24).lines
+    #expect(rows[4].hasPrefix(">[work] (no subject)"), "\(rows[4])")
     model.press(.enter)
     #expect(model.account?.name == "work")
     #expect(model.draft.from.text == "alice@example.org")

@@ -37,7 +37,11 @@ extension ComposerModel {
       let row = 4 + offset - first
       let selected = offset == draftList.selection
       let style = selected ? theme.style(.selection, selected: true) : text
-      let subject = entry.subject.isEmpty ? "(no subject)" : UntrustedText(entry.subject).escaped
+      var subject = entry.subject.isEmpty ? "(no subject)" : UntrustedText(entry.subject).escaped
+      // A draft written with another account continues with that one: the list says so before Enter does.
+      if let other = entry.account, other != account?.name {
+        subject = "[\(UntrustedText(other).escaped)] " + subject
+      }
       let recipients = (entry.to + entry.cc + entry.bcc).joined(separator: ", ")
       var line = selected ? ">" : " "
       line += Self.padded(subject, Self.draftColumns[0].1)
