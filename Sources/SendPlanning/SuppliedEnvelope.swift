@@ -95,7 +95,7 @@ public struct SuppliedEnvelope: Sendable, Hashable {
       }
       guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
       let name = String(decoding: line[line.startIndex..<colon], as: UTF8.self)
-        .trimmingCharacters(in: [" ", "\t"]).lowercased()
+        .trimmingSpacesAndTabs().lowercased()
       fields.append((name, String(decoding: line[(colon + 1)...], as: UTF8.self)))
     }
     return fields
@@ -155,11 +155,11 @@ public struct SuppliedEnvelope: Sendable, Hashable {
     items.append(current)
     var result: [String] = []
     for item in items {
-      let text = item.trimmingCharacters(in: [" ", "\t"])
+      let text = item.trimmingSpacesAndTabs()
       guard !text.isEmpty else { continue }
       let address: String
       if let open = text.lastIndex(of: "<"), let close = text.lastIndex(of: ">"), open < close {
-        address = String(text[text.index(after: open)..<close]).trimmingCharacters(in: [" ", "\t"])
+        address = String(text[text.index(after: open)..<close]).trimmingSpacesAndTabs()
       } else {
         address = text
       }
