@@ -91,7 +91,7 @@ public struct AccountsConfig: Sendable {
             .contains($0))
     }
     if plain && !path.isEmpty { return UntrustedText(path).escaped }
-    return "'" + UntrustedText(path).escaped.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    return "'" + UntrustedText(path).escaped.replacing("'", with: "'\\''") + "'"
   }
 }
 

@@ -169,7 +169,7 @@ public enum AccountWriter {
 
   /// A value in double quotes, `\` and `"` escaped (msmtp's rule; `ConfigLine`).
   static func quoted(_ value: String) -> String {
-    "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    "\"" + value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
       + "\""
   }
 }
