@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SMTPProtocol
 
 /// The accounts of one config file (DESIGN §6), parsed in msmtp's syntax.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MailMessage
 
 /// What the composer's runtime takes from the process: `--config`, the environment (without

@@ -1,6 +1,6 @@
 import ComposerCore
 import Dispatch
-import Foundation
+import FoundationEssentials
 import MailSender
 import SMTPProtocol
 import SMTPTransport

@@ -1,6 +1,7 @@
 import Accounts
 import ComposerCore
-import Foundation
+import Dispatch
+import FoundationEssentials
 import MailMessage
 import MailSender
 import SMTPProtocol

@@ -1,5 +1,5 @@
 import ComposerCore
-import Foundation
+import FoundationEssentials
 import SMTPProtocol
 
 #if canImport(Glibc)

@@ -1,6 +1,6 @@
 import ComposerCore
 import Dispatch
-import Foundation
+import FoundationEssentials
 import SMTPTransport
 import Synchronization
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// RFC 5322 §3.3 date-time, computed from the civil calendar directly so it does not depend on a locale.
 public enum MessageDate {

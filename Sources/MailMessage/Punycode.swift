@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Punycode (RFC 3492): a label of Unicode scalars as the letters, digits and hyphens a DNS label holds.
 enum Punycode {
