@@ -32,7 +32,7 @@ let package = Package(
     .target(name: "MessageProtection", dependencies: ["COpenSSL", "MailMessage"]),
 
     // Config files → account values and secret sources; no network (DESIGN §2).
-    .target(name: "Accounts", dependencies: ["SMTPProtocol"]),
+    .target(name: "Accounts", dependencies: ["MailMessage", "SMTPProtocol"]),
 
     // The terminal UI's pure core: screen buffer, display width, themes, keys, text editing (DESIGN §2, §7).
     // No curses and no file or terminal I/O: everything here is tested without a terminal.
@@ -50,8 +50,8 @@ let package = Package(
     .target(
       name: "ComposerApp",
       dependencies: [
-        "ComposerCore", "CursesBackend", "SendPlanning", "MailSender", "Accounts", "SMTPProtocol",
-        "SMTPTransport",
+        "ComposerCore", "CursesBackend", "SendPlanning", "MailSender", "Accounts", "MailMessage",
+        "SMTPProtocol", "SMTPTransport",
       ]
     ),
     // Test kit: the composer headless — keys in, screens and the wire transcript out.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SMTPProtocol
 
 /// The accounts of one config file (DESIGN §6), parsed in msmtp's syntax.
@@ -91,7 +91,7 @@ public struct AccountsConfig: Sendable {
             .contains($0))
     }
     if plain && !path.isEmpty { return UntrustedText(path).escaped }
-    return "'" + UntrustedText(path).escaped.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    return "'" + UntrustedText(path).escaped.replacing("'", with: "'\\''") + "'"
   }
 }
 

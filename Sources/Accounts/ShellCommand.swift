@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import MailMessage
 
 #if canImport(Glibc)
   import Glibc
@@ -176,7 +177,7 @@ public enum ShellCommand {
   /// belongs looks like. Run, the shell would print it back ("sh: 1: WORD: not found", red team), so it is
   /// refused instead.
   public static func namesNoProgram(_ command: String, path: String?) -> Bool {
-    let word = command.trimmingCharacters(in: .whitespaces)
+    let word = command.trimmingSpacesAndTabs()
     guard !word.isEmpty, !word.contains(where: { $0 == " " || $0 == "\t" }) else { return false }
     if word.contains(where: { "$~=(){};|&<>`'\"\\*?[/#".contains($0) }) { return false }
     return !builtins.contains(word) && findProgram(word, path: path) == nil

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import MailMessage
 
 /// What the composer's runtime takes from the process: `--config`, the environment (without
 /// `SEALPOST_PASSWORD`, which is passed apart as bytes), and the clock for file names and pin comments.
@@ -31,7 +32,7 @@ public struct ComposerEnvironment: Sendable {
   /// `$VISUAL`, else `$EDITOR`; nil when neither is set (or both are empty).
   public var editor: String? {
     for name in ["VISUAL", "EDITOR"] {
-      if let value = variables[name], !value.trimmingCharacters(in: .whitespaces).isEmpty { return value }
+      if let value = variables[name], !value.trimmingSpacesAndTabs().isEmpty { return value }
     }
     return nil
   }

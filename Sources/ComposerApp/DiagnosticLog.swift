@@ -1,6 +1,8 @@
-import Foundation
+import FoundationEssentials
+import MailMessage
 import SMTPProtocol
 import SendPlanning
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -13,7 +15,7 @@ public final class DiagnosticLog: @unchecked Sendable {
   /// The log's path.
   public let path: String
   private let descriptor: Int32
-  private let lock = NSLock()
+  private let lock = Mutex(())
 
   /// Opens (creates) the log in `directory`; nil when it cannot be had.
   public init?(directory: String) {
@@ -31,10 +33,10 @@ public final class DiagnosticLog: @unchecked Sendable {
 
   /// One line, escaped (DESIGN §3.6), with the time.
   public func write(_ line: String) {
-    let stamp = ISO8601DateFormatter().string(from: Date())
+    let stamp = MessageDate.isoDateTime(unixSeconds: Int64(Date().timeIntervalSince1970.rounded(.down)))
     let bytes = Array("\(stamp) \(UntrustedText(line).escaped)\n".utf8)
-    lock.lock()
-    defer { lock.unlock() }
-    _ = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+    lock.withLock { _ in
+      _ = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+    }
   }
 }

@@ -1,10 +1,13 @@
 import Accounts
 import ComposerCore
-import Foundation
+import Dispatch
+import FoundationEssentials
+import MailMessage
 import MailSender
 import SMTPProtocol
 import SMTPTransport
 import SendPlanning
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -64,7 +67,7 @@ public final class EffectRunner: @unchecked Sendable {
   /// Draft writes have a queue of their own, in order: a slow disk delays neither a keystroke nor the other
   /// file work (path completion, attachment checks).
   private let draftWork = DispatchQueue(label: "sealpost.composer.drafts")
-  private let lock = NSLock()
+  private let lock = Mutex(())
   /// Timers the model asked for (`.setTimer`): their ids and when they are due on `environment.now`.
   private var timers: [Int: Date] = [:]
   /// The send running or last run: its request and account, for the outbox (`o`) and the `record` copy.
@@ -95,49 +98,39 @@ public final class EffectRunner: @unchecked Sendable {
   /// The catalog the executable read before the screen opened (it needed the account's theme): `.loadCatalog`
   /// reads the file again.
   public func useCatalog(_ catalog: AccountCatalog) {
-    lock.lock()
-    self.catalog = catalog
-    lock.unlock()
+    lock.withLock { _ in self.catalog = catalog }
   }
 
   // MARK: - The UI thread's side
 
   /// What the UI thread polls besides the keys: the message queue and the running session's events.
   public var descriptors: [Int32] {
-    lock.lock()
-    defer { lock.unlock() }
-    return [queue.descriptor] + (session.map { [$0.descriptor] } ?? [])
+    lock.withLock { _ in [queue.descriptor] + (session.map { [$0.descriptor] } ?? []) }
   }
 
   /// Whether nothing is in flight: no file work, no planning, no session.
   public var isIdle: Bool {
-    lock.lock()
-    defer { lock.unlock() }
-    return pending == 0 && session == nil && !planning
+    lock.withLock { _ in pending == 0 && session == nil && !planning }
   }
 
   /// Whether a send or probe is running (or being planned).
   public var hasSession: Bool {
-    lock.lock()
-    defer { lock.unlock() }
-    return session != nil || planning
+    lock.withLock { _ in session != nil || planning }
   }
 
   /// When the next timer is due on `environment.now` (the curses loop waits at most until then).
   public var nextTimer: Date? {
-    lock.lock()
-    defer { lock.unlock() }
-    return timers.values.min()
+    lock.withLock { _ in timers.values.min() }
   }
 
   /// The timers due now, the earliest first (and forgotten).
   private func dueTimers() -> [Int] {
     let now = environment.now()
-    lock.lock()
-    defer { lock.unlock() }
-    let due = timers.filter { $0.value <= now }.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
-    for (id, _) in due { timers[id] = nil }
-    return due.map(\.key)
+    return lock.withLock { _ in
+      let due = timers.filter { $0.value <= now }.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
+      for (id, _) in due { timers[id] = nil }
+      return due.map(\.key)
+    }
   }
 
   /// Everything ready now: queued results, timers due, then the session's events (and its end once the last
@@ -150,9 +143,7 @@ public final class EffectRunner: @unchecked Sendable {
       }
     }
     deliveries += dueTimers().map { .message(.timerFired(id: $0)) }
-    lock.lock()
-    let current = session
-    lock.unlock()
+    let current = lock.withLock { _ in session }
     switch current {
     case .send(let handle)?:
       deliveries += drain(handle, name: "send") { [self] report in
@@ -190,26 +181,24 @@ public final class EffectRunner: @unchecked Sendable {
 
   private func note(_ event: SendEvent) {
     if case .tls(.established(let summary), _) = event.payload {
-      lock.lock()
-      lastTLS = summary
-      lock.unlock()
+      lock.withLock { _ in lastTLS = summary }
     }
   }
 
   private func end(session descriptor: Int32) {
-    lock.lock()
-    if session?.descriptor == descriptor { session = nil }
-    lock.unlock()
+    lock.withLock { _ in
+      if session?.descriptor == descriptor { session = nil }
+    }
   }
 
   /// Cancels whatever runs (on quit, a signal, the end of input); `status` is the exit status the outcome
   /// should carry (143 for SIGTERM).
   public func cancelAll(status: Int32? = nil) {
-    lock.lock()
-    let current = session
-    if planning { planningCancelled = true }
-    remainingCopies = []
-    lock.unlock()
+    let current = lock.withLock { _ in
+      if planning { planningCancelled = true }
+      remainingCopies = []
+      return session
+    }
     switch current {
     case .send(let handle)?: if let status { handle.cancel(status: status) } else { handle.cancel() }
     case .probe(let handle)?: if let status { handle.cancel(status: status) } else { handle.cancel() }
@@ -233,9 +222,8 @@ public final class EffectRunner: @unchecked Sendable {
       return false
     case .setTimer(let id, let after):
       let seconds = Double(after.components.seconds) + Double(after.components.attoseconds) / 1e18
-      lock.lock()
-      timers[id] = environment.now().addingTimeInterval(seconds)
-      lock.unlock()
+      let due = environment.now().addingTimeInterval(seconds)
+      lock.withLock { _ in timers[id] = due }
     case .listDrafts(let folder):
       background(on: draftWork) { runner in .draftsListed(runner.listDrafts(folder: folder)) }
     case .saveDraft(let snapshot, let folder):
@@ -282,15 +270,11 @@ public final class EffectRunner: @unchecked Sendable {
   private func background(
     on target: DispatchQueue? = nil, _ body: @escaping @Sendable (EffectRunner) -> ComposerMessage
   ) {
-    lock.lock()
-    pending += 1
-    lock.unlock()
+    lock.withLock { _ in pending += 1 }
     (target ?? work).async { [self] in
       let message = body(self)
       queue.post(message)
-      lock.lock()
-      pending -= 1
-      lock.unlock()
+      lock.withLock { _ in pending -= 1 }
     }
   }
 
@@ -300,9 +284,7 @@ public final class EffectRunner: @unchecked Sendable {
     do throws(PlanningError) {
       let loaded = try AccountCatalog.load(
         explicit: environment.configPath, environment: environment.variables)
-      lock.lock()
-      catalog = loaded
-      lock.unlock()
+      lock.withLock { _ in catalog = loaded }
       log?.write("accounts read from \(loaded.config?.path ?? "no file")")
       return .success(loaded)
     } catch {
@@ -339,26 +321,27 @@ public final class EffectRunner: @unchecked Sendable {
   static func words(_ error: PlanningError) -> String { error.failure(naming: fieldName).description }
 
   private func startSend(_ order: SendOrder) {
-    lock.lock()
-    guard session == nil, !planning else {
-      lock.unlock()
+    let free = lock.withLock { _ in
+      guard session == nil, !planning else { return false }
+      planning = true
+      planningCancelled = false
+      lastSend = nil
+      remainingCopies = []
+      return true
+    }
+    guard free else {
       log?.write("send ignored: a session is running")
       return
     }
-    planning = true
-    planningCancelled = false
-    lastSend = nil
-    remainingCopies = []
-    lock.unlock()
     log?.write("send: planning")
     work.async { [self] in
       let protected = planCopies(order)
       let planned = protected.map { ($0.requests[0], $0.account) }
-      lock.lock()
-      planning = false
-      let cancelled = planningCancelled
-      var started: SendHandle?
-      if case .success(let copies) = protected, !cancelled {
+      let (cancelled, started) = lock.withLock { _ in
+        planning = false
+        guard case .success(let copies) = protected, !planningCancelled else {
+          return (planningCancelled, false)
+        }
         if let summary = copies.summary {
           queue.post(.sendProtected(summary: summary, copies: copies.requests.count))
         }
@@ -366,16 +349,14 @@ public final class EffectRunner: @unchecked Sendable {
           queue.post(.session(Self.copyNote(copies.requests[0], index: 0, of: copies.requests.count)))
         }
         let request = copies.requests[0]
-        let handle = MailSender.start(request)
-        session = .send(handle)
+        session = .send(MailSender.start(request))
         lastSend = (request, copies.account)
         remainingCopies = Array(copies.requests.dropFirst())
         copyCount = copies.requests.count
         copyAccount = copies.account
-        started = handle
+        return (false, true)
       }
-      lock.unlock()
-      if started != nil {
+      if started {
         log?.write("send: started to \(ChannelPlanText.server(planned))")
         // Wake the UI thread: it must poll the new session's descriptor.
         EventDescriptor.signal(queue.descriptor)
@@ -438,17 +419,14 @@ public final class EffectRunner: @unchecked Sendable {
   /// Starts the next copy of an encrypted send once the one before was sent; the transcript's line that names
   /// its recipients, or nil when none is left.
   private func startNextCopy() -> SendEvent? {
-    lock.lock()
-    guard session == nil, !remainingCopies.isEmpty else {
-      lock.unlock()
-      return nil
+    let next = lock.withLock { _ -> (SendRequest, Int)? in
+      guard session == nil, !remainingCopies.isEmpty else { return nil }
+      let request = remainingCopies.removeFirst()
+      session = .send(MailSender.start(request))
+      lastSend = (request, copyAccount)
+      return (request, copyCount - remainingCopies.count - 1)
     }
-    let request = remainingCopies.removeFirst()
-    let index = copyCount - remainingCopies.count - 1
-    let handle = MailSender.start(request)
-    session = .send(handle)
-    lastSend = (request, copyAccount)
-    lock.unlock()
+    guard let (request, index) = next else { return nil }
     log?.write("send: copy \(index + 1) of \(copyCount) started")
     EventDescriptor.signal(queue.descriptor)
     return Self.copyNote(request, index: index, of: copyCount)
@@ -527,20 +505,17 @@ public final class EffectRunner: @unchecked Sendable {
   }
 
   private var currentCatalog: AccountCatalog? {
-    lock.lock()
-    defer { lock.unlock() }
-    return catalog
+    lock.withLock { _ in catalog }
   }
 
   private func startProbe(_ order: ProbeOrder) {
-    lock.lock()
-    guard session == nil, !planning else {
-      lock.unlock()
-      return
+    let free = lock.withLock { _ in
+      guard session == nil, !planning else { return false }
+      planning = true
+      planningCancelled = false
+      return true
     }
-    planning = true
-    planningCancelled = false
-    lock.unlock()
+    guard free else { return }
     log?.write("probe: \(order.host):\(order.port)")
     // The pin file is read on the work queue, not on the UI thread.
     work.async { [self] in
@@ -553,12 +528,12 @@ public final class EffectRunner: @unchecked Sendable {
       }
       let handle = MailSender.startProbe(
         ProbeRequest(host: order.host, port: order.port, security: order.security, trust: trust))
-      lock.lock()
-      planning = false
-      // Cancelled while the pin file was read: the probe ends at once with its own cancelled report.
-      if planningCancelled { handle.cancel() }
-      session = .probe(handle)
-      lock.unlock()
+      lock.withLock { _ in
+        planning = false
+        // Cancelled while the pin file was read: the probe ends at once with its own cancelled report.
+        if planningCancelled { handle.cancel() }
+        session = .probe(handle)
+      }
       EventDescriptor.signal(queue.descriptor)
     }
   }
@@ -605,9 +580,7 @@ public final class EffectRunner: @unchecked Sendable {
   /// The message of the last send (the same octets: its Date and Message-ID too) into the outbox, queued, with
   /// the route a flush plans again (the config file, the account, the composer's overrides: never a secret).
   func queueMessage(_ order: SendOrder, lastError: String) -> Result<String, ComposerProblem> {
-    lock.lock()
-    let last = lastSend
-    lock.unlock()
+    let last = lock.withLock { _ in lastSend }
     let request: SendRequest
     if let last {
       request = last.request
@@ -641,9 +614,7 @@ public final class EffectRunner: @unchecked Sendable {
   /// After a send that went: the copy for the account's `record` Maildir, on the file-work queue (the answer
   /// comes after `.sendFinished`).
   private func recordCopy(_ report: SendReport) {
-    lock.lock()
-    let last = lastSend
-    lock.unlock()
+    let last = lock.withLock { _ in lastSend }
     guard report.failure == nil, let last, last.account?.record != nil else { return }
     background { runner in
       let outcome =
@@ -660,15 +631,13 @@ public final class EffectRunner: @unchecked Sendable {
     guard let path = PinFile.path(environment: environment.variables) else {
       return .failure(ComposerProblem("no place for the pin file: HOME and XDG_CONFIG_HOME are unset"))
     }
-    lock.lock()
-    let summary = lastTLS
-    lock.unlock()
+    let summary = lock.withLock { _ in lastTLS }
     let date = Self.day(environment.now())
     var comment = "\(date) recorded by the sealpost composer"
     if let leaf = summary?.chain.first, case .success(let spki) = PinText.spkiSHA256(pin),
       leaf.spkiSHA256 == spki
     {
-      comment += "; SHA-256 \(Self.colonHex(leaf.sha256)); subject \(leaf.subject.escaped)"
+      comment += "; SHA-256 \(TranscriptText.colonHex(leaf.sha256)); subject \(leaf.subject.escaped)"
     }
     do throws(PlanningError) {
       let written = try PinFile.record(host: host, port: port, pin: pin, comment: comment, path: path)
@@ -710,20 +679,13 @@ public final class EffectRunner: @unchecked Sendable {
     return .success([stem + ".txt", stem + ".jsonl"])
   }
 
-  static func day(_ date: Date) -> String { formatted(date, "yyyy-MM-dd") }
-  static func stamp(_ date: Date) -> String { formatted(date, "yyyyMMdd-HHmmss") }
+  /// `2027-01-31`, in UTC (the pin file's comments).
+  static func day(_ date: Date) -> String { MessageDate.isoDate(unixSeconds: unixSeconds(date)) }
+  /// `20270131-080509`, in UTC (the names of saved transcripts).
+  static func stamp(_ date: Date) -> String { MessageDate.compactDateTime(unixSeconds: unixSeconds(date)) }
 
-  private static func formatted(_ date: Date, _ format: String) -> String {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    formatter.dateFormat = format
-    return formatter.string(from: date)
-  }
-
-  static func colonHex(_ bytes: [UInt8]) -> String {
-    bytes.map { String(format: "%02X", $0) }.joined(separator: ":")
-  }
+  /// The whole seconds of `date` since 1970, rounded down as a date formatter rounds.
+  static func unixSeconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
 
   // MARK: - The external editor
 

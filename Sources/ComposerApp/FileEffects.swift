@@ -1,5 +1,5 @@
 import ComposerCore
-import Foundation
+import FoundationEssentials
 import SMTPProtocol
 
 #if canImport(Glibc)
@@ -34,10 +34,10 @@ enum PathCompletion {
     var found: [String] = []
     for name in names.sorted() where name.hasPrefix(stem) {
       if name.hasPrefix(".") && !stem.hasPrefix(".") { continue }
-      var isDirectory: ObjCBool = false
+      var isDirectory = false
       let full = (directory == "/" ? "" : directory) + "/" + name
       _ = FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory)
-      found.append(typedBase + name + (isDirectory.boolValue ? "/" : ""))
+      found.append(typedBase + name + (isDirectory ? "/" : ""))
       if found.count == limit { break }
     }
     return found

@@ -1,6 +1,8 @@
 import ComposerCore
-import Foundation
+import Dispatch
+import FoundationEssentials
 import SMTPTransport
+import Synchronization
 
 /// Messages for the UI thread from other threads (an effect's result, a secret request), and requests to
 /// release the terminal, in order. Readable through `descriptor` (an eventfd) while anything is queued, so the
@@ -12,8 +14,7 @@ final class MessageQueue: @unchecked Sendable {
     case releaseTerminal(TerminalRelease)
   }
 
-  private let lock = NSLock()
-  private var items: [Item] = []
+  private let items = Mutex<[Item]>([])
   let descriptor: Int32 = EventDescriptor.create()
 
   deinit { EventDescriptor.close(descriptor) }
@@ -21,20 +22,18 @@ final class MessageQueue: @unchecked Sendable {
   func post(_ message: ComposerMessage) { append(.message(message)) }
 
   func append(_ item: Item) {
-    lock.lock()
-    items.append(item)
-    lock.unlock()
+    items.withLock { $0.append(item) }
     EventDescriptor.signal(descriptor)
   }
 
   /// Everything queued, oldest first (and the descriptor drained).
   func drain() -> [Item] {
     EventDescriptor.drain(descriptor)
-    lock.lock()
-    defer { lock.unlock() }
-    let taken = items
-    items = []
-    return taken
+    return items.withLock { items in
+      let taken = items
+      items = []
+      return taken
+    }
   }
 }
 
@@ -42,31 +41,19 @@ final class MessageQueue: @unchecked Sendable {
 /// may start a pinentry): the thread asks, the UI thread suspends the screen and says so, the thread runs its
 /// command and says it is done, the UI thread takes the screen back.
 final class TerminalRelease: @unchecked Sendable {
-  private let condition = NSCondition()
-  private var released = false
-  private var finished = false
+  // Each is signalled once: a hand-over is used once, by one thread on each side.
+  private let released = DispatchSemaphore(value: 0)
+  private let finished = DispatchSemaphore(value: 0)
 
   /// UI thread: the screen is suspended; waits until the other thread is done.
   func grantAndWait() {
-    condition.lock()
-    released = true
-    condition.broadcast()
-    while !finished { condition.wait() }
-    condition.unlock()
+    released.signal()
+    finished.wait()
   }
 
   /// Other thread: waits until the UI thread has suspended the screen.
-  func waitForGrant() {
-    condition.lock()
-    while !released { condition.wait() }
-    condition.unlock()
-  }
+  func waitForGrant() { released.wait() }
 
   /// Other thread: done with the terminal.
-  func finish() {
-    condition.lock()
-    finished = true
-    condition.broadcast()
-    condition.unlock()
-  }
+  func finish() { finished.signal() }
 }

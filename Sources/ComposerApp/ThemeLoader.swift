@@ -1,5 +1,5 @@
 import ComposerCore
-import Foundation
+import FoundationEssentials
 
 /// Finds and parses a theme by name (DESIGN §7): `$XDG_CONFIG_HOME/sealpost/themes/NAME.theme` (the person's
 /// own), then the `themes/` shipped beside the executable (`…/share/sealpost/themes`, or the source tree's

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MailSender
 import SMTPProtocol
 import SendPlanning

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A plain-text message that Sealpost builds from flags (DESIGN §4): RFC 5322 headers, a UTF-8 body, and
 /// always CRLF line endings with no line over 998 octets (RFC 5322 §2.1.1).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// RFC 2047 encoded words, always `UTF-8` and `B` (base64): valid in every place an encoded word may appear,
 /// including a phrase (§5 rule 3), where `Q` would need its own, narrower alphabet.

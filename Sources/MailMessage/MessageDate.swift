@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// RFC 5322 §3.3 date-time, computed from the civil calendar directly so it does not depend on a locale.
 public enum MessageDate {
@@ -31,6 +31,30 @@ public enum MessageDate {
   public static func isoDate(unixSeconds seconds: Int64) -> String {
     let (year, month, day) = civilDate(daysSinceEpoch: floorDivide(seconds, 86_400))
     return "\(pad(Int(year), 4))-\(pad(month, 2))-\(pad(day, 2))"
+  }
+
+  /// `2027-01-31T08:05:09Z`: the UTC date and time of Unix time `seconds` in the layout of RFC 3339 §5.6 (ISO
+  /// 8601), as Foundation's `ISO8601DateFormatter` writes it by default (log lines).
+  public static func isoDateTime(unixSeconds seconds: Int64) -> String {
+    let (date, time) = utc(seconds)
+    return "\(pad(Int(date.year), 4))-\(pad(date.month, 2))-\(pad(date.day, 2))T"
+      + "\(pad(time.hour, 2)):\(pad(time.minute, 2)):\(pad(time.second, 2))Z"
+  }
+
+  /// `20270131-080509`: the UTC date and time of Unix time `seconds`, digits only, for file names that sort by
+  /// time.
+  public static func compactDateTime(unixSeconds seconds: Int64) -> String {
+    let (date, time) = utc(seconds)
+    return "\(pad(Int(date.year), 4))\(pad(date.month, 2))\(pad(date.day, 2))-"
+      + "\(pad(time.hour, 2))\(pad(time.minute, 2))\(pad(time.second, 2))"
+  }
+
+  private static func utc(
+    _ seconds: Int64
+  ) -> (date: (year: Int64, month: Int, day: Int), time: (hour: Int, minute: Int, second: Int)) {
+    let days = floorDivide(seconds, 86_400)
+    let secondOfDay = Int(seconds - days * 86_400)
+    return (civilDate(daysSinceEpoch: days), (secondOfDay / 3600, secondOfDay / 60 % 60, secondOfDay % 60))
   }
 
   /// Howard Hinnant's `civil_from_days`: proleptic Gregorian year, month (1–12) and day.

@@ -141,7 +141,7 @@ extension SuppliedMessage {
     var comment = 0
     var escaped = false
     func finish() {
-      let plain = current.trimmingCharacters(in: " \t")
+      let plain = current.trimmingSpacesAndTabs()
       if let bracketed {
         addresses.append(bracketed)
       } else if !plain.isEmpty, plain.contains("@") {
@@ -173,7 +173,7 @@ extension SuppliedMessage {
       case "(": comment = 1
       case "<": angle = ""
       case ">":
-        if let inside = angle { bracketed = inside.trimmingCharacters(in: " \t") }
+        if let inside = angle { bracketed = inside.trimmingSpacesAndTabs() }
         angle = nil
       case ":": current = ""  // a group's name
       case ",", ";": finish()
@@ -183,15 +183,5 @@ extension SuppliedMessage {
     }
     finish()
     return addresses
-  }
-}
-
-extension String {
-  fileprivate func trimmingCharacters(in set: String) -> String {
-    let scalars = Set(set.unicodeScalars)
-    var view = Substring(self)
-    while let first = view.unicodeScalars.first, scalars.contains(first) { view = view.dropFirst() }
-    while let last = view.unicodeScalars.last, scalars.contains(last) { view = view.dropLast() }
-    return String(view)
   }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Punycode (RFC 3492): a label of Unicode scalars as the letters, digits and hyphens a DNS label holds.
 enum Punycode {
@@ -101,7 +101,9 @@ public enum IDNA {
         labels.append(label)
         continue
       }
-      let mapped = label.lowercased().precomposedStringWithCanonicalMapping
+      // Normalization Form C (RFC 5891 §5.2), from the standard library's own Unicode tables: Foundation's
+      // `precomposedStringWithCanonicalMapping` would link classic Foundation, and ICU with it, for this alone.
+      let mapped = String(decoding: label.lowercased()._nfcCodeUnits, as: UTF8.self)
       guard let encoded = Punycode.encode(Array(mapped.unicodeScalars)) else {
         throw failure("has a label too long for a domain name")
       }

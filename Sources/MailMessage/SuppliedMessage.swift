@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A complete RFC 5322 message given with `--message` (DESIGN §3.8). It is sent as written except that line
 /// endings become CRLF, Bcc and Resent-Bcc fields are removed, and a missing `Date` or `Message-ID` is added at

@@ -424,7 +424,7 @@ extension MailSender {
   /// The security failure's reason without the "— nothing was sent" tail.
   static func reason(_ failure: SendFailure) -> String {
     var text = failure.message
-    if let range = text.range(of: " — nothing was sent") { text.removeSubrange(range) }
+    if let range = text.firstRange(of: " — nothing was sent") { text.removeSubrange(range) }
     if text.hasPrefix("TLS handshake failed: ") { text.removeFirst("TLS handshake failed: ".count) }
     return text
   }

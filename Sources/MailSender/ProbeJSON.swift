@@ -1,6 +1,10 @@
-import Foundation
+import FoundationEssentials
 import SMTPProtocol
 import SMTPTransport
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 extension ProbeReport {
   /// The whole probe as ONE JSON document (schema: `Sources/MailSender/Schemas/probe.schema.json`). Peer text

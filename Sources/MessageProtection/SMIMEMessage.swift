@@ -1,5 +1,5 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
 import MailMessage
 
 /// S/MIME (RFC 8551) for a complete message: the MIME entity (its Content-* fields and body) is signed

@@ -1,5 +1,5 @@
 import Accounts
-import Foundation
+import FoundationEssentials
 import MailMessage
 import MailSender
 import SMTPProtocol
@@ -169,7 +169,7 @@ public enum AccountWriter {
 
   /// A value in double quotes, `\` and `"` escaped (msmtp's rule; `ConfigLine`).
   static func quoted(_ value: String) -> String {
-    "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    "\"" + value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
       + "\""
   }
 }

@@ -1,5 +1,5 @@
 import Accounts
-import Foundation
+import FoundationEssentials
 import MailMessage
 import MailSender
 import SMTPProtocol
@@ -351,8 +351,7 @@ public enum MessageAssembly {
   public static func accountSender(_ account: Account) -> String? {
     guard let from = account.from else { return nil }
     guard let name = account.displayName, !from.contains("<") else { return from }
-    let quoted = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
-      of: "\"", with: "\\\"")
+    let quoted = name.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
     return "\"\(quoted)\" <\(from)>"
   }
 

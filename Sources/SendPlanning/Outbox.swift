@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MailMessage
 
 #if canImport(Glibc)
@@ -353,7 +353,7 @@ public struct OutboxEntry: Codable, Sendable, Hashable {
   /// The Subject field of `message`, unfolded, for the listing (escaped when shown).
   static func subject(of message: [UInt8]) -> String? {
     SuppliedEnvelope.headerFields(message).first { $0.name == "subject" }.map {
-      $0.value.trimmingCharacters(in: [" ", "\t"])
+      $0.value.trimmingSpacesAndTabs()
     }
   }
 }

@@ -1,5 +1,6 @@
 import Accounts
-import Foundation
+import FoundationEssentials
+import MailMessage
 import MailSender
 import SMTPProtocol
 import SMTPTransport
@@ -63,7 +64,7 @@ public struct PinFile: Sendable {
     lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     if lines.last == "" { lines.removeLast() }
     for (index, line) in lines.enumerated() {
-      let trimmed = line.trimmingCharacters(in: .whitespaces)
+      let trimmed = line.trimmingSpacesAndTabs()
       if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
       let location = "\(UntrustedText(path).escaped):\(index + 1)"
       let words = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" })

@@ -1,8 +1,9 @@
 import Accounts
-import Foundation
+import FoundationEssentials
 import MailMessage
 import MailSender
 import SMTPProtocol
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -185,8 +186,8 @@ public struct Maildir: Sendable {
     let safe =
       name.isEmpty
       ? "localhost"
-      : name.replacingOccurrences(of: "/", with: "\\057")
-        .replacingOccurrences(of: ":", with: "\\072")
+      : name.replacing("/", with: "\\057")
+        .replacing(":", with: "\\072")
     return "\(seconds).M\(microseconds)P\(getpid())Q\(counter.next()).\(safe)"
   }
 
@@ -211,14 +212,13 @@ public struct Maildir: Sendable {
     Failure(reason: "\(step): \(String(cString: strerror(code)))")
   }
 
-  final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
+  final class Counter: Sendable {
+    private let value = Mutex(0)
     func next() -> Int {
-      lock.lock()
-      defer { lock.unlock() }
-      value += 1
-      return value
+      value.withLock { value in
+        value += 1
+        return value
+      }
     }
   }
 }

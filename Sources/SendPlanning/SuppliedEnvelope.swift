@@ -1,5 +1,5 @@
 import Accounts
-import Foundation
+import FoundationEssentials
 import MailMessage
 import MailSender
 import SMTPProtocol
@@ -95,7 +95,7 @@ public struct SuppliedEnvelope: Sendable, Hashable {
       }
       guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
       let name = String(decoding: line[line.startIndex..<colon], as: UTF8.self)
-        .trimmingSpaceAndTab.lowercased()
+        .trimmingSpacesAndTabs().lowercased()
       fields.append((name, String(decoding: line[(colon + 1)...], as: UTF8.self)))
     }
     return fields
@@ -155,11 +155,11 @@ public struct SuppliedEnvelope: Sendable, Hashable {
     items.append(current)
     var result: [String] = []
     for item in items {
-      let text = item.trimmingSpaceAndTab
+      let text = item.trimmingSpacesAndTabs()
       guard !text.isEmpty else { continue }
       let address: String
       if let open = text.lastIndex(of: "<"), let close = text.lastIndex(of: ">"), open < close {
-        address = text[text.index(after: open)..<close].trimmingSpaceAndTab
+        address = String(text[text.index(after: open)..<close]).trimmingSpacesAndTabs()
       } else {
         address = text
       }
@@ -171,27 +171,5 @@ public struct SuppliedEnvelope: Sendable, Hashable {
       }
     }
     return result
-  }
-}
-
-extension String {
-  /// Without the spaces and tabs at either end (Foundation's `trimmingCharacters(in:)` builds a character set
-  /// for each call: a third of a batch's planning time for 5,000 messages).
-  var trimmingSpaceAndTab: String { self[...].trimmingSpaceAndTab }
-}
-
-extension Substring {
-  /// Without the spaces and tabs at either end, found by octet (both are ASCII).
-  var trimmingSpaceAndTab: String {
-    let bytes = utf8
-    var start = bytes.startIndex
-    var end = bytes.endIndex
-    while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start = bytes.index(after: start) }
-    while start < end {
-      let last = bytes.index(before: end)
-      guard bytes[last] == 0x20 || bytes[last] == 0x09 else { break }
-      end = last
-    }
-    return String(self[start..<end])
   }
 }

@@ -1,6 +1,6 @@
 import Accounts
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import MailSender
 import SMTPProtocol
 import SMTPTransport
@@ -103,7 +103,7 @@ struct AccountsCommand: ParsableCommand {
       let widths = (0..<6).map { column in rows.map { $0[column].count }.max() ?? 0 }
       for (index, row) in rows.enumerated() {
         let cells = row.enumerated().map { column, cell in
-          column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+          column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
         }
         lines.append(cells.joined(separator: "  "))
         if index > 0 { lines += remarks[index - 1] }

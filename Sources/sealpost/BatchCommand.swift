@@ -1,6 +1,6 @@
 import Accounts
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import MailSender
 import SMTPProtocol
 import SendPlanning
@@ -37,7 +37,7 @@ extension SendCommand {
       }
       // Each file on its own: one that cannot be read or sent as written is reported and the others go.
       for file in files {
-        let name = (file as NSString).lastPathComponent
+        let name = Self.fileName(file)
         do throws(SendFailure) {
           let bytes = try Input.read(file, what: "message", limit: sizeLimit, regularOnly: true)
           let assembled = try CLIPlanning.run { () throws(PlanningError) in
@@ -75,7 +75,7 @@ extension SendCommand {
     let outbox = (queue || account?.queue == true) ? try? OutboxCommand.open() : nil
     let route = Self.route(config: config, account: account, overrides: overrides)
     for (index, message) in report.messages.enumerated() {
-      let name = UntrustedText((prepared[index].file as NSString).lastPathComponent).escaped
+      let name = UntrustedText(Self.fileName(prepared[index].file)).escaped
       var line = "\(name): "
       if let failure = message.failure {
         line += CLIWording.verdict(
@@ -152,6 +152,11 @@ extension SendCommand {
   }
 
   /// The `*.eml` files of `folder`, sorted by name (66 when it cannot be read or holds none).
+  /// The name of `path` in its folder, as the result lines show it.
+  static func fileName(_ path: String) -> String {
+    path.split(separator: "/").last.map(String.init) ?? path
+  }
+
   static func batchFiles(_ folder: String) throws(SendFailure) -> [String] {
     let names: [String]
     do {

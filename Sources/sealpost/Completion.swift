@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import SendPlanning
 
 /// Shell completion values that come from the user's files (issue 11).

@@ -3,7 +3,7 @@ import ArgumentParser
 import ComposerApp
 import ComposerCore
 import CursesBackend
-import Foundation
+import FoundationEssentials
 import MailSender
 import SMTPProtocol
 import SendPlanning

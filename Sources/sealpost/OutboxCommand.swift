@@ -1,6 +1,6 @@
 import Accounts
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import MailSender
 import SMTPProtocol
 import SendPlanning

@@ -1,6 +1,6 @@
 import Accounts
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import MailSender
 import SMTPProtocol
 import SendPlanning
@@ -141,7 +141,7 @@ struct SendmailCommand: ParsableCommand {
     CLIPlanning.printNotes(of: catalog, for: account)
     // -F: a message without From gets one (as msmtp's set_from_header auto does); otherwise From stays as written.
     if !headerFields.contains("from"), let address = senderAddress ?? account.from {
-      let name = parsed.fullName.map { "\"\($0.replacingOccurrences(of: "\"", with: ""))\" " } ?? ""
+      let name = parsed.fullName.map { "\"\($0.replacing("\"", with: ""))\" " } ?? ""
       let mailbox = address.contains("<") ? address : "\(name)<\(address)>"
       message = Array("From: \(mailbox)\n".utf8) + message
     }

@@ -38,3 +38,20 @@ import Testing
     #expect(result == .success(Array("0 1 2 3 ".utf8)))
   }
 }
+
+/// `namesNoProgram`, the check that a password typed where a command belongs is not run (the shell would print
+/// it back: "sh: 1: WORD: not found").
+@Suite struct OneWordCommandTests {
+  @Test(arguments: [("hunter2", true), (" hunter2\t", true), ("true", false), (" \ttrue ", false)])
+  func aWordNamingNoProgramIsRefused(command: String, refused: Bool) {
+    #expect(ShellCommand.namesNoProgram(command, path: "/usr/bin:/bin") == refused)
+  }
+
+  // The shell's blanks are space, tab and newline: to `sh -c` a no-break or ideographic space is part of the
+  // word, so "\u{00A0}true" is no built-in and sh prints it back. Trimmed as Unicode white space (as before
+  // issue 14), it passed for `true`.
+  @Test(arguments: ["\u{00A0}true", "true\u{00A0}", "\u{3000}true", "\u{2003}echo"])
+  func aUnicodeSpaceDoesNotMakeAWordABuiltIn(command: String) {
+    #expect(ShellCommand.namesNoProgram(command, path: "/usr/bin:/bin"))
+  }
+}

@@ -108,6 +108,10 @@ import Testing
     ("Bücher.example", "xn--bcher-kva.example"),
     // Normalization Form C first: u + combining diaeresis is ü.
     ("bu\u{0308}cher.example", "xn--bcher-kva.example"),
+    // Canonical order too: both orders of the two marks compose to U+1EAD (ậ).
+    ("a\u{0323}\u{0302}b.example", "xn--b-pvm.example"),
+    ("a\u{0302}\u{0323}b.example", "xn--b-pvm.example"),
+    ("\u{1EAD}b.example", "xn--b-pvm.example"),
     ("例え.テスト", "xn--r8jz45g.xn--zckzah"),
     ("mail.blåbær.dk", "mail.xn--blbr-roah.dk"),
     ("example.org", "example.org"),

@@ -141,6 +141,28 @@ import Testing
         """)
   }
 
+  // Columns are padded to their width in characters, which is how the widths are counted: Foundation's
+  // `padding(toLength:)`, used before issue 14, counted UTF-16 units, so a name of emoji was cut in the middle
+  // of one (U+FFFD) and a name with combining marks moved the columns after it.
+  @Test func namesOutsideTheBasicPlaneAndWithCombiningMarksKeepTheColumns() throws {
+    var sandbox = try AccountSandbox()
+    defer { sandbox.remove() }
+    let path = try sandbox.write(
+      "defaults\nport 465\ntls on\ntls_starttls off\naccount 😀😀😀😀😀😀😀😀\nhost a.example\n"
+        + "account e\u{301}te\u{301}\nhost b.example\n",
+      to: sandbox.root + "/inputs/rc")
+    let result = try CLIRunner.run(["accounts", "--config", path], environment: sandbox.environment)
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(
+      result.stdout == """
+        accounts in \(path)
+        ACCOUNT   HOST       PORT  TLS       AUTH  SECRET
+        😀😀😀😀😀😀😀😀  a.example  465   implicit  off   none (auth off)
+        e\u{301}te\u{301}       b.example  465   implicit  off   none (auth off)
+
+        """)
+  }
+
   @Test func noConfigFileIs78() throws {
     let sandbox = try AccountSandbox()
     defer { sandbox.remove() }

@@ -29,6 +29,11 @@ import Testing
     ("smtp.example.org:465 sha1/AAAA", 1, "SHA-1 and MD5 pins are refused"),
     ("x:1 y:2 \(PinFileTests.pin)", 1, "expected `HOST:PORT sha256/BASE64`"),
     ("smtp.example.org:465 sha256/short", 1, "expected sha256/BASE64"),
+    // The file's blanks are space and tab (issue 14: no longer trimmed as Unicode white space, which let a
+    // line of no-break spaces pass for an empty one and a pin with a trailing ideographic space pass whole).
+    ("\u{00A0}\u{00A0}", 1, "expected `HOST:PORT sha256/BASE64`"),
+    ("# c\nsmtp.example.org:465 \(PinFileTests.pin)\u{3000}", 2, "expected sha256/BASE64"),
+    ("\u{2003}smtp.example.org:465 \(PinFileTests.pin)", 1, "not a HOST:PORT"),
   ])
   func refusesBadLinesWithFileAndLine(text: String, line: Int, reason: String) {
     #expect {

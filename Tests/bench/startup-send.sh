@@ -15,7 +15,9 @@
 #   3. the instructions of one send under valgrind's callgrind for each client: a count that does not depend
 #      on what else the machine is doing, so a regression shows without a quiet machine.
 # Figures come from the kernel's own accounting of each finished child (wait4: ru_utime, ru_stime, ru_maxrss).
-# SEALPOST=path picks the binary (default .build/release/sealpost). PF_KEEP=1 keeps the Postfix folder, with
+# SEALPOST=path picks the binary (default .build/release/sealpost); SEALPOST_BEFORE=path adds an earlier build,
+# paired with it the same way (cold start, one send, instructions), for a before/after in one run. PF_KEEP=1 keeps
+# the Postfix folder, with
 # each client's callgrind profile under bench/ (callgrind_annotate --inclusive=yes FILE shows where the
 # instructions go). Say which machine, and how loaded, when you quote the figures.
 set -euo pipefail
@@ -24,6 +26,11 @@ cd "$here/../.."
 runs=${1:-15}
 SEALPOST=$(realpath "${SEALPOST:-.build/release/sealpost}")
 [ -x "$SEALPOST" ] || { echo "bench: no sealpost binary at $SEALPOST (swift build -c release --static-swift-stdlib)" >&2; exit 1; }
+BEFORE=
+if [ -n "${SEALPOST_BEFORE:-}" ]; then
+  BEFORE=$(realpath "$SEALPOST_BEFORE")
+  [ -x "$BEFORE" ] || { echo "bench: no sealpost binary at $BEFORE (SEALPOST_BEFORE)" >&2; exit 1; }
+fi
 for tool in curl msmtp; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed (apt-get install -y $tool)" >&2; exit 1; }
 done
@@ -55,6 +62,7 @@ sealpost_send=("$SEALPOST" send --server localhost --port "$port" --tls implicit
 curl_send=(curl --silent --show-error --ssl-reqd "smtps://localhost:$port" --cacert "$PF_CA" --netrc-file "$netrc"
   --mail-from alice@example.test --mail-rcpt bob@example.test --upload-file "$message")
 msmtp_send=(msmtp --file="$out/msmtprc" --account=bench bob@example.test)
+before_send=("$BEFORE" "${sealpost_send[@]:1}")
 
 vector() { printf '%s\n' "$@"; }
 
@@ -120,7 +128,7 @@ instructions() { # $1 label, $2 stdin, then the command
 }
 
 # Every client must send before anything is timed.
-for tool in sealpost curl msmtp; do
+for tool in sealpost curl msmtp ${BEFORE:+before}; do
   declare -n sender="${tool}_send"
   if ! "${sender[@]}" <"$message" >"$out/check-$tool.log" 2>&1; then
     echo "bench: $tool cannot send to the private Postfix:" >&2
@@ -131,6 +139,7 @@ for tool in sealpost curl msmtp; do
 done
 
 echo "bench: sealpost is $SEALPOST ($(stat -c %s "$SEALPOST") bytes)"
+[ -z "$BEFORE" ] || echo "bench: before is $BEFORE ($(stat -c %s "$BEFORE") bytes)"
 echo "bench: $(nproc) CPU(s), $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg), Postfix $(postconf -c "$PF_ETC" -h mail_version), $(curl --version | head -1 | cut -d' ' -f1-2), $(msmtp --version | head -1)"
 echo
 
@@ -139,6 +148,10 @@ vector msmtp --version >"$out/b"
 pair "cold start: sealpost --version (A) vs msmtp --version (B)" "$out/a" "$out/b" /dev/null
 vector curl --version >"$out/b"
 pair "cold start: sealpost --version (A) vs curl --version (B)" "$out/a" "$out/b" /dev/null
+if [ -n "$BEFORE" ]; then
+  vector "$BEFORE" --version >"$out/b"
+  pair "cold start: sealpost --version (A) vs the build before (B)" "$out/a" "$out/b" /dev/null
+fi
 echo
 
 vector "${sealpost_send[@]}" >"$out/a"
@@ -146,12 +159,18 @@ vector "${curl_send[@]}" >"$out/b"
 pair "one send, implicit TLS + AUTH PLAIN: sealpost (A) vs curl (B)" "$out/a" "$out/b" /dev/null
 vector "${msmtp_send[@]}" >"$out/b"
 pair "one send, implicit TLS + AUTH PLAIN: sealpost (A) vs msmtp (B)" "$out/a" "$out/b" "$message"
+if [ -n "$BEFORE" ]; then
+  vector "${before_send[@]}" >"$out/b"
+  pair "one send, implicit TLS + AUTH PLAIN: sealpost (A) vs the build before (B)" "$out/a" "$out/b" /dev/null
+fi
 echo
 
 echo "instructions of one send (valgrind --tool=callgrind):"
 instructions sealpost /dev/null "${sealpost_send[@]}"
 instructions curl /dev/null "${curl_send[@]}"
 instructions msmtp "$message" "${msmtp_send[@]}"
+[ -z "$BEFORE" ] || instructions before /dev/null "${before_send[@]}"
 echo "instructions of --version:"
 instructions sealpost-version /dev/null "$SEALPOST" --version
 instructions msmtp-version /dev/null msmtp --version
+[ -z "$BEFORE" ] || instructions before-version /dev/null "$BEFORE" --version

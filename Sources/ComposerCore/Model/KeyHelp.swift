@@ -17,7 +17,7 @@ struct KeyHelp: Sendable, Hashable {
 
   /// "Ctrl-X review" on the bottom line: keys shortened the way terminals write them ("^X").
   var hint: String {
-    let keyText = keys.replacingOccurrences(of: "Ctrl-", with: "^")
+    let keyText = keys.replacing("Ctrl-", with: "^")
     return "\(keyText) \(short ?? action)"
   }
 }

@@ -46,7 +46,7 @@ struct AccountEntry: Sendable {
   /// The refusal without its send-time tail ("— nothing was sent": the picker sends nothing).
   static func reason(_ text: String) -> String {
     var text = text
-    if let range = text.range(of: " — nothing was sent") { text.removeSubrange(range) }
+    if let range = text.firstRange(of: " — nothing was sent") { text.removeSubrange(range) }
     return text
   }
 

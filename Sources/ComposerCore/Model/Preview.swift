@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The preview: the message as the recipient sees it, or on `r` the raw message as `send --dry-run` prints it.
 /// The raw message is built by the runtime (its attachments are files, and may be large): the model asks for
