@@ -35,6 +35,16 @@ problems=()
 fail() { problems+=("$*"); }
 
 screen() { tmux -L "$socket" capture-pane -p -t composer; }
+# A new 80x24 session running $1. Killing the last session ends the tmux server, and a client that connects
+# while it is ending gets "server exited unexpectedly": retried, so the next scenario never races the last one.
+new_session() {
+  local attempt
+  for attempt in 1 2 3 4 5 6 7 8 9; do
+    tmux -L "$socket" -f /dev/null new-session -d -s composer -x 80 -y 24 "$1" 2>/dev/null && return 0
+    sleep 0.3
+  done
+  tmux -L "$socket" -f /dev/null new-session -d -s composer -x 80 -y 24 "$1"
+}
 
 # Waits until the pane shows the extended regular expression $1 (at most $2 seconds, default 15).
 wait_for() {
@@ -87,7 +97,7 @@ CONF
   local body2="Zweite Zeile: ünïcödé and 漢字."
   # The pane runs a shell that marks the screen, starts sealpost, then shows its status and the terminal
   # modes: after Ctrl-Q the marks must be back and the modes cooked.
-  tmux -L "$socket" -f /dev/null new-session -d -s composer -x 80 -y 24 \
+  new_session \
     "env -i HOME='$home' XDG_CONFIG_HOME='$home/config' XDG_STATE_HOME='$home/state' PATH=/usr/bin:/bin \
       TERM=tmux-256color LANG=C.UTF-8 ${NOCOLOR:+NO_COLOR=1} sh -c 'echo BEFORE-COMPOSER; stty -a | grep -o \" -\\?icanon \" >\"$work/stty-before\"; \
       \"$SEALPOST\" $arguments; echo \"composer-exit=\$?\"; stty -a | grep -o \" -\\?icanon \" >\"$work/stty-after\"; echo AFTER-COMPOSER; sleep 600'"
@@ -253,7 +263,7 @@ CONF
   local line2="Added after continuing the draft."
   local start="env -i HOME='$home' XDG_CONFIG_HOME='$home/config' XDG_STATE_HOME='$home/state' PATH=/usr/bin:/bin \
       TERM=tmux-256color LANG=C.UTF-8 sh -c '\"$SEALPOST\" 2>\"$work/stderr\"; echo \"composer-exit=\$?\"; echo AFTER-COMPOSER; sleep 600'"
-  tmux -L "$socket" -f /dev/null new-session -d -s composer -x 80 -y 24 "$start"
+  new_session "$start"
   wait_for 'To' || true
   text "Bob <bob@example.test>"
   keys Tab Tab Tab
@@ -281,7 +291,7 @@ CONF
   fi
   tmux -L "$socket" kill-session -t composer 2>/dev/null || true
 
-  tmux -L "$socket" -f /dev/null new-session -d -s composer -x 80 -y 24 "$start"
+  new_session "$start"
   wait_for '1 draft kept from earlier' || true
   wait_for 'Postponed and continued' || true
   keys Enter
