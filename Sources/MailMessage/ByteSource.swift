@@ -163,6 +163,31 @@ public final class AdoptedFile: Sendable {
 
   deinit { close(descriptor) }
 
+  /// Up to `count` octets at `offset` into `base` (EINTR retried), never past the adopted size; 0 at the
+  /// adopted end, once nothing follows it and the file is as it was. A file that grew, shrank or changed is a
+  /// `changed(why)` error; a failing read says "cannot read `what`".
+  public func read(
+    into base: UnsafeMutableRawPointer, count: Int, at offset: Int, what: String,
+    changed: (String) -> MessageError
+  ) throws(MessageError) -> Int {
+    let wanted = min(count, size - offset)
+    if wanted <= 0 {
+      var probe: UInt8 = 0
+      if pread(descriptor, &probe, 1, off_t(offset)) > 0 { throw changed("it grew") }
+      if let change = change() { throw changed(change) }
+      return 0
+    }
+    var got: Int
+    repeat {
+      got = pread(descriptor, base, wanted, off_t(offset))
+    } while got < 0 && errno == EINTR
+    if got < 0 {
+      throw MessageError(.invalidData, "cannot read \(what): \(String(cString: strerror(errno)))")
+    }
+    if got == 0 { throw changed("it became shorter") }
+    return got
+  }
+
   /// Nil when the file is as it was adopted, else why not.
   public func change() -> String? {
     var info = stat()
@@ -218,22 +243,8 @@ public struct DescriptorByteSource: ByteSource {
 
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(MessageError) -> Int {
       guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
-      let wanted = min(buffer.count, file.size - offset)
-      if wanted <= 0 {
-        // The end as adopted: nothing more may be there, and the file must be as it was.
-        var probe: UInt8 = 0
-        if pread(file.descriptor, &probe, 1, off_t(offset)) > 0 { throw source.changed("it grew") }
-        if let change = file.change() { throw source.changed(change) }
-        return 0
-      }
-      var got: Int
-      repeat {
-        got = pread(file.descriptor, base, wanted, off_t(offset))
-      } while got < 0 && errno == EINTR
-      if got < 0 {
-        throw MessageError(.invalidData, "cannot read \(file.name): \(String(cString: strerror(errno)))")
-      }
-      if got == 0 { throw source.changed("it became shorter") }
+      let got = try file.read(
+        into: base, count: buffer.count, at: offset, what: file.name, changed: source.changed)
       offset += got
       return got
     }

@@ -129,24 +129,11 @@ public struct SuppliedMessageFile: MessageSource {
         return count
       }
       let file = source.file
-      let wanted = min(buffer.count, file.size - offset)
-      if wanted <= 0 {
-        if lineLength > 998 { throw tooLong() }
-        // The end as checked: nothing more may be there, and the file must be as it was.
-        var probe: UInt8 = 0
-        if pread(file.descriptor, &probe, 1, off_t(offset)) > 0 { throw source.changed("it grew") }
-        if let change = file.change() { throw source.changed(change) }
-        return 0
-      }
-      var got: Int
-      repeat {
-        got = pread(file.descriptor, base, wanted, off_t(offset))
-      } while got < 0 && errno == EINTR
-      if got < 0 {
-        throw MessageError(
-          .invalidData, "cannot read the message \(file.name): \(String(cString: strerror(errno)))")
-      }
-      if got == 0 { throw source.changed("it became shorter") }
+      if offset >= file.size && lineLength > 998 { throw tooLong() }
+      let got = try file.read(
+        into: base, count: buffer.count, at: offset, what: "the message \(file.name)", changed: source.changed
+      )
+      if got == 0 { return 0 }
       try check(UnsafeRawBufferPointer(start: base, count: got))
       offset += got
       return got
