@@ -247,7 +247,10 @@ public final class EffectRunner: @unchecked Sendable {
     case .openEditor(let text):
       queue.post(.editorFinished(edit(text, terminal: terminal)))
     case .completePath(let prefix):
-      background { _ in .pathCompletions(prefix: prefix, candidates: PathCompletion.candidates(for: prefix)) }
+      background { _ in
+        let found = PathCompletion.candidates(for: prefix)
+        return .pathCompletions(prefix: prefix, candidates: found.candidates, more: found.more)
+      }
     case .checkAttachment(let path):
       background { _ in .attachmentChecked(path: path, result: AttachmentCheck.check(path)) }
     case .recordPin(let host, let port, let pin):

@@ -24,8 +24,9 @@ public enum ComposerMessage: Sendable {
   case secretRequested(prompt: String)
   /// The external editor returned.
   case editorFinished(EditorOutcome)
-  /// Candidates for the attachment path being typed.
-  case pathCompletions(prefix: String, candidates: [String])
+  /// Candidates for the attachment path being typed (sorted); `more`: the directory holds further matches,
+  /// not listed (the runtime stops at a limit rather than read a huge folder whole).
+  case pathCompletions(prefix: String, candidates: [String], more: Bool = false)
   /// An attachment the person added: its size, or why it cannot be attached (safe to show).
   case attachmentChecked(path: String, result: Result<Int64, ComposerProblem>)
   /// The pin file was written (its path), or why not.

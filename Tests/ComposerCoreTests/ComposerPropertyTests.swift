@@ -82,7 +82,8 @@ import Testing
     case 8:
       return .pathCompletions(
         prefix: gen.chance(50) ? "/tmp/" : gen.string(maxLength: 10),
-        candidates: (0..<gen.int(0...4)).map { _ in "/tmp/" + gen.string(maxLength: 20) })
+        candidates: (0..<gen.int(0...4)).map { _ in "/tmp/" + gen.string(maxLength: 20) },
+        more: gen.chance(20))
     case 9:
       return .attachmentChecked(
         path: gen.chance(50) ? "/tmp/a" : gen.string(maxLength: 10),

@@ -167,8 +167,8 @@ public struct ComposerModel: Sendable {
     case .editorFinished(let outcome):
       editorFinished(outcome)
       return []
-    case .pathCompletions(let prefix, let candidates):
-      draft.completed(prefix: prefix, candidates: candidates)
+    case .pathCompletions(let prefix, let candidates, let more):
+      draft.completed(prefix: prefix, candidates: candidates, more: more)
       return []
     case .attachmentChecked(let path, let result):
       if let problem = draft.attachmentChecked(path: path, result: result) {

@@ -37,6 +37,8 @@ struct Draft: Sendable {
     var path: TextField?
     /// Candidates of the last completion that did not narrow to one.
     var candidates: [String] = []
+    /// The folder holds more matches than the candidates listed.
+    var more = false
   }
 
   var from = TextField()
@@ -167,9 +169,14 @@ struct Draft: Sendable {
 
   // MARK: - Attachments
 
-  mutating func completed(prefix: String, candidates: [String]) {
+  /// The runtime's candidates for the path typed. With `more`, the candidates are only some of the matches:
+  /// the path is then not completed (their common start need not be that of all the matches).
+  mutating func completed(prefix: String, candidates: [String], more: Bool = false) {
     guard var panel = attachPanel, var path = panel.path, path.text == prefix else { return }
-    if candidates.count == 1, let only = candidates.first {
+    panel.more = more
+    if more {
+      panel.candidates = candidates
+    } else if candidates.count == 1, let only = candidates.first {
       path.setText(only)
       panel.candidates = []
     } else {

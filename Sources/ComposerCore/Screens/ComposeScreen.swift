@@ -101,9 +101,16 @@ extension ComposerModel {
       into: &buffer, x: label.count, y: row, width: width - label.count,
       style: theme.style(.fieldText, selected: true))
     row += 1
-    for candidate in panel.candidates where row < bottom {
+    // The last row left says that more match than are listed (never hidden below the candidates).
+    let listed = panel.more ? bottom - 1 : bottom
+    for candidate in panel.candidates where row < listed {
       buffer.write("   " + candidate, x: 0, y: row, maxWidth: width, style: style)
       row += 1
+    }
+    if panel.more, row < bottom {
+      buffer.write(
+        "   more… (only some matches are listed: type more of the name)", x: 0, y: row, maxWidth: width,
+        style: style)
     }
     return cursor
   }
