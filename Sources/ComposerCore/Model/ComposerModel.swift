@@ -309,7 +309,11 @@ public struct ComposerModel: Sendable {
     switch outcome {
     case .edited(let text):
       draft.replaceBody(text)
-      status = StatusLine("the body is back from the editor")
+      if let problem = draft.controlProblem {
+        status = StatusLine(error: "the body is back from the editor, but \(problem)")
+      } else {
+        status = StatusLine("the body is back from the editor")
+      }
     case .failed(let reason):
       status = StatusLine(error: reason)
     }

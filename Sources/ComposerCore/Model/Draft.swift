@@ -144,8 +144,9 @@ struct Draft: Sendable {
     }
   }
 
+  /// The body from a file (the external editor, a draft): controls are kept, shown, and refused at the review.
   mutating func replaceBody(_ text: String) {
-    var editor = BodyEditor(text, width: body.viewWidth, height: body.viewHeight)
+    var editor = BodyEditor(text, width: body.viewWidth, height: body.viewHeight, keepsControls: true)
     editor.resize(width: body.viewWidth, height: body.viewHeight)
     body = editor
   }
@@ -162,6 +163,18 @@ struct Draft: Sendable {
     fields.subject = subject.text.isEmpty ? nil : subject.text
     fields.body = Array(body.text.utf8)
     return fields
+  }
+
+  /// Why the body cannot be sent while it holds controls, naming the lines; nil when it holds none. Refused
+  /// rather than stripped: the person sees them (as escapes, in the error style) and deletes them, so the
+  /// message previewed is the message sent, byte for byte.
+  var controlProblem: String? {
+    let found = body.controlLines
+    guard !found.isEmpty else { return nil }
+    let named = found.prefix(5).map { "line \($0.line) (\($0.controls.joined(separator: ", ")))" }
+    let more = found.count > 5 ? " and \(found.count - 5) more line\(found.count == 6 ? "" : "s")" : ""
+    return "the body holds control characters a message must not carry: \(named.joined(separator: ", "))"
+      + "\(more) — delete them (shown as \\u{…} in red)"
   }
 
   /// The attachments whose size is known, for the order.

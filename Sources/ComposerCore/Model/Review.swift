@@ -51,6 +51,7 @@ struct Review: Sendable {
     for field in Draft.Field.allCases {
       if let problem = draft.problems[field] { blocking.append("\(field.label) \(problem)") }
     }
+    if let problem = draft.controlProblem { blocking.append(problem) }
 
     // The channel, merged as a send merges it (the trust file named, not read: the runtime reads it).
     var display = overrides

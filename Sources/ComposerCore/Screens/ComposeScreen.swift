@@ -38,7 +38,9 @@ extension ComposerModel {
     }
     renderAttachmentRow(into: &buffer, theme: theme, y: 6)
     renderRule(into: &buffer, theme: theme, y: 7)
-    let bodyCursor = draft.body.render(into: &buffer, x: 0, y: Draft.bodyTop, style: theme.style(.fieldText))
+    let bodyCursor = draft.body.render(
+      into: &buffer, x: 0, y: Draft.bodyTop, style: theme.style(.fieldText),
+      controlStyle: theme.style(.fieldError))
     if draft.focus == .body && draft.attachPanel == nil { cursor = bodyCursor }
     if let panel = draft.attachPanel {
       cursor = renderAttachPanel(panel, into: &buffer, theme: theme)
