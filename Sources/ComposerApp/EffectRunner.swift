@@ -67,6 +67,12 @@ public final class EffectRunner: @unchecked Sendable {
   /// Draft writes have a queue of their own, in order: a slow disk delays neither a keystroke nor the other
   /// file work (path completion, attachment checks).
   private let draftWork = DispatchQueue(label: "sealpost.composer.drafts")
+  /// A send is planned on a queue of its own: planning may wait for a person (the S/MIME key's passphrase in
+  /// the masked field, a `smime_passphrase_eval` pinentry) for as long as they take, and that wait must hold
+  /// up no other effect (review: it stalled attachment checks, completion and the review's checks on `work`).
+  private let planningWork = DispatchQueue(label: "sealpost.composer.planning")
+  /// Fires when the send being planned is cancelled: ends a passphrase command or the masked field's wait.
+  private var planningCancellation: Cancellation?
   private let lock = Mutex(())
   /// Timers the model asked for (`.setTimer`): their ids and when they are due on `environment.now`.
   private var timers: [Int: Date] = [:]
@@ -195,7 +201,10 @@ public final class EffectRunner: @unchecked Sendable {
   /// should carry (143 for SIGTERM).
   public func cancelAll(status: Int32? = nil) {
     let current = lock.withLock { _ in
-      if planning { planningCancelled = true }
+      if planning {
+        planningCancelled = true
+        planningCancellation?.cancel()
+      }
       remainingCopies = []
       return session
     }
@@ -328,6 +337,7 @@ public final class EffectRunner: @unchecked Sendable {
       guard session == nil, !planning else { return false }
       planning = true
       planningCancelled = false
+      planningCancellation = Cancellation()
       lastSend = nil
       remainingCopies = []
       return true
@@ -337,11 +347,13 @@ public final class EffectRunner: @unchecked Sendable {
       return
     }
     log?.write("send: planning")
-    work.async { [self] in
-      let protected = planCopies(order)
+    let cancellation = lock.withLock { _ in planningCancellation } ?? Cancellation()
+    planningWork.async { [self] in
+      let protected = planCopies(order, cancellation: cancellation)
       let planned = protected.map { ($0.requests[0], $0.account) }
       let (cancelled, started) = lock.withLock { _ in
         planning = false
+        planningCancellation = nil
         guard case .success(let copies) = protected, !planningCancelled else {
           return (planningCancelled, false)
         }
@@ -374,14 +386,16 @@ public final class EffectRunner: @unchecked Sendable {
 
   /// The order planned as `sealpost send` plans it (DESIGN §2: one planning layer): account, channel, recorded
   /// pins, the plaintext policy, the message, the secret's sources — a `SendRequest`, or why not.
-  func plan(_ order: SendOrder) -> Result<(SendRequest, Account?), SendFailure> {
-    planCopies(order).map { ($0.requests[0], $0.account) }
+  /// - Parameter prompting: whether a secret no other source has may be asked for in the masked field (not
+  ///   when no send is on screen to show it, as when `o` queues a message whose planning never ended).
+  func plan(_ order: SendOrder, prompting: Bool = true) -> Result<(SendRequest, Account?), SendFailure> {
+    planCopies(order, prompting: prompting).map { ($0.requests[0], $0.account) }
   }
 
   /// The order's requests: one, or with S/MIME the copies `sealpost send --sign --encrypt` makes (the same
   /// `MessageProtectionPlan`: every certificate checked first, all or nothing; each Bcc recipient's copy
   /// apart), the key's passphrase asked for in the masked field when no `smime_passphrase_eval` has it.
-  func planCopies(_ order: SendOrder)
+  func planCopies(_ order: SendOrder, prompting: Bool = true, cancellation: Cancellation = Cancellation())
     -> Result<(requests: [SendRequest], account: Account?, summary: String?), SendFailure>
   {
     do throws(PlanningError) {
@@ -392,12 +406,12 @@ public final class EffectRunner: @unchecked Sendable {
       let assembled = try assemble(order, account: account)
       let resolver = SecretResolver(
         passwordCommand: nil, environmentPassword: environment.environmentPassword,
-        environment: environment.variables, prompt: prompt, naming: Self.fieldName)
+        environment: environment.variables, prompt: prompting ? prompt : nil, naming: Self.fieldName)
       let request = ProtectionRequest(sign: order.sign, encrypt: order.encrypt)
       let copies = try MessageProtectionPlan.protect(
         assembled, request: request, account: account, environment: environment.variables
       ) { () throws(PlanningError) in
-        try resolver.smimePassphrase(account: account)
+        try resolver.smimePassphrase(account: account, cancellation: cancellation)
       }
       let credentials = resolver.credentials(for: plan)
       let requests = copies.map { copy in
@@ -588,7 +602,9 @@ public final class EffectRunner: @unchecked Sendable {
     if let last {
       request = last.request
     } else {
-      switch plan(order) {
+      // Planning never ended (cancelled at the passphrase): planned again without asking, since no send is on
+      // screen to show a masked field, and an unanswered question would hold the file-work queue for good.
+      switch plan(order, prompting: false) {
       case .success(let (planned, _)): request = planned
       case .failure(let failure): return .failure(ComposerProblem(failure.description))
       }
