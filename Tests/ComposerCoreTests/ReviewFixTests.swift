@@ -65,4 +65,52 @@ import Testing
     #expect(model.review?.blocking == [])
     #expect(model.press(.character("y")).map(\.name).last == "send")
   }
+
+  /// Issue 1: after a copy of a send of several copies was accepted, the model knows who has the message: the
+  /// result and the status line say so, the review warns, and the next order leaves them out.
+  @Test func aPartlySentMessageIsSentAgainOnlyToTheOthers() throws {
+    var model = try Self.edited("The numbers.")
+    model.press(.ctrl("x"))
+    _ = model.press(.character("y"))
+    #expect(model.screen == .send)
+    _ = model.update(.copyDelivered(recipients: ["bob@example.org"]))
+    let failure = SendFailure(.temporary, "temporary failure: 450 4.2.1 mailbox busy")
+    _ = model.update(.sendFinished(SendReport(failure: failure)))
+    let theme = try Fixtures.theme()
+    let result = model.render(theme: theme, width: 120, height: 24).lines.joined(separator: "\n")
+    #expect(result.contains("PARTLY SENT: bob@example.org already has it; NOT SENT — "), "\(result)")
+    #expect(
+      model.status?.text
+        == "partly sent: bob@example.org already has it; sending again goes only to the others")
+
+    model.press(.character("q"))
+    model.press(.ctrl("x"))
+    #expect(
+      model.review?.warnings.contains("already sent to bob@example.org: y sends only to the other recipients")
+        == true)
+    guard case .send(let order)? = model.press(.character("y")).last else {
+      Issue.record("no send")
+      return
+    }
+    #expect(order.delivered == ["bob@example.org"])
+
+    // Leaving says, once, that the draft cannot record who already has it; the same key again leaves.
+    _ = model.update(.sendFinished(SendReport(failure: failure)))
+    model.press(.character("q"))
+    #expect(model.press(.ctrl("q")).isEmpty)
+    #expect(model.status?.text.hasPrefix("not left: bob@example.org already has this message") == true)
+    _ = model.press(.ctrl("q"))
+    #expect(model.drafts.leaving == .quit, "the second Ctrl-Q leaves (once the draft is saved)")
+    model.drafts.leaving = nil
+    model.press(.ctrl("x"))
+    guard case .send = model.press(.character("y")).last else {
+      Issue.record("no send")
+      return
+    }
+
+    // Sent in the end: a new message starts with nobody delivered.
+    _ = model.update(.sendFinished(SendReport(failure: nil)))
+    model.press(.character("q"))
+    #expect(model.draft.delivered.isEmpty)
+  }
 }

@@ -209,6 +209,9 @@ public struct ComposerModel: Sendable {
       session?.protection = summary
       session?.copies = copies
       return []
+    case .copyDelivered(let recipients):
+      copyDelivered(recipients)
+      return []
     }
   }
 

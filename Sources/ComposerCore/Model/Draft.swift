@@ -57,6 +57,10 @@ struct Draft: Sendable {
   var encrypt = false
   /// The From text the account gave, to tell whether the person changed it.
   var accountSender = ""
+  /// Envelope recipients that already have this message: a send of several copies (S/MIME, a Bcc copy apart)
+  /// ended part-way, after these were accepted. Every later send of it leaves them out (review: a retry sent
+  /// the To/Cc copy again).
+  var delivered: [String] = []
 
   /// The rows above the body: title, From, To, Cc, Bcc, Subject, attachments, a rule.
   static let bodyTop = 8

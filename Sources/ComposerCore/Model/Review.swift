@@ -118,9 +118,13 @@ struct Review: Sendable {
     for attachment in draft.attachments where attachment.size == nil {
       blocking.append("\(attachment.path): still being checked")
     }
+    if let sentTo = ComposerModel.deliveredText(draft.delivered) {
+      warnings.append("already sent to \(sentTo): y sends only to the other recipients")
+    }
     if blocking.isEmpty {
       order = SendOrder(
-        account: account?.name, fields: fields, attachments: draft.attachmentPaths, overrides: overrides)
+        account: account?.name, fields: fields, attachments: draft.attachmentPaths, overrides: overrides,
+        delivered: draft.delivered)
     }
   }
 
