@@ -67,6 +67,12 @@ public final class EffectRunner: @unchecked Sendable {
   /// Draft writes have a queue of their own, in order: a slow disk delays neither a keystroke nor the other
   /// file work (path completion, attachment checks).
   private let draftWork = DispatchQueue(label: "sealpost.composer.drafts")
+  /// A send is planned on a queue of its own: planning may wait for a person (the S/MIME key's passphrase in
+  /// the masked field, a `smime_passphrase_eval` pinentry) for as long as they take, and that wait must hold
+  /// up no other effect (review: it stalled attachment checks, completion and the review's checks on `work`).
+  private let planningWork = DispatchQueue(label: "sealpost.composer.planning")
+  /// Fires when the send being planned is cancelled: ends a passphrase command or the masked field's wait.
+  private var planningCancellation: Cancellation?
   private let lock = Mutex(())
   /// Timers the model asked for (`.setTimer`): their ids and when they are due on `environment.now`.
   private var timers: [Int: Date] = [:]
@@ -83,10 +89,14 @@ public final class EffectRunner: @unchecked Sendable {
   private var catalog: AccountCatalog?
   /// The chain of the last handshake, for the pin file's comment.
   private var lastTLS: TLSSessionSummary?
-  /// The copies of an encrypted send still to go (each Bcc recipient's), one session after another (issue 15),
-  /// with the account and how many copies there are in all.
-  private var remainingCopies: [SendRequest] = []
-  private var copyCount = 0
+  /// The copies of the send (one, or with S/MIME the To/Cc copy and each Bcc recipient's apart), sent one
+  /// session after another, each after the one before was sent (issue 15); `copyIndex` is the one running,
+  /// the one that failed, or the first not tried. The copies from `copyIndex` on are what is unsent: `o`
+  /// queues exactly those, and a new send of the message leaves out the recipients the others reached.
+  private var copies: [SendRequest] = []
+  private var copyIndex = 0
+  /// A cancel came while copies were left: none is started after the one running.
+  private var copiesCancelled = false
   private var copyAccount: Account?
 
   public init(environment: ComposerEnvironment, log: DiagnosticLog? = nil) {
@@ -146,14 +156,9 @@ public final class EffectRunner: @unchecked Sendable {
     let current = lock.withLock { _ in session }
     switch current {
     case .send(let handle)?:
-      deliveries += drain(handle, name: "send") { [self] report in
-        recordCopy(report)
-        // Issue 15: the next copy goes only after this one was sent; a failed copy ends the send.
-        if report.failure == nil, let next = startNextCopy() { return .session(next) }
-        return .sendFinished(report)
-      }
+      deliveries += drain(handle, name: "send") { [self] report in finishCopy(report) }
     case .probe(let handle)?:
-      deliveries += drain(handle, name: "probe") { .probeFinished($0) }
+      deliveries += drain(handle, name: "probe") { [.probeFinished($0)] }
     case nil:
       break
     }
@@ -162,7 +167,7 @@ public final class EffectRunner: @unchecked Sendable {
 
   /// The session's events ready now, and its end once the last event is in.
   private func drain<Report>(
-    _ handle: SessionHandle<Report>, name: String, finished: (Report) -> ComposerMessage
+    _ handle: SessionHandle<Report>, name: String, finished: (Report) -> [ComposerMessage]
   ) -> [Delivery] where Report: VerdictReport {
     let isFinished = handle.isFinished
     var deliveries: [Delivery] = []
@@ -174,7 +179,7 @@ public final class EffectRunner: @unchecked Sendable {
       let report = handle.wait()
       end(session: handle.eventDescriptor)
       log?.write("\(name) finished: \(report.verdictLine)")
-      deliveries.append(.message(finished(report)))
+      deliveries += finished(report).map { .message($0) }
     }
     return deliveries
   }
@@ -195,8 +200,11 @@ public final class EffectRunner: @unchecked Sendable {
   /// should carry (143 for SIGTERM).
   public func cancelAll(status: Int32? = nil) {
     let current = lock.withLock { _ in
-      if planning { planningCancelled = true }
-      remainingCopies = []
+      if planning {
+        planningCancelled = true
+        planningCancellation?.cancel()
+      }
+      if copyIndex + 1 < copies.count { copiesCancelled = true }
       return session
     }
     switch current {
@@ -247,7 +255,10 @@ public final class EffectRunner: @unchecked Sendable {
     case .openEditor(let text):
       queue.post(.editorFinished(edit(text, terminal: terminal)))
     case .completePath(let prefix):
-      background { _ in .pathCompletions(prefix: prefix, candidates: PathCompletion.candidates(for: prefix)) }
+      background { _ in
+        let found = PathCompletion.candidates(for: prefix)
+        return .pathCompletions(prefix: prefix, candidates: found.candidates, more: found.more)
+      }
     case .checkAttachment(let path):
       background { _ in .attachmentChecked(path: path, result: AttachmentCheck.check(path)) }
     case .recordPin(let host, let port, let pin):
@@ -325,8 +336,11 @@ public final class EffectRunner: @unchecked Sendable {
       guard session == nil, !planning else { return false }
       planning = true
       planningCancelled = false
+      planningCancellation = Cancellation()
       lastSend = nil
-      remainingCopies = []
+      copies = []
+      copyIndex = 0
+      copiesCancelled = false
       return true
     }
     guard free else {
@@ -334,11 +348,13 @@ public final class EffectRunner: @unchecked Sendable {
       return
     }
     log?.write("send: planning")
-    work.async { [self] in
-      let protected = planCopies(order)
+    let cancellation = lock.withLock { _ in planningCancellation } ?? Cancellation()
+    planningWork.async { [self] in
+      let protected = planCopies(order, cancellation: cancellation)
       let planned = protected.map { ($0.requests[0], $0.account) }
       let (cancelled, started) = lock.withLock { _ in
         planning = false
+        planningCancellation = nil
         guard case .success(let copies) = protected, !planningCancelled else {
           return (planningCancelled, false)
         }
@@ -351,8 +367,8 @@ public final class EffectRunner: @unchecked Sendable {
         let request = copies.requests[0]
         session = .send(MailSender.start(request))
         lastSend = (request, copies.account)
-        remainingCopies = Array(copies.requests.dropFirst())
-        copyCount = copies.requests.count
+        self.copies = copies.requests
+        copyIndex = 0
         copyAccount = copies.account
         return (false, true)
       }
@@ -371,14 +387,16 @@ public final class EffectRunner: @unchecked Sendable {
 
   /// The order planned as `sealpost send` plans it (DESIGN §2: one planning layer): account, channel, recorded
   /// pins, the plaintext policy, the message, the secret's sources — a `SendRequest`, or why not.
-  func plan(_ order: SendOrder) -> Result<(SendRequest, Account?), SendFailure> {
-    planCopies(order).map { ($0.requests[0], $0.account) }
+  /// - Parameter prompting: whether a secret no other source has may be asked for in the masked field (not
+  ///   when no send is on screen to show it, as when `o` queues a message whose planning never ended).
+  func plan(_ order: SendOrder, prompting: Bool = true) -> Result<(SendRequest, Account?), SendFailure> {
+    planCopies(order, prompting: prompting).map { ($0.requests[0], $0.account) }
   }
 
   /// The order's requests: one, or with S/MIME the copies `sealpost send --sign --encrypt` makes (the same
   /// `MessageProtectionPlan`: every certificate checked first, all or nothing; each Bcc recipient's copy
   /// apart), the key's passphrase asked for in the masked field when no `smime_passphrase_eval` has it.
-  func planCopies(_ order: SendOrder)
+  func planCopies(_ order: SendOrder, prompting: Bool = true, cancellation: Cancellation = Cancellation())
     -> Result<(requests: [SendRequest], account: Account?, summary: String?), SendFailure>
   {
     do throws(PlanningError) {
@@ -389,14 +407,24 @@ public final class EffectRunner: @unchecked Sendable {
       let assembled = try assemble(order, account: account)
       let resolver = SecretResolver(
         passwordCommand: nil, environmentPassword: environment.environmentPassword,
-        environment: environment.variables, prompt: prompt, naming: Self.fieldName)
+        environment: environment.variables, prompt: prompting ? prompt : nil, naming: Self.fieldName)
       let request = ProtectionRequest(sign: order.sign, encrypt: order.encrypt)
-      let copies = try MessageProtectionPlan.protect(
+      let protected = try MessageProtectionPlan.protect(
         assembled, request: request, account: account, environment: environment.variables
       ) { () throws(PlanningError) in
-        try resolver.smimePassphrase(account: account)
+        try resolver.smimePassphrase(account: account, cancellation: cancellation)
       }
       let credentials = resolver.credentials(for: plan)
+      // A send after a partial one goes only to the recipients no copy reached (review: the To/Cc copy went
+      // again when a failed Bcc copy was retried): each copy keeps the others, a copy left with none is not sent.
+      let copies = protected.compactMap { copy -> ProtectedCopy? in
+        var copy = copy
+        copy.message.recipients = copy.message.recipients.filter { !order.delivered.contains($0) }
+        return copy.message.recipients.isEmpty ? nil : copy
+      }
+      guard !copies.isEmpty || order.delivered.isEmpty else {
+        throw PlanningError(.dataError, "every recipient already has this message: nothing was sent")
+      }
       let requests = copies.map { copy in
         var request = plan.request(for: copy.message, credentials: credentials)
         if !copy.summary.isEmpty { request.contentSummary = copy.summary }
@@ -416,20 +444,49 @@ public final class EffectRunner: @unchecked Sendable {
     }
   }
 
-  /// Starts the next copy of an encrypted send once the one before was sent; the transcript's line that names
-  /// its recipients, or nil when none is left.
-  private func startNextCopy() -> SendEvent? {
-    let next = lock.withLock { _ -> (SendRequest, Int)? in
-      guard session == nil, !remainingCopies.isEmpty else { return nil }
-      let request = remainingCopies.removeFirst()
+  /// The end of one copy's session: the recipients it reached (`.copyDelivered`, when the send has several
+  /// copies), then the next copy started (its transcript line), or the end of the send. A failed copy ends
+  /// the send, and so does a cancel between copies (reported as cancelled, never as sent: the copies left are
+  /// unsent, and `o` can queue them).
+  private func finishCopy(_ report: SendReport) -> [ComposerMessage] {
+    recordCopy(report)
+    enum Step {
+      case next(SendRequest, index: Int)
+      case finished(SendReport)
+    }
+    let (reached, count, step) = lock.withLock { _ -> ([String], Int, Step) in
+      let count = copies.count
+      guard report.failure == nil, copies.indices.contains(copyIndex) else {
+        return ([], count, .finished(report))
+      }
+      let reached = copies[copyIndex].recipients
+      copyIndex += 1
+      guard copyIndex < count else { return (reached, count, .finished(report)) }
+      guard !copiesCancelled, session == nil else {
+        let cancelled = SendFailure(.cancelled, "cancelled — not sent", reason: .cancelled)
+        return (reached, count, .finished(SendReport(failure: cancelled)))
+      }
+      let request = copies[copyIndex]
       session = .send(MailSender.start(request))
       lastSend = (request, copyAccount)
-      return (request, copyCount - remainingCopies.count - 1)
+      return (reached, count, .next(request, index: copyIndex))
     }
-    guard let (request, index) = next else { return nil }
-    log?.write("send: copy \(index + 1) of \(copyCount) started")
-    EventDescriptor.signal(queue.descriptor)
-    return Self.copyNote(request, index: index, of: copyCount)
+    var messages: [ComposerMessage] = []
+    if count > 1, !reached.isEmpty { messages.append(.copyDelivered(recipients: reached)) }
+    switch step {
+    case .next(let request, let index):
+      log?.write("send: copy \(index + 1) of \(count) started")
+      EventDescriptor.signal(queue.descriptor)
+      messages.append(.session(Self.copyNote(request, index: index, of: count)))
+    case .finished(let final):
+      messages.append(.sendFinished(final))
+    }
+    return messages
+  }
+
+  /// The copies of the last send that were not sent (the one that failed and those never tried).
+  private var unsentCopies: [SendRequest] {
+    lock.withLock { _ in Array(copies[min(copyIndex, copies.count)...]) }
   }
 
   /// "copy 2 of 3 for …" (as `sealpost send` says it on stderr), as a transcript line.
@@ -580,32 +637,41 @@ public final class EffectRunner: @unchecked Sendable {
   /// The message of the last send (the same octets: its Date and Message-ID too) into the outbox, queued, with
   /// the route a flush plans again (the config file, the account, the composer's overrides: never a secret).
   func queueMessage(_ order: SendOrder, lastError: String) -> Result<String, ComposerProblem> {
-    let last = lock.withLock { _ in lastSend }
-    let request: SendRequest
-    if let last {
-      request = last.request
-    } else {
-      switch plan(order) {
-      case .success(let (planned, _)): request = planned
+    // Only what is unsent goes to the outbox: the copy that failed and the copies never tried, each an entry
+    // with its own envelope (a copy already accepted is never queued, so never delivered twice).
+    var requests = unsentCopies
+    if requests.isEmpty {
+      // Planning never ended (cancelled at the passphrase): planned again without asking, since no send is on
+      // screen to show a masked field, and an unanswered question would hold the file-work queue for good.
+      switch planCopies(order, prompting: false) {
+      case .success(let planned): requests = planned.requests
       case .failure(let failure): return .failure(ComposerProblem(failure.description))
       }
     }
     do throws(OutboxError) {
       let outbox = try Outbox.standard(environment: environment.variables)
-      let envelope = OutboxEntry.Envelope(reversePath: request.reversePath, recipients: request.recipients)
       let config = environment.configPath.map {
         $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0
       }
       let route = OutboxEntry.Route(config: config, account: order.account, overrides: order.overrides)
-      var (entry, held) = try outbox.add(
-        source: request.message.source, envelope: envelope, route: route, state: .queued,
-        now: environment.now())
-      entry.attempts = 1
-      entry.lastError = lastError
-      try outbox.save(entry)
-      withExtendedLifetime(held) {}
-      log?.write("queued in the outbox as \(entry.id)")
-      return .success(entry.id)
+      var ids: [String] = []
+      // All or none: entries added before a failing one are taken out again (the draft is then kept).
+      var added: [String] = []
+      defer { if ids.isEmpty { for id in added { try? outbox.remove(id) } } }
+      for request in requests {
+        let envelope = OutboxEntry.Envelope(reversePath: request.reversePath, recipients: request.recipients)
+        var (entry, held) = try outbox.add(
+          source: request.message.source, envelope: envelope, route: route, state: .queued,
+          now: environment.now())
+        entry.attempts = 1
+        entry.lastError = lastError
+        added.append(entry.id)
+        try outbox.save(entry)
+        withExtendedLifetime(held) {}
+        log?.write("queued in the outbox as \(entry.id)")
+      }
+      ids = added
+      return .success(ids.joined(separator: ", "))
     } catch {
       return .failure(ComposerProblem(UntrustedText(error.message).escaped))
     }

@@ -7,12 +7,21 @@ import SMTPProtocol
 #endif
 
 /// Tab completion of an attachment path: the entries of the directory named so far that start with the rest,
-/// directories with a `/` after them, sorted; hidden entries only when the prefix asks for them.
+/// directories with a `/` after them; hidden entries only when the prefix asks for them. The work is bounded
+/// whatever the directory holds (review: a folder of 100,000 files was read whole and sorted before the limit
+/// applied, and the key stalled): the entries are read one at a time (`readdir`), the first ``limit`` matches
+/// are kept, one more says that there are more, and only those are sorted.
 enum PathCompletion {
   static let limit = 200
 
+  /// The matches found (sorted), and whether the directory holds more than these.
+  struct Found: Sendable, Hashable {
+    var candidates: [String]
+    var more: Bool
+  }
+
   static func candidates(for prefix: String, home: String? = ProcessInfo.processInfo.environment["HOME"])
-    -> [String]
+    -> Found
   {
     var expanded = prefix
     var tilde = false
@@ -29,18 +38,55 @@ enum PathCompletion {
       directory = "."
       stem = expanded
     }
-    guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+    guard let stream = DirectoryNames(path: directory) else { return Found(candidates: [], more: false) }
     let typedBase = prefix.lastIndex(of: "/").map { String(prefix[...$0]) } ?? (tilde ? "~/" : "")
-    var found: [String] = []
-    for name in names.sorted() where name.hasPrefix(stem) {
-      if name.hasPrefix(".") && !stem.hasPrefix(".") { continue }
+    let (names, more) = matches(stream, stem: stem, limit: limit)
+    let found = names.map { name in
       var isDirectory = false
       let full = (directory == "/" ? "" : directory) + "/" + name
       _ = FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory)
-      found.append(typedBase + name + (isDirectory ? "/" : ""))
-      if found.count == limit { break }
+      return typedBase + name + (isDirectory ? "/" : "")
     }
-    return found
+    return Found(candidates: found, more: more)
+  }
+
+  /// The first `limit` names that start with `stem` (hidden ones only when `stem` is), sorted, and whether
+  /// another one follows; `names` is read no further than the match after the limit.
+  static func matches(_ names: some Sequence<String>, stem: String, limit: Int) -> (
+    names: [String], more: Bool
+  ) {
+    var found: [String] = []
+    for name in names where name.hasPrefix(stem) {
+      if name.hasPrefix(".") && !stem.hasPrefix(".") { continue }
+      if found.count == limit { return (found.sorted(), true) }
+      found.append(name)
+    }
+    return (found.sorted(), false)
+  }
+}
+
+/// The names in a directory as `readdir(3)` gives them, one at a time (no `.` and `..`); the directory is
+/// closed when the sequence is read to its end or released.
+final class DirectoryNames: Sequence, IteratorProtocol {
+  private var handle: OpaquePointer?
+
+  init?(path: String) {
+    guard let handle = opendir(path) else { return nil }
+    self.handle = handle
+  }
+
+  deinit { if let handle { closedir(handle) } }
+
+  func next() -> String? {
+    while let handle, let entry = readdir(handle) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      if name != "." && name != ".." { return name }
+    }
+    if let handle { closedir(handle) }
+    handle = nil
+    return nil
   }
 }
 

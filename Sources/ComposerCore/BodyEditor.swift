@@ -57,8 +57,11 @@ public struct BodyEditor: Sendable, Hashable {
     func hash(into hasher: inout Hasher) {}
   }
 
-  public init(_ text: String = "", width: Int = 80, height: Int = 20) {
-    let clean = ClusterText.multiLine(text)
+  /// - Parameter keepsControls: text from a file (the external editor, a draft): only CR LF is made LF, and
+  ///   controls are kept, shown as escapes and refused at the review (``controlLines``); otherwise (typed or
+  ///   pasted text) controls other than tab and LF are dropped.
+  public init(_ text: String = "", width: Int = 80, height: Int = 20, keepsControls: Bool = false) {
+    let clean = keepsControls ? ClusterText.fileText(text) : ClusterText.multiLine(text)
     lines = clean.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0) }
     if lines.isEmpty { lines = [[]] }
     cursor = Position(line: 0, index: 0)
@@ -68,6 +71,28 @@ public struct BodyEditor: Sendable, Hashable {
 
   /// The text, lines joined with LF.
   public var text: String { lines.map { String($0) }.joined(separator: "\n") }
+
+  /// The lines (numbered from 1) holding controls a message cannot carry, and the controls' names in each
+  /// (see ``ClusterText/isBodyControl(_:)``).
+  public var controlLines: [(line: Int, controls: [String])] {
+    var found: [(line: Int, controls: [String])] = []
+    for (number, line) in lines.enumerated() {
+      var names: [String] = []
+      for character in line {
+        for scalar in character.unicodeScalars where ClusterText.isBodyControl(scalar) {
+          let name = ClusterText.controlName(scalar)
+          if !names.contains(name) { names.append(name) }
+        }
+      }
+      if !names.isEmpty { found.append((number + 1, names)) }
+    }
+    return found
+  }
+
+  /// Whether a cluster holds such a control (drawn in the control style).
+  static func holdsControl(_ character: Character) -> Bool {
+    character.unicodeScalars.contains(where: ClusterText.isBodyControl)
+  }
 
   /// `removed` lines from `start` on are being replaced by `inserted` lines: their layouts go, and the
   /// layouts of the lines after them are renumbered.
@@ -518,8 +543,12 @@ public struct BodyEditor: Sendable, Hashable {
   /// Each cell of the view is written once: a row's glyphs, blanks for the gaps (tabs) and the rest of the
   /// row, blank rows below the text. A printable ASCII character, the common case, goes straight into its
   /// cell.
+  ///
+  /// A control the body holds is drawn as its escape (`\u{001B}`) in `controlStyle` (by default `style`).
   @discardableResult
-  public func render(into buffer: inout ScreenBuffer, x: Int, y: Int, style: Style) -> (x: Int, y: Int) {
+  public func render(
+    into buffer: inout ScreenBuffer, x: Int, y: Int, style: Style, controlStyle: Style? = nil
+  ) -> (x: Int, y: Int) {
     var cursorPosition = (x: x, y: y)
     var line = top.line
     var row = top.row
@@ -552,10 +581,11 @@ public struct BodyEditor: Sendable, Hashable {
             }
             glyphs.removeAll(keepingCapacity: true)
             DisplayWidth.appendGlyphs(of: character, to: &glyphs)
+            let glyphStyle = controlStyle.map { Self.holdsControl(character) ? $0 : style } ?? style
             written =
               column
               + buffer.write(
-                glyphs: glyphs, x: x + column, y: rowY, maxWidth: viewWidth - column, style: style)
+                glyphs: glyphs, x: x + column, y: rowY, maxWidth: viewWidth - column, style: glyphStyle)
           }
           if written < viewWidth {
             buffer.fill(x: x + written, y: rowY, width: viewWidth - written, height: 1, style: style)

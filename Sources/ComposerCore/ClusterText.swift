@@ -69,6 +69,45 @@ enum ClusterText {
   /// dropped.
   static func multiLine(_ text: String) -> String { cleaned(text, lineEnd: "\n", tab: "\t") }
 
+  /// Text from a file (the external editor, a draft): CR LF becomes LF, and nothing else changes. Controls are
+  /// kept, to be shown (as `\u{XXXX}`) and refused at the review, never dropped unseen nor sent.
+  static func fileText(_ text: String) -> String {
+    guard text.utf8.contains(0x0D) else { return text }
+    var out = ""
+    var pendingCR = false
+    for scalar in text.unicodeScalars {
+      if pendingCR && scalar != "\n" { out.unicodeScalars.append("\r") }
+      pendingCR = scalar == "\r"
+      if !pendingCR { out.unicodeScalars.append(scalar) }
+    }
+    if pendingCR { out.unicodeScalars.append("\r") }
+    return out
+  }
+
+  /// The controls a message body cannot carry (review, issue 3): C0 controls other than tab and LF (NUL and a
+  /// bare CR are not RFC 5322 text, §2.3 and §3.5; ESC starts sequences that would act on the recipient's
+  /// terminal), DEL and the C1 controls.
+  static func isBodyControl(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.value {
+    case 0x09, 0x0A: false
+    case 0x00..<0x20, 0x7F...0x9F: true
+    default: false
+    }
+  }
+
+  /// A control's short name: `NUL`, `ESC`, `CR`, `DEL`, else `U+XXXX`.
+  static func controlName(_ scalar: Unicode.Scalar) -> String {
+    switch scalar.value {
+    case 0x00: "NUL"
+    case 0x08: "BS"
+    case 0x0C: "FF"
+    case 0x0D: "CR"
+    case 0x1B: "ESC"
+    case 0x7F: "DEL"
+    default: DisplayWidth.escape(scalar)
+    }
+  }
+
   /// Each line end (CR LF, CR or LF) becomes `lineEnd` and each tab `tab`; other controls are dropped.
   private static func cleaned(_ text: String, lineEnd: Unicode.Scalar, tab: Unicode.Scalar) -> String {
     var out = ""

@@ -24,8 +24,9 @@ public enum ComposerMessage: Sendable {
   case secretRequested(prompt: String)
   /// The external editor returned.
   case editorFinished(EditorOutcome)
-  /// Candidates for the attachment path being typed.
-  case pathCompletions(prefix: String, candidates: [String])
+  /// Candidates for the attachment path being typed (sorted); `more`: the directory holds further matches,
+  /// not listed (the runtime stops at a limit rather than read a huge folder whole).
+  case pathCompletions(prefix: String, candidates: [String], more: Bool = false)
   /// An attachment the person added: its size, or why it cannot be attached (safe to show).
   case attachmentChecked(path: String, result: Result<Int64, ComposerProblem>)
   /// The pin file was written (its path), or why not.
@@ -56,6 +57,9 @@ public enum ComposerMessage: Sendable {
   /// The send being started is protected: "signed by …, encrypted for N recipients", and how many copies
   /// (sessions) it takes (each Bcc recipient has one of its own).
   case sendProtected(summary: String, copies: Int)
+  /// One copy of a send of several copies was accepted (the final 2xx): its envelope recipients have the
+  /// message. Whatever becomes of the copies after it, a new send of the message leaves them out.
+  case copyDelivered(recipients: [String])
 }
 
 /// What the model asks the runtime to do.
@@ -171,10 +175,13 @@ public struct SendOrder: Sendable {
   /// sender, all or nothing, planned as `sealpost send --sign --encrypt` plans it.
   public var sign: Bool
   public var encrypt: Bool
+  /// Envelope recipients that already have this message (an earlier send of it was partly accepted): the
+  /// send leaves them out of every copy, and a copy left with no recipient is not sent.
+  public var delivered: [String]
 
   public init(
     account: String?, fields: MessageFields, attachments: [String], overrides: ChannelOverrides, id: Int = 0,
-    date: Date? = nil, sign: Bool = false, encrypt: Bool = false
+    date: Date? = nil, sign: Bool = false, encrypt: Bool = false, delivered: [String] = []
   ) {
     self.account = account
     self.fields = fields
@@ -184,6 +191,7 @@ public struct SendOrder: Sendable {
     self.date = date
     self.sign = sign
     self.encrypt = encrypt
+    self.delivered = delivered
   }
 }
 

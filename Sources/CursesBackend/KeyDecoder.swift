@@ -6,9 +6,11 @@ import ComposerCore
 ///
 /// - Printable scalars that arrive in one burst are joined into grapheme clusters, so a combining sequence
 ///   (e + U+0301), an emoji ZWJ sequence or a flag, which arrive as several wide characters, is one key.
-/// - Alt+key arrives as ESC and then the key within the escape delay (ncurses waits that long after an ESC
-///   before it returns it): an ESC followed by anything in the same burst adds `.alt` to it; an ESC left at the
-///   end of a burst is the Esc key.
+/// - Alt+key arrives as ESC and then the key within the escape delay, in one write of the terminal: an ESC
+///   followed by anything in the same burst adds `.alt` to it; an ESC left at the end of a burst is the Esc key.
+///   An Esc with nothing after it within the escape delay (25 ms) comes as ``KeyCode/loneEscape`` (the
+///   backend's input pump decides as the bytes arrive), so a key typed a human moment later is a key of its
+///   own even when the UI thread reads both at once (review: Esc then `q` was read as Alt-q).
 /// - Bracketed paste (`ESC[200~` … `ESC[201~`) arrives as the key codes the backend defined for the two
 ///   markers or, where they were not recognised as keys, as raw `ESC [ 2 0 0 ~` characters. Everything between
 ///   the markers becomes ONE ``InputEvent/paste(_:)`` holding the text as it came (controls included: the
@@ -45,6 +47,9 @@ public struct KeyDecoder: Sendable {
     /// curses hands out from `KEY_MAX + 1` on for the terminal's extended keys.
     public static let pasteStart: UInt32 = 0x7000
     public static let pasteEnd: UInt32 = 0x7001
+    /// The code the backend defines for a lone Esc: an ESC the terminal sent with nothing after it within the
+    /// escape delay (the input pump tells them apart as the bytes arrive, however late they are read).
+    public static let loneEscape: UInt32 = 0x7002
   }
 
   /// The longest unknown escape sequence followed before it is given up (and dropped).
@@ -126,6 +131,9 @@ public struct KeyDecoder: Sendable {
       if !isKeyCode, (0x40...0x7E).contains(code), let final = Unicode.Scalar(code) {
         if pending + [final] == ["2", "0", "0", "~"] {
           paste = ""
+        } else if String(String.UnicodeScalarView(pending + [final])) == "27;1;27~" {
+          // The lone Esc's sequence where curses did not match it as a key.
+          out.append(.key(.escape))
         } else if let key = Self.key(forSequence: String(String.UnicodeScalarView(pending)), final: final) {
           out.append(.key(key))
         }
@@ -142,6 +150,13 @@ public struct KeyDecoder: Sendable {
         return
       }
       if code == KeyCode.pasteEnd { return }
+      if code == KeyCode.loneEscape {
+        // An ESC before it was an Esc of its own (two pressed quickly): never Alt+Esc.
+        if escapePending { out.append(.key(.escape)) }
+        escapePending = false
+        out.append(.key(.escape))
+        return
+      }
       if code == KeyCode.resize {
         escapePending = false
         out.append(.resize(width: terminalSize.width, height: terminalSize.height))
@@ -198,6 +213,9 @@ public struct KeyDecoder: Sendable {
         out.append(.paste(pasted))
       case KeyCode.enter:
         pasted.unicodeScalars.append("\n")
+      case KeyCode.loneEscape:
+        // An ESC byte of the pasted text that nothing followed for a moment: pasted as it came.
+        pasted.unicodeScalars.append("\u{1B}")
       default:
         // The terminal's reading of escape bytes inside the paste (an arrow…): not text, and never a key.
         break

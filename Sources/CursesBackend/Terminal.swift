@@ -45,7 +45,11 @@ public final class Terminal {
   private let window: UnsafeMutablePointer<WINDOW>
   private let inputFile: UnsafeMutablePointer<FILE>
   private let outputFile: UnsafeMutablePointer<FILE>
+  /// The read end of the pipe curses reads its input from (the ``InputPump`` fills it from the terminal).
   private let inputDescriptor: Int32
+  /// The terminal's input itself (a duplicate), read by the pump only.
+  private let terminalInput: Int32
+  private let pump: InputPump
   private let outputDescriptor: Int32
   private let signals: SignalPipe?
   private var decoder: KeyDecoder
@@ -87,24 +91,38 @@ public final class Terminal {
     }
     let inputCopy = dup(input)
     let outputCopy = dup(output)
-    guard inputCopy >= 0, outputCopy >= 0, let inputFile = fdopen(inputCopy, "r"),
-      let outputFile = fdopen(outputCopy, "w")
-    else {
-      if inputCopy >= 0 { close(inputCopy) }
-      if outputCopy >= 0 { close(outputCopy) }
+    // curses reads its input from a pipe that the pump fills from the terminal as bytes arrive (see
+    // ``InputPump``); termios modes go through the output descriptor, the same terminal.
+    var pipeEnds: [Int32] = [-1, -1]
+    let piped = pipe(&pipeEnds) == 0
+    func closeAll() {
+      for descriptor in [inputCopy, outputCopy] + pipeEnds where descriptor >= 0 { close(descriptor) }
+    }
+    guard inputCopy >= 0, outputCopy >= 0, piped else {
+      closeAll()
       throw StartFailure(
         description: "cannot use the terminal's descriptors: \(String(cString: strerror(errno)))")
     }
     guard isatty(inputCopy) == 1, isatty(outputCopy) == 1 else {
       let which = isatty(inputCopy) == 1 ? "output" : "input"
-      fclose(inputFile)
-      fclose(outputFile)
+      closeAll()
       throw StartFailure(description: "the \(which) is not a terminal")
+    }
+    _ = fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC)
+    _ = fcntl(inputCopy, F_SETFD, FD_CLOEXEC)
+    guard let inputFile = fdopen(pipeEnds[0], "r"), let outputFile = fdopen(outputCopy, "w"),
+      let pump = InputPump(source: inputCopy, sink: pipeEnds[1])
+    else {
+      closeAll()
+      throw StartFailure(
+        description: "cannot use the terminal's descriptors: \(String(cString: strerror(errno)))")
     }
     let type = terminalType ?? getenv("TERM").map { String(cString: $0) } ?? ""
     guard !type.isEmpty, let screen = newterm(type, outputFile, inputFile) else {
       fclose(inputFile)
       fclose(outputFile)
+      close(inputCopy)
+      close(pipeEnds[1])
       throw StartFailure(
         description: type.isEmpty
           ? "TERM is not set: cannot draw the screen" : "unknown terminal type \"\(UntrustedName(type))\"")
@@ -114,13 +132,17 @@ public final class Terminal {
       delscreen(screen)
       fclose(inputFile)
       fclose(outputFile)
+      close(inputCopy)
+      close(pipeEnds[1])
       throw StartFailure(description: "curses gave no screen")
     }
     self.screen = screen
     self.window = window
     self.inputFile = inputFile
     self.outputFile = outputFile
-    inputDescriptor = inputCopy
+    inputDescriptor = pipeEnds[0]
+    terminalInput = inputCopy
+    self.pump = pump
     outputDescriptor = outputCopy
     raw()
     noecho()
@@ -142,9 +164,11 @@ public final class Terminal {
     // reads them as raw characters).
     define_key("\u{1B}[200~", Int32(KeyDecoder.KeyCode.pasteStart))
     define_key("\u{1B}[201~", Int32(KeyDecoder.KeyCode.pasteEnd))
+    define_key(String(decoding: InputPump.loneEscape, as: UTF8.self), Int32(KeyDecoder.KeyCode.loneEscape))
     decoder = KeyDecoder(extendedNames: Self.extendedKeyNames())
     signals = catchSignals ? SignalPipe() : nil
     writeRaw(Self.pasteOn)
+    pump.start()
   }
 
   deinit { end() }
@@ -158,12 +182,15 @@ public final class Terminal {
   public func end() {
     guard !hasEnded else { return }
     hasEnded = true
+    // The pump stops reading the terminal before it is handed back.
+    pump.stop()
     if cursorVisibility == 0 { curs_set(1) }
     endwin()
     writeRaw(Self.pasteOff)
     delscreen(screen)
     fclose(inputFile)
     fclose(outputFile)
+    close(terminalInput)
     signals?.restore()
   }
 
@@ -388,6 +415,8 @@ public final class Terminal {
   /// and redraws the whole screen: `def_prog_mode`, `endwin`, bracketed paste off; afterwards paste on,
   /// `reset_prog_mode` and a full refresh.
   public func suspend<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+    // Whoever gets the terminal reads its input: the pump stops reading until it is back.
+    pump.pause()
     def_prog_mode()
     endwin()
     writeRaw(Self.pasteOff)
@@ -396,6 +425,7 @@ public final class Terminal {
       reset_prog_mode()
       clearok(sealpost_curscr(), true)
       wrefresh(window)
+      pump.resume()
     }
     return try body()
   }

@@ -423,7 +423,7 @@ import Testing
     var completions: [String] = []
     for message in harness.program.messages {
       if case .attachmentChecked(_, let result) = message { results.append(result) }
-      if case .pathCompletions(_, let candidates) = message { completions = candidates }
+      if case .pathCompletions(_, let candidates, _) = message { completions = candidates }
     }
     #expect(results.count == 2)
     #expect((try? results.first?.get()) == 5)

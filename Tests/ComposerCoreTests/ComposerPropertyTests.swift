@@ -80,9 +80,11 @@ import Testing
       return .editorFinished(
         gen.chance(70) ? .edited(gen.string(maxLength: 300)) : .failed(gen.string(maxLength: 40)))
     case 8:
+      if gen.chance(10) { return .copyDelivered(recipients: [gen.string(maxLength: 30)]) }
       return .pathCompletions(
         prefix: gen.chance(50) ? "/tmp/" : gen.string(maxLength: 10),
-        candidates: (0..<gen.int(0...4)).map { _ in "/tmp/" + gen.string(maxLength: 20) })
+        candidates: (0..<gen.int(0...4)).map { _ in "/tmp/" + gen.string(maxLength: 20) },
+        more: gen.chance(20))
     case 9:
       return .attachmentChecked(
         path: gen.chance(50) ? "/tmp/a" : gen.string(maxLength: 10),

@@ -210,6 +210,25 @@ import Testing
     #expect(model.press(.ctrl("q")).map(\.name) == ["saveDraft"])
   }
 
+  /// Review: when the runtime found more matches than it lists, the panel says so, and the path is not
+  /// completed to the common start of only some of them.
+  @Test func aCompletionWithMoreMatchesSaysSoAndDoesNotComplete() throws {
+    var model = try Fixtures.model()
+    model.press(.ctrl("t"))
+    model.type("/d/re")
+    _ = model.press(.tab)
+    _ = model.update(
+      .pathCompletions(prefix: "/d/re", candidates: ["/d/report-1.txt", "/d/report-2.txt"], more: true))
+    #expect(model.draft.attachPanel?.path?.text == "/d/re", "some matches only: not completed")
+    let screen = model.render(theme: try Fixtures.theme(), width: 80, height: 24).lines.joined(
+      separator: "\n")
+    #expect(screen.contains("/d/report-2.txt"))
+    #expect(screen.contains("more… (only some matches are listed: type more of the name)"), "\(screen)")
+    model.type("port-1")
+    let after = model.render(theme: try Fixtures.theme(), width: 80, height: 24).lines.joined(separator: "\n")
+    #expect(!after.contains("more…"), "typing clears the list")
+  }
+
   @Test func ctrlTAttachesWithPathCompletionAndRemoves() throws {
     var model = try Fixtures.model()
     model.press(.ctrl("t"))

@@ -36,6 +36,13 @@ import Testing
       [.backspace, .ctrl("h"), .backspace]
     ),
     ("alt+b", [(0x1B, false), (0x62, false)], [.alt("b")]),
+    // Review: the input pump sends an Esc that nothing followed within the escape delay as a key of its own.
+    ("a lone esc, then a key", [(Code.loneEscape, true), (0x71, false)], [.escape, .character("q")]),
+    ("two escs pressed quickly", [(0x1B, false), (Code.loneEscape, true)], [.escape, .escape]),
+    (
+      "the lone esc's sequence unmatched by curses", characters("\u{1B}[27;1;27~q"),
+      [.escape, .character("q")]
+    ),
     ("alt+f then a letter", [(0x1B, false), (0x66, false), (0x78, false)], [.alt("f"), .character("x")]),
     ("alt+backspace", [(0x1B, false), (0x7F, false)], [Key(.backspace, .alt)]),
     ("alt+left", [(0x1B, false), (Code.left, true)], [Key(.left, .alt)]),

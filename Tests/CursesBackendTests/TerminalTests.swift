@@ -45,6 +45,46 @@ import Testing
     #expect(events(1) == [.key(.escape)])
   }
 
+  /// Review: Esc, then `q` a human moment later (the escape delay is 25 ms), was Alt-q whenever both bytes
+  /// waited to be read together (the UI thread busy drawing). The time between them is now seen as they
+  /// arrive: two keys, however late they are read; Alt+key, one write of the terminal, stays Alt.
+  @Test func anEscAndAKeyAMomentLaterAreTwoKeysEvenWhenReadTogether() {
+    pty.type("\u{1B}")
+    usleep(250_000)
+    pty.type("q")
+    // Nothing read the terminal meanwhile: both wait to be read at once.
+    usleep(150_000)
+    #expect(events(2) == [.key(.escape), .key(.character("q"))])
+    pty.type("\u{1B}q")
+    #expect(events(1) == [.key(.alt("q"))])
+    pty.type("\u{1B}")
+    usleep(250_000)
+    pty.type("\u{1B}[A")
+    usleep(150_000)
+    #expect(events(2) == [.key(.escape), .key(.up)], "an arrow after an Esc is still an arrow")
+    // A paste holding an ESC with a pause after it keeps the ESC as text.
+    pty.type("\u{1B}[200~a\u{1B}")
+    usleep(250_000)
+    pty.type("b\u{1B}[201~")
+    #expect(events(1) == [.paste("a\u{1B}b")])
+  }
+
+  /// The pump stops reading while the terminal is lent out: what is typed then is the borrower's.
+  @Test func whileSuspendedTheTerminalsInputIsLeftToTheBorrower() {
+    let borrowed: [UInt8] = terminal.suspend {
+      pty.type("for the editor\n")
+      usleep(100_000)
+      var buffer = [UInt8](repeating: 0, count: 64)
+      var fds = [pollfd(fd: pty.terminal, events: Int16(POLLIN), revents: 0)]
+      guard poll(&fds, 1, 1_000) > 0 else { return [] }
+      let count = read(pty.terminal, &buffer, buffer.count)
+      return count > 0 ? Array(buffer[..<count]) : []
+    }
+    #expect(String(decoding: borrowed, as: UTF8.self) == "for the editor\n")
+    pty.type("x")
+    #expect(events(1) == [.key(.character("x"))], "and the keys come back to the composer after")
+  }
+
   /// Pasted control bytes (Ctrl-Q, Ctrl-X, an arrow's ESC sequence) and newlines are text of one event, never
   /// commands.
   @Test func aBracketedPasteIsOneEvent() {

@@ -96,6 +96,7 @@ extension ComposerModel {
       case .enter:
         panel.path = nil
         panel.candidates = []
+        panel.more = false
         let text = path.text
         if !text.isEmpty {
           draft.attachments.append(Draft.Attachment(path: text, size: nil))
@@ -106,6 +107,7 @@ extension ComposerModel {
       case .escape:
         panel.path = nil
         panel.candidates = []
+        panel.more = false
         if draft.attachments.isEmpty {
           draft.attachPanel = nil
           return []
@@ -113,6 +115,7 @@ extension ComposerModel {
       default:
         if path.handle(key) {
           panel.candidates = []
+          panel.more = false
           path.scroll(toFit: max(1, width - 8))
           panel.path = path
         }

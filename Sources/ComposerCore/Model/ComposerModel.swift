@@ -167,8 +167,8 @@ public struct ComposerModel: Sendable {
     case .editorFinished(let outcome):
       editorFinished(outcome)
       return []
-    case .pathCompletions(let prefix, let candidates):
-      draft.completed(prefix: prefix, candidates: candidates)
+    case .pathCompletions(let prefix, let candidates, let more):
+      draft.completed(prefix: prefix, candidates: candidates, more: more)
       return []
     case .attachmentChecked(let path, let result):
       if let problem = draft.attachmentChecked(path: path, result: result) {
@@ -208,6 +208,9 @@ public struct ComposerModel: Sendable {
     case .sendProtected(let summary, let copies):
       session?.protection = summary
       session?.copies = copies
+      return []
+    case .copyDelivered(let recipients):
+      copyDelivered(recipients)
       return []
     }
   }
@@ -309,7 +312,11 @@ public struct ComposerModel: Sendable {
     switch outcome {
     case .edited(let text):
       draft.replaceBody(text)
-      status = StatusLine("the body is back from the editor")
+      if let problem = draft.controlProblem {
+        status = StatusLine(error: "the body is back from the editor, but \(problem)")
+      } else {
+        status = StatusLine("the body is back from the editor")
+      }
     case .failed(let reason):
       status = StatusLine(error: reason)
     }

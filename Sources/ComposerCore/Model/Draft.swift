@@ -37,6 +37,8 @@ struct Draft: Sendable {
     var path: TextField?
     /// Candidates of the last completion that did not narrow to one.
     var candidates: [String] = []
+    /// The folder holds more matches than the candidates listed.
+    var more = false
   }
 
   var from = TextField()
@@ -55,6 +57,10 @@ struct Draft: Sendable {
   var encrypt = false
   /// The From text the account gave, to tell whether the person changed it.
   var accountSender = ""
+  /// Envelope recipients that already have this message: a send of several copies (S/MIME, a Bcc copy apart)
+  /// ended part-way, after these were accepted. Every later send of it leaves them out (review: a retry sent
+  /// the To/Cc copy again).
+  var delivered: [String] = []
 
   /// The rows above the body: title, From, To, Cc, Bcc, Subject, attachments, a rule.
   static let bodyTop = 8
@@ -142,8 +148,9 @@ struct Draft: Sendable {
     }
   }
 
+  /// The body from a file (the external editor, a draft): controls are kept, shown, and refused at the review.
   mutating func replaceBody(_ text: String) {
-    var editor = BodyEditor(text, width: body.viewWidth, height: body.viewHeight)
+    var editor = BodyEditor(text, width: body.viewWidth, height: body.viewHeight, keepsControls: true)
     editor.resize(width: body.viewWidth, height: body.viewHeight)
     body = editor
   }
@@ -162,14 +169,31 @@ struct Draft: Sendable {
     return fields
   }
 
+  /// Why the body cannot be sent while it holds controls, naming the lines; nil when it holds none. Refused
+  /// rather than stripped: the person sees them (as escapes, in the error style) and deletes them, so the
+  /// message previewed is the message sent, byte for byte.
+  var controlProblem: String? {
+    let found = body.controlLines
+    guard !found.isEmpty else { return nil }
+    let named = found.prefix(5).map { "line \($0.line) (\($0.controls.joined(separator: ", ")))" }
+    let more = found.count > 5 ? " and \(found.count - 5) more line\(found.count == 6 ? "" : "s")" : ""
+    return "the body holds control characters a message must not carry: \(named.joined(separator: ", "))"
+      + "\(more) — delete them (shown as \\u{…} in red)"
+  }
+
   /// The attachments whose size is known, for the order.
   var attachmentPaths: [String] { attachments.filter { $0.size != nil }.map(\.path) }
 
   // MARK: - Attachments
 
-  mutating func completed(prefix: String, candidates: [String]) {
+  /// The runtime's candidates for the path typed. With `more`, the candidates are only some of the matches:
+  /// the path is then not completed (their common start need not be that of all the matches).
+  mutating func completed(prefix: String, candidates: [String], more: Bool = false) {
     guard var panel = attachPanel, var path = panel.path, path.text == prefix else { return }
-    if candidates.count == 1, let only = candidates.first {
+    panel.more = more
+    if more {
+      panel.candidates = candidates
+    } else if candidates.count == 1, let only = candidates.first {
       path.setText(only)
       panel.candidates = []
     } else {

@@ -37,6 +37,9 @@ struct DraftKeeping: Sendable {
   var leaving: Leaving?
   /// A save for leaving failed: the next Ctrl-Q quits without the draft.
   var quitConfirmed = false
+  /// Leaving was asked for once with the message already sent to some recipients (its draft cannot record
+  /// that): the second ask leaves.
+  var partlySentConfirmed = false
   /// The message was sent or queued: no more saves of it.
   var done = false
   /// The drafts were offered (once, when the first account is picked).
@@ -211,6 +214,17 @@ extension ComposerModel {
   /// and stays; Ctrl-Q again then quits without it).
   mutating func leave(_ how: DraftKeeping.Leaving) -> [ComposerEffect] {
     if drafts.quitConfirmed && how == .quit { return [.quit] }
+    // A message some recipients already have: its draft cannot record who (the draft store has no field for
+    // it), so continued after a restart it would go to them again. Said once; the same key again leaves.
+    if let sentTo = Self.deliveredText(draft.delivered), !drafts.partlySentConfirmed, !drafts.done {
+      drafts.partlySentConfirmed = true
+      status = StatusLine(
+        error:
+          "not left: \(sentTo) already ha\(draft.delivered.count == 1 ? "s" : "ve") this message, and a draft "
+          + "cannot record that — send the rest now (Ctrl-X, y), or \(how == .quit ? "Ctrl-Q" : "Ctrl-S") again "
+          + "to leave anyway")
+      return []
+    }
     guard account != nil, !drafts.done, !(messageIsEmpty && !drafts.stored) else { return [.quit] }
     if drafts.leaving != nil { return how == .quit ? [.quit] : [] }
     drafts.leaving = how

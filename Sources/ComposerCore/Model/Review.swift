@@ -51,6 +51,7 @@ struct Review: Sendable {
     for field in Draft.Field.allCases {
       if let problem = draft.problems[field] { blocking.append("\(field.label) \(problem)") }
     }
+    if let problem = draft.controlProblem { blocking.append(problem) }
 
     // The channel, merged as a send merges it (the trust file named, not read: the runtime reads it).
     var display = overrides
@@ -117,9 +118,13 @@ struct Review: Sendable {
     for attachment in draft.attachments where attachment.size == nil {
       blocking.append("\(attachment.path): still being checked")
     }
+    if let sentTo = ComposerModel.deliveredText(draft.delivered) {
+      warnings.append("already sent to \(sentTo): y sends only to the other recipients")
+    }
     if blocking.isEmpty {
       order = SendOrder(
-        account: account?.name, fields: fields, attachments: draft.attachmentPaths, overrides: overrides)
+        account: account?.name, fields: fields, attachments: draft.attachmentPaths, overrides: overrides,
+        delivered: draft.delivered)
     }
   }
 

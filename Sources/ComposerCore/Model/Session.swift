@@ -78,9 +78,13 @@ struct Session: Sendable {
   /// S/MIME (issue 15): "signed by …, encrypted for N recipients", and the copies (sessions) the send takes.
   var protection: String?
   var copies = 1
+  /// Envelope recipients that have the message: reached by an earlier send of it, or by a copy of this one.
+  var delivered: [String] = []
 
   init(send order: SendOrder, host: String, port: UInt16, plaintext: Bool = false) {
     kind = .send(order)
+    // An earlier send of this message reached these already: the result says so too.
+    delivered = order.delivered
     self.host = host
     self.port = port
     self.plaintext = plaintext
@@ -323,7 +327,26 @@ extension ComposerModel {
     session?.finish(send: report, now: now)
     // Sent: the draft has done its work. Not sent (refused, cancelled, unknown): it stays.
     if case .sent? = session?.result { return dropDraft() }
+    if let sentTo = Self.deliveredText(draft.delivered) {
+      status = StatusLine(
+        error: "partly sent: \(sentTo) already ha\(draft.delivered.count == 1 ? "s" : "ve") it; "
+          + "sending again goes only to the others")
+    }
     return []
+  }
+
+  /// A copy of the running send was accepted: its recipients have the message, whatever comes next.
+  mutating func copyDelivered(_ recipients: [String]) {
+    guard session?.isRunning == true else { return }
+    for recipient in recipients where !draft.delivered.contains(recipient) {
+      draft.delivered.append(recipient)
+    }
+    session?.delivered += recipients
+  }
+
+  /// "a@x, b@y" (escaped), or nil for none.
+  static func deliveredText(_ delivered: [String]) -> String? {
+    delivered.isEmpty ? nil : delivered.map { UntrustedText($0).escaped }.joined(separator: ", ")
   }
 
   /// The runtime's answer to `o`: the message is in the outbox (then the draft goes), or why not.
@@ -358,5 +381,6 @@ extension Draft {
     focus = .to
     sign = nil
     encrypt = false
+    delivered = []
   }
 }

@@ -38,7 +38,9 @@ extension ComposerModel {
     }
     renderAttachmentRow(into: &buffer, theme: theme, y: 6)
     renderRule(into: &buffer, theme: theme, y: 7)
-    let bodyCursor = draft.body.render(into: &buffer, x: 0, y: Draft.bodyTop, style: theme.style(.fieldText))
+    let bodyCursor = draft.body.render(
+      into: &buffer, x: 0, y: Draft.bodyTop, style: theme.style(.fieldText),
+      controlStyle: theme.style(.fieldError))
     if draft.focus == .body && draft.attachPanel == nil { cursor = bodyCursor }
     if let panel = draft.attachPanel {
       cursor = renderAttachPanel(panel, into: &buffer, theme: theme)
@@ -101,9 +103,16 @@ extension ComposerModel {
       into: &buffer, x: label.count, y: row, width: width - label.count,
       style: theme.style(.fieldText, selected: true))
     row += 1
-    for candidate in panel.candidates where row < bottom {
+    // The last row left says that more match than are listed (never hidden below the candidates).
+    let listed = panel.more ? bottom - 1 : bottom
+    for candidate in panel.candidates where row < listed {
       buffer.write("   " + candidate, x: 0, y: row, maxWidth: width, style: style)
       row += 1
+    }
+    if panel.more, row < bottom {
+      buffer.write(
+        "   more… (only some matches are listed: type more of the name)", x: 0, y: row, maxWidth: width,
+        style: style)
     }
     return cursor
   }

@@ -20,8 +20,9 @@ extension ComposerModel {
       }
     }
     lines.append(("", .fieldText))
-    for line in draft.body.text.split(separator: "\n", omittingEmptySubsequences: false) {
-      lines.append((String(line), .fieldText))
+    for line in draft.body.lines {
+      // A line holding a control (refused at the review) stands out; the control shows as its escape.
+      lines.append((String(line), line.contains(where: BodyEditor.holdsControl) ? .fieldError : .fieldText))
     }
     return lines
   }

@@ -212,15 +212,20 @@ extension ComposerModel {
       return (min(width - 1, used + DisplayWidth.width(of: mask)), y)
     }
     let (text, role): (String, ThemeRole)
+    // Copies that went before one failed: said first, so nobody sends them again by mistake.
+    let partly =
+      Self.deliveredText(session.delivered).map {
+        "PARTLY SENT: \($0) already ha\(session.delivered.count == 1 ? "s" : "ve") it; "
+      } ?? ""
     switch session.result {
     case nil:
       let step = session.stage.map { "now: \($0.label)" } ?? "starting"
       (text, role) = (session.cancelRequested ? "cancelling…" : step, .status)
     case .sent(let line): (text, role) = ("SENT — \(line)", .verdictOK)
-    case .refused(let line): (text, role) = ("NOT SENT — \(line)", .verdictRefused)
-    case .cancelled(let line): (text, role) = ("CANCELLED, NOT SENT — \(line)", .verdictCancelled)
+    case .refused(let line): (text, role) = (partly + "NOT SENT — \(line)", .verdictRefused)
+    case .cancelled(let line): (text, role) = (partly + "CANCELLED, NOT SENT — \(line)", .verdictCancelled)
     case .deliveryUnknown(let line):
-      (text, role) = ("DELIVERY UNKNOWN — \(line); not sent again by itself", .verdictUnknown)
+      (text, role) = (partly + "DELIVERY UNKNOWN — \(line); not sent again by itself", .verdictUnknown)
     case .probed(let trustworthy, let line):
       (text, role) = (line, trustworthy ? .verdictOK : .verdictRefused)
     }

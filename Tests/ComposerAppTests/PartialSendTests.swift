@@ -1,0 +1,111 @@
+import ComposerApp
+import ComposerCore
+import ComposerTesting
+import Foundation
+import MailSender
+import MailSenderTesting
+import SendPlanning
+import Testing
+
+/// Review: an encrypted send goes as several copies (To/Cc together, each Bcc recipient apart). When the Bcc
+/// copy failed after the To/Cc copy was accepted, sending again sent the To/Cc copy a second time, and `o`
+/// queued only the failed copy. Now the composer knows which copies went: a new send goes only to the others,
+/// the screens say who already has it, and the outbox gets only what is unsent.
+@Suite struct PartialSendTests {
+  /// A server that takes bob and puts carol off (450: a temporary failure, the kind `o` can queue).
+  static func server() throws -> ScriptedSMTPServer {
+    try ComposerFlowTests.server { options in
+      options.recipientReplies["carol@example.test"] = "450 4.2.1 mailbox busy, try later"
+    }
+  }
+
+  static func recipients(_ sessions: [RecordedSession]) -> [[String]] {
+    sessions.map { $0.commands.filter { $0.hasPrefix("RCPT") } }
+  }
+
+  /// To bob, Bcc carol (and `more` Bcc recipients), encrypted: the To copy goes, carol's copy is put off (and
+  /// the copies after it are never tried).
+  static func sendPartly(
+    _ harness: HeadlessComposer<ComposerModel>, server: ScriptedSMTPServer, more: String = ""
+  ) {
+    ProtectedSendFlowTests.composeAndProtect(harness, bcc: "carol@example.test" + more)
+    #expect(harness.waitFor("carol@example.test: usable, valid until"), "\(harness.screenText)")
+    harness.press(.character("y"))
+    #expect(harness.waitFor("Passphrase of the S/MIME key"), "\(harness.screenText)")
+    harness.type(ProtectedSendFlowTests.passphrase)
+    harness.press(.enter)
+    #expect(harness.waitFor("NOT SENT"), "\(harness.screenText)")
+    #expect(
+      harness.screenText.contains("PARTLY SENT: bob@example.test already has it; NOT SENT — "),
+      "\(harness.screenText)")
+    #expect(
+      Self.recipients(server.waitForFinishedSessions(2)) == [
+        ["RCPT TO:<bob@example.test>"], ["RCPT TO:<carol@example.test>"],
+      ])
+  }
+
+  @Test func sendingAgainGoesOnlyToTheRecipientsWithoutIt() throws {
+    let server = try Self.server()
+    defer { server.stop() }
+    let sandbox = try ProtectedSendFlowTests.sandbox(port: server.port, stored: [.bob, .carol])
+    defer { sandbox.remove() }
+    let harness = ComposerFlowTests.composer(sandbox, width: 160, height: 40)
+    Self.sendPartly(harness, server: server)
+
+    // Back to the message: the status line says who has it; the review says the send leaves them out.
+    harness.press(.character("q"))
+    #expect(
+      harness.screenText.contains(
+        "partly sent: bob@example.test already has it; sending again goes only to the others"),
+      "\(harness.screenText)")
+    harness.press(.ctrl("x"))
+    #expect(harness.waitFor("carol@example.test: usable, valid until"), "\(harness.screenText)")
+    #expect(
+      harness.screenText.contains("already sent to bob@example.test: y sends only to the other recipients"),
+      "\(harness.screenText)")
+    harness.press(.character("y"))
+    #expect(harness.waitFor("Passphrase of the S/MIME key"), "\(harness.screenText)")
+    harness.type(ProtectedSendFlowTests.passphrase)
+    harness.press(.enter)
+    #expect(harness.waitFor("NOT SENT"), "\(harness.screenText)")
+    // Only carol's copy went again; bob got his copy once.
+    let sessions = server.waitForFinishedSessions(3)
+    #expect(
+      Self.recipients(sessions) == [
+        ["RCPT TO:<bob@example.test>"], ["RCPT TO:<carol@example.test>"], ["RCPT TO:<carol@example.test>"],
+      ])
+    #expect(
+      harness.screenText.contains("PARTLY SENT: bob@example.test already has it"), "\(harness.screenText)")
+    harness.settle()
+  }
+
+  /// `o` queues what is unsent: carol's copy, which failed, and dan's, which was never tried (before, only the
+  /// failed copy was queued, and dan's was lost with the draft); never bob's, which went.
+  @Test func theOutboxGetsEveryUnsentCopyAndOnlyThose() throws {
+    let server = try Self.server()
+    defer { server.stop() }
+    let sandbox = try ProtectedSendFlowTests.sandbox(port: server.port, stored: [.bob, .carol, .dan])
+    defer { sandbox.remove() }
+    let harness = ComposerFlowTests.composer(sandbox, width: 160, height: 40)
+    Self.sendPartly(harness, server: server, more: ", dan@example.test")
+    harness.press(.character("o"))
+    #expect(harness.waitFor("queued in the outbox as"), "\(harness.screenText)")
+    let outbox = try Outbox.standard(environment: sandbox.environment().variables)
+    let entries = outbox.entries()
+    #expect(
+      Set(entries.map(\.envelope.recipients)) == [["carol@example.test"], ["dan@example.test"]],
+      "\(entries.map(\.envelope.recipients))")
+    // Each queued copy is the one encrypted for its recipient (never a clear one, never bob's).
+    let scratch = try TemporaryDirectory(prefix: "sealpost-cms")
+    defer { scratch.remove() }
+    for entry in entries {
+      let queued = String(decoding: try outbox.message(entry.id), as: UTF8.self)
+      #expect(queued.contains("application/pkcs7-mime"))
+      let reader: SMIMETestKind = entry.envelope.recipients == ["dan@example.test"] ? .dan : .carol
+      let content = try ProtectedSendFlowTests.decryptAndVerify(
+        try ProtectedSendFlowTests.envelopedDER(queued), as: reader, in: scratch)
+      #expect(content.contains("The numbers are in."))
+    }
+    harness.settle()
+  }
+}

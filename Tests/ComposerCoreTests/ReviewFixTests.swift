@@ -1,0 +1,116 @@
+import Accounts
+import MailSender
+import SMTPProtocol
+import SMTPTransport
+import SendPlanning
+import Testing
+
+@testable import ComposerCore
+
+/// Defects found in review of the composer (the model's side; the runtime's are in ComposerAppTests).
+@Suite struct ReviewFixTests {
+  /// bob@example.org in To, a subject, and `body` back from the external editor.
+  static func edited(_ body: String) throws -> ComposerModel {
+    var model = try Fixtures.model()
+    model.type("bob@example.org")
+    model.press(.tab, .tab, .tab)
+    model.type("Hello")
+    model.press(.tab)
+    _ = model.update(.editorFinished(.edited(body)))
+    return model
+  }
+
+  /// Issue 3: controls in the text from the editor (ESC, NUL, a bare CR, DEL, C1) were dropped unseen. They
+  /// are kept, shown as escapes in the error style, in the editor and the preview, and the send is refused
+  /// naming their lines, so what is previewed is what is sent.
+  @Test func controlsFromTheEditorAreShownAndRefusedByLine() throws {
+    var model = try Self.edited(
+      "Hi,\n\u{1B}[31mred\u{1B}[0m\nnul\u{0}here and a bare\rCR\nfine\tline\ndel\u{7F} c1\u{85}")
+    #expect(model.draft.body.lines.count == 5)
+    let expected =
+      "the body holds control characters a message must not carry: line 2 (ESC), line 3 (NUL, CR), "
+      + "line 5 (DEL, \\u{0085}) — delete them (shown as \\u{…} in red)"
+    #expect(model.status?.text == "the body is back from the editor, but " + expected)
+    #expect(model.status?.isError == true)
+
+    // On the compose screen: the escape is drawn, in the error style.
+    let theme = try Fixtures.theme()
+    let screen = model.render(theme: theme, width: 80, height: 24)
+    let row = try #require(screen.lines.firstIndex { $0.contains("\\u{001B}[31mred") })
+    let column = try #require(screen.lines[row].range(of: "\\u{001B}")).lowerBound.utf16Offset(
+      in: screen.lines[row])
+    #expect(screen[column, row].style == theme.style(.fieldError))
+    #expect(screen[column + 8, row].style == theme.style(.fieldText), "the [ after it is text")
+
+    // The preview shows them the same way.
+    model.press(.ctrl("p"))
+    let preview = model.render(theme: theme, width: 80, height: 24).lines.joined(separator: "\n")
+    #expect(preview.contains("nul\\u{0000}here and a bare\\u{000D}CR"), "\(preview)")
+    model.press(.character("q"))
+
+    // The review refuses, naming the lines; `y` sends nothing.
+    model.press(.ctrl("x"))
+    #expect(model.review?.blocking.contains(expected) == true, "\(model.review?.blocking ?? [])")
+    #expect(model.press(.character("y")).isEmpty)
+    #expect(model.status?.text == "cannot send: " + expected)
+    #expect(model.screen == .review)
+  }
+
+  /// Line ends a file may have are not controls: CR LF is a line break; tab and LF stay text.
+  @Test func crlfFromTheEditorIsALineBreakNotAControl() throws {
+    var model = try Self.edited("one\r\ntwo\tcolumns\r\nthree\r\n")
+    #expect(model.draft.body.text == "one\ntwo\tcolumns\nthree\n")
+    #expect(model.status?.text == "the body is back from the editor")
+    model.press(.ctrl("x"))
+    #expect(model.review?.blocking == [])
+    #expect(model.press(.character("y")).map(\.name).last == "send")
+  }
+
+  /// Issue 1: after a copy of a send of several copies was accepted, the model knows who has the message: the
+  /// result and the status line say so, the review warns, and the next order leaves them out.
+  @Test func aPartlySentMessageIsSentAgainOnlyToTheOthers() throws {
+    var model = try Self.edited("The numbers.")
+    model.press(.ctrl("x"))
+    _ = model.press(.character("y"))
+    #expect(model.screen == .send)
+    _ = model.update(.copyDelivered(recipients: ["bob@example.org"]))
+    let failure = SendFailure(.temporary, "temporary failure: 450 4.2.1 mailbox busy")
+    _ = model.update(.sendFinished(SendReport(failure: failure)))
+    let theme = try Fixtures.theme()
+    let result = model.render(theme: theme, width: 120, height: 24).lines.joined(separator: "\n")
+    #expect(result.contains("PARTLY SENT: bob@example.org already has it; NOT SENT — "), "\(result)")
+    #expect(
+      model.status?.text
+        == "partly sent: bob@example.org already has it; sending again goes only to the others")
+
+    model.press(.character("q"))
+    model.press(.ctrl("x"))
+    #expect(
+      model.review?.warnings.contains("already sent to bob@example.org: y sends only to the other recipients")
+        == true)
+    guard case .send(let order)? = model.press(.character("y")).last else {
+      Issue.record("no send")
+      return
+    }
+    #expect(order.delivered == ["bob@example.org"])
+
+    // Leaving says, once, that the draft cannot record who already has it; the same key again leaves.
+    _ = model.update(.sendFinished(SendReport(failure: failure)))
+    model.press(.character("q"))
+    #expect(model.press(.ctrl("q")).isEmpty)
+    #expect(model.status?.text.hasPrefix("not left: bob@example.org already has this message") == true)
+    _ = model.press(.ctrl("q"))
+    #expect(model.drafts.leaving == .quit, "the second Ctrl-Q leaves (once the draft is saved)")
+    model.drafts.leaving = nil
+    model.press(.ctrl("x"))
+    guard case .send = model.press(.character("y")).last else {
+      Issue.record("no send")
+      return
+    }
+
+    // Sent in the end: a new message starts with nobody delivered.
+    _ = model.update(.sendFinished(SendReport(failure: nil)))
+    model.press(.character("q"))
+    #expect(model.draft.delivered.isEmpty)
+  }
+}
