@@ -72,12 +72,7 @@ public final class SMIMECertificate: @unchecked Sendable {
 
   /// Whether the certificate names `address`: the local part exactly, the domain in any case (RFC 5321 §2.4).
   public func names(_ address: String) -> Bool {
-    addresses.contains { Self.sameAddress($0, address) }
-  }
-
-  static func sameAddress(_ a: String, _ b: String) -> Bool {
-    guard let atA = a.lastIndex(of: "@"), let atB = b.lastIndex(of: "@") else { return a == b }
-    return a[..<atA] == b[..<atB] && a[atA...].lowercased() == b[atB...].lowercased()
+    addresses.contains { Mailbox.sameAddress($0, address) }
   }
 
   /// Why the certificate cannot be used to encrypt to `address`, or nil: within its validity, a key usage that

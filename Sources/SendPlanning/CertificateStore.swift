@@ -109,13 +109,10 @@ public struct CertificateStore: Sendable {
     return entries().map(\.certificate).filter { $0.names(address) }
   }
 
-  /// `local@domain.pem` with the domain lowercased; any byte that could leave the folder or hide (`/`, controls,
+  /// `local@domain.pem` with the domain lowercased (``Mailbox/identity(of:)``); any byte that could leave the folder or hide (`/`, controls,
   /// a leading dot, `%`) is percent-encoded.
   static func fileName(for address: String) -> String {
-    var text = address
-    if let at = address.lastIndex(of: "@") {
-      text = String(address[..<at]) + address[at...].lowercased()
-    }
+    let text = Mailbox.identity(of: address)
     var out = ""
     for (index, byte) in text.utf8.enumerated() {
       let safe =

@@ -1,6 +1,7 @@
 import Accounts
 import ArgumentParser
 import FoundationEssentials
+import MailMessage
 import MailSender
 import SMTPProtocol
 import SendPlanning
@@ -151,8 +152,7 @@ struct SendmailCommand: ParsableCommand {
     let recipients = try CLIPlanning.run { () throws(PlanningError) -> [String] in
       var all = parsed.recipients
       if parsed.readRecipients { all = try SuppliedEnvelope.headerRecipients(message) + all }
-      var seen = Set<String>()
-      return all.filter { seen.insert($0.lowercased()).inserted }
+      return Mailbox.unique(all)
     }
     guard !recipients.isEmpty else {
       throw SendFailure(.usage, "no recipient: the message names none in To, Cc or Bcc, and none was given")
