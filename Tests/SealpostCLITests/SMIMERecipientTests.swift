@@ -20,6 +20,14 @@ import Testing
     }
   }
 
+  /// A PEM file in the sandbox holding the certificates of `paths`, in that order.
+  static func bundle(_ box: SMIMESandbox, _ paths: [String]) throws -> String {
+    let path = box.sandbox.root + "/bundle-\(paths.count).pem"
+    var sandbox = box.sandbox
+    try sandbox.write(try paths.map { try String(contentsOfFile: $0, encoding: .utf8) }.joined(), to: path)
+    return path
+  }
+
   static func serial(_ kind: SMIMETestKind, pki: TestPKI) throws -> String {
     let text = String(
       decoding: try pki.openssl(["x509", "-noout", "-serial", "-in", try pki.smime(kind).certificatePath]),
@@ -46,5 +54,72 @@ import Testing
     #expect(serials.count == 2, "\(serials)")
     #expect(
       Set(serials) == Set([try Self.serial(.bob, pki: box.pki), try Self.serial(.alice, pki: box.pki)]))
+  }
+
+  /// A PEM file with two people's certificates, the CA's and a server's (no e-mail address): both people's are
+  /// stored, the CA's goes with them as their chain, and the other two are named on stderr with the reason.
+  @Test func certsAddStoresEveryPersonsCertificateOfAFileAndNamesTheOthers() throws {
+    let box = try SMIMESandbox()
+    defer { box.remove() }
+    let pki = box.pki
+    func pem(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
+    let bundle = try Self.bundle(
+      box,
+      [
+        try pki.smime(.bob).certificatePath, pki.smimeCACertificatePath,
+        try pki.smime(.carol).certificatePath,
+        pki.identity(.valid).certificatePath,
+      ])
+    let added = try box.run(["certs", "add", bundle])
+    #expect(added.status == 0, "\(added.stderr)")
+    let stdout = added.stdout.components(separatedBy: "\n").filter { !$0.isEmpty }
+    #expect(stdout.count == 2, "\(added.stdout)")
+    #expect(stdout.first?.hasPrefix("stored the certificate for bob@example.test (expires ") == true)
+    #expect(
+      stdout.first?.hasSuffix(") as bob@example.test.pem, with the file's CA certificates as its chain")
+        == true)
+    #expect(stdout.last?.hasPrefix("stored the certificate for carol@example.test (expires ") == true)
+    let notes = added.stderr.components(separatedBy: "\n").filter { !$0.isEmpty }
+    #expect(notes.count == 2, "\(added.stderr)")
+    #expect(
+      notes.first?.hasPrefix(
+        "sealpost: note: not stored: CN=Sealpost SMIME Test CA,O=Sealpost Tests (sha256 ")
+        == true, "\(notes)")
+    #expect(
+      notes.first?.hasSuffix("): a certificate authority's (basicConstraints CA:TRUE), not a person's")
+        == true)
+    #expect(
+      notes.last?.hasSuffix("): it names no e-mail address (subjectAltName or emailAddress)") == true,
+      "\(notes)")
+    let list = try box.run(["certs", "list"])
+    #expect(list.stdout.hasPrefix("bob@example.test  expires "), "\(list.stdout)")
+    #expect(list.stdout.contains("\ncarol@example.test  expires "), "\(list.stdout)")
+    // Each stored file holds the person's certificate first, then the CA's as its chain.
+    let stored = try pem(box.data + "/sealpost/certs/carol@example.test.pem")
+    #expect(stored == (try pem(pki.smime(.carol).certificatePath) + pem(pki.smimeCACertificatePath)))
+    // Both can be encrypted to with no --recipient-cert.
+    let send = try box.run([
+      "send", "--dry-run", "--encrypt", "--to", "bob@example.test", "--to", "carol@example.test", "--body",
+      "hi",
+    ])
+    #expect(send.status == 0, "\(send.stderr)")
+  }
+
+  /// A file with no person's certificate (a CA's and a server's) stores nothing and says why (65).
+  @Test func certsAddRefusesAFileWithNoPersonsCertificate() throws {
+    let box = try SMIMESandbox()
+    defer { box.remove() }
+    let bundle = try Self.bundle(
+      box, [box.pki.smimeCACertificatePath, box.pki.identity(.valid).certificatePath])
+    let result = try box.run(["certs", "add", bundle])
+    #expect(result.status == 65, "\(result.stderr)")
+    #expect(result.stdout.isEmpty)
+    #expect(
+      result.stderr.hasPrefix(
+        "sealpost: bad data: no certificate in the file can be stored for a recipient: CN=Sealpost SMIME Test "
+          + "CA,O=Sealpost Tests: a certificate authority's (basicConstraints CA:TRUE), not a person's; "),
+      "\(result.stderr)")
+    #expect(result.stderr.hasSuffix(": it names no e-mail address (subjectAltName or emailAddress)\n"))
+    #expect(!FileManager.default.fileExists(atPath: box.data + "/sealpost/certs"))
   }
 }
