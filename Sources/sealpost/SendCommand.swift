@@ -183,7 +183,9 @@ struct SendCommand: ParsableCommand {
     if dryRun {
       do {
         let account = try dryRunAccount()
-        let message = try makeMessage(account: account)
+        let message = try makeMessage(account: account) { checked throws(SendFailure) in
+          try checkRecipientCerts(checked)
+        }
         report(message.findings, format: nil)
         let copies = try protect(message, account: account)
         for (index, copy) in copies.enumerated() {
@@ -313,10 +315,11 @@ struct SendCommand: ParsableCommand {
     }
   }
 
-  /// The message from the flags: addresses and headers checked (64, 65), then the files read (66).
-  private func makeMessage(account: Account?, checkFirst: () throws(SendFailure) -> Void = {})
-    throws(SendFailure) -> AssembledMessage
-  {
+  /// The message from the flags: addresses and headers checked (64, 65), then `checkFirst` with them, then the
+  /// files read (66).
+  private func makeMessage(
+    account: Account?, checkFirst: (MessageAssembly.CheckedFields) throws(SendFailure) -> Void
+  ) throws(SendFailure) -> AssembledMessage {
     let sizeLimit = try maximumSize()
     var fields = MessageFields()
     fields.from = from
@@ -328,7 +331,7 @@ struct SendCommand: ParsableCommand {
     let checked = try CLIPlanning.run { () throws(PlanningError) in
       try MessageAssembly.check(fields, account: account)
     }
-    try checkFirst()
+    try checkFirst(checked)
     var supplied: [UInt8]?
     var suppliedFile: (descriptor: Int32, name: String)?
     var bodyBytes: [UInt8] = []
@@ -439,7 +442,8 @@ struct SendCommand: ParsableCommand {
     let dsn = try dsnRequest()
 
     let (plan, account) = try channelPlan()
-    let assembled = try makeMessage(account: account) { () throws(SendFailure) in
+    let assembled = try makeMessage(account: account) { checked throws(SendFailure) in
+      try checkRecipientCerts(checked)
       // Files: the CA file before the message, body and attachments.
       if case .certificateAuthorities(let caFile?) = plan.trust {
         try Input.checkReadable(caFile, what: "CA file")

@@ -56,6 +56,42 @@ import Testing
       Set(serials) == Set([try Self.serial(.bob, pki: box.pki), try Self.serial(.alice, pki: box.pki)]))
   }
 
+  /// `--recipient-cert` for an address that is neither a recipient nor the sender was ignored without a word:
+  /// a typo (`dna@…`) sent the message encrypted without the certificate meant for it, or refused it for a
+  /// reason that named another address. It is a usage error now, naming the address, before anything is read
+  /// or connected (the server given does not exist).
+  @Test func aRecipientCertificateForSomeoneWhoGetsNoCopyIsAUsageError() throws {
+    let box = try SMIMESandbox()
+    defer { box.remove() }
+    let dan = try box.pki.smime(.dan).certificatePath
+    let result = try box.run([
+      "send", "--account", "default", "--server", "127.0.0.1:1", "--tls", "starttls", "--encrypt", "--to",
+      "dan@example.test", "--recipient-cert", "dna@example.test=\(dan)", "--recipient-cert",
+      "DAN@example.test=/nonexistent/dan.pem", "--body", "hi",
+    ])
+    #expect(result.status == 64, "\(result.stderr)")
+    #expect(result.stdout.isEmpty)
+    #expect(
+      result.stderr
+        == "sealpost: usage: --recipient-cert for dna@example.test, DAN@example.test: not recipients of this "
+        + "message (--to, --cc, --bcc) nor its sender, so the certificate would not be used — correct the "
+        + "address or add the recipient\n")
+    // The same for a dry run; the domain is compared in any case, so these are recipients and the sender.
+    let accepted = try box.run([
+      "send", "--dry-run", "--encrypt", "--to", "dan@example.test", "--recipient-cert",
+      "dan@EXAMPLE.test=\(dan)", "--recipient-cert",
+      "alice@Example.Test=\(try box.pki.smime(.alice).certificatePath)", "--body", "hi",
+    ])
+    #expect(accepted.status == 0, "\(accepted.stderr)")
+    let refused = try box.run([
+      "send", "--dry-run", "--encrypt", "--to", "dan@example.test", "--recipient-cert",
+      "bob@example.test=\(dan)",
+      "--body", "hi",
+    ])
+    #expect(refused.status == 64)
+    #expect(refused.stderr.contains("--recipient-cert for bob@example.test: not a recipient"))
+  }
+
   /// A PEM file with two people's certificates, the CA's and a server's (no e-mail address): both people's are
   /// stored, the CA's goes with them as their chain, and the other two are named on stderr with the reason.
   @Test func certsAddStoresEveryPersonsCertificateOfAFileAndNamesTheOthers() throws {
