@@ -230,8 +230,7 @@ struct BodyEncoder {
       {
         throw MessageError(
           .invalidData,
-          "the body changed after it was checked: it no longer fits \(encoding.rawValue) — the message was not written"
-        )
+          "the body changed after it was checked: it no longer fits \(encoding.rawValue)")
       }
       out.append(contentsOf: run)
       return

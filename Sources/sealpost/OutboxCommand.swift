@@ -316,7 +316,7 @@ enum OutboxSend {
           "\(entry.id): sending to "
             + entry.envelope.recipients.map { UntrustedText($0).escaped }.joined(separator: ", "))
       } catch {
-        Output.verdict("\(entry.id): \(error.message) — not sent")
+        Output.verdict("\(entry.id): " + CLIWording.notSent(error.message))
         codes.append(error.exitCode)
       }
     }
