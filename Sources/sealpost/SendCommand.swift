@@ -468,30 +468,14 @@ struct SendCommand: ParsableCommand {
   /// The account (DESIGN §6: the one named, else the default one when no --server is given) and the channel
   /// planned for it with the flags, checked for the plaintext policy.
   func channelPlan() throws(SendFailure) -> (ChannelPlan, Account?) {
-    let overrides = self.overrides
-    var account: Account?
-    if config != nil || self.account != nil || server == nil {
-      let catalog = try CLIPlanning.catalog(explicit: config)
-      account = try CLIPlanning.run { () throws(PlanningError) in
-        if let name = self.account { return try catalog.account(named: name, overrides: overrides) }
-        guard server == nil else { return nil }
-        guard let account = try catalog.defaultAccount(overrides: overrides) else {
-          throw catalog.noDefaultAccount
-        }
-        return account
+    let needsUser = passwordCommand != nil || auth != nil
+    return try CLIPlanning.channel(
+      config: config, account: account, server: server, overrides: overrides, printsNotes: true
+    ) { plan throws(PlanningError) in
+      if plan.user == nil && needsUser {
+        throw PlanningError(.usage, "\(field: .passwordCommand) and \(field: .auth) need \(field: .user)")
       }
-      if let account { CLIPlanning.printNotes(of: catalog, for: account) }
     }
-    let plan = try CLIPlanning.run { () throws(PlanningError) in
-      // DESIGN §6: pins recorded by the composer count for every send.
-      try ChannelPlan.withRecordedPins(
-        overrides: overrides, account: account, environment: ProcessInfo.processInfo.environment)
-    }
-    if plan.user == nil && (passwordCommand != nil || auth != nil) {
-      throw SendFailure(.usage, "--password-command and --auth need --user")
-    }
-    try CLIPlanning.run { () throws(PlanningError) in try plan.checkPlaintext() }
-    return (plan, account)
   }
 
   /// The body and subject of a send given no body on a terminal (no `--body`, `--body-file` or `--message`, and

@@ -165,12 +165,7 @@ struct SendmailCommand: ParsableCommand {
       try MessageAssembly.assemble(checked, body: [], supplied: message)
     }
     let overrides = ChannelOverrides()
-    let plan = try CLIPlanning.run { () throws(PlanningError) in
-      let plan = try ChannelPlan.withRecordedPins(
-        overrides: overrides, account: account, environment: ProcessInfo.processInfo.environment)
-      try plan.checkPlaintext()
-      return plan
-    }
+    let plan = try CLIPlanning.plan(overrides: overrides, account: account)
     let credentials = CLIPlanning.secrets(passwordCommand: nil).credentials(for: plan)
     let request = plan.request(for: assembled, credentials: credentials)
     // Quiet on success: no transcript, no note; the failure's line on stderr.
