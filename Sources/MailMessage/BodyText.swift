@@ -42,32 +42,21 @@ struct BodyScanner {
   init(delimiter: [UInt8] = []) { self.delimiter = delimiter }
 
   mutating func scan(_ bytes: UnsafeRawBufferPointer) {
-    guard let base = bytes.baseAddress else { return }
-    let count = bytes.count
-    var index = 0
-    var cr = -1
-    var lf = -1
-    while index < count {
-      if cr < index { cr = Self.next(0x0D, base, from: index, count) }
-      if lf < index { lf = Self.next(0x0A, base, from: index, count) }
-      let end = min(cr, lf)
-      if end > index {
-        scanRun(UnsafeRawBufferPointer(start: base + index, count: end - index))
+    var pieces = LinePieces(bytes, afterCR: afterCR)
+    while let piece = pieces.next() {
+      switch piece {
+      case .run(let run): scanRun(run)
+      case .lineEnd(let endsLine):
+        // A line end: CR or LF, ASCII for UTF-8.
+        if needed > 0 { invalid() }
+        if endsLine {
+          lineLength = 0
+          delimiterMatched = delimiter.isEmpty ? nil : 0
+        }
+        offset += 1
       }
-      if end == count { break }
-      // A line end: CR or LF, ASCII for UTF-8.
-      if needed > 0 { invalid() }
-      if bytes[end] == 0x0A && afterCR && end == index {
-        // The LF of a CRLF whose CR ended the line already.
-        afterCR = false
-      } else {
-        lineLength = 0
-        delimiterMatched = delimiter.isEmpty ? nil : 0
-        afterCR = bytes[end] == 0x0D
-      }
-      offset += 1
-      index = end + 1
     }
+    afterCR = pieces.afterCR
   }
 
   /// The end of the text: a UTF-8 sequence cut short there is not UTF-8.
@@ -83,7 +72,6 @@ struct BodyScanner {
   /// A run of octets between line ends.
   private mutating func scanRun(_ run: UnsafeRawBufferPointer) {
     guard let base = run.baseAddress else { return }
-    afterCR = false
     lineLength += run.count
     if lineLength > HeaderWriter.maximumLineLength { traits.needsQuotedPrintable = true }
     if !traits.needsQuotedPrintable && memchr(base, 0, run.count) != nil {
@@ -155,6 +143,52 @@ struct BodyScanner {
     return index
   }
 
+}
+
+/// The pieces of text between line ends, as `LineEndings.lines` reads them — CRLF, a bare CR and a bare LF each
+/// end a line — in buffers split anywhere: the scan and the encoder both read the text through it. Runs are
+/// found with `memchr` and handed over whole; a CRLF split between two buffers is still one line end, carried
+/// by `afterCR`.
+struct LinePieces {
+  enum Piece {
+    /// Octets between line ends (never empty).
+    case run(UnsafeRawBufferPointer)
+    /// A CR or LF; `endsLine` is false for the LF of a CRLF whose CR ended the line already.
+    case lineEnd(endsLine: Bool)
+  }
+
+  private let bytes: UnsafeRawBufferPointer
+  private var index = 0
+  private var cr = -1
+  private var lf = -1
+  /// The last octet handed over was a CR: an LF first in the next piece completes its CRLF.
+  private(set) var afterCR: Bool
+
+  init(_ bytes: UnsafeRawBufferPointer, afterCR: Bool) {
+    self.bytes = bytes
+    self.afterCR = afterCR
+  }
+
+  mutating func next() -> Piece? {
+    guard let base = bytes.baseAddress, index < bytes.count else { return nil }
+    let count = bytes.count
+    if cr < index { cr = Self.next(0x0D, base, from: index, count) }
+    if lf < index { lf = Self.next(0x0A, base, from: index, count) }
+    let end = min(cr, lf)
+    if end > index {
+      defer { index = end }
+      afterCR = false
+      return .run(UnsafeRawBufferPointer(start: base + index, count: end - index))
+    }
+    index = end + 1
+    if bytes[end] == 0x0A && afterCR {
+      afterCR = false
+      return .lineEnd(endsLine: false)
+    }
+    afterCR = bytes[end] == 0x0D
+    return .lineEnd(endsLine: true)
+  }
+
   static func next(_ byte: Int32, _ base: UnsafeRawPointer, from index: Int, _ count: Int) -> Int {
     memchr(base + index, byte, count - index).map { base.distance(to: UnsafeRawPointer($0)) } ?? count
   }
@@ -179,26 +213,13 @@ struct BodyEncoder {
   init(_ encoding: MIMEMessage.TextEncoding) { self.encoding = encoding }
 
   mutating func encode(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) throws(MessageError) {
-    guard let base = bytes.baseAddress else { return }
-    let count = bytes.count
-    var index = 0
-    var cr = -1
-    var lf = -1
-    while index < count {
-      if cr < index { cr = BodyScanner.next(0x0D, base, from: index, count) }
-      if lf < index { lf = BodyScanner.next(0x0A, base, from: index, count) }
-      let end = min(cr, lf)
-      if end > index {
-        try run(UnsafeRawBufferPointer(start: base + index, count: end - index), into: &out)
+    var pieces = LinePieces(bytes, afterCR: afterCR)
+    defer { afterCR = pieces.afterCR }
+    while let piece = pieces.next() {
+      switch piece {
+      case .run(let text): try run(text, into: &out)
+      case .lineEnd(let endsLine): if endsLine { endLine(into: &out) }
       }
-      if end == count { break }
-      if bytes[end] == 0x0A && afterCR && end == index {
-        afterCR = false
-      } else {
-        endLine(into: &out)
-        afterCR = bytes[end] == 0x0D
-      }
-      index = end + 1
     }
   }
 
@@ -221,7 +242,6 @@ struct BodyEncoder {
 
   private mutating func run(_ run: UnsafeRawBufferPointer, into out: inout [UInt8]) throws(MessageError) {
     guard let base = run.baseAddress else { return }
-    afterCR = false
     atLineStart = false
     guard encoding == .quotedPrintable else {
       lineLength += run.count
@@ -230,8 +250,7 @@ struct BodyEncoder {
       {
         throw MessageError(
           .invalidData,
-          "the body changed after it was checked: it no longer fits \(encoding.rawValue) — the message was not written"
-        )
+          "the body changed after it was checked: it no longer fits \(encoding.rawValue)")
       }
       out.append(contentsOf: run)
       return

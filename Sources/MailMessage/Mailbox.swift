@@ -174,9 +174,35 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension Mailbox {
-  /// The envelope's recipients: each address once, in the order given (a Set keeps it linear).
-  public static func envelope(_ mailboxes: [Mailbox]) -> [Mailbox] {
+  /// The envelope's recipients: each mailbox once (``identity(of:)``), in the order given, as first spelled.
+  public static func envelope(_ mailboxes: [Mailbox]) -> [Mailbox] { unique(mailboxes, by: \.address) }
+
+  /// Each address once (``identity(of:)``), in the order given, as first spelled.
+  public static func unique(_ addresses: [String]) -> [String] { unique(addresses, by: { $0 }) }
+
+  /// The one de-duplication of recipients (the envelope, a complete message's header, sendmail's arguments,
+  /// the copies and certificates of an encrypted send): `items` whose addresses name the same mailbox are kept
+  /// once, the first, in the order given (a Set keeps it linear).
+  public static func unique<Item>(_ items: [Item], by address: (Item) -> String) -> [Item] {
     var seen = Set<String>()
-    return mailboxes.filter { seen.insert($0.address).inserted }
+    return items.filter { seen.insert(identity(of: address($0))).inserted }
+  }
+
+  /// Whether two addresses name the same mailbox: the local part exactly, the domain in any ASCII case.
+  public static func sameAddress(_ a: String, _ b: String) -> Bool { identity(of: a) == identity(of: b) }
+
+  /// The form two addresses are compared in: RFC 5321 §2.4 makes the domain case-insensitive and has the local
+  /// part treated as case-sensitive (only its own host may fold it), so the domain is lowercased and the local
+  /// part kept. Only ASCII letters are folded: a U-label (IDN) is compared as written, as no Unicode case
+  /// mapping is the domain's own (RFC 5891 §5 maps it before lookup, not this comparison).
+  public static func identity(of address: String) -> String {
+    guard let at = address.utf8.lastIndex(of: UInt8(ascii: "@")) else { return address }
+    guard address.utf8[at...].contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return address }
+    var bytes = Array(address.utf8)
+    let start = address.utf8.distance(from: address.utf8.startIndex, to: at)
+    for index in start..<bytes.count where bytes[index] >= 0x41 && bytes[index] <= 0x5A {
+      bytes[index] |= 0x20
+    }
+    return String(decoding: bytes, as: UTF8.self)
   }
 }

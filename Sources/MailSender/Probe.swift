@@ -84,6 +84,9 @@ public struct PlaintextMailCheck: Sendable, Hashable {
     case acceptsWithoutTLS = "accepts_without_tls"
     /// Another refusal (4xx, 5xx): not the 530 that says TLS is required, so the policy is not known.
     case refusedOtherwise = "refused_otherwise"
+    /// A reply MAIL cannot have (RFC 5321 §4.3.2: 250, or a 4xx or 5xx refusal), such as 354: a protocol
+    /// violation, neither an acceptance nor a refusal; the probe ends there.
+    case invalidReply = "invalid_reply"
   }
 
   /// The reply, escaped (DESIGN §3.6).
@@ -94,7 +97,15 @@ public struct PlaintextMailCheck: Sendable, Hashable {
   public var verdict: Verdict {
     if reply.code == 530 { return .refusesWithoutTLS }
     if (200...299).contains(reply.code) { return .acceptsWithoutTLS }
-    return .refusedOtherwise
+    if (400...599).contains(reply.code) { return .refusedOtherwise }
+    return .invalidReply
+  }
+
+  /// The sentence for a reply to `command` that it cannot have (RFC 5321 §4.3.2): the probe's verdict, and the
+  /// summary's line, say it in the same words.
+  static func invalidReply(_ reply: ReplyRecord, to command: String) -> String {
+    "the server answered \(command) with \(reply.code), which is not a valid reply (RFC 5321 §4.3.2), before "
+      + "TLS: \(reply.text)"
   }
 
   /// The line the probe shows (a warning for `.acceptsWithoutTLS`).
@@ -113,6 +124,9 @@ public struct PlaintextMailCheck: Sendable, Hashable {
       return
         "MAIL FROM:<> before STARTTLS was answered \(reply.text): a refusal, but not the 530 that says TLS is "
         + "required (RFC 3207 §4), so whether the server takes mail without TLS is not known"
+    case .invalidReply:
+      return Self.invalidReply(reply, to: "MAIL")
+        + "; a protocol violation, so whether the server takes mail without TLS is not known"
     }
   }
 }

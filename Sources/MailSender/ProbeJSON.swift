@@ -248,8 +248,9 @@ struct ProbeDocument: Encodable {
   var ports: [Port]?
   var transcript: [Line]
 
-  /// The schema's version (`schema_version`): 2 added `plaintext_mail` and `ports` (issue 15).
-  static let schemaVersion = 2
+  /// The schema's version (`schema_version`): 2 added `plaintext_mail` and `ports` (issue 15), 3 the result
+  /// `invalid_reply` of `plaintext_mail` (a reply MAIL cannot have, such as 354).
+  static let schemaVersion = 3
 
   enum CodingKeys: String, CodingKey {
     case server, peer, trustworthy, verdict, warnings, tls, handshake, capabilities, versions, ports,

@@ -473,10 +473,12 @@ struct SendSession {
     let recorded = record(reply)
     plaintextMailReply = recorded
     func unexpected(_ reply: ReplyRecord, to command: String) -> SendFailure {
-      SendFailure(.protocolViolation, "unexpected reply to \(command) before TLS: \(reply.text)")
+      SendFailure(.protocolViolation, PlaintextMailCheck.invalidReply(reply, to: command))
     }
     // RFC 5321 §4.3.2: MAIL is answered 250 or refused (4xx, 5xx); 1xx and 3xx make no sense here.
-    if reply.isIntermediate || reply.code < 200 { throw unexpected(recorded, to: "MAIL FROM:<>") }
+    if PlaintextMailCheck(reply: recorded, port: request.port).verdict == .invalidReply {
+      throw unexpected(recorded, to: "MAIL")
+    }
     // RFC 5321 §3.8: 421 says the server is closing the channel; nothing more can be asked.
     if reply.code == 421 {
       throw SendFailure(

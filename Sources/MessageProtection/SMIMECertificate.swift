@@ -6,7 +6,8 @@ import MailMessage
 #endif
 
 /// An X.509 certificate for S/MIME (RFC 8550): the first certificate of a PEM file, with any others in the file
-/// kept as the chain it may need. Reads only; nothing here touches a file.
+/// kept as the chain it may need (or each of a file's certificates, ``each(pem:)``). Reads only; nothing here
+/// touches a file.
 public final class SMIMECertificate: @unchecked Sendable {
   // @unchecked: the X509 objects are never mutated after parsing, and OpenSSL's reference counts are atomic.
   let x509: OpaquePointer
@@ -23,6 +24,8 @@ public final class SMIMECertificate: @unchecked Sendable {
   public let notAfter: Int64
   /// SHA-256 of the whole certificate, colon hex (`AB:CD:…`).
   public let fingerprint: String
+  /// basicConstraints CA:TRUE: the certificate of a certificate authority, not of a person.
+  public let isAuthority: Bool
 
   deinit {
     X509_free(x509)
@@ -32,6 +35,24 @@ public final class SMIMECertificate: @unchecked Sendable {
   /// The certificates in `pem`: the first is the certificate, the rest its chain. Refused: no certificate, or
   /// bytes that are not PEM certificates.
   public convenience init(pem: [UInt8]) throws(ProtectionError) {
+    let certificates = try Self.read(pem)
+    self.init(x509: certificates[0], chain: Array(certificates.dropFirst()))
+  }
+
+  /// Every certificate in `pem`, in file order, each with the file's CA certificates (``isAuthority``) as
+  /// its chain: a leaf followed by its intermediates, or several people's certificates in one file (what
+  /// `certs add` stores one by one). Refused as ``init(pem:)`` refuses.
+  public static func each(pem: [UInt8]) throws(ProtectionError) -> [SMIMECertificate] {
+    let certificates = try read(pem)
+    let authorities = certificates.filter(isAuthority)
+    return certificates.map { x509 in
+      let chain = authorities.filter { $0 != x509 && X509_up_ref($0) == 1 }
+      return SMIMECertificate(x509: x509, chain: chain)
+    }
+  }
+
+  /// The certificates of a PEM file, owned by the caller; at least one.
+  private static func read(_ pem: [UInt8]) throws(ProtectionError) -> [OpaquePointer] {
     guard let bio = OpenSSLSupport.bio(pem) else { throw ProtectionError(.failed, "out of memory") }
     defer { BIO_free(bio) }
     var certificates: [OpaquePointer] = []
@@ -39,7 +60,7 @@ public final class SMIMECertificate: @unchecked Sendable {
     // The loop ends on "no start line" at the end of the input; anything else is a broken certificate.
     let error = ERR_peek_last_error()
     ERR_clear_error()
-    guard let first = certificates.first else {
+    guard !certificates.isEmpty else {
       throw ProtectionError(
         .invalidInput, "expected a PEM certificate (-----BEGIN CERTIFICATE-----), found none")
     }
@@ -47,7 +68,12 @@ public final class SMIMECertificate: @unchecked Sendable {
       for certificate in certificates { X509_free(certificate) }
       throw ProtectionError(.invalidInput, "a certificate in the file cannot be read")
     }
-    self.init(x509: first, chain: Array(certificates.dropFirst()))
+    return certificates
+  }
+
+  /// basicConstraints CA:TRUE (RFC 5280 §4.2.1.9): a certificate authority's, never a person's.
+  static func isAuthority(_ x509: OpaquePointer) -> Bool {
+    X509_get_extension_flags(x509) & UInt32(EXFLAG_CA) != 0
   }
 
   /// Takes ownership of `x509` and `chain`.
@@ -59,6 +85,7 @@ public final class SMIMECertificate: @unchecked Sendable {
     notBefore = Self.seconds(X509_get0_notBefore(x509))
     notAfter = Self.seconds(X509_get0_notAfter(x509))
     fingerprint = Self.fingerprint(of: x509)
+    isAuthority = Self.isAuthority(x509)
   }
 
   /// The certificate alone, as PEM (what the certificate store keeps).
@@ -72,12 +99,7 @@ public final class SMIMECertificate: @unchecked Sendable {
 
   /// Whether the certificate names `address`: the local part exactly, the domain in any case (RFC 5321 §2.4).
   public func names(_ address: String) -> Bool {
-    addresses.contains { Self.sameAddress($0, address) }
-  }
-
-  static func sameAddress(_ a: String, _ b: String) -> Bool {
-    guard let atA = a.lastIndex(of: "@"), let atB = b.lastIndex(of: "@") else { return a == b }
-    return a[..<atA] == b[..<atB] && a[atA...].lowercased() == b[atB...].lowercased()
+    addresses.contains { Mailbox.sameAddress($0, address) }
   }
 
   /// Why the certificate cannot be used to encrypt to `address`, or nil: within its validity, a key usage that

@@ -39,6 +39,18 @@ public struct CertificateStore: Sendable {
   /// Reads a certificate file given by a person (`certs add`, `--recipient-cert`): missing or unreadable is 66,
   /// not a PEM certificate 65. Its path is shown escaped.
   public static func readCertificate(path: String) throws(PlanningError) -> SMIMECertificate {
+    try readFile(path) { pem throws(ProtectionError) in try SMIMECertificate(pem: pem) }
+  }
+
+  /// Every certificate of a file given by a person (`certs add`), each with the file's CA certificates as its
+  /// chain; refused as ``readCertificate(path:)`` refuses.
+  public static func readCertificates(path: String) throws(PlanningError) -> [SMIMECertificate] {
+    try readFile(path) { pem throws(ProtectionError) in try SMIMECertificate.each(pem: pem) }
+  }
+
+  private static func readFile<T>(_ path: String, parse: ([UInt8]) throws(ProtectionError) -> T)
+    throws(PlanningError) -> T
+  {
     let file: CheckedFile
     do throws(CheckedFile.Refusal) {
       file = try CheckedFile.read(path: path, what: "certificate file", limit: maximumFileSize)
@@ -48,10 +60,69 @@ public struct CertificateStore: Sendable {
         "\(UntrustedText(path).escaped): \(error.message)")
     }
     do throws(ProtectionError) {
-      return try SMIMECertificate(pem: file.bytes)
+      return try parse(file.bytes)
     } catch {
       throw PlanningError(.dataError, "\(UntrustedText(path).escaped): \(error.message)")
     }
+  }
+
+  /// What ``add(each:)`` did with each certificate of a file, in file order.
+  public enum Addition: Sendable {
+    /// Stored under these file names (one per address it names).
+    case stored(SMIMECertificate, names: [String])
+    /// Not stored, and why (a sentence to show after the certificate's subject).
+    case skipped(SMIMECertificate, reason: String)
+  }
+
+  /// Stores every certificate of a file that is a person's: a certificate authority's (basicConstraints
+  /// CA:TRUE) is skipped — it stays in the file of each stored certificate, as its chain — and so is one that
+  /// names no address; where two name the same address, the one valid longer is stored. No certificate to
+  /// store is refused (65), naming each and why; nothing is written then.
+  public func add(each certificates: [SMIMECertificate]) throws(PlanningError) -> [Addition] {
+    // For each file name, the certificate that gets it: the person's that is valid longest.
+    var owner: [String: Int] = [:]
+    for (index, certificate) in certificates.enumerated() where !certificate.isAuthority {
+      for address in certificate.addresses {
+        let name = Self.fileName(for: address)
+        if let other = owner[name], certificates[other].notAfter >= certificate.notAfter { continue }
+        owner[name] = index
+      }
+    }
+    let additions = certificates.enumerated().map { index, certificate -> Addition in
+      if certificate.isAuthority {
+        return .skipped(
+          certificate, reason: "a certificate authority's (basicConstraints CA:TRUE), not a person's")
+      }
+      if certificate.addresses.isEmpty {
+        return .skipped(
+          certificate, reason: "it names no e-mail address (subjectAltName or emailAddress)")
+      }
+      var names: [String] = []
+      for address in certificate.addresses {
+        let name = Self.fileName(for: address)
+        if owner[name] == index && !names.contains(name) { names.append(name) }
+      }
+      if names.isEmpty {
+        return .skipped(
+          certificate, reason: "another certificate in the file for the same address is valid longer")
+      }
+      return .stored(certificate, names: names)
+    }
+    let stored = additions.filter { if case .stored = $0 { true } else { false } }
+    guard !stored.isEmpty else {
+      let reasons = additions.map { addition in
+        guard case .skipped(let certificate, let reason) = addition else { return "" }
+        return "\(UntrustedText(certificate.subject).escaped): \(reason)"
+      }
+      throw PlanningError(
+        .dataError,
+        "no certificate in the file can be stored for a recipient: \(reasons.joined(separator: "; "))")
+    }
+    for addition in stored {
+      guard case .stored(let certificate, let names) = addition else { continue }
+      for name in names { try write(certificate, name: name) }
+    }
+    return additions
   }
 
   /// Stores `certificate` under a name made from each of its addresses (a file per address, so a look-up by
@@ -66,15 +137,19 @@ public struct CertificateStore: Sendable {
     for address in certificate.addresses {
       let name = Self.fileName(for: address)
       guard !names.contains(name) else { continue }
-      do throws(AtomicFile.Failure) {
-        try AtomicFile.write(certificate.pem, to: directory + "/" + name)
-      } catch {
-        throw PlanningError(
-          .temporary, "cannot store the certificate: \(UntrustedText(error.description).escaped)")
-      }
+      try write(certificate, name: name)
       names.append(name)
     }
     return names
+  }
+
+  private func write(_ certificate: SMIMECertificate, name: String) throws(PlanningError) {
+    do throws(AtomicFile.Failure) {
+      try AtomicFile.write(certificate.pem, to: directory + "/" + name)
+    } catch {
+      throw PlanningError(
+        .temporary, "cannot store the certificate: \(UntrustedText(error.description).escaped)")
+    }
   }
 
   /// Every readable certificate in the store, by file name. Files that are not certificates are skipped.
@@ -109,13 +184,10 @@ public struct CertificateStore: Sendable {
     return entries().map(\.certificate).filter { $0.names(address) }
   }
 
-  /// `local@domain.pem` with the domain lowercased; any byte that could leave the folder or hide (`/`, controls,
+  /// `local@domain.pem` with the domain lowercased (``Mailbox/identity(of:)``); any byte that could leave the folder or hide (`/`, controls,
   /// a leading dot, `%`) is percent-encoded.
   static func fileName(for address: String) -> String {
-    var text = address
-    if let at = address.lastIndex(of: "@") {
-      text = String(address[..<at]) + address[at...].lowercased()
-    }
+    let text = Mailbox.identity(of: address)
     var out = ""
     for (index, byte) in text.utf8.enumerated() {
       let safe =

@@ -74,8 +74,10 @@ public enum MessageProtectionPlan {
     }
 
     // The groups of recipients, each a copy: To+Cc together, each Bcc alone (only when encrypting).
+    // Each mailbox once (the domain in any case, RFC 5321 §2.4), so none gets two copies or two recipient infos.
     let open = Mailbox.envelope(composed.to + composed.cc).map(\.address)
-    let blind = Mailbox.envelope(composed.bcc).map(\.address).filter { !open.contains($0) }
+    let blind = Array(
+      Mailbox.envelope(composed.to + composed.cc + composed.bcc).map(\.address).dropFirst(open.count))
     var groups: [[String]] = []
     if request.encrypt {
       if !open.isEmpty { groups.append(open) }
@@ -85,6 +87,7 @@ public enum MessageProtectionPlan {
     }
 
     // Every certificate first, all or nothing (DESIGN §3.10): each refusal named.
+    // By ``Mailbox/identity(of:)``: one certificate per mailbox, whichever spelling a group holds.
     var certificates: [String: SMIMECertificate] = [:]
     if request.encrypt {
       var refusals: [String] = []
@@ -93,7 +96,7 @@ public enum MessageProtectionPlan {
         store: store)
       {
         switch result {
-        case .success(let certificate): certificates[address] = certificate
+        case .success(let certificate): certificates[Mailbox.identity(of: address)] = certificate
         case .failure(let refusal):
           refusals.append("\(UntrustedText(address).escaped): \(refusal)")
         }
@@ -115,11 +118,11 @@ public enum MessageProtectionPlan {
     }
     var copies: [ProtectedCopy] = []
     for group in groups {
-      let readers = request.encrypt ? group.filter { $0 != sender } + [sender] : []
+      let readers = request.encrypt ? group.filter { !Mailbox.sameAddress($0, sender) } + [sender] : []
       let bytes: [UInt8]
       do throws(ProtectionError) {
         bytes = try SMIMEMessage.protect(
-          plain, signer: signer, recipients: readers.compactMap { certificates[$0] })
+          plain, signer: signer, recipients: readers.compactMap { certificates[Mailbox.identity(of: $0)] })
       } catch {
         throw PlanningError(.dataError, "cannot protect the message: \(error.message) — nothing was sent")
       }
@@ -156,13 +159,9 @@ public enum MessageProtectionPlan {
     {
       own = try? SMIMECertificate(pem: file.bytes)
     }
-    var seen: Set<String> = []
-    var results: [(String, Result<SMIMECertificate, CertificateRefusal>)] = []
-    for address in addresses where seen.insert(address).inserted {
-      results.append(
-        (address, usableCertificate(for: address, request: request, own: own, store: store, trust: trust)))
+    return Mailbox.unique(addresses).map { address in
+      (address, usableCertificate(for: address, request: request, own: own, store: store, trust: trust))
     }
-    return results
   }
 
   /// One recipient of an encrypted send, as the composer's review lists them (issue 15).
@@ -198,8 +197,7 @@ public enum MessageProtectionPlan {
   ) -> [RecipientStatus] {
     var roles: [(String, RecipientStatus.Role)] = [(sender, .from)]
     roles += to.map { ($0, .to) } + cc.map { ($0, .cc) } + bcc.map { ($0, .bcc) }
-    var seen: Set<String> = []
-    roles = roles.filter { seen.insert($0.0).inserted }
+    roles = Mailbox.unique(roles, by: \.0)
     let results = usableCertificates(
       for: roles.map(\.0), request: request, own: nil, account: account, store: store)
     return zip(roles, results).map { role, result in
@@ -243,7 +241,8 @@ public enum MessageProtectionPlan {
     for address: String, request: ProtectionRequest, own: SMIMECertificate?, store: CertificateStore?,
     trust: SMIMETrust
   ) -> Result<SMIMECertificate, CertificateRefusal> {
-    var candidates = request.givenCertificates.filter { sameAddress($0.address, address) }.map(\.certificate)
+    var candidates = request.givenCertificates.filter { Mailbox.sameAddress($0.address, address) }.map(
+      \.certificate)
     if let own, own.names(address) { candidates.append(own) }
     candidates += store?.certificates(for: address) ?? []
     var first: CertificateRefusal?
@@ -254,11 +253,6 @@ public enum MessageProtectionPlan {
       if first == nil { first = refusal }
     }
     return .failure(first ?? .missing)
-  }
-
-  static func sameAddress(_ a: String, _ b: String) -> Bool {
-    guard let atA = a.lastIndex(of: "@"), let atB = b.lastIndex(of: "@") else { return a == b }
-    return a[..<atA] == b[..<atB] && a[atA...].lowercased() == b[atB...].lowercased()
   }
 
   /// The account's signer: `smime_cert` and `smime_key` read through checked descriptors; a key file group or

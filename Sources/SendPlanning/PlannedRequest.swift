@@ -12,6 +12,20 @@ extension ChannelPlan {
     return plan
   }
 
+  /// The plan a message goes out with, checked before connecting: ``withRecordedPins(overrides:account:environment:)``,
+  /// then `check` (a front end's own checks of the merged plan, such as a flag that needs another), then the
+  /// plaintext policy (``checkPlaintext()``, DESIGN §3.4), in that order — what `send`, an outbox flush and
+  /// `sendmail` each wrote out for themselves.
+  public static func checked(
+    overrides: ChannelOverrides, account: Account?, environment: [String: String],
+    check: (ChannelPlan) throws(PlanningError) -> Void = { _ in }
+  ) throws(PlanningError) -> ChannelPlan {
+    let plan = try withRecordedPins(overrides: overrides, account: account, environment: environment)
+    try check(plan)
+    try plan.checkPlaintext()
+    return plan
+  }
+
   /// The request for this plan and an assembled message: the one place a front end's plan becomes what the
   /// core sends.
   public func request(

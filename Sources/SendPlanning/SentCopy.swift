@@ -85,16 +85,28 @@ public struct Maildir: Sendable {
 
   /// Writes one pass of `source` (as written for `offer`, line ends made CRLF as on the wire) into `new/`;
   /// returns the file's path.
+  ///
+  /// Nothing inside the folder is followed: `tmp/`, `new/` and `cur/` are opened relative to the folder with
+  /// `O_NOFOLLOW` (a symbolic link there, planted to send the copy elsewhere, is refused), the message is created
+  /// relative to `tmp/` with `O_EXCL | O_NOFOLLOW` and linked relative to `new/`, never replacing a name taken.
+  /// The folder itself may be a link: it is the person's own setting (a `~/Mail` linked to another disk, as mutt
+  /// and Dovecot follow it).
   public func deliver(_ source: any MessageSource, offer: ContentOffer, now: Date = Date()) throws(Failure)
     -> String
   {
-    for sub in ["", "/tmp", "/new", "/cur"] { try Self.makeDirectory(path + sub) }
+    try Self.makeDirectory(path)
+    let root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard root >= 0 else { throw Self.failure("cannot open the folder", errno) }
+    defer { close(root) }
+    var folders: [String: Int32] = [:]
+    defer { for descriptor in folders.values { close(descriptor) } }
+    for sub in ["tmp", "new", "cur"] { folders[sub] = try Self.openSubfolder(sub, in: root) }
+    guard let tmp = folders["tmp"], let new = folders["new"] else { throw Failure(reason: "no tmp/ or new/") }
     var lastError: Int32 = 0
     // A name taken (another process, a clock set back) gets a new one: the counter moves on.
     for _ in 0..<8 {
       let name = Self.uniqueName(now: now)
-      let temporary = "\(path)/tmp/\(name)"
-      let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+      let descriptor = openat(tmp, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
       guard descriptor >= 0 else {
         lastError = errno
         if errno == EEXIST { continue }
@@ -104,32 +116,56 @@ public struct Maildir: Sendable {
         try write(source, offer: offer, to: descriptor)
       } catch {
         close(descriptor)
-        unlink(temporary)
+        unlinkat(tmp, name, 0)
         throw error
       }
       close(descriptor)
-      let final = "\(path)/new/\(name)"
-      // link(2) never replaces a file that exists (rename would); filesystems without hard links get rename.
-      if link(temporary, final) != 0 {
+      // link(2) never replaces a name that exists (rename would), nor follows a link planted under it;
+      // filesystems without hard links get a rename, only when nothing has the name.
+      if linkat(tmp, name, new, name, 0) != 0 {
         let code = errno
         if code == EEXIST {
-          unlink(temporary)
+          unlinkat(tmp, name, 0)
           lastError = code
           continue
         }
-        guard rename(temporary, final) == 0 else {
+        var info = stat()
+        if fstatat(new, name, &info, AT_SYMLINK_NOFOLLOW) == 0 {
+          unlinkat(tmp, name, 0)
+          lastError = EEXIST
+          continue
+        }
+        guard renameat(tmp, name, new, name) == 0 else {
           let renameError = errno
-          unlink(temporary)
+          unlinkat(tmp, name, 0)
           throw Self.failure("cannot move the message into new/", renameError)
         }
       } else {
-        unlink(temporary)
+        unlinkat(tmp, name, 0)
       }
-      Self.sync(path + "/new")
-      Self.sync(path + "/tmp")
-      return final
+      _ = fsync(new)
+      _ = fsync(tmp)
+      return "\(path)/new/\(name)"
     }
     throw Self.failure("no unique name in tmp/", lastError)
+  }
+
+  /// `tmp`, `new` or `cur` of the folder `root`, made 0700 when missing, opened without following a link.
+  private static func openSubfolder(_ name: String, in root: Int32) throws(Failure) -> Int32 {
+    if mkdirat(root, name, 0o700) != 0 && errno != EEXIST {
+      throw Failure(reason: "cannot create the folder (or a part of it is not a folder)")
+    }
+    let descriptor = openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+    guard descriptor >= 0 else {
+      if errno == ELOOP || errno == ENOTDIR {
+        throw Failure(
+          reason:
+            "\(name)/ of the folder is a symbolic link or not a folder: a copy is never written through "
+            + "a link")
+      }
+      throw failure("cannot open \(name)/ of the folder", errno)
+    }
+    return descriptor
   }
 
   /// The message into `descriptor`: every bare CR or LF made CRLF as the session sends it (`DataEncoder`
@@ -197,14 +233,6 @@ public struct Maildir: Sendable {
       try AtomicFile.makeDirectories(path)
     } catch {
       throw Failure(reason: "cannot create the folder (or a part of it is not a folder)")
-    }
-  }
-
-  private static func sync(_ directory: String) {
-    let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if descriptor >= 0 {
-      _ = fsync(descriptor)
-      close(descriptor)
     }
   }
 

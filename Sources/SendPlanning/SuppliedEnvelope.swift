@@ -37,8 +37,7 @@ public struct SuppliedEnvelope: Sendable, Hashable {
       }
     }
     if recipients.isEmpty {
-      var seen = Set<String>()
-      self.recipients = named.map(\.address).filter { seen.insert($0).inserted }
+      self.recipients = Mailbox.unique(named.map(\.address))
       guard !self.recipients.isEmpty else {
         throw PlanningError(
           .usage,
@@ -48,10 +47,9 @@ public struct SuppliedEnvelope: Sendable, Hashable {
       notes = []
     } else {
       self.recipients = Mailbox.envelope(recipients).map(\.address)
-      let envelope = Set(self.recipients.map { $0.lowercased() })
-      var said = Set<String>()
-      let left = named.filter { _, address in
-        !envelope.contains(address.lowercased()) && said.insert(address.lowercased()).inserted
+      let envelope = Set(self.recipients.map(Mailbox.identity(of:)))
+      let left = Mailbox.unique(named, by: \.address).filter {
+        !envelope.contains(Mailbox.identity(of: $0.address))
       }
       notes = left.prefix(Self.maximumNamedNotes).map { field, address in
         let header = field == "bcc" ? "Bcc" : field.prefix(1).uppercased() + field.dropFirst()

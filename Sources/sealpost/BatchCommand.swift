@@ -49,7 +49,7 @@ extension SendCommand {
           }
           prepared.append((file, assembled))
         } catch {
-          Output.verdict("\(UntrustedText(name).escaped): \(error.description) — not sent")
+          Output.verdict("\(UntrustedText(name).escaped): " + CLIWording.notSent(error.description))
           codes.append(error.exitCode)
         }
       }

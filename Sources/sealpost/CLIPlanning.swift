@@ -67,6 +67,43 @@ enum CLIPlanning {
     }
   }
 
+  /// The account a send or a flush uses (DESIGN §6: the one named, else the default one when no server is given;
+  /// none for a server given without a config file or an account) and its channel planned with `overrides`:
+  /// recorded pins, `check`, the plaintext policy (``plan(overrides:account:check:)``). With `printsNotes`, the
+  /// account's notes that change what the send does are printed.
+  static func channel(
+    config: String?, account name: String?, server: String?, overrides: ChannelOverrides,
+    printsNotes: Bool = false, check: (ChannelPlan) throws(PlanningError) -> Void = { _ in }
+  ) throws(SendFailure) -> (ChannelPlan, Account?) {
+    var account: Account?
+    if config != nil || name != nil || server == nil {
+      let catalog = try catalog(explicit: config)
+      account = try run { () throws(PlanningError) in
+        if let name { return try catalog.account(named: name, overrides: overrides) }
+        guard server == nil else { return nil }
+        guard let account = try catalog.defaultAccount(overrides: overrides) else {
+          throw catalog.noDefaultAccount
+        }
+        return account
+      }
+      if printsNotes, let account { printNotes(of: catalog, for: account) }
+    }
+    return (try plan(overrides: overrides, account: account, check: check), account)
+  }
+
+  /// ``ChannelPlan/checked(overrides:account:environment:check:)`` with the process's environment, in the CLI's
+  /// words.
+  static func plan(
+    overrides: ChannelOverrides, account: Account?,
+    check: (ChannelPlan) throws(PlanningError) -> Void = { _ in }
+  ) throws(SendFailure) -> ChannelPlan {
+    try run { () throws(PlanningError) in
+      try ChannelPlan.checked(
+        overrides: overrides, account: account, environment: ProcessInfo.processInfo.environment, check: check
+      )
+    }
+  }
+
   /// The secret sources of DESIGN §4 as the CLI has them.
   static func secrets(passwordCommand: String?) -> SecretResolver {
     SecretResolver(

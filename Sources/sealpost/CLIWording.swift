@@ -29,6 +29,15 @@ enum CLIWording {
     }
   }
 
+  /// The line for one message of several (a batch, an outbox flush) that was not sent: `text` — a failure's
+  /// words, which for a single send end in "— nothing was sent" — then "— not sent", said once. Of several
+  /// messages the others may well have gone, so the single send's "nothing was sent" gives way.
+  static func notSent(_ text: String) -> String {
+    var text = text
+    if text.hasSuffix(" — nothing was sent") { text.removeLast(" — nothing was sent".count) }
+    return text + " — not sent"
+  }
+
   /// The verdict line with the CLI's hint, if one helps.
   static func verdict(
     _ line: String, failure: SendFailure?, tls: TLSSessionSummary? = nil, context: Context = Context()

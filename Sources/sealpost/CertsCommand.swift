@@ -15,8 +15,8 @@ struct CertsCommand: ParsableCommand {
     discussion: """
       Certificates live in $XDG_DATA_HOME/sealpost/certs (~/.local/share/sealpost/certs), one PEM file per \
       address. send --encrypt looks each recipient up there by address (the domain in any case). Exit status: \
-      0 done; 65 not a PEM certificate, or one with no e-mail address; 66 the file missing or unreadable; 75 the \
-      store cannot be written.
+      0 done; 65 not a PEM certificate, or none in the file that is a person's with an e-mail address; 66 the \
+      file missing or unreadable; 75 the store cannot be written.
       """,
     subcommands: [List.self, Add.self],
     defaultSubcommand: List.self
@@ -81,25 +81,48 @@ struct CertsCommand: ParsableCommand {
 
   struct Add: ParsableCommand {
     static let configuration = CommandConfiguration(
-      commandName: "add", abstract: "Store a PEM certificate under the addresses it names.")
+      commandName: "add",
+      abstract: "Store the PEM certificates of a file under the addresses they name.",
+      discussion: """
+        Every certificate in the file is looked at: each person's certificate is stored under each address it \
+        names, with the file's CA certificates as its chain; a CA certificate (basicConstraints CA:TRUE), or \
+        one that names no address, is not stored, and a note on stderr says so. A file with no certificate \
+        to store is refused (65).
+        """)
 
     @Argument(
-      help: ArgumentHelp("The PEM certificate (its chain may follow it).", valueName: "file"),
+      help: ArgumentHelp(
+        "The PEM file: a certificate and its chain, or several certificates.", valueName: "file"),
       completion: .file())
     var file: String
 
+    /// Every certificate of the file is looked at (a leaf with its chain, or several people's): each person's
+    /// is stored and named on stdout; each other one is named on stderr with the reason it was not stored.
     func run() throws {
       do throws(SendFailure) {
         let store = try CertsCommand.store()
-        let certificate = try CLIPlanning.run { () throws(PlanningError) in
-          try CertificateStore.readCertificate(path: file)
+        let certificates = try CLIPlanning.run { () throws(PlanningError) in
+          try CertificateStore.readCertificates(path: file)
         }
-        let names = try CLIPlanning.run { () throws(PlanningError) in try store.add(certificate) }
-        Output.transcript(
-          "stored the certificate for "
-            + certificate.addresses.map { UntrustedText($0).escaped }.joined(separator: ", ") + " (expires "
-            + MessageDate.isoDate(unixSeconds: certificate.notAfter) + ") as "
-            + names.map { UntrustedText($0).escaped }.joined(separator: ", "))
+        let additions = try CLIPlanning.run { () throws(PlanningError) in
+          try store.add(each: certificates)
+        }
+        let storesChain = certificates.contains(where: \.isAuthority)
+        for addition in additions {
+          switch addition {
+          case .stored(let certificate, let names):
+            Output.transcript(
+              "stored the certificate for "
+                + certificate.addresses.map { UntrustedText($0).escaped }.joined(separator: ", ")
+                + " (expires " + MessageDate.isoDate(unixSeconds: certificate.notAfter) + ") as "
+                + names.map { UntrustedText($0).escaped }.joined(separator: ", ")
+                + (storesChain ? ", with the file's CA certificates as its chain" : ""))
+          case .skipped(let certificate, let reason):
+            Output.verdict(
+              "note: not stored: \(UntrustedText(certificate.subject).escaped) (sha256 "
+                + "\(certificate.fingerprint)): \(reason)")
+          }
+        }
       } catch {
         throw Output.refuse(error)
       }

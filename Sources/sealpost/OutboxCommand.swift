@@ -316,7 +316,7 @@ enum OutboxSend {
           "\(entry.id): sending to "
             + entry.envelope.recipients.map { UntrustedText($0).escaped }.joined(separator: ", "))
       } catch {
-        Output.verdict("\(entry.id): \(error.message) — not sent")
+        Output.verdict("\(entry.id): " + CLIWording.notSent(error.message))
         codes.append(error.exitCode)
       }
     }
@@ -363,25 +363,9 @@ enum OutboxSend {
     } else {
       bytes = try outboxMessage(entry, outbox)
     }
-    let overrides = entry.route.overrides
-    var account: Account?
-    if entry.route.config != nil || entry.route.account != nil || entry.route.server == nil {
-      let catalog = try CLIPlanning.catalog(explicit: entry.route.config)
-      account = try CLIPlanning.run { () throws(PlanningError) in
-        if let name = entry.route.account { return try catalog.account(named: name, overrides: overrides) }
-        guard entry.route.server == nil else { return nil }
-        guard let account = try catalog.defaultAccount(overrides: overrides) else {
-          throw catalog.noDefaultAccount
-        }
-        return account
-      }
-    }
-    let plan = try CLIPlanning.run { () throws(PlanningError) in
-      let plan = try ChannelPlan.withRecordedPins(
-        overrides: overrides, account: account, environment: ProcessInfo.processInfo.environment)
-      try plan.checkPlaintext()
-      return plan
-    }
+    let (plan, account) = try CLIPlanning.channel(
+      config: entry.route.config, account: entry.route.account, server: entry.route.server,
+      overrides: entry.route.overrides)
     let credentials = CLIPlanning.secrets(passwordCommand: nil).credentials(for: plan)
     let request = plan.request(
       reversePath: entry.envelope.reversePath, recipients: entry.envelope.recipients,

@@ -183,7 +183,9 @@ struct SendCommand: ParsableCommand {
     if dryRun {
       do {
         let account = try dryRunAccount()
-        let message = try makeMessage(account: account)
+        let message = try makeMessage(account: account) { checked throws(SendFailure) in
+          try checkRecipientCerts(checked)
+        }
         report(message.findings, format: nil)
         let copies = try protect(message, account: account)
         for (index, copy) in copies.enumerated() {
@@ -313,10 +315,11 @@ struct SendCommand: ParsableCommand {
     }
   }
 
-  /// The message from the flags: addresses and headers checked (64, 65), then the files read (66).
-  private func makeMessage(account: Account?, checkFirst: () throws(SendFailure) -> Void = {})
-    throws(SendFailure) -> AssembledMessage
-  {
+  /// The message from the flags: addresses and headers checked (64, 65), then `checkFirst` with them, then the
+  /// files read (66).
+  private func makeMessage(
+    account: Account?, checkFirst: (MessageAssembly.CheckedFields) throws(SendFailure) -> Void
+  ) throws(SendFailure) -> AssembledMessage {
     let sizeLimit = try maximumSize()
     var fields = MessageFields()
     fields.from = from
@@ -328,7 +331,7 @@ struct SendCommand: ParsableCommand {
     let checked = try CLIPlanning.run { () throws(PlanningError) in
       try MessageAssembly.check(fields, account: account)
     }
-    try checkFirst()
+    try checkFirst(checked)
     var supplied: [UInt8]?
     var suppliedFile: (descriptor: Int32, name: String)?
     var bodyBytes: [UInt8] = []
@@ -439,7 +442,8 @@ struct SendCommand: ParsableCommand {
     let dsn = try dsnRequest()
 
     let (plan, account) = try channelPlan()
-    let assembled = try makeMessage(account: account) { () throws(SendFailure) in
+    let assembled = try makeMessage(account: account) { checked throws(SendFailure) in
+      try checkRecipientCerts(checked)
       // Files: the CA file before the message, body and attachments.
       if case .certificateAuthorities(let caFile?) = plan.trust {
         try Input.checkReadable(caFile, what: "CA file")
@@ -464,30 +468,14 @@ struct SendCommand: ParsableCommand {
   /// The account (DESIGN §6: the one named, else the default one when no --server is given) and the channel
   /// planned for it with the flags, checked for the plaintext policy.
   func channelPlan() throws(SendFailure) -> (ChannelPlan, Account?) {
-    let overrides = self.overrides
-    var account: Account?
-    if config != nil || self.account != nil || server == nil {
-      let catalog = try CLIPlanning.catalog(explicit: config)
-      account = try CLIPlanning.run { () throws(PlanningError) in
-        if let name = self.account { return try catalog.account(named: name, overrides: overrides) }
-        guard server == nil else { return nil }
-        guard let account = try catalog.defaultAccount(overrides: overrides) else {
-          throw catalog.noDefaultAccount
-        }
-        return account
+    let needsUser = passwordCommand != nil || auth != nil
+    return try CLIPlanning.channel(
+      config: config, account: account, server: server, overrides: overrides, printsNotes: true
+    ) { plan throws(PlanningError) in
+      if plan.user == nil && needsUser {
+        throw PlanningError(.usage, "\(field: .passwordCommand) and \(field: .auth) need \(field: .user)")
       }
-      if let account { CLIPlanning.printNotes(of: catalog, for: account) }
     }
-    let plan = try CLIPlanning.run { () throws(PlanningError) in
-      // DESIGN §6: pins recorded by the composer count for every send.
-      try ChannelPlan.withRecordedPins(
-        overrides: overrides, account: account, environment: ProcessInfo.processInfo.environment)
-    }
-    if plan.user == nil && (passwordCommand != nil || auth != nil) {
-      throw SendFailure(.usage, "--password-command and --auth need --user")
-    }
-    try CLIPlanning.run { () throws(PlanningError) in try plan.checkPlaintext() }
-    return (plan, account)
   }
 
   /// The body and subject of a send given no body on a terminal (no `--body`, `--body-file` or `--message`, and

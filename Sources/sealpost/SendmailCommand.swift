@@ -1,6 +1,7 @@
 import Accounts
 import ArgumentParser
 import FoundationEssentials
+import MailMessage
 import MailSender
 import SMTPProtocol
 import SendPlanning
@@ -151,8 +152,7 @@ struct SendmailCommand: ParsableCommand {
     let recipients = try CLIPlanning.run { () throws(PlanningError) -> [String] in
       var all = parsed.recipients
       if parsed.readRecipients { all = try SuppliedEnvelope.headerRecipients(message) + all }
-      var seen = Set<String>()
-      return all.filter { seen.insert($0.lowercased()).inserted }
+      return Mailbox.unique(all)
     }
     guard !recipients.isEmpty else {
       throw SendFailure(.usage, "no recipient: the message names none in To, Cc or Bcc, and none was given")
@@ -165,12 +165,7 @@ struct SendmailCommand: ParsableCommand {
       try MessageAssembly.assemble(checked, body: [], supplied: message)
     }
     let overrides = ChannelOverrides()
-    let plan = try CLIPlanning.run { () throws(PlanningError) in
-      let plan = try ChannelPlan.withRecordedPins(
-        overrides: overrides, account: account, environment: ProcessInfo.processInfo.environment)
-      try plan.checkPlaintext()
-      return plan
-    }
+    let plan = try CLIPlanning.plan(overrides: overrides, account: account)
     let credentials = CLIPlanning.secrets(passwordCommand: nil).credentials(for: plan)
     let request = plan.request(for: assembled, credentials: credentials)
     // Quiet on success: no transcript, no note; the failure's line on stderr.

@@ -209,4 +209,31 @@ import Testing
     #expect(throws: MessageError.self) { try Mailbox(displayName: "Eve\nBcc: x", address: "e@example.org") }
     #expect(throws: MessageError.self) { try Mailbox(displayName: nil, address: "Jane <j@example.org>") }
   }
+
+  /// RFC 5321 §2.4: the domain is case-insensitive, the local part is not. One mailbox spelled twice is one
+  /// recipient (one RCPT TO, one encrypted copy), kept as first spelled; two local parts stay two.
+  @Test func theEnvelopeComparesTheDomainInAnyCaseAndTheLocalPartExactly() throws {
+    let mailboxes = try [
+      "Bob@Example.org", "Bob <Bob@example.ORG>", "bob@example.org", "\"B@X\"@EXAMPLE.org",
+      "\"B@X\"@example.org",
+      "carol@[IPv6:2001:DB8::1]", "carol@[IPv6:2001:db8::1]",
+    ].map { try Mailbox(parsing: $0) }
+    #expect(
+      Mailbox.envelope(mailboxes).map(\.address) == [
+        "Bob@Example.org", "bob@example.org", "\"B@X\"@EXAMPLE.org", "carol@[IPv6:2001:DB8::1]",
+      ])
+    #expect(Mailbox.envelope(mailboxes).first?.displayName == nil, "the first spelling is kept")
+    #expect(
+      Mailbox.unique(["a@EXAMPLE.org", "a@example.org", "A@example.org"]) == [
+        "a@EXAMPLE.org", "A@example.org",
+      ])
+    #expect(Mailbox.sameAddress("zoë@Example.ORG", "zoë@example.org"))
+    #expect(!Mailbox.sameAddress("Zoë@example.org", "zoë@example.org"))
+    // IDN: only ASCII letters are folded; a U-label is compared as written, and nothing traps.
+    #expect(Mailbox.identity(of: "a@BÜCHER.Example") == "a@bÜcher.example")
+    #expect(!Mailbox.sameAddress("a@bücher.example", "a@BÜCHER.example"))
+    #expect(Mailbox.sameAddress("a@Bücher.example", "a@bücher.EXAMPLE"))
+    #expect(Mailbox.identity(of: "no-at-sign") == "no-at-sign")
+    #expect(Mailbox.identity(of: "x@") == "x@")
+  }
 }

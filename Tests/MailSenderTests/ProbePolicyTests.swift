@@ -124,12 +124,29 @@ import Testing
     #expect(try ProbeSchemaCheck.validate(json) == 0)
   }
 
+  /// A 354 (or any reply MAIL cannot have) is a protocol violation, and is worded as one everywhere: the
+  /// verdict, the summary line and the JSON's result — not "a refusal, but not the 530".
   @Test func anIntermediateReplyToMailIsAProtocolViolation() throws {
     let (report, sessions) = try ProbeTests.probe(
       try SendHarness.standard { $0.mailFromReply = "354 go ahead" })
     #expect(report.exitCode == 76, "\(report.verdictLine)")
-    #expect(report.verdictLine.contains("unexpected reply to MAIL FROM:<> before TLS: 354 go ahead"))
+    #expect(
+      report.verdictLine
+        == "protocol violation: the server answered MAIL with 354, which is not a valid reply (RFC 5321 "
+        + "§4.3.2), before TLS: 354 go ahead")
     #expect(sessions.first?.commands.contains("STARTTLS") == false)
+    let check = try #require(report.plaintextMail)
+    #expect(check.verdict == .invalidReply)
+    let lines = ProbeTests.lines(report)
+    #expect(
+      lines.contains(
+        "=== the server answered MAIL with 354, which is not a valid reply (RFC 5321 §4.3.2), before TLS: 354 go "
+          + "ahead; a protocol violation, so whether the server takes mail without TLS is not known"),
+      "\(lines)")
+    #expect(!lines.contains { $0.contains("a refusal") }, "\(lines)")
+    let json = report.json()
+    #expect(json.contains("\"result\":\"invalid_reply\""))
+    #expect(try ProbeSchemaCheck.validate(json) == 0)
   }
 
   @Test func aClosingServerIsATemporaryFailure() throws {

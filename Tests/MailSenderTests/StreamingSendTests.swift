@@ -135,6 +135,40 @@ import Testing
     #expect(outcome.commands.last == "QUIT")
   }
 
+  /// A body that changes after the scan that chose its encoding (a file rewritten in place): the refusal says
+  /// once what became of the message — it doubled as "… — the message was not written — nothing was sent".
+  @Test(arguments: [
+    (2, " — nothing was sent"), (3, " — the message was not sent (the end of data never went)"),
+  ])
+  func aBodyThatChangedAfterItsScanIsRefusedInOneSentence(changedAtPass: Int, tail: String) throws {
+    final class ChangingBody: ByteSource, Sendable {
+      let passes = Mutex(0)
+      let changedAtPass: Int
+      init(changedAtPass: Int) { self.changedAtPass = changedAtPass }
+      var byteCount: Int { 4 }
+      func open() throws(MessageError) -> any ByteReader {
+        let pass = passes.withLock { passes in
+          passes += 1
+          return passes
+        }
+        return try InMemoryBytes(pass < changedAtPass ? Array("abc\n".utf8) : [0xC3, 0xA9, 0x0A, 0x00]).open()
+      }
+    }
+    let composed = ComposedMessage(
+      from: try Mailbox(parsing: "a@example.org"), to: [try Mailbox(parsing: "b@example.org")], subject: "s",
+      date: Date(timeIntervalSince1970: 1_790_000_000), messageID: "m@example.org")
+    let message = try MIMEMessage(composed, body: ChangingBody(changedAtPass: changedAtPass))
+    let outcome = try H.run(server: try Self.server(chunking: false)) {
+      $0.recipients = ["b@example.org"]
+      $0.message = MessageContent(source: message)
+    }
+    #expect(outcome.report.exitCode == 65, "\(outcome.report.verdictLine)")
+    #expect(
+      outcome.report.verdictLine
+        == "bad data: the body changed after it was checked: it no longer fits 7bit" + tail)
+    #expect(outcome.sessions.allSatisfy { $0.messages.isEmpty })
+  }
+
   /// A read that fails in the middle of the send pass: the connection closes without the end of data.
   @Test(arguments: [false, true])
   func aSendPassThatFailsMidwayIsNotSent(chunking: Bool) throws {

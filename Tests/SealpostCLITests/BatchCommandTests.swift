@@ -102,6 +102,29 @@ import Testing
       ])
   }
 
+  /// A file over `--max-size` gets its line and the others go; the line says "not sent" once (it read
+  /// "… — nothing was sent — not sent": a single send's words, then the batch's).
+  @Test func aFileOverTheSizeLimitIsNotSentAndSaysSoOnce() throws {
+    let sandbox = try Sandbox()
+    defer { sandbox.remove() }
+    let server = try ScriptedSMTPServer(standard: try OutboxCommandTests.options())
+    defer { server.stop() }
+    try sandbox.point(at: server.port)
+    let large = Self.eml(2) + String(repeating: "x", count: 300) + "\n"
+    let folder = try Self.folder(sandbox, ["1.eml": Self.eml(1), "2.eml": large])
+    let result = try sandbox.run([
+      "send", "--config", sandbox.config, "--batch", folder, "--max-size", "300", "--timeout", "5",
+    ])
+    #expect(result.status == 65, "\(result.stderr)")
+    #expect(
+      result.stderr.contains(
+        "sealpost: 2.eml: bad data: the message in \(folder)/2.eml is \(large.utf8.count) octets, over the "
+          + "limit of 300 octets (raise it with --max-size) — not sent\n"), "\(result.stderr)")
+    #expect(!result.stderr.contains("nothing was sent"), "\(result.stderr)")
+    #expect(result.stderr.contains("sealpost: 1.eml: sent: "), "\(result.stderr)")
+    #expect(server.waitForFinishedSessions(1).first?.messages.count == 1)
+  }
+
   @Test func batchRefusesFlagsThatBuildAMessage() throws {
     let sandbox = try Sandbox()
     defer { sandbox.remove() }

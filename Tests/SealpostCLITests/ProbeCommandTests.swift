@@ -392,7 +392,7 @@ import Testing
       let probe = try CLIRunner.run(try Self.arguments(port: server.port, mode: "starttls", json: true))
       #expect(try ProbeSchema.validate(probe.stdout) == 0)
       let document = try ProbeJSONDocument.parse(probe.stdout)
-      #expect(document["schema_version"] as? Int == 2)
+      #expect(document["schema_version"] as? Int == 3)
       let check = try #require(document["plaintext_mail"] as? [String: Any])
       #expect(check["result"] as? String == result)
       #expect((check["reply"] as? [String: Any])?["code"] as? Int == code)

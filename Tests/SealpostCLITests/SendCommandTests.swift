@@ -119,6 +119,26 @@ import Testing
     #expect(session.commands.contains("RCPT TO:<hidden@example.org>"))
   }
 
+  /// RFC 5321 §2.4: `--to C@Example.ORG --cc c@example.org` (and a Bcc of the same mailbox) is one recipient:
+  /// one RCPT TO, as first spelled; a local part in another case is another mailbox.
+  @Test func aRecipientWhoseDomainDiffersOnlyInCaseGetsOneRcpt() throws {
+    let server = try ScriptedSMTPServer(standard: try Self.standard())
+    defer { server.stop() }
+    var arguments = try Self.baseArguments(port: server.port, mode: "starttls")
+    arguments.removeLast(6)  // the two --to and --timeout
+    let result = try CLIRunner.run(
+      arguments + [
+        "--timeout", "5", "--to", "c@Example.ORG", "--cc", "c@example.org", "--bcc", "c@EXAMPLE.org", "--cc",
+        "C@example.org", "--body", "hi",
+      ])
+    #expect(result.status == 0, "\(result.stderr)")
+    let session = try #require(server.waitForFinishedSessions(1).first)
+    #expect(
+      session.commands.filter { $0.hasPrefix("RCPT") } == [
+        "RCPT TO:<c@Example.ORG>", "RCPT TO:<C@example.org>",
+      ])
+  }
+
   @Test(arguments: [
     ["--to", "b@example.org\r\nRCPT TO:<evil@example.org>"],
     ["--to", "b@example.org\nx"],

@@ -36,6 +36,18 @@ import Testing
     #expect(Self.text(message).contains("Subject: Hi\r\n"))
   }
 
+  /// RFC 5321 §2.4: `--to Bob@Example.org --cc bob@example.org` is one mailbox, so one RCPT TO (the first
+  /// spelling); the header keeps what was written.
+  @Test func aRecipientWhoseDomainDiffersOnlyInCaseIsInTheEnvelopeOnce() throws {
+    let message = try MessageAssembly.assemble(
+      Self.fields(
+        from: "a@example.org", to: ["bob@Example.org"], cc: ["Carol <bob@example.ORG>", "Bob@example.org"],
+        bcc: ["bob@EXAMPLE.org"], body: Array("Hello\n".utf8)),
+      account: nil, date: Self.date)
+    #expect(message.recipients == ["bob@Example.org", "Bob@example.org"])
+    #expect(Self.text(message).contains("Cc: Carol <bob@example.ORG>, Bob@example.org\r\n"))
+  }
+
   @Test func theAccountsSenderWithItsDisplayName() throws {
     let config = try AccountsConfig(
       parsing: "account a\nhost h.example\nfrom a@example.org\ndisplay_name \"Ann \\\"A\\\" Lee\"", path: "t",

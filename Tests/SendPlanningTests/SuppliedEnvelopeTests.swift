@@ -22,6 +22,11 @@ import Testing
       ]
     ),
     ("To: (comment, with comma) b@example.org", ["b@example.org"]),
+    // One mailbox with its domain in two cases is one recipient, as first spelled; local parts are exact.
+    (
+      "To: Bob@Example.ORG\nCc: Bob@example.org, bob@example.org\nBcc: BOB@EXAMPLE.ORG, Bob@EXAMPLE.org",
+      ["Bob@Example.ORG", "bob@example.org", "BOB@EXAMPLE.ORG"]
+    ),
   ])
   func recipientsComeFromToCcAndBcc(header: String, expected: [String]) throws {
     let envelope = try SuppliedEnvelope(
@@ -45,11 +50,15 @@ import Testing
 
   @Test func flagsSetTheEnvelopeAndTheRestIsNamed() throws {
     let envelope = try SuppliedEnvelope(
-      message: Self.message("From: a@example.org\nTo: B@example.org, c@example.org\nBcc: h@example.org"),
+      message: Self.message(
+        "From: a@example.org\nTo: b@EXAMPLE.org, B@example.org, c@example.org\nBcc: h@example.org"),
       sender: nil, recipients: [try Mailbox(parsing: "b@example.org")])
     #expect(envelope.recipients == ["b@example.org"])
+    // The domain in any case is the same mailbox; another local part is another (RFC 5321 §2.4).
     #expect(
       envelope.notes.map { $0.worded { "--" + $0.rawValue } } == [
+        "the message's To names B@example.org, which is not a recipient: --to, --cc and --bcc set the envelope "
+          + "(without them, To, Cc and Bcc do)",
         "the message's To names c@example.org, which is not a recipient: --to, --cc and --bcc set the envelope "
           + "(without them, To, Cc and Bcc do)",
         "the message's Bcc names h@example.org, which is not a recipient: --to, --cc and --bcc set the envelope "
