@@ -1,6 +1,7 @@
 import ArgumentParser
 import MailSender
 import SMTPProtocol
+import SMTPTransport
 
 #if canImport(Glibc)
   import Glibc
@@ -33,6 +34,8 @@ struct Sealpost: ParsableCommand {
     Environment.takePasswordVariable()
     // PLATFORM-NOTES: SSL_write to a closed peer would kill the process.
     signal(SIGPIPE, SIG_IGN)
+    // Issue 14: OpenSSL's tables are freed with the process, not one by one at exit.
+    TLSLibrary.skipCleanupAtExit()
     var arguments = Array(CommandLine.arguments.dropFirst())
     // Issue 12: run as `sendmail` (a link), the binary is `sealpost sendmail`.
     let invokedAsSendmail = CommandLine.arguments.first?.split(separator: "/").last == "sendmail"
