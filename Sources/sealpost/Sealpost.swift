@@ -1,6 +1,7 @@
 import ArgumentParser
 import MailSender
 import SMTPProtocol
+import SMTPTransport
 
 #if canImport(Glibc)
   import Glibc
@@ -33,6 +34,8 @@ struct Sealpost: ParsableCommand {
     Environment.takePasswordVariable()
     // PLATFORM-NOTES: SSL_write to a closed peer would kill the process.
     signal(SIGPIPE, SIG_IGN)
+    // Issue 14: OpenSSL's tables are freed with the process, not one by one at exit.
+    TLSLibrary.skipCleanupAtExit()
     var arguments = Array(CommandLine.arguments.dropFirst())
     // Issue 12: run as `sendmail` (a link), the binary is `sealpost sendmail`.
     let invokedAsSendmail = CommandLine.arguments.first?.split(separator: "/").last == "sendmail"
@@ -44,11 +47,35 @@ struct Sealpost: ParsableCommand {
       Output.exit(refusal.exitCode)
     }
     do {
-      var command = try parseAsRoot(invokedAsSendmail ? arguments : nil)
+      var command = try parse(arguments)
       try command.run()
       Output.exit(0)
     } catch {
       Output.exit(report(error))
+    }
+  }
+
+  /// The command `arguments` name, as `parseAsRoot` finds it, for less: when the first word names a subcommand
+  /// without subcommands of its own (`send`, `probe`, `sendmail`, `compose`), that command is parsed as a root
+  /// of its own, so the root's parse does not build argument sets it does not use (issue 14: the root's check of
+  /// the matched subcommand for passthrough arguments builds `send`'s set twice, the default subcommand's
+  /// check builds `compose`'s twice; each build reflects every property and scans the conformance records).
+  /// Anything but a clean parse of that command (a bad flag or value, `--help`, `--version`, a completion
+  /// request) is parsed again through the root, so every message, usage line and exit code is the root's.
+  static func parse(_ arguments: [String]) throws -> any ParsableCommand {
+    if let word = arguments.first, let leaf = leafSubcommand(named: word),
+      let command = try? leaf.parseAsRoot(Array(arguments.dropFirst())),
+      ObjectIdentifier(type(of: command)) == ObjectIdentifier(leaf)
+    {
+      return command
+    }
+    return try parseAsRoot(arguments)
+  }
+
+  /// The subcommand called `word` when it has no subcommands of its own.
+  static func leafSubcommand(named word: String) -> (any ParsableCommand.Type)? {
+    configuration.subcommands.first {
+      $0.configuration.commandName == word && $0.configuration.subcommands.isEmpty
     }
   }
 

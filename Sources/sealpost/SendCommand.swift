@@ -11,6 +11,12 @@ import SendPlanning
 struct SendCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "send",
+    // Issue 14: read only when `send` is the root of a parse, which is `Sealpost.parse`'s direct parse alone
+    // (in the root's parse the root's configuration counts): it skips ArgumentParser's check for
+    // --generate-completion-script (1.2 M instructions), whose request then fails the direct parse as an
+    // unknown option and is answered by the root's parse, as before. No option of send takes a dash-led
+    // value, so none can swallow that flag.
+    _superCommandName: "sealpost",
     abstract: "Send one message and show the SMTP session and every TLS step.",
     discussion: """
       Implicit TLS on port 465 is the default; --tls starttls uses STARTTLS (port 587). The server's \
