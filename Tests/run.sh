@@ -31,6 +31,21 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "== swift build"
 swift build --build-tests 2>&1 | tail -n 3
+# SEALPOST_TEST_RELEASE=1: the tests that run the binary (swift test's CLI tests, Postfix, tmux) run the release
+# build the README installs, as users get it, instead of .build/debug/sealpost; a debug build spends over half of
+# each run in swift-argument-parser's debug-only self-check. SEALPOST_BINARY=path names a binary built already.
+if [ -z "${SEALPOST_BINARY:-}" ] && [ "${SEALPOST_TEST_RELEASE:-0}" = 1 ]; then
+  echo "== swift build -c release --static-swift-stdlib"
+  swift build -c release --static-swift-stdlib --product sealpost 2>&1 | tail -n 3
+  SEALPOST_BINARY=$PWD/.build/release/sealpost
+fi
+if [ -n "${SEALPOST_BINARY:-}" ]; then
+  SEALPOST_BINARY=$(realpath "$SEALPOST_BINARY")
+  [ -x "$SEALPOST_BINARY" ] || { echo "no sealpost binary at $SEALPOST_BINARY" >&2; exit 1; }
+  echo "== the binary under test: $SEALPOST_BINARY"
+  export SEALPOST_BINARY
+  export SEALPOST=${SEALPOST:-$SEALPOST_BINARY}
+fi
 echo "== swift test"
 set +e
 # Helper servers are stopped with SIGKILL; the outer timeout guards against any hang.

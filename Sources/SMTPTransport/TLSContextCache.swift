@@ -30,7 +30,9 @@ enum TLSContextCache {
   }
 
   /// A distinct set of anchors per process is rare (the system store, a CA file, an account's trust file): a
-  /// few entries suffice, and the table is emptied when full rather than grown.
+  /// few entries suffice. When the table is full, the context used least recently makes room for the new one:
+  /// emptying the whole table instead would drop the contexts that are in use too, so two connections made
+  /// back to back could get two contexts (seen in `swift test`, where other tests make contexts meanwhile).
   static let maximumEntries = 16
 
   private struct Key: Hashable {
@@ -46,7 +48,7 @@ enum TLSContextCache {
     deinit { SSL_CTX_free(context) }
   }
 
-  private static let entries = Mutex<[Key: Entry]>([:])
+  private static let entries = Mutex(Table<Key, Entry>(capacity: maximumEntries))
 
   /// A context with `anchors` loaded, offering `versions`: the caller owns the reference returned and frees it
   /// with `SSL_CTX_free` (a connection does so in `close()`).
@@ -54,17 +56,15 @@ enum TLSContextCache {
   {
     let key = Key(anchors: anchors, lowest: versions.lowerBound, highest: versions.upperBound)
     let cached = entries.withLock { table -> Entry? in
-      guard let entry = table[key] else { return nil }
+      guard let entry = table.use(key) else { return nil }
       SSL_CTX_up_ref(entry.context)
       return entry
     }
     if let cached { return cached.context }
     let entry = Entry(try makeContext(anchors, versions: versions))
     SSL_CTX_up_ref(entry.context)
-    entries.withLock { table in
-      if table.count >= maximumEntries { table.removeAll() }
-      table[key] = entry
-    }
+    // An evicted entry is released after the lock (its context lives on while a connection holds a reference).
+    _ = entries.withLock { $0.insert(entry, for: key) }
     return entry.context
   }
 
@@ -72,7 +72,41 @@ enum TLSContextCache {
   /// with a connection's.
   static func peek(_ anchors: Anchors, versions: ClosedRange<TLSVersion>) -> OpaquePointer? {
     let key = Key(anchors: anchors, lowest: versions.lowerBound, highest: versions.upperBound)
-    return entries.withLock { $0[key]?.context }
+    return entries.withLock { $0.peek(key)?.context }
+  }
+
+  /// At most `capacity` values by key; when full, inserting drops the value used least recently (looked up with
+  /// `use` or inserted). A linear scan finds it: the table is a few entries long.
+  struct Table<TableKey: Hashable, Value> {
+    let capacity: Int
+    private var slots: [TableKey: (value: Value, lastUse: UInt64)] = [:]
+    private var uses: UInt64 = 0
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    var count: Int { slots.count }
+
+    /// The value for `key`, which becomes the one used most recently.
+    mutating func use(_ key: TableKey) -> Value? {
+      guard let slot = slots[key] else { return nil }
+      uses += 1
+      slots[key] = (slot.value, uses)
+      return slot.value
+    }
+
+    /// The value for `key`, leaving the order of use as it is.
+    func peek(_ key: TableKey) -> Value? { slots[key]?.value }
+
+    /// Stores `value` as the one used most recently; returns the value it replaced or evicted, if any.
+    @discardableResult
+    mutating func insert(_ value: Value, for key: TableKey) -> Value? {
+      uses += 1
+      if let replaced = slots.updateValue((value, uses), forKey: key) { return replaced.value }
+      guard slots.count > capacity,
+        let oldest = slots.min(by: { $0.value.lastUse < $1.value.lastUse })?.key
+      else { return nil }
+      return slots.removeValue(forKey: oldest)?.value
+    }
   }
 
   private static func makeContext(_ anchors: Anchors, versions: ClosedRange<TLSVersion>) throws(Failure)

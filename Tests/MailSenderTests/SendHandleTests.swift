@@ -1,7 +1,6 @@
 import Foundation
 import MailMessage
 import MailSenderTesting
-import PropertyTesting
 import SMTPProtocol
 import SMTPTransport
 import Synchronization
@@ -11,7 +10,7 @@ import Testing
 
 /// The send handle (issue 8): a consumer's pace never changes the session, no event is lost, cancelling works
 /// at every stage, and deadlines follow the injected clock.
-@Suite @DeadlineLane struct SendHandleTests {
+@Suite struct SendHandleTests {
   typealias H = SendHarness
 
   static func stages(_ events: [SendEvent]) -> [SendStage] {
@@ -20,24 +19,27 @@ import Testing
 
   /// A consumer that stops reading at the first TLS event and only goes on once the session has ended: the send
   /// still succeeds within its 1 s step deadline, and every event then arrives, in order, the outcome last.
-  @Test func aBlockedConsumerNeitherSlowsTheSessionNorLosesEvents() throws {
+  @Test func aBlockedConsumerNeitherSlowsTheSessionNorLosesEvents() async throws {
     let server = try ScriptedSMTPServer(standard: try H.standard())
     defer { server.stop() }
     var request = try H.request(port: server.port, security: .startTLS)
     request.timeout = .seconds(1)
     let handle = MailSender.start(request)
-    var events: [SendEvent] = []
-    var blockedUntilFinished = false
-    while let event = handle.nextEvent() {
-      events.append(event)
-      if case .tls = event.payload, !blockedUntilFinished {
-        blockedUntilFinished = true
-        let limit = ContinuousClock.now + .seconds(10)
-        while !handle.isFinished && ContinuousClock.now < limit { usleep(5_000) }
-        #expect(handle.isFinished, "the session waited for its consumer")
+    // The consumer runs on a thread of its own (`OffPool`): it blocks, and no thread of the pool with it.
+    let (events, finishedWhileBlocked, report) = await OffPool.run {
+      var events: [SendEvent] = []
+      var finishedWhileBlocked: Bool?
+      while let event = handle.nextEvent() {
+        events.append(event)
+        if case .tls = event.payload, finishedWhileBlocked == nil {
+          let limit = ContinuousClock.now + .seconds(10)
+          while !handle.isFinished && ContinuousClock.now < limit { usleep(5_000) }
+          finishedWhileBlocked = handle.isFinished
+        }
       }
+      return (events, finishedWhileBlocked, handle.wait())
     }
-    let report = handle.wait()
+    #expect(finishedWhileBlocked == true, "the session waited for its consumer")
     #expect(report.exitCode == 0, "\(report.verdictLine)")
     #expect(
       Self.stages(events) == [
@@ -96,7 +98,7 @@ import Testing
   /// Cancelled while the session waits in each stage, the handle finishes within 100 ms, with "cancelled — not
   /// sent" before the final dot and "delivery unknown" after it; the server sees the connection close.
   @Test(arguments: stageCases)
-  func cancelAtEveryStage(_ stageCase: StageCase) throws {
+  func cancelAtEveryStage(_ stageCase: StageCase) async throws {
     let server = try ScriptedSMTPServer(
       standard: try H.standard {
         $0.stall = stageCase.stall
@@ -111,21 +113,25 @@ import Testing
       request.message = H.message(body)
     }
     let handle = MailSender.start(request)
-    var seen: [SendStage] = []
-    while let event = handle.nextEvent() {
-      if case .stage(let stage) = event.payload {
-        seen.append(stage)
-        if stage == stageCase.stage { break }
+    // The waits on a thread of their own (`OffPool`), off the pool.
+    let (seen, finishedBeforeCancel, report, elapsed) = await OffPool.run {
+      var seen: [SendStage] = []
+      while let event = handle.nextEvent() {
+        if case .stage(let stage) = event.payload {
+          seen.append(stage)
+          if stage == stageCase.stage { break }
+        }
       }
+      // Let the session settle into its wait (for the upload: until the socket buffers are full).
+      usleep(stageCase.stage == .uploading ? 300_000 : 100_000)
+      let finishedBeforeCancel = handle.isFinished
+      let cancelled = ContinuousClock.now
+      handle.cancel()
+      let report = handle.wait()
+      return (seen, finishedBeforeCancel, report, ContinuousClock.now - cancelled)
     }
     #expect(seen.last == stageCase.stage, "never reached \(stageCase.stage): \(seen)")
-    // Let the session settle into its wait (for the upload: until the socket buffers are full).
-    usleep(stageCase.stage == .uploading ? 300_000 : 100_000)
-    #expect(!handle.isFinished)
-    let cancelled = ContinuousClock.now
-    handle.cancel()
-    let report = handle.wait()
-    let elapsed = ContinuousClock.now - cancelled
+    #expect(!finishedBeforeCancel)
     // Cancel does not wait for a deadline (60 s here): a bound far below it, and far above what a loaded machine
     // adds (100 ms failed under load).
     #expect(elapsed < .seconds(5), "the handle took \(elapsed) to finish after cancel()")
@@ -141,11 +147,12 @@ import Testing
       return
     }
     // The server sees the connection go away at once, long before its stall ends.
-    #expect(server.waitForFinishedSessions(1, timeout: 2).count == 1)
+    let finished = await OffPool.run { server.waitForFinishedSessions(1, timeout: 2) }
+    #expect(finished.count == 1)
   }
 
   /// A password lookup is bounded by the send: cancelling while it runs ends the send at once.
-  @Test func cancelWhileLookingUpTheSecret() throws {
+  @Test func cancelWhileLookingUpTheSecret() async throws {
     let server = try ScriptedSMTPServer(standard: try H.standard())
     defer { server.stop() }
     var request = try H.request(port: server.port, security: .startTLS)
@@ -156,14 +163,18 @@ import Testing
         throw SendFailure(.configuration, "the lookup gave up")
       })
     let handle = MailSender.start(request)
-    while let event = handle.nextEvent() {
-      if case .stage(.credentials) = event.payload { break }
+    // The waits on a thread of their own (`OffPool`), off the pool.
+    let (report, elapsed) = await OffPool.run {
+      while let event = handle.nextEvent() {
+        if case .stage(.credentials) = event.payload { break }
+      }
+      usleep(50_000)
+      let cancelled = ContinuousClock.now
+      handle.cancel()
+      let report = handle.wait()
+      return (report, ContinuousClock.now - cancelled)
     }
-    usleep(50_000)
-    let cancelled = ContinuousClock.now
-    handle.cancel()
-    let report = handle.wait()
-    #expect(ContinuousClock.now - cancelled < .milliseconds(100))
+    #expect(elapsed < .milliseconds(100))
     #expect(report.failure?.reason == .cancelled, "\(report.verdictLine)")
     #expect(server.sessions.isEmpty, "nothing may connect once the lookup was cancelled")
   }

@@ -110,6 +110,53 @@ struct TLSContextCacheTests {
     refused.connection.close()
   }
 
+  @Test("a full table drops the entry used least recently; a peek is not a use")
+  func tableEvictsTheLeastRecentlyUsed() {
+    var table = TLSContextCache.Table<String, Int>(capacity: 3)
+    let filling = [table.insert(1, for: "a"), table.insert(2, for: "b"), table.insert(3, for: "c")]
+    #expect(filling == [nil, nil, nil])
+    let usedA = table.use("a")
+    #expect(usedA == 1)
+    // Least recently used: b (inserted second, never looked up since).
+    let forD = table.insert(4, for: "d")
+    #expect(forD == 2)
+    let usedB = table.use("b")
+    #expect(usedB == nil && table.peek("b") == nil)
+    #expect(table.count == 3)
+    // Now c is the oldest use (a was looked up after it).
+    let forE = table.insert(5, for: "e")
+    #expect(forE == 3)
+    #expect(table.peek("a") == 1 && table.peek("d") == 4 && table.peek("e") == 5)
+    // The peeks above did not refresh a: it goes next.
+    let forF = table.insert(6, for: "f")
+    #expect(forF == 1)
+    #expect(table.peek("a") == nil)
+    // Storing a key again replaces its value and evicts nothing.
+    let againD = table.insert(7, for: "d")
+    #expect(againD == 4)
+    #expect(table.count == 3 && table.peek("d") == 7 && table.peek("e") == 5 && table.peek("f") == 6)
+  }
+
+  @Test("a context used between others stays in the process-wide table when it is full")
+  func contextInUseSurvivesAFullTable() throws {
+    let root = try Data(contentsOf: URL(fileURLWithPath: try TestPKI.shared().caCertificatePath))
+    // Anchors of this test's own: the root CA followed by blank lines, a different number for each set (PEM
+    // readers skip them), so every set is a key of its own.
+    func anchors(_ blankLines: Int) -> [UInt8] {
+      Array(root) + Array(repeating: UInt8(ascii: "\n"), count: blankLines)
+    }
+    let kept = anchors(1)
+    #expect(CertificateFile.problem(pem: kept) == nil)
+    for others in 1...(TLSContextCache.maximumEntries + 4) {
+      #expect(CertificateFile.problem(pem: anchors(1 + others)) == nil)
+      let present = TLSContextCache.peek(.pem(kept), versions: TLSClientConfiguration.defaultVersions) != nil
+      #expect(present, "the context in use was dropped when the table had \(others) other entries")
+      guard present else { return }
+      // A use, as a second connection to the same server would make.
+      #expect(CertificateFile.problem(pem: kept) == nil)
+    }
+  }
+
   @Test("a check of bytes that hold no certificate keeps nothing and says why")
   func noCertificate() {
     let bytes = Array("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".utf8)

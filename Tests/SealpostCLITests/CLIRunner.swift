@@ -1,8 +1,9 @@
 import Foundation
+import MailSenderTesting
 
 /// Runs the built `sealpost` binary, as a user would, and captures what it printed.
 enum CLIRunner {
-  struct Result {
+  struct Result: Sendable {
     var status: Int32
     var stdout: String
     var stderr: String
@@ -19,6 +20,19 @@ enum CLIRunner {
       directory.deleteLastPathComponent()
     }
     return URL(fileURLWithPath: ".build/debug/sealpost")
+  }
+
+  /// As the other `run`, on a thread of its own (`OffPool`): for tests that mostly wait while the binary runs (a
+  /// deadline, a stalled server, a signal sent at a stage), so they hold none of the concurrency pool's threads
+  /// meanwhile. `whileRunning` runs on that thread too.
+  static func run(
+    _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:], detached: Bool = false,
+    whileRunning: (@Sendable (_ process: Process, _ stdoutPath: String) -> Void)? = nil
+  ) async throws -> Result {
+    try await OffPool.run {
+      try run(
+        arguments, stdin: stdin, environment: environment, detached: detached, whileRunning: whileRunning)
+    }
   }
 
   /// Runs the binary with `environment` added. `HOME` defaults to an empty folder of this run and

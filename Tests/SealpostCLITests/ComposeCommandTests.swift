@@ -1,15 +1,23 @@
 import Foundation
 import MailSenderTesting
-import PropertyTesting
 import Testing
 
 /// `sealpost` with no subcommand: the composer's start-up errors, each a plain line before the screen opens.
-@Suite @TerminalLane struct ComposeCommandTests {
+@Suite struct ComposeCommandTests {
   /// Runs the binary on a new pseudo-terminal (Python's `pty`) with `environment`; returns its exit status and
   /// everything it wrote to the terminal. Once the screen shows ("^Q quit" on its key line), `signal` (a number)
   /// is sent to it, or else `keys` typed.
   static func onTerminal(
     _ arguments: [String], environment: [String: String], keys: String = "", signal: Int32 = 0
+  ) async throws -> (status: Int32, output: String) {
+    // On a thread of its own (`OffPool`): the test waits, holding no thread of the pool.
+    try await OffPool.run {
+      try onTerminalBlocking(arguments, environment: environment, keys: keys, signal: signal)
+    }
+  }
+
+  static func onTerminalBlocking(
+    _ arguments: [String], environment: [String: String], keys: String, signal: Int32
   ) throws -> (status: Int32, output: String) {
     let driver = """
       import os, pty, select, sys, time
@@ -84,8 +92,8 @@ import Testing
     return directory
   }
 
-  @Test func withoutATerminalItIsAUsageError() throws {
-    let result = try CLIRunner.run([])
+  @Test func withoutATerminalItIsAUsageError() async throws {
+    let result = try await CLIRunner.run([])
     #expect(result.status == 64)
     #expect(
       result.stderr
@@ -94,18 +102,18 @@ import Testing
     #expect(result.stdout.isEmpty)
   }
 
-  @Test func helpStillWorksAndNamesTheComposer() throws {
-    let result = try CLIRunner.run(["--help"])
+  @Test func helpStillWorksAndNamesTheComposer() async throws {
+    let result = try await CLIRunner.run(["--help"])
     #expect(result.status == 0)
     #expect(result.stdout.contains("compose (default)"))
     #expect(result.stdout.contains("send"))
   }
 
-  @Test func aBrokenThemeIsFileAndLineBeforeTheScreenOpens() throws {
+  @Test func aBrokenThemeIsFileAndLineBeforeTheScreenOpens() async throws {
     let directory = try Self.home(theme: "# broken\ntitle.fg = chartreuse\n")
     defer { directory.remove() }
     let environment = ["HOME": directory.path, "XDG_CONFIG_HOME": directory.path + "/config"]
-    let result = try Self.onTerminal(["--theme", "broken"], environment: environment)
+    let result = try await Self.onTerminal(["--theme", "broken"], environment: environment)
     #expect(result.status == 78, "\(result.output)")
     #expect(
       result.output.contains(
@@ -115,38 +123,38 @@ import Testing
     #expect(!result.output.contains("\u{1B}[?2004h"))
   }
 
-  @Test func anUnknownThemeIsUsageFromTheFlagAndConfigurationFromTheAccount() throws {
+  @Test func anUnknownThemeIsUsageFromTheFlagAndConfigurationFromTheAccount() async throws {
     let directory = try Self.home(
       config: "account default\nhost smtp.example.org\ntls on\nfrom a@example.org\ntheme nosuch\n")
     defer { directory.remove() }
     let environment = ["HOME": directory.path, "XDG_CONFIG_HOME": directory.path + "/config"]
-    let flag = try Self.onTerminal(["--theme", "nosuch"], environment: environment)
+    let flag = try await Self.onTerminal(["--theme", "nosuch"], environment: environment)
     #expect(flag.status == 64, "\(flag.output)")
     #expect(flag.output.contains("sealpost: usage: theme: no theme nosuch"))
-    let account = try Self.onTerminal([], environment: environment)
+    let account = try await Self.onTerminal([], environment: environment)
     #expect(account.status == 78, "\(account.output)")
     #expect(account.output.contains("sealpost: configuration: theme: no theme nosuch"))
   }
 
-  @Test func anUnknownAccountIsAConfigurationErrorBeforeTheScreenOpens() throws {
+  @Test func anUnknownAccountIsAConfigurationErrorBeforeTheScreenOpens() async throws {
     let directory = try Self.home(config: "account work\nhost smtp.example.org\ntls on\nfrom a@example.org\n")
     defer { directory.remove() }
     let environment = ["HOME": directory.path, "XDG_CONFIG_HOME": directory.path + "/config"]
-    let result = try Self.onTerminal(["--account", "nope"], environment: environment)
+    let result = try await Self.onTerminal(["--account", "nope"], environment: environment)
     #expect(result.status == 78, "\(result.output)")
     #expect(result.output.contains("sealpost: configuration: no account nope in "))
     #expect(!result.output.contains("\u{1B}[?1049h"))
   }
 
   @Test(arguments: [("\\x11", Int32(0), Int32(0)), ("", SIGTERM, 143), ("", SIGHUP, 129)])
-  func theTerminalIsRestoredOnCtrlQAndOnSignals(keys: String, signal: Int32, status: Int32) throws {
+  func theTerminalIsRestoredOnCtrlQAndOnSignals(keys: String, signal: Int32, status: Int32) async throws {
     let directory = try Self.home()
     defer { directory.remove() }
     let environment = [
       "HOME": directory.path, "XDG_CONFIG_HOME": directory.path + "/config",
       "XDG_STATE_HOME": directory.path + "/state",
     ]
-    let result = try Self.onTerminal([], environment: environment, keys: keys, signal: signal)
+    let result = try await Self.onTerminal([], environment: environment, keys: keys, signal: signal)
     #expect(result.status == status, "\(result.output)")
     // Bracketed paste on, then off; the alternate screen entered, then left (curses' rmcup after endwin).
     let on = try #require(result.output.range(of: "\u{1B}[?2004h"))

@@ -1,12 +1,11 @@
 import Foundation
 import MailSenderTesting
-import PropertyTesting
 import Testing
 
 /// Issue 7, items 8 and 9, on a real terminal (a pseudo-terminal made by Python's `pty`, as
 /// `PasswordPromptTests` does): every signal whose default action ends the process leaves the terminal's echo on
 /// when it arrives at the prompt, and the prompt escapes the user name and host it shows.
-@Suite(.serialized) @TerminalLane struct HostileLocalPromptTests {
+@Suite(.serialized) struct HostileLocalPromptTests {
   /// Runs the binary as the session leader of a new pty; once the prompt shows, sends it `signal` (a number, 0
   /// for none) and then writes `keys`. Prints "echo=on|off", "status=N" (negative: the signal that ended it)
   /// and what the terminal showed.
@@ -69,7 +68,14 @@ import Testing
     print(shown.decode("utf-8", "replace"))
     """#
 
-  static func run(signal: Int32, keys: String = "", arguments: [String]) throws -> (
+  /// Runs the driver on a thread of its own (`OffPool`): the test waits, holding no thread of the pool.
+  static func run(signal: Int32, keys: String = "", arguments: [String]) async throws -> (
+    echo: String, status: String, shown: String
+  ) {
+    try await OffPool.run { try runBlocking(signal: signal, keys: keys, arguments: arguments) }
+  }
+
+  static func runBlocking(signal: Int32, keys: String, arguments: [String]) throws -> (
     echo: String, status: String, shown: String
   ) {
     let process = Process()
@@ -102,8 +108,8 @@ import Testing
     SIGUSR1, SIGALRM, SIGUSR2, SIGVTALRM, SIGPROF, SIGXCPU, SIGPWR, SIGIO, SIGHUP,
     __libc_current_sigrtmin(), __libc_current_sigrtmax(),
   ])
-  func aSignalAtThePromptLeavesEchoOn(signal: Int32) throws {
-    let result = try Self.run(signal: signal, arguments: Self.arguments())
+  func aSignalAtThePromptLeavesEchoOn(signal: Int32) async throws {
+    let result = try await Self.run(signal: signal, arguments: Self.arguments())
     #expect(result.status == "status=-\(signal)", "\(result.shown)")
     #expect(result.echo == "echo=on", "signal \(signal)")
   }
@@ -111,8 +117,8 @@ import Testing
   /// Ctrl-C and SIGTERM at the prompt cancel the send, as at every other stage (red team): echo back on, the
   /// verdict printed, exit 130 or 143 — not a death by the signal.
   @Test(arguments: [SIGINT, SIGTERM])
-  func ctrlCAtThePromptCancelsTheSend(signal: Int32) throws {
-    let result = try Self.run(signal: signal, arguments: Self.arguments())
+  func ctrlCAtThePromptCancelsTheSend(signal: Int32) async throws {
+    let result = try await Self.run(signal: signal, arguments: Self.arguments())
     #expect(result.status == "status=\(128 + signal)", "\(result.shown)")
     #expect(result.echo == "echo=on", "signal \(signal)")
     #expect(result.shown.contains("sealpost: cancelled — not sent"), "\(result.shown)")
@@ -120,9 +126,9 @@ import Testing
 
   /// The prompt shows the user name and host as everything else does: DEL, C1 controls and bidi controls
   /// escaped, never raw.
-  @Test func thePromptEscapesTheUserName() throws {
+  @Test func thePromptEscapesTheUserName() async throws {
     let user = "u\u{7F}\u{9B}31m\u{202E}x@example.test"
-    let result = try Self.run(signal: 0, keys: "\\x03", arguments: Self.arguments(user: user))
+    let result = try await Self.run(signal: 0, keys: "\\x03", arguments: Self.arguments(user: user))
     #expect(result.status == "status=130", "\(result.shown)")
     #expect(
       result.shown.contains("Password for u\\u{007F}\\u{009B}31m\\u{202E}x@example.test at localhost: "))

@@ -32,7 +32,7 @@ import Testing
     + "Hello.\r\n..leading dot\r\n"
 
   /// A sandbox with a config file, a state folder and the environment to run in.
-  struct Sandbox {
+  struct Sandbox: Sendable {
     let directory: TemporaryDirectory
     var config: String { directory.file("config") }
     var state: String { directory.file("state") }
@@ -80,6 +80,21 @@ import Testing
       try run(["send", "--config", config, "--message", "-", "--timeout", "2"] + extra, stdin: message)
     }
 
+    /// As `run`, on a thread of its own (`OffPool`): these tests mostly wait (stalled servers, kills at a stage).
+    func run(
+      _ arguments: [String], stdin: String? = nil,
+      whileRunning: (@Sendable (_ process: Process, _ stdoutPath: String) -> Void)? = nil
+    ) async throws -> CLIRunner.Result {
+      try await OffPool.run { try run(arguments, stdin: stdin, whileRunning: whileRunning) }
+    }
+
+    /// As `send`, on a thread of its own (`OffPool`).
+    func send(_ extra: [String] = ["--queue"], message: String = OutboxCommandTests.message) async throws
+      -> CLIRunner.Result
+    {
+      try await OffPool.run { try send(extra, message: message) }
+    }
+
     var outboxFolder: String { state + "/sealpost/outbox" }
 
     /// The sidecars as JSON objects.
@@ -111,20 +126,20 @@ import Testing
     return nil
   }
 
-  @Test func aTemporaryFailureIsQueuedAndAFlushDeliversItByteForByte() throws {
+  @Test func aTemporaryFailureIsQueuedAndAFlushDeliversItByteForByte() async throws {
     let sandbox = try Sandbox()
     defer { sandbox.remove() }
     let refusing = try ScriptedSMTPServer(
       standard: try Self.options { $0.mailFromReply = "451 4.3.0 Try again later" })
     defer { refusing.stop() }
     try sandbox.point(at: refusing.port)
-    let first = try sandbox.send()
+    let first = try await sandbox.send()
     #expect(first.status == 75, "\(first.stderr)")
     #expect(first.stderr.contains("sealpost: temporary failure: "), "\(first.stderr)")
     let id = try #require(Self.id(in: first.stderr), "\(first.stderr)")
     #expect(first.stderr.contains("queued in the outbox as \(id): 'sealpost outbox flush' sends it"))
 
-    let listing = try sandbox.run(["outbox"])
+    let listing = try await sandbox.run(["outbox"])
     #expect(listing.status == 0, "\(listing.stderr)")
     // The account resolved when queued: the default one (`account default : test`).
     #expect(listing.stdout.contains("\(id)  queued  default  attempts 1  "), "\(listing.stdout)")
@@ -143,7 +158,7 @@ import Testing
     let accepting = try ScriptedSMTPServer(standard: try Self.options())
     defer { accepting.stop() }
     try sandbox.point(at: accepting.port)
-    let flush = try sandbox.run(["outbox", "flush"])
+    let flush = try await sandbox.run(["outbox", "flush"])
     #expect(flush.status == 0, "\(flush.stderr)")
     #expect(flush.stderr.contains("\(id): sent: 250 2.0.0 Ok: queued"), "\(flush.stderr)")
     #expect(flush.stdout.contains(" ~> "), "the live transcript: \(flush.stdout)")
@@ -153,86 +168,86 @@ import Testing
     #expect(session.commands.contains("RCPT TO:<b@example.org>"))
     #expect(session.commands.contains("RCPT TO:<hidden@example.org>"))
     #expect(try sandbox.sidecars().isEmpty)
-    #expect(try sandbox.run(["outbox", "list"]).stdout.hasPrefix("The outbox is empty"))
+    #expect(try await sandbox.run(["outbox", "list"]).stdout.hasPrefix("The outbox is empty"))
   }
 
-  @Test func withoutQueueNothingIsKept() throws {
+  @Test func withoutQueueNothingIsKept() async throws {
     let sandbox = try Sandbox()
     defer { sandbox.remove() }
     let refusing = try ScriptedSMTPServer(
       standard: try Self.options { $0.mailFromReply = "451 4.3.0 Try again later" })
     defer { refusing.stop() }
     try sandbox.point(at: refusing.port)
-    let result = try sandbox.send([])
+    let result = try await sandbox.send([])
     #expect(result.status == 75)
     #expect(Self.id(in: result.stderr) == nil)
     #expect(try sandbox.sidecars().isEmpty)
     // The account key does what the flag does.
     try sandbox.point(at: refusing.port, extra: "queue on")
-    let keyed = try sandbox.send([])
+    let keyed = try await sandbox.send([])
     #expect(keyed.status == 75)
     #expect(Self.id(in: keyed.stderr) != nil, "\(keyed.stderr)")
     #expect(try sandbox.sidecars().count == 1)
   }
 
-  @Test func aPermanentFailureIsNotQueued() throws {
+  @Test func aPermanentFailureIsNotQueued() async throws {
     let sandbox = try Sandbox()
     defer { sandbox.remove() }
     let refusing = try ScriptedSMTPServer(
       standard: try Self.options { $0.mailFromReply = "550 5.7.1 Not from you" })
     defer { refusing.stop() }
     try sandbox.point(at: refusing.port)
-    let result = try sandbox.send()
+    let result = try await sandbox.send()
     #expect(result.status == 69, "\(result.stderr)")
     #expect(Self.id(in: result.stderr) == nil)
     #expect(try sandbox.sidecars().isEmpty)
   }
 
-  @Test func deliveryUnknownIsNeverResentWithoutItsName() throws {
+  @Test func deliveryUnknownIsNeverResentWithoutItsName() async throws {
     let sandbox = try Sandbox()
     defer { sandbox.remove() }
     let silent = try ScriptedSMTPServer(
       standard: try Self.options { $0.stall = .afterFinalDot(seconds: 6) })
     defer { silent.stop() }
     try sandbox.point(at: silent.port)
-    let first = try sandbox.send()
+    let first = try await sandbox.send()
     #expect(first.status == 75, "\(first.stderr)")
     #expect(first.stderr.contains("sealpost: delivery unknown: "), "\(first.stderr)")
     let id = try #require(Self.id(in: first.stderr), "\(first.stderr)")
     #expect(first.stderr.contains("--include-unknown \(id)"))
     #expect(try sandbox.sidecars().first?["state"] as? String == "delivery-unknown")
-    #expect(try sandbox.run(["outbox"]).stdout.contains("\(id)  delivery unknown  "))
+    #expect(try await sandbox.run(["outbox"]).stdout.contains("\(id)  delivery unknown  "))
 
     let accepting = try ScriptedSMTPServer(standard: try Self.options())
     defer { accepting.stop() }
     try sandbox.point(at: accepting.port)
     for arguments in [["outbox", "flush"], ["outbox", "flush", id]] {
-      let skipped = try sandbox.run(arguments)
+      let skipped = try await sandbox.run(arguments)
       #expect(skipped.status == 0, "\(skipped.stderr)")
       #expect(skipped.stderr.contains("\(id): delivery unknown — not resent"), "\(skipped.stderr)")
     }
     #expect(accepting.sessions.count == 0)
     #expect(try sandbox.sidecars().count == 1)
 
-    let resent = try sandbox.run(["outbox", "flush", "--include-unknown", id])
+    let resent = try await sandbox.run(["outbox", "flush", "--include-unknown", id])
     #expect(resent.status == 0, "\(resent.stderr)")
     #expect(accepting.waitForFinishedSessions(1).first?.messages.count == 1)
     #expect(try sandbox.sidecars().isEmpty)
   }
 
-  @Test func dropRemovesAMessageAndUnknownIdsAreRefused() throws {
+  @Test func dropRemovesAMessageAndUnknownIdsAreRefused() async throws {
     let sandbox = try Sandbox()
     defer { sandbox.remove() }
     let refusing = try ScriptedSMTPServer(
       standard: try Self.options { $0.finalReply = "452 4.3.1 Insufficient system storage" })
     defer { refusing.stop() }
     try sandbox.point(at: refusing.port)
-    let id = try #require(Self.id(in: try sandbox.send().stderr))
-    let bogus = try sandbox.run(["outbox", "drop", "../config"])
+    let id = try #require(Self.id(in: try await sandbox.send().stderr))
+    let bogus = try await sandbox.run(["outbox", "drop", "../config"])
     #expect(bogus.status == 64, "\(bogus.stderr)")
-    let missing = try sandbox.run(["outbox", "drop", "1-abc"])
+    let missing = try await sandbox.run(["outbox", "drop", "1-abc"])
     #expect(missing.status == 66, "\(missing.stderr)")
-    let dropped = try sandbox.run(["outbox", "drop", id])
+    let dropped = try await sandbox.run(["outbox", "drop", id])
     #expect(dropped.status == 0, "\(dropped.stderr)")
     #expect(dropped.stderr == "sealpost: dropped \(id): it was not sent\n")
     #expect(try sandbox.sidecars().isEmpty)
@@ -247,7 +262,7 @@ import Testing
     "greeting 421", "EHLO 421", "AUTH 454", "MAIL 451", "RCPT 450", "DATA 451", "final 451",
     "drop after greeting", "drop at MAIL", "drop at DATA", "timeout at RCPT",
   ])
-  func temporaryFaultsAtEveryStageLeaveTheMessageQueued(fault: String) throws {
+  func temporaryFaultsAtEveryStageLeaveTheMessageQueued(fault: String) async throws {
     let sandbox = try Sandbox()
     defer { sandbox.remove() }
     let server: ScriptedSMTPServer
@@ -279,7 +294,7 @@ import Testing
           }
         }
       }
-      return try checkQueued(sandbox: sandbox, server: dropping)
+      return try await checkQueued(sandbox: sandbox, server: dropping)
     case "timeout at RCPT":
       server = try ScriptedSMTPServer(
         standard: try Self.options { $0.stall = .beforeReplyTo(verb: "RCPT", seconds: 5) })
@@ -323,20 +338,20 @@ import Testing
             }
           }
         }
-        return try checkQueued(sandbox: sandbox, server: refusing)
+        return try await checkQueued(sandbox: sandbox, server: refusing)
       }
     }
-    try checkQueued(sandbox: sandbox, server: server)
+    try await checkQueued(sandbox: sandbox, server: server)
   }
 
-  private func checkQueued(sandbox: Sandbox, server: ScriptedSMTPServer) throws {
+  private func checkQueued(sandbox: Sandbox, server: ScriptedSMTPServer) async throws {
     defer { server.stop() }
     try sandbox.point(at: server.port)
-    let first = try sandbox.send()
+    let first = try await sandbox.send()
     #expect(first.status == 75, "\(first.stderr)")
     let id = try #require(Self.id(in: first.stderr), "\(first.stderr)")
     #expect(first.stderr.contains("queued in the outbox as \(id)"), "\(first.stderr)")
-    let flush = try sandbox.run(["outbox", "flush"])
+    let flush = try await sandbox.run(["outbox", "flush"])
     #expect(flush.status == 75, "\(flush.stderr)")
     let sidecar = try #require(try sandbox.sidecars().first)
     #expect(sidecar["state"] as? String == "queued")
@@ -350,7 +365,7 @@ import Testing
   /// only when whole (its message file has the size its sidecar says), and as queued — the session had not
   /// reached the final dot (issue 12 §3) — and the listing still works.
   @Test(arguments: [".eml.tmp-", ".eml", ".json.tmp-", ".json"])
-  func aSendKilledWhileWritingTheOutboxLeavesNoTornEntry(killWhenSeen marker: String) throws {
+  func aSendKilledWhileWritingTheOutboxLeavesNoTornEntry(killWhenSeen marker: String) async throws {
     let sandbox = try Sandbox()
     defer { sandbox.remove() }
     let silent = try ScriptedSMTPServer(
@@ -361,17 +376,20 @@ import Testing
     let tail = "the last line of a large message\n"
     let big =
       Self.message + String(repeating: "0123456789abcdef0123456789abcdef0123456789\n", count: 200_000) + tail
-    var seen = false
-    let result = try sandbox.run(
-      ["send", "--config", sandbox.config, "--queue", "--message", "-", "--max-size", "64M"], stdin: big
-    ) { process, _ in
-      let deadline = Date().addingTimeInterval(60)
-      while Date() < deadline && !seen {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: sandbox.outboxFolder)) ?? []
-        seen = names.contains { marker.hasSuffix("-") ? $0.contains(marker) : $0.hasSuffix(marker) }
-        if !seen { usleep(200) }
+    let (result, seen) = try await OffPool.run {
+      var seen = false
+      let result = try sandbox.run(
+        ["send", "--config", sandbox.config, "--queue", "--message", "-", "--max-size", "64M"], stdin: big
+      ) { process, _ in
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && !seen {
+          let names = (try? FileManager.default.contentsOfDirectory(atPath: sandbox.outboxFolder)) ?? []
+          seen = names.contains { marker.hasSuffix("-") ? $0.contains(marker) : $0.hasSuffix(marker) }
+          if !seen { usleep(200) }
+        }
+        kill(process.processIdentifier, SIGKILL)
       }
-      kill(process.processIdentifier, SIGKILL)
+      return (result, seen)
     }
     #expect(seen, "the outbox never held a \(marker) file")
     #expect(result.status == SIGKILL, "\(result.stderr)")
@@ -389,7 +407,7 @@ import Testing
       let end = String(decoding: message.suffix(64), as: UTF8.self)
       #expect(end.hasSuffix("large message\r\n") || end.hasSuffix("large message\n"), "\(end)")
     }
-    let listing = try sandbox.run(["outbox"])
+    let listing = try await sandbox.run(["outbox"])
     #expect(listing.status == 0, "\(listing.stderr)")
     #expect(!listing.stdout.contains("delivery unknown"), "nothing was sent: \(listing.stdout)")
     #expect(listing.stdout.contains("  queued  ") == !sidecars.isEmpty, "\(listing.stdout)")
@@ -403,7 +421,7 @@ import Testing
     ("connect", "queued"), ("handshake", "queued"), ("AUTH", "queued"), ("envelope", "queued"),
     ("mid-upload", "queued"), ("after the final dot", "delivery-unknown"),
   ])
-  func aFlushKilledAtEveryStageLeavesTheExactState(stage: String, state: String) throws {
+  func aFlushKilledAtEveryStageLeavesTheExactState(stage: String, state: String) async throws {
     let sandbox = try Sandbox()
     defer { sandbox.remove() }
     // Queue the message with a server that says 451 at MAIL.
@@ -413,7 +431,7 @@ import Testing
     // For the upload: a message larger than the socket buffers, so the upload is under way when the server
     // stops reading.
     let message = stage == "mid-upload" ? Self.large : Self.message
-    let queued = try sandbox.send(message: message)
+    let queued = try await sandbox.send(message: message)
     _ = try #require(Self.id(in: queued.stderr), "\(queued.stderr)")
     refusing.stop()
     let stalled = try ScriptedSMTPServer(
@@ -423,20 +441,20 @@ import Testing
     // Timeouts far beyond the stall, so only the kill ends the flush.
     try sandbox.point(at: stalled.port, extra: "timeout 30")
     try #require(try sandbox.sidecars().count == 1)
-    let flushed = try sandbox.run(["outbox", "flush"]) { process, _ in
+    let flushed = try await sandbox.run(["outbox", "flush"]) { process, _ in
       Self.killClient(process, when: stalled, reaches: stage, message: 1)
     }
     #expect(flushed.status == SIGKILL, "\(flushed.stderr)")
     let after = try sandbox.sidecars()
     #expect(after.count == 1, "the message must still be there")
     #expect(after.first?["state"] as? String == (state == "queued" ? "queued" : "sending"), "\(after)")
-    let listing = try sandbox.run(["outbox"])
+    let listing = try await sandbox.run(["outbox"])
     #expect(
       listing.stdout.contains(state == "queued" ? "  queued  " : "  delivery unknown  "), "\(listing.stdout)")
     let accepting = try ScriptedSMTPServer(standard: try Self.options())
     defer { accepting.stop() }
     try sandbox.point(at: accepting.port)
-    let flush = try sandbox.run(["outbox", "flush"])
+    let flush = try await sandbox.run(["outbox", "flush"])
     #expect(flush.status == 0, "\(flush.stderr)")
     if state == "queued" {
       // Nothing had been sent: the next flush sends it, and only its 2xx removes it.
@@ -452,7 +470,7 @@ import Testing
   /// The same across a batch of three: killed in the middle of the second message, the first is sent and
   /// removed, the second queued or "delivery unknown" by the stage, the third queued.
   @Test(arguments: [("envelope", "queued"), ("mid-upload", "queued"), ("after the final dot", "sending")])
-  func aFlushKilledInTheMiddleOfABatch(stage: String, second: String) throws {
+  func aFlushKilledInTheMiddleOfABatch(stage: String, second: String) async throws {
     let sandbox = try Sandbox()
     defer { sandbox.remove() }
     let refusing = try ScriptedSMTPServer(
@@ -461,7 +479,7 @@ import Testing
     for (number, text) in [Self.message, stage == "mid-upload" ? Self.large : Self.message, Self.message]
       .enumerated()
     {
-      let queued = try sandbox.send(
+      let queued = try await sandbox.send(
         message: text.replacingOccurrences(of: "Subject: Outbox test", with: "Subject: \(number + 1)"))
       #expect(queued.status == 75, "\(queued.stderr)")
       usleep(2_000)
@@ -474,7 +492,7 @@ import Testing
       }, options: ScriptedSMTPServer.Options(timeout: 30))
     defer { stalled.stop() }
     try sandbox.point(at: stalled.port, extra: "timeout 30")
-    let flushed = try sandbox.run(["outbox", "flush"]) { process, _ in
+    let flushed = try await sandbox.run(["outbox", "flush"]) { process, _ in
       Self.killClient(process, when: stalled, reaches: stage, message: 2)
     }
     #expect(flushed.status == SIGKILL, "\(flushed.stderr)")

@@ -1,6 +1,5 @@
 import Foundation
 import MailSenderTesting
-import PropertyTesting
 import Testing
 
 #if canImport(Glibc)
@@ -9,7 +8,7 @@ import Testing
 
 /// Password commands get the send's step deadline and are cancelled with it (issue 8): the command and whatever
 /// it started are killed, nothing is left behind, and the message never holds the command's output.
-@Suite @DeadlineLane struct PasswordCommandBoundsTests {
+@Suite struct PasswordCommandBoundsTests {
   /// The processes whose command line holds `marker`.
   static func processes(holding marker: String) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
@@ -28,11 +27,11 @@ import Testing
     ]
   }
 
-  @Test func aCommandThatOutlivesTheDeadlineIsStoppedWith78() throws {
+  @Test func aCommandThatOutlivesTheDeadlineIsStoppedWith78() async throws {
     let server = try ScriptedSMTPServer(standard: try SendCommandTests.standard())
     defer { server.stop() }
     let marker = "31.4159\(UInt32.random(in: 0...999_999))"
-    let result = try CLIRunner.run(
+    let result = try await CLIRunner.run(
       try Self.arguments(port: server.port, command: "echo leaked-output; sleep \(marker)"))
     #expect(result.status == 78, "\(result.stderr)")
     #expect(result.stderr.contains("the password command ran out of time"), "\(result.stderr)")
@@ -42,30 +41,35 @@ import Testing
     #expect(Self.processes(holding: marker).isEmpty, "the command was left running")
   }
 
-  @Test func ctrlCDuringTheCommandKillsItAndWhatItStarted() throws {
+  @Test func ctrlCDuringTheCommandKillsItAndWhatItStarted() async throws {
     let server = try ScriptedSMTPServer(standard: try SendCommandTests.standard())
     defer { server.stop() }
     let marker = "27.1828\(UInt32.random(in: 0...999_999))"
     // The shell starts a background child and waits: both must go.
     let command = "sleep \(marker) & sleep \(marker); wait"
-    var signalled: ContinuousClock.Instant?
-    var running: [Int32] = []
-    let result = try CLIRunner.run(try Self.arguments(port: server.port, command: command)) {
-      process, stdoutPath in
-      let limit = ContinuousClock.now + .seconds(5)
-      while ContinuousClock.now < limit && Self.processes(holding: marker).count < 2 { usleep(10_000) }
-      running = Self.processes(holding: marker)
-      signalled = ContinuousClock.now
-      kill(process.processIdentifier, SIGINT)
+    let arguments = try Self.arguments(port: server.port, command: command)
+    let (result, running, signalled, ended) = try await OffPool.run {
+      var signalled: ContinuousClock.Instant?
+      var running: [Int32] = []
+      let result = try CLIRunner.run(arguments) { process, stdoutPath in
+        let limit = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < limit && Self.processes(holding: marker).count < 2 { usleep(10_000) }
+        running = Self.processes(holding: marker)
+        signalled = ContinuousClock.now
+        kill(process.processIdentifier, SIGINT)
+      }
+      return (result, running, signalled, ContinuousClock.now)
     }
-    let ended = ContinuousClock.now
     #expect(running.count >= 2, "the command did not start its children")
     #expect(result.status == 130, "\(result.stderr)")
     #expect(result.stderr.contains("cancelled — not sent"), "\(result.stderr)")
     if let signalled { #expect(ended - signalled < .milliseconds(500)) }
     // Killed processes are reaped by their parents (ours) or by init; give init a moment.
-    let limit = ContinuousClock.now + .seconds(2)
-    while !Self.processes(holding: marker).isEmpty && ContinuousClock.now < limit { usleep(10_000) }
-    #expect(Self.processes(holding: marker).isEmpty, "left running: \(Self.processes(holding: marker))")
+    let left = await OffPool.run {
+      let limit = ContinuousClock.now + .seconds(2)
+      while !Self.processes(holding: marker).isEmpty && ContinuousClock.now < limit { usleep(10_000) }
+      return Self.processes(holding: marker)
+    }
+    #expect(left.isEmpty, "left running: \(left)")
   }
 }

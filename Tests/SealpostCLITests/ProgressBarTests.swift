@@ -1,11 +1,10 @@
 import Foundation
 import MailSenderTesting
-import PropertyTesting
 import Testing
 
 /// Issue 10: the upload's progress bar, on a real terminal (a pseudo-terminal made by Python's `pty`, as the
 /// prompt tests do): on stderr only, for an upload that takes over a second, erased before the verdict.
-@Suite @DeadlineLane struct ProgressBarTests {
+@Suite struct ProgressBarTests {
   /// Runs the binary on a new pty (`argv[3]` columns wide; 0: as made) with stdout sent to the file `argv[2]`
   /// (so the pty shows stderr alone) and prints "status=N" then everything the terminal showed.
   static let driver = #"""
@@ -51,7 +50,14 @@ import Testing
     sys.stdout.write(shown.decode("utf-8", "replace"))
     """#
 
-  static func run(_ arguments: [String], columns: Int = 0) throws -> (
+  /// Runs the driver on a thread of its own (`OffPool`): the test waits, holding no thread of the pool.
+  static func run(_ arguments: [String], columns: Int = 0) async throws -> (
+    status: String, terminal: String, stdout: String
+  ) {
+    try await OffPool.run { try runBlocking(arguments, columns: columns) }
+  }
+
+  static func runBlocking(_ arguments: [String], columns: Int) throws -> (
     status: String, terminal: String, stdout: String
   ) {
     let directory = NSTemporaryDirectory() + "sealpost-bar-\(UUID().uuidString)"
@@ -97,7 +103,7 @@ import Testing
   /// A server that reads nothing of the message for two seconds: the upload lasts over a second, so the bar
   /// shows on the terminal (stderr), never on stdout, and is gone before the verdict.
   @Test(arguments: [0, 60, 20])
-  func aSlowUploadShowsTheBarOnStderrOnlyAndErasesItBeforeTheVerdict(columns: Int) throws {
+  func aSlowUploadShowsTheBarOnStderrOnlyAndErasesItBeforeTheVerdict(columns: Int) async throws {
     var options = StandardSMTPOptions(tlsIdentity: try TestPKI.shared().identity(.valid))
     options.stall = .beforeReadingData(seconds: 2)
     options.capabilitiesAfterTLS.removeAll { $0.hasPrefix("SIZE") }
@@ -106,7 +112,7 @@ import Testing
     let directory = NSTemporaryDirectory() + "sealpost-bar-msg-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let result = try Self.run(
+    let result = try await Self.run(
       try Self.arguments(server, message: try Self.messageFile(megabytes: 16, in: directory)),
       columns: columns)
     #expect(result.status == "status=0", "\(result.terminal.suffix(500))")
@@ -128,7 +134,7 @@ import Testing
   }
 
   /// A quick upload shows no bar.
-  @Test func aQuickUploadShowsNoBar() throws {
+  @Test func aQuickUploadShowsNoBar() async throws {
     let server = try ScriptedSMTPServer(
       standard: StandardSMTPOptions(tlsIdentity: try TestPKI.shared().identity(.valid)))
     defer { server.stop() }
@@ -137,7 +143,7 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let path = directory + "/small.eml"
     try Data("From: a@example.org\r\nSubject: s\r\n\r\nsmall\r\n".utf8).write(to: URL(fileURLWithPath: path))
-    let result = try Self.run(try Self.arguments(server, message: path))
+    let result = try await Self.run(try Self.arguments(server, message: path))
     #expect(result.status == "status=0", "\(result.terminal)")
     #expect(!result.terminal.contains("sending ["))
     #expect(result.terminal.contains("sealpost: sent"))

@@ -1,12 +1,12 @@
 import Foundation
-import PropertyTesting
+import MailSenderTesting
 import Testing
 
 /// Red team: Ctrl-Z at the password prompt, then `fg`, showed the password as it was typed. The prompt now puts
 /// echo back while stopped and takes it away again when continued (as OpenSSH's readpassphrase does). Driven
 /// through a real interactive bash on a pseudo-terminal, since only a shell with job control can stop and resume
 /// the process.
-@Suite(.serialized) @TerminalLane struct PromptStopTests {
+@Suite(.serialized) struct PromptStopTests {
   static let driver = #"""
     import os, pty, select, signal, sys, termios, time
     binary = sys.argv[1]
@@ -64,18 +64,22 @@ import Testing
     os.waitpid(pid, 0)
     """#
 
-  @Test func ctrlZThenFgKeepsThePasswordHidden() throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-    process.arguments = ["-c", Self.driver, CLIRunner.binary.path]
-    var environment = ProcessInfo.processInfo.environment
-    environment.removeValue(forKey: "SEALPOST_PASSWORD")
-    process.environment = environment
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
+  @Test func ctrlZThenFgKeepsThePasswordHidden() async throws {
+    // The driver runs on a thread of its own (`OffPool`): the test waits, holding no thread of the pool.
+    let text = try await OffPool.run {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+      process.arguments = ["-c", Self.driver, CLIRunner.binary.path]
+      var environment = ProcessInfo.processInfo.environment
+      environment.removeValue(forKey: "SEALPOST_PASSWORD")
+      process.environment = environment
+      let output = Pipe()
+      process.standardOutput = output
+      try process.run()
+      let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      process.waitUntilExit()
+      return text
+    }
     #expect(text.contains("prompt=yes"), "\(text)")
     #expect(text.contains("echo-after-fg=off"), "\(text)")
     #expect(text.contains("secret-shown=no"), "\(text)")

@@ -1,11 +1,10 @@
 import Foundation
 import MailSenderTesting
-import PropertyTesting
 import Testing
 
 /// The built binary against hostile servers (red team): exit code of DESIGN §4, one line on stderr, no secret
 /// and no raw control character in any output, an end within `--timeout` + 1 s.
-@Suite(.serialized) @DeadlineLane struct RedTeamCLITests {
+@Suite(.serialized) struct RedTeamCLITests {
   static let user = "u@example.test"
 
   static func arguments(port: UInt16, mode: String, password: String? = nil) throws -> [String] {
@@ -38,7 +37,7 @@ import Testing
   }
 
   /// A password with a tab and a bidi control, echoed by the server in its 535 and its 221.
-  @Test func anEchoedPasswordWithControlsNeverShows() throws {
+  @Test func anEchoedPasswordWithControlsNeverShows() async throws {
     let password = "tab\tbed\u{202E}x"
     let pki = try TestPKI.shared()
     let server = try ScriptedSMTPServer(
@@ -53,7 +52,7 @@ import Testing
         try session.send("221 bye \(password)")
       })
     defer { server.stop() }
-    let result = try CLIRunner.run(
+    let result = try await CLIRunner.run(
       try Self.arguments(port: server.port, mode: "implicit", password: "tab\\tbed\u{202E}x")
         + ["--transcript", "jsonl"])
     #expect(result.status == 77, "\(result.stderr)")
@@ -64,7 +63,7 @@ import Testing
     #expect(result.stderr.contains("bad password <redacted>"), "\(result.stderr)")
   }
 
-  @Test func aDripAfterTheDotEndsWithinTheTimeoutAsDeliveryUnknown() throws {
+  @Test func aDripAfterTheDotEndsWithinTheTimeoutAsDeliveryUnknown() async throws {
     let server = try ScriptedSMTPServer(
       options: .init(timeout: 30),
       script: { session in
@@ -80,7 +79,7 @@ import Testing
         }
       })
     defer { server.stop() }
-    let result = try CLIRunner.run([
+    let result = try await CLIRunner.run([
       "send", "--server", "127.0.0.1:\(server.port)", "--tls", "none", "--from", "a@example.org", "--to",
       "b@example.org", "--body", "hello", "--timeout", "1",
     ])
@@ -90,7 +89,7 @@ import Testing
     Self.expectOneCleanLine(result)
   }
 
-  @Test func probeOfAnInjectedSTARTTLSSaysNotTrustworthyInJSON() throws {
+  @Test func probeOfAnInjectedSTARTTLSSaysNotTrustworthyInJSON() async throws {
     let pki = try TestPKI.shared()
     let identity = pki.identity(.valid)
     let server = try ScriptedSMTPServer(
@@ -104,7 +103,7 @@ import Testing
         try session.startTLS(identity: identity)
       })
     defer { server.stop() }
-    let result = try CLIRunner.run([
+    let result = try await CLIRunner.run([
       "probe", "localhost:\(server.port)", "--tls", "starttls", "--ca-file", pki.caCertificatePath, "--json",
       "--timeout", "1",
     ])
@@ -116,7 +115,7 @@ import Testing
     #expect(try ProbeSchema.validate(result.stdout) == 0)
   }
 
-  @Test func accountsCheckAgainstAPreAuthenticatingServerIs76AndSendsNoLogin() throws {
+  @Test func accountsCheckAgainstAPreAuthenticatingServerIs76AndSendsNoLogin() async throws {
     var sandbox = try AccountSandbox()
     defer { sandbox.remove() }
     let pki = try TestPKI.shared()
@@ -144,7 +143,7 @@ import Testing
       user \(Self.user)
       passwordeval echo 'pw-Secr3t'
       """, to: sandbox.home + "/.msmtprc")
-    let result = try CLIRunner.run(["accounts", "check", "test"], environment: sandbox.environment)
+    let result = try await CLIRunner.run(["accounts", "check", "test"], environment: sandbox.environment)
     #expect(result.status == 76, "\(result.stderr)")
     Self.expectOneCleanLine(result)
     let commands = server.waitForFinishedSessions(1).first?.commands ?? []

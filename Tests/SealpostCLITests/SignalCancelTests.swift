@@ -1,6 +1,5 @@
 import Foundation
 import MailSenderTesting
-import PropertyTesting
 import Testing
 
 #if canImport(Glibc)
@@ -10,7 +9,7 @@ import Testing
 /// Ctrl-C (SIGINT) or SIGTERM during `sealpost send` cancels through the send handle (DESIGN §4, issue 8): the
 /// connection closes at once, the verdict says "cancelled — not sent" (or "delivery unknown" after the final
 /// dot), and the exit status is 130 (143 for SIGTERM).
-@Suite @DeadlineLane struct SignalCancelTests {
+@Suite struct SignalCancelTests {
   struct Case: Sendable, CustomTestStringConvertible {
     var stage: String
     var stall: StandardSMTPOptions.Stall
@@ -33,27 +32,29 @@ import Testing
   ]
 
   @Test(arguments: cases)
-  func aSignalCancelsTheSend(_ signalCase: Case) throws {
+  func aSignalCancelsTheSend(_ signalCase: Case) async throws {
     var options = try SendCommandTests.standard()
     options.stall = signalCase.stall
     let server = try ScriptedSMTPServer(standard: options)
     defer { server.stop() }
     let arguments =
       try SendCommandTests.baseArguments(port: server.port, mode: "starttls") + ["--transcript", "jsonl"]
-    var signalled: ContinuousClock.Instant?
-    let result = try CLIRunner.run(arguments) { process, stdoutPath in
-      // Wait until the transcript says the session is in the stage, then signal it.
-      let limit = ContinuousClock.now + .seconds(10)
-      while ContinuousClock.now < limit {
-        let text = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
-        if text.contains("\"stage\":\"\(signalCase.stage)\"") { break }
-        usleep(5_000)
+    let (result, signalled, ended) = try await OffPool.run {
+      var signalled: ContinuousClock.Instant?
+      let result = try CLIRunner.run(arguments) { process, stdoutPath in
+        // Wait until the transcript says the session is in the stage, then signal it.
+        let limit = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < limit {
+          let text = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
+          if text.contains("\"stage\":\"\(signalCase.stage)\"") { break }
+          usleep(5_000)
+        }
+        usleep(100_000)
+        signalled = ContinuousClock.now
+        kill(process.processIdentifier, signalCase.signal)
       }
-      usleep(100_000)
-      signalled = ContinuousClock.now
-      kill(process.processIdentifier, signalCase.signal)
+      return (result, signalled, ContinuousClock.now)
     }
-    let ended = ContinuousClock.now
     #expect(result.status == signalCase.status, "\(result.stderr)")
     #expect(result.stderr.hasPrefix(signalCase.verdict), "\(result.stderr)")
     #expect(result.stdout.contains("\"kind\":\"outcome\""), "the JSON-lines transcript ends with the outcome")
