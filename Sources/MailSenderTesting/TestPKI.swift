@@ -89,8 +89,21 @@ public struct TestPKI: Sendable {
         result = .failure(TestPKIError(message: "cannot create test certificates: \(error)"))
       }
       cached = result
+      if case .success(let pki) = result {
+        // Generated once per test process and used until its end: removed when the process exits (each exit
+        // test's child, which makes its own, included), so runs leave no key folders behind in /tmp.
+        directoryRemovedAtExit.withLock { $0 = pki.directory }
+        atexit { TestPKI.removeSharedDirectory() }
+      }
       return try result.get()
     }
+  }
+
+  private static let directoryRemovedAtExit = Mutex<String?>(nil)
+
+  private static func removeSharedDirectory() {
+    guard let directory = directoryRemovedAtExit.withLock({ $0 }) else { return }
+    try? FileManager.default.removeItem(atPath: directory)
   }
 
   public func identity(_ kind: TestIdentityKind) -> TestIdentity {
