@@ -44,7 +44,21 @@ import Testing
     try Data("localhost:\(server.port) \(other)\n".utf8).write(to: URL(fileURLWithPath: pins))
     let wrong = try CLIRunner.run(arguments, environment: environment)
     #expect(wrong.status == 77)
+    // DESIGN §6: the recorded key and the server's side by side, and where the old one is.
+    #expect(
+      wrong.stderr.contains(
+        "the key pinned: \(other) (recorded in \(pins)); the server's key now: \(pin) — if the server's key "
+          + "was changed on purpose, put the new pin in place of the old one in that file"), "\(wrong.stderr)"
+    )
     #expect(server.waitForFinishedSessions(3).filter { !$0.messages.isEmpty }.count == 1)
+
+    // A pin given on the command line that the key does not match: both keys, and the flag that trusts the new.
+    let flagged = try CLIRunner.run(arguments + ["--pin", other], environment: environment)
+    #expect(flagged.status == 77)
+    #expect(
+      flagged.stderr.contains(
+        "the key pinned: \(other); the server's key now: \(pin) — if the server's key was changed on purpose, "
+          + "--pin \(pin)"), "\(flagged.stderr)")
 
     // A broken pin file is a configuration error naming file:line.
     try Data("localhost \(pin)\n".utf8).write(to: URL(fileURLWithPath: pins))
