@@ -15,9 +15,11 @@ struct ProbeCommand: ParsableCommand {
       address and no password is ever sent. Before STARTTLS it sends MAIL FROM:<> (the null sender) and RSET, \
       to report whether the server takes mail without TLS (530 expected; a 2xx is a warning). Ports and modes \
       as for send: no port → 465 implicit TLS; 587 or 25 → STARTTLS. --ports also tries 465 and 587 (whichever \
-      is not probed).
+      is not probed). A pin recorded for HOST:PORT in $XDG_CONFIG_HOME/sealpost/pins (the composer's "pin this \
+      key") is trusted as a send trusts it, unless --pin or --ca-file is given.
       Exit status: 0 trustworthy (warnings keep 0); 77 not trustworthy (certificate or pin, TLS older than \
-      1.2, STARTTLS missing or tampered); 68 unknown host; 69 refused; 75 timeout or connection lost; 64 usage.
+      1.2, STARTTLS missing or tampered); 68 unknown host; 69 refused; 75 timeout or connection lost; 64 usage; \
+      78 a pin file that cannot be read.
       Examples:
         sealpost probe smtp.example.org
         sealpost probe smtp.example.org:587 --versions
