@@ -401,9 +401,10 @@ public final class EffectRunner: @unchecked Sendable {
   {
     do throws(PlanningError) {
       let account = try account(of: order)
-      let plan = try ChannelPlan.withRecordedPins(
+      // The one check of the channel every front end makes (issue 8: the rule written once): recorded pins, then
+      // the plaintext policy; its errors name the composer's fields (`fieldName`), as below.
+      let plan = try ChannelPlan.checked(
         overrides: order.overrides, account: account, environment: environment.variables)
-      try plan.checkPlaintext()
       let assembled = try assemble(order, account: account)
       let resolver = SecretResolver(
         passwordCommand: nil, environmentPassword: environment.environmentPassword,

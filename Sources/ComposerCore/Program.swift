@@ -128,6 +128,9 @@ public struct DraftSnapshot: Sendable, Hashable {
   /// The S/MIME toggles (nil sign: the account's `smime_sign`); never a secret.
   public var sign: Bool?
   public var encrypt: Bool
+  /// Envelope recipients a partly sent copy of this message already reached (the draft records them, so a
+  /// send after a restart leaves them out).
+  public var delivered: [String]
   /// The body's lines as the editor holds them.
   var lines: [[Character]]
   /// `to`, `cc`, `bcc`, `subject`, `from` or `body`, and the cursor in it.
@@ -145,7 +148,8 @@ public struct DraftSnapshot: Sendable, Hashable {
     return DraftStore.Draft(
       id: id, account: account, from: from, to: list(to), cc: list(cc), bcc: list(bcc), subject: subject,
       body: lines.map { String($0) }.joined(separator: "\n"), attachments: attachments,
-      cursor: DraftStore.Cursor(field: cursorField, offset: offset), sign: sign, encrypt: encrypt)
+      cursor: DraftStore.Cursor(field: cursorField, offset: offset), sign: sign, encrypt: encrypt,
+      delivered: delivered)
   }
 }
 

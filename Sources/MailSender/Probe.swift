@@ -29,6 +29,9 @@ public struct ProbeRequest: Sendable {
   /// Other ports of the same host to try after the probe, each on a connection of its own up to the end of its
   /// handshake (`--ports`: the implicit-TLS port 465 that RFC 8314 prefers, and 587); empty: none.
   public var otherPorts: [ProbePort] = []
+  /// The pin file the pins of `trust` were recorded in (DESIGN §6: read for every probe), for the report; nil
+  /// when the trust is the front end's own (a pin or a CA file it was given, or the system store).
+  public var recordedPinFile: String?
 
   public init(
     host: String, port: UInt16, security: TransportSecurity,
@@ -262,7 +265,9 @@ public struct ProbeReport: Sendable {
     let trust: String
     switch tls.verdict {
     case .verified(let name): trust = "certificate verified for \(name)"
-    case .pinned(let pin): trust = "key pinned (\(TranscriptText.pinText(pin)))"
+    case .pinned(let pin):
+      let recorded = request.recordedPinFile.map { ", as recorded in \(UntrustedText($0).escaped)" } ?? ""
+      trust = "key pinned (\(TranscriptText.pinText(pin))\(recorded))"
     case .failed, .pinMismatch: trust = TranscriptText.verdict(tls.verdict)
     }
     let count = warnings.count

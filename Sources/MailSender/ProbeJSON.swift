@@ -227,6 +227,12 @@ struct ProbeDocument: Encodable {
     }
   }
 
+  /// The pins the probe took from Sealpost's pin file (DESIGN §6), beside the key the server showed.
+  struct RecordedPins: Encodable {
+    var file: String
+    var pins: [String]
+  }
+
   struct Line: Encodable {
     var t: Double
     var kind: String
@@ -246,16 +252,19 @@ struct ProbeDocument: Encodable {
   var versions: [Version]?
   var plaintextMail: PlaintextMail?
   var ports: [Port]?
+  var recordedPins: RecordedPins?
   var transcript: [Line]
 
   /// The schema's version (`schema_version`): 2 added `plaintext_mail` and `ports` (issue 15), 3 the result
-  /// `invalid_reply` of `plaintext_mail` (a reply MAIL cannot have, such as 354).
-  static let schemaVersion = 3
+  /// `invalid_reply` of `plaintext_mail` (a reply MAIL cannot have, such as 354), 4 `recorded_pins` (the pins
+  /// of the pin file the probe trusted, and that file).
+  static let schemaVersion = 4
 
   enum CodingKeys: String, CodingKey {
     case server, peer, trustworthy, verdict, warnings, tls, handshake, capabilities, versions, ports,
       transcript
     case exitCode = "exit_code", schemaVersion = "schema_version", plaintextMail = "plaintext_mail"
+    case recordedPins = "recorded_pins"
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -273,6 +282,7 @@ struct ProbeDocument: Encodable {
     try container.encode(versions, forKey: .versions)
     try container.encode(plaintextMail, forKey: .plaintextMail)
     try container.encode(ports, forKey: .ports)
+    try container.encode(recordedPins, forKey: .recordedPins)
     try container.encode(transcript, forKey: .transcript)
   }
 
@@ -321,6 +331,11 @@ struct ProbeDocument: Encodable {
           trusted: $0.isTrusted,
           detail: $0.detail)
       }
+    recordedPins = request.recordedPinFile.map { file in
+      var pins: [String] = []
+      if case .pins(let trusted) = request.trust { pins = trusted.map(TranscriptText.pinText) }
+      return RecordedPins(file: UntrustedText(file).escaped, pins: pins)
+    }
     handshake = report.transcript.compactMap(Self.step)
     transcript = report.transcript.flatMap { $0.transcriptLines(now: now) }.map {
       Line(t: Self.rounded($0.time), kind: $0.kind.rawValue, tls: $0.insideTLS, line: $0.line)

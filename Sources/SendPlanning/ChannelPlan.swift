@@ -49,6 +49,9 @@ public struct ChannelPlan: Sendable {
   /// Seconds to wait for a plaintext greeting, when shorter than `timeout`: see `silentGreetingLimit`.
   public var greetingTimeout: Double?
   public var account: Account?
+  /// The pins of `trust` that came from Sealpost's pin file, and the file (``applyRecordedPins(_:overrides:)``);
+  /// nil when it has none for this host and port, or the front end's own trust wins.
+  public var recordedPins: RecordedPins?
 
   /// Issue 11: port 465 is implicit TLS (RFC 8314 §7.3); a server there says nothing until it gets a ClientHello,
   /// so a STARTTLS or plaintext session waiting for its greeting would wait the whole step (60 s). On that port

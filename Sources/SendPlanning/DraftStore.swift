@@ -65,11 +65,15 @@ public struct DraftStore: Sendable {
     /// The composer's S/MIME toggles (issue 15): nil for sign is the account's `smime_sign`. Never a secret.
     public var sign: Bool?
     public var encrypt: Bool
+    /// Envelope recipients that already have this message: a send of several copies (S/MIME, each Bcc copy
+    /// apart) ended part-way after these were accepted. A send of the draft continued later leaves them out, so
+    /// none gets it twice. Empty in a draft written before the field existed.
+    public var delivered: [String]
 
     public init(
       id: String = "", account: String?, from: String? = nil, to: [String] = [], cc: [String] = [],
       bcc: [String] = [], subject: String = "", body: String = "", attachments: [String] = [],
-      cursor: Cursor? = nil, sign: Bool? = nil, encrypt: Bool = false
+      cursor: Cursor? = nil, sign: Bool? = nil, encrypt: Bool = false, delivered: [String] = []
     ) {
       self.id = id
       self.account = account
@@ -85,10 +89,12 @@ public struct DraftStore: Sendable {
       self.message = nil
       self.sign = sign
       self.encrypt = encrypt
+      self.delivered = delivered
     }
 
     enum CodingKeys: String, CodingKey {
       case id, account, from, to, cc, bcc, subject, attachments, cursor, saved, message, sign, encrypt
+      case delivered
     }
 
     public init(from decoder: any Decoder) throws {
@@ -106,7 +112,27 @@ public struct DraftStore: Sendable {
       message = try container.decodeIfPresent(String.self, forKey: .message)
       sign = try container.decodeIfPresent(Bool.self, forKey: .sign)
       encrypt = try container.decodeIfPresent(Bool.self, forKey: .encrypt) ?? false
+      delivered = try container.decodeIfPresent([String].self, forKey: .delivered) ?? []
       body = ""
+    }
+
+    /// The sidecar: `delivered` only when a copy went (a draft that was never partly sent reads as before).
+    public func encode(to encoder: any Encoder) throws {
+      var container = encoder.container(keyedBy: CodingKeys.self)
+      try container.encode(id, forKey: .id)
+      try container.encodeIfPresent(account, forKey: .account)
+      try container.encodeIfPresent(from, forKey: .from)
+      try container.encode(to, forKey: .to)
+      try container.encode(cc, forKey: .cc)
+      try container.encode(bcc, forKey: .bcc)
+      try container.encode(subject, forKey: .subject)
+      try container.encode(attachments, forKey: .attachments)
+      try container.encodeIfPresent(cursor, forKey: .cursor)
+      try container.encode(saved, forKey: .saved)
+      try container.encodeIfPresent(message, forKey: .message)
+      try container.encodeIfPresent(sign, forKey: .sign)
+      try container.encode(encrypt, forKey: .encrypt)
+      if !delivered.isEmpty { try container.encode(delivered, forKey: .delivered) }
     }
 
     /// The draft as an RFC 5322 message (header fields as typed, a line break in a value made a space, so no

@@ -148,6 +148,34 @@ public struct PinFile: Sendable {
   }
 }
 
+/// The pins a plan took from the pin file (DESIGN §6), and where that file is: what a front end names when a
+/// pinned host's key has changed.
+public struct RecordedPins: Sendable, Hashable {
+  /// The pin file's path.
+  public var path: String
+  /// The pins recorded there for the plan's host and port.
+  public var pins: [CertificatePin]
+
+  public init(path: String, pins: [CertificatePin]) {
+    self.path = path
+    self.pins = pins
+  }
+
+  /// DESIGN §6: a pinned host whose key changed shows the old and the new key side by side — `expected`, the
+  /// pins the session trusted (those recorded in `recordedIn`, when it is given, with any of the account's), and
+  /// the key the server has now. Every front end says it in these words and adds its own way to change it.
+  public static func changedKey(
+    expected: [CertificatePin], serverKey spkiSHA256: [UInt8], recordedIn: String?
+  )
+    -> String
+  {
+    let old = expected.map(TranscriptText.pinText).joined(separator: ", ")
+    let source = recordedIn.map { " (recorded in \(UntrustedText($0).escaped))" } ?? ""
+    return
+      "the key pinned: \(old)\(source); the server's key now: sha256/\(TranscriptText.base64(spkiSHA256))"
+  }
+}
+
 extension ChannelPlan {
   /// DESIGN §6: pins recorded for this host and port replace the CA check, unless the front end gave trust of
   /// its own (a pin or a CA file of its own always wins). The account's own pins stay beside them.
@@ -155,6 +183,7 @@ extension ChannelPlan {
     guard security != .plaintext, overrides.pins.isEmpty, overrides.caFile == nil else { return }
     let recorded = file.pins(host: host, port: port)
     guard !recorded.isEmpty else { return }
+    recordedPins = RecordedPins(path: file.path, pins: recorded)
     if case .pins(let existing) = trust {
       trust = .pins(existing + recorded.filter { !existing.contains($0) })
     } else {

@@ -36,6 +36,17 @@ extension ChannelPlan {
       credentials: credentials, showData: showData)
   }
 
+  /// The probe of this plan's server (`sealpost probe`): host, port, mode, trust — the recorded pins included,
+  /// and the file they came from for the report —, the step deadline and the greeting's.
+  public func probeRequest(checkVersions: Bool = false) -> ProbeRequest {
+    var request = ProbeRequest(
+      host: host, port: port, security: security, trust: trust, ehloName: ehlo,
+      timeout: .milliseconds(Int64(timeout * 1000)), checkVersions: checkVersions)
+    request.greetingTimeout = greetingTimeout.map { .milliseconds(Int64($0 * 1000)) }
+    request.recordedPinFile = recordedPins?.path
+    return request
+  }
+
   /// The request for this plan with an envelope and content of the caller's (a queued message; none for a
   /// session that stops before MAIL). The plan's greeting deadline goes with it, so no front end forgets it.
   public func request(

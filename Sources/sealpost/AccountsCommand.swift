@@ -153,13 +153,14 @@ struct AccountsCommand: ParsableCommand {
 
     func run() throws {
       let request: SendRequest
+      let recorded: RecordedPins?
       let format: TranscriptFormat
       do throws(SendFailure) {
         guard let chosen = TranscriptFormat(rawValue: transcript) else {
           throw SendFailure(.usage, "--transcript takes text, jsonl or none")
         }
         format = chosen
-        request = try makeRequest()
+        (request, recorded) = try makeRequest()
       } catch {
         throw Output.refuse(error)
       }
@@ -170,19 +171,20 @@ struct AccountsCommand: ParsableCommand {
           report.verdictLine, failure: report.failure, tls: report.tls,
           context: CLIWording.Context(
             security: request.security, port: request.port, hasLogin: request.credentials != nil,
-            report: report, accountKeys: true))
+            report: report, accountKeys: true, trust: request.trust, pinFile: recorded?.path))
+      if case .pinned? = report.tls?.verdict, report.failure == nil, let recorded {
+        line += "; the key is the one recorded in \(UntrustedText(recorded.path).escaped)"
+      }
       if let note = CLIWording.checkNote(report) { line += "; \(note)" }
       try Output.finish(line, exitCode: report.exitCode)
     }
 
-    func makeRequest() throws(SendFailure) -> SendRequest {
+    /// The check's request, and the pins of the pin file it trusts (for the verdict).
+    func makeRequest() throws(SendFailure) -> (SendRequest, RecordedPins?) {
       let catalog = try CLIPlanning.catalog(explicit: config, showNotes: true)
-      let plan = try CLIPlanning.run { () throws(PlanningError) in
-        let account = try catalog.account(named: name)
-        let plan = try ChannelPlan(overrides: ChannelOverrides(timeout: timeout), account: account)
-        try plan.checkPlaintext()
-        return plan
-      }
+      let account = try CLIPlanning.run { () throws(PlanningError) in try catalog.account(named: name) }
+      // As a send plans it (DESIGN §6): the pins recorded for the account's server, then the plaintext policy.
+      let plan = try CLIPlanning.plan(overrides: ChannelOverrides(timeout: timeout), account: account)
       if case .certificateAuthorities(let caFile?) = plan.trust {
         try Input.checkReadable(caFile, what: "CA file")
       }
@@ -190,7 +192,7 @@ struct AccountsCommand: ParsableCommand {
       var request = plan.request(
         reversePath: "", recipients: [], message: MessageContent(bytes: []), credentials: credentials)
       request.goal = .authenticate
-      return request
+      return (request, plan.recordedPins)
     }
   }
 }

@@ -1,6 +1,7 @@
 import MailSender
 import SMTPProtocol
 import SMTPTransport
+import SendPlanning
 
 /// The core words its outcomes without naming any flag (the composer's user never typed one); the CLI adds the
 /// flag that helps, chosen by the failure's reason.
@@ -15,15 +16,21 @@ enum CLIWording {
     var authOffered = false
     /// `accounts check`, which takes no channel flags: hints name the account's keys instead.
     var accountKeys = false
+    /// The trust the session was given: with pins, a key that matches none is shown beside them (DESIGN §6).
+    var trust: TLSTrust?
+    /// The pin file those pins were recorded in, when they came from it.
+    var pinFile: String?
 
     init(
       security: TransportSecurity? = nil, port: UInt16? = nil, hasLogin: Bool = false,
-      report: SendReport? = nil, accountKeys: Bool = false
+      report: SendReport? = nil, accountKeys: Bool = false, trust: TLSTrust? = nil, pinFile: String? = nil
     ) {
       self.security = security
       self.port = port
       self.hasLogin = hasLogin
       self.accountKeys = accountKeys
+      self.trust = trust
+      self.pinFile = pinFile
       let capabilities = report.flatMap { $0.capabilitiesAfterTLS ?? $0.capabilitiesBeforeTLS }
       authOffered = capabilities?.has("AUTH") == true
     }
@@ -49,6 +56,12 @@ enum CLIWording {
   static func hint(_ reason: SendFailure.Reason, tls: TLSSessionSummary?, context: Context = Context())
     -> String?
   {
+    if case .untrustedCertificate(.pinMismatch(let serverKey)) = reason,
+      case .pins(let expected)? = context.trust,
+      !expected.isEmpty
+    {
+      return changedKeyHint(expected: expected, serverKey: serverKey, context: context)
+    }
     if context.accountKeys, let hint = accountHint(reason, tls: tls, context: context) { return hint }
     switch reason {
     case .noRecipient:
@@ -78,6 +91,21 @@ enum CLIWording {
     default:
       return nil
     }
+  }
+
+  /// DESIGN §6: a pinned host whose key changed — the pinned key and the server's side by side, then how to
+  /// trust the new one where the old one came from (the pin file, the account, `--pin`).
+  static func changedKeyHint(expected: [CertificatePin], serverKey: [UInt8], context: Context) -> String {
+    let keys = RecordedPins.changedKey(expected: expected, serverKey: serverKey, recordedIn: context.pinFile)
+    if context.pinFile != nil {
+      return keys + " — if the server's key was changed on purpose, put the new pin in place of the old one "
+        + "in that file"
+    }
+    if context.accountKeys {
+      return keys + " — if the server's key was changed on purpose, pin the new one in the account"
+    }
+    return keys
+      + " — if the server's key was changed on purpose, --pin sha256/\(TranscriptText.base64(serverKey))"
   }
 
   /// The hints of `hint` for `accounts check`, worded as the account's keys (the check takes no such flags).

@@ -15,9 +15,11 @@ struct ProbeCommand: ParsableCommand {
       address and no password is ever sent. Before STARTTLS it sends MAIL FROM:<> (the null sender) and RSET, \
       to report whether the server takes mail without TLS (530 expected; a 2xx is a warning). Ports and modes \
       as for send: no port → 465 implicit TLS; 587 or 25 → STARTTLS. --ports also tries 465 and 587 (whichever \
-      is not probed).
+      is not probed). A pin recorded for HOST:PORT in $XDG_CONFIG_HOME/sealpost/pins (the composer's "pin this \
+      key") is trusted as a send trusts it, unless --pin or --ca-file is given.
       Exit status: 0 trustworthy (warnings keep 0); 77 not trustworthy (certificate or pin, TLS older than \
-      1.2, STARTTLS missing or tampered); 68 unknown host; 69 refused; 75 timeout or connection lost; 64 usage.
+      1.2, STARTTLS missing or tampered); 68 unknown host; 69 refused; 75 timeout or connection lost; 64 usage; \
+      78 a pin file that cannot be read.
       Examples:
         sealpost probe smtp.example.org
         sealpost probe smtp.example.org:587 --versions
@@ -65,49 +67,35 @@ struct ProbeCommand: ParsableCommand {
     try Output.finish(
       CLIWording.verdict(
         report.verdictLine, failure: report.session.failure, tls: report.session.tls,
-        context: CLIWording.Context(security: request.security, port: request.port)),
+        context: CLIWording.Context(
+          security: request.security, port: request.port, trust: request.trust,
+          pinFile: request.recordedPinFile)),
       exitCode: report.exitCode)
   }
 
+  /// The probe planned as a send plans its channel (`ChannelPlan.checked`, DESIGN §6): the pins recorded in
+  /// Sealpost's pin file for HOST:PORT are its trust, unless `--pin` or `--ca-file` gives trust of its own.
   func makeRequest() throws(SendFailure) -> ProbeRequest {
-    let address = try CLIPlanning.run { () throws(PlanningError) in try ServerAddress(parsing: server) }
-    let security: TransportSecurity?
     switch tls {
-    case nil: security = nil
-    case "implicit": security = .implicitTLS
-    case "starttls": security = .startTLS
+    case nil, "implicit", "starttls": break
     case "none":
       throw SendFailure(.usage, "probing with --tls none makes no sense: a probe looks at TLS")
     case let other?:
       throw SendFailure(.usage, "--tls \(UntrustedText(other).escaped): say implicit or starttls")
     }
-    let (port, mode) = try CLIPlanning.run { () throws(PlanningError) in
-      try ServerAddress.plan(port: address.port, security: security)
-    }
-    if mode == .plaintext {
+    let plan = try CLIPlanning.plan(
+      overrides: ChannelOverrides(
+        server: server, tls: tls, caFile: trustOptions.caFile, pins: trustOptions.pin, timeout: timeout),
+      account: nil)
+    if plan.security == .plaintext {
       // Port 25 plans STARTTLS; .plaintext only comes from --tls none, refused above. Kept total.
       throw SendFailure(.usage, "probing without TLS makes no sense: say --tls implicit or starttls")
     }
-    let caFile = trustOptions.caFile
-    let pin = trustOptions.pin
-    if caFile != nil && !pin.isEmpty {
-      throw SendFailure(.usage, "give --ca-file or --pin, not both: a pin replaces the CA check")
+    if case .certificateAuthorities(let caFile?) = plan.trust {
+      try Input.checkReadable(caFile, what: "CA file")
     }
-    let timeout = self.timeout ?? 60
-    guard timeout > 0, timeout <= 86_400 else {
-      throw SendFailure(.usage, "--timeout takes seconds, more than 0 and at most 86400")
-    }
-    let pins = try CLIPlanning.run { () throws(PlanningError) in try pin.map(ChannelPlan.parsePin) }
-    if let caFile { try Input.checkReadable(caFile, what: "CA file") }
-    var request = ProbeRequest(
-      host: address.host, port: port, security: mode,
-      trust: pins.isEmpty ? .certificateAuthorities(caFile: caFile) : .pins(pins),
-      timeout: .milliseconds(Int64(timeout * 1000)), checkVersions: versions)
-    if ports { request.otherPorts = ProbeRequest.standardOtherPorts(besides: port) }
-    // As for send: STARTTLS to 465, where implicit TLS is, hears no greeting (issue 11).
-    if port == 465 && mode != .implicitTLS && timeout > ChannelPlan.silentGreetingLimit {
-      request.greetingTimeout = .milliseconds(Int64(ChannelPlan.silentGreetingLimit * 1000))
-    }
+    var request = plan.probeRequest(checkVersions: versions)
+    if ports { request.otherPorts = ProbeRequest.standardOtherPorts(besides: plan.port) }
     return request
   }
 }

@@ -207,9 +207,10 @@ struct SendCommand: ParsableCommand {
     let format: TranscriptFormat
     let findings: [AssemblyFinding]
     let account: Account?
+    let recorded: RecordedPins?
     do {
       format = try transcriptFormat()
-      (requests, findings, account) = try makeRequests()
+      (requests, findings, account, recorded) = try makeRequests()
     } catch {
       throw Output.refuse(error)
     }
@@ -217,14 +218,16 @@ struct SendCommand: ParsableCommand {
     // Issue 15: with encryption each Bcc recipient has a copy of its own, sent in a session of its own. Each
     // copy is a message of its own: a failed one does not stop the others (each is named, and queued with
     // --queue), and the exit status is the most serious.
-    guard requests.count > 1 else { return try send(requests[0], format: format, account: account) }
+    guard requests.count > 1 else {
+      return try send(requests[0], format: format, account: account, recorded: recorded)
+    }
     var codes: [Int32] = []
     for (index, request) in requests.enumerated() {
       Output.verdict(
         "copy \(index + 1) of \(requests.count) for "
           + request.recipients.map { UntrustedText($0).escaped }.joined(separator: ", "))
       do {
-        try send(request, format: format, account: account)
+        try send(request, format: format, account: account, recorded: recorded)
       } catch let exit as ExitCode {
         // Ctrl-C or SIGTERM ends the command, not just this copy.
         if exit.rawValue == 130 || exit.rawValue == 143 { throw exit }
@@ -239,7 +242,10 @@ struct SendCommand: ParsableCommand {
 
   /// Sends one request (through the outbox with `--queue`) and says the verdict; a failure ends the command
   /// with its code, so no later copy goes after a failed one.
-  private func send(_ request: SendRequest, format: TranscriptFormat, account: Account?) throws {
+  /// - Parameter recorded: the pins of the pin file the request trusts, named when the server's key changed.
+  private func send(
+    _ request: SendRequest, format: TranscriptFormat, account: Account?, recorded: RecordedPins?
+  ) throws {
     let report: SendReport
     if queue || account?.queue == true {
       // Issue 12: in the outbox ("sending") before the session starts; only a final 2xx removes it.
@@ -262,8 +268,9 @@ struct SendCommand: ParsableCommand {
       CLIWording.verdict(
         report.verdictLine, failure: report.failure, tls: report.tls,
         context: CLIWording.Context(
-          security: request.security, port: request.port, hasLogin: request.credentials != nil, report: report
-        )),
+          security: request.security, port: request.port, hasLogin: request.credentials != nil,
+          report: report,
+          trust: request.trust, pinFile: recorded?.path)),
       exitCode: report.exitCode)
   }
 
@@ -438,7 +445,7 @@ struct SendCommand: ParsableCommand {
     path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
   }
 
-  func makeRequests() throws(SendFailure) -> ([SendRequest], [AssemblyFinding], Account?) {
+  func makeRequests() throws(SendFailure) -> ([SendRequest], [AssemblyFinding], Account?, RecordedPins?) {
     // Usage first (64), then the account (78/77), then data (65), then files (66), as DESIGN §4 orders them.
     try usageChecks()
     if let maxSize, Input.parseSize(maxSize) == nil {
@@ -468,7 +475,7 @@ struct SendCommand: ParsableCommand {
       request.contentSummary = copy.summary
       return request
     }
-    return (requests, assembled.findings, account)
+    return (requests, assembled.findings, account, plan.recordedPins)
   }
 
   /// The account (DESIGN §6: the one named, else the default one when no --server is given) and the channel

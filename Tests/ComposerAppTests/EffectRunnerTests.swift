@@ -158,6 +158,46 @@ import Testing
     #expect(Self.messageBytes(server.waitForFinishedSessions(2)).contains("Subject: Composer test"))
   }
 
+  /// Issue 8: the composer's send is checked by the planning layer's one channel check (`ChannelPlan.checked`,
+  /// as `send`, a flush and `sendmail` are): the plaintext policy refuses a remote host without TLS before any
+  /// connection (77), a broken pin file is 78 naming `file:line`, and the errors name the composer's fields.
+  @Test func theChannelCheckIsThePlanningLayersInTheComposersWords() throws {
+    let sandbox = try ComposerSandbox()
+    defer { sandbox.remove() }
+    try sandbox.writeConfig(
+      "account remote\nhost mail.example.test\nport 2525\ntls off\nfrom alice@example.test\n"
+        + ComposerSandbox.account("work", port: 2525, caFile: nil))
+    var pinAndCA = Self.order()
+    pinAndCA.overrides = ChannelOverrides(
+      caFile: "/ca.pem", pins: ["sha256/" + String(repeating: "A", count: 43) + "="])
+    let harness = Self.harness(
+      sandbox,
+      keys: [
+        .ctrl("r"): [.send(Self.order(account: "remote"))], .ctrl("p"): [.send(pinAndCA)],
+        .ctrl("s"): [.send(Self.order())],
+      ])
+    // The screen of the test program is 80 columns: the words are read from the report.
+    func words() -> String { harness.program.lastSendReport?.failure?.description ?? "" }
+    harness.press(.ctrl("r"))
+    #expect(harness.waitFor("send: refused: "), "\(harness.screenText)")
+    #expect(harness.program.lastSendReport?.failure?.exitCode == 77)
+    #expect(
+      words().contains("account remote has tls off and mail.example.test is not loopback"), "\(words())")
+    #expect(words().contains("needs allow_insecure on in Sealpost's config"), "\(words())")
+    #expect(words().hasSuffix("— nothing was sent"), "\(words())")
+
+    harness.press(.ctrl("p"))
+    #expect(harness.waitFor("send: usage: "), "\(harness.screenText)")
+    #expect(words() == "usage: give CA file or pin, not both: a pin replaces the CA check", "\(words())")
+
+    try "localhost 2525 sha256/x\n".write(toFile: sandbox.pinPath, atomically: true, encoding: .utf8)
+    harness.press(.ctrl("s"))
+    #expect(harness.waitFor("send: configuration: "), "\(harness.screenText)")
+    #expect(harness.program.lastSendReport?.failure?.exitCode == 78)
+    #expect(words().hasPrefix("configuration: \(sandbox.pinPath):1: "), "\(words())")
+    #expect(harness.runner.isIdle)
+  }
+
   @Test func cancellingDuringTheSendKeepsNothingSentAndEndsCancelled() throws {
     let pki = try TestPKI.shared()
     var options = StandardSMTPOptions(tlsIdentity: pki.identity(.valid))

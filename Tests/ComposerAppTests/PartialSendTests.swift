@@ -79,6 +79,51 @@ import Testing
     harness.settle()
   }
 
+  /// The draft records who already has the message (review: its sidecar had no field for them, so a draft
+  /// continued after a restart went to bob a second time, and leaving warned instead). Continued in a new
+  /// runtime, the status line and the review say who has it, and the send leaves bob out.
+  @Test func aDraftContinuedAfterARestartLeavesOutWhoAlreadyHasIt() throws {
+    let server = try Self.server()
+    defer { server.stop() }
+    let sandbox = try ProtectedSendFlowTests.sandbox(port: server.port, stored: [.bob, .carol])
+    defer { sandbox.remove() }
+    let harness = ComposerFlowTests.composer(sandbox, width: 160, height: 40)
+    Self.sendPartly(harness, server: server)
+    harness.settle()
+    let store = DraftStore(directory: DraftFlowTests.draftFolder(sandbox))
+    let saved = try #require(store.list().first)
+    #expect(saved.delivered == ["bob@example.test"])
+    // Leaving keeps the draft without a warning.
+    harness.press(.character("q"))
+    harness.press(.ctrl("q"))
+    harness.settle()
+    #expect(!harness.screenText.contains("not left"), "\(harness.screenText)")
+
+    let again = ComposerFlowTests.composer(sandbox, width: 160, height: 40)
+    #expect(again.screenText.contains("1 draft kept from earlier"), "\(again.screenText)")
+    again.press(.enter)
+    #expect(
+      again.waitFor("partly sent: bob@example.test already has it; sending again goes only to the others"),
+      "\(again.screenText)")
+    again.press(.ctrl("x"))
+    #expect(again.waitFor("carol@example.test: usable, valid until"), "\(again.screenText)")
+    #expect(
+      again.screenText.contains("already sent to bob@example.test: y sends only to the other recipients"),
+      "\(again.screenText)")
+    again.press(.character("y"))
+    #expect(again.waitFor("Passphrase of the S/MIME key"), "\(again.screenText)")
+    again.type(ProtectedSendFlowTests.passphrase)
+    again.press(.enter)
+    #expect(again.waitFor("NOT SENT"), "\(again.screenText)")
+    // Bob got his copy once, before the restart; only carol's went again.
+    #expect(
+      Self.recipients(server.waitForFinishedSessions(3)) == [
+        ["RCPT TO:<bob@example.test>"], ["RCPT TO:<carol@example.test>"], ["RCPT TO:<carol@example.test>"],
+      ])
+    #expect(again.screenText.contains("PARTLY SENT: bob@example.test already has it"), "\(again.screenText)")
+    again.settle()
+  }
+
   /// `o` queues what is unsent: carol's copy, which failed, and dan's, which was never tried (before, only the
   /// failed copy was queued, and dan's was lost with the draft); never bob's, which went.
   @Test func theOutboxGetsEveryUnsentCopyAndOnlyThose() throws {

@@ -297,6 +297,8 @@ import Testing
 
   // MARK: - --json
 
+  static let samplePin = "sha256/" + String(repeating: "A", count: 43) + "="
+
   @Test func jsonValidatesAndBrokenSamplesFail() throws {
     let server = try Self.server(implicit: false) { $0.capabilitiesBeforeTLS.append("AUTH PLAIN") }
     defer { server.stop() }
@@ -340,6 +342,12 @@ import Testing
       },
       // Version 2 (issue 15): the version itself, the answer to MAIL before TLS, the ports.
       try broken { $0["schema_version"] = 1 },
+      // Version 4: the pins of the pin file the probe trusted.
+      try broken { $0["schema_version"] = 3 },
+      try broken { $0.removeValue(forKey: "recorded_pins") },
+      try broken { $0["recorded_pins"] = ["file": "/p", "pins": [String]()] },
+      try broken { $0["recorded_pins"] = ["file": "/p", "pins": ["sha1/AAAA"]] },
+      try broken { $0["recorded_pins"] = ["file": "/p", "pins": [Self.samplePin], "when": "today"] },
       try broken { $0.removeValue(forKey: "plaintext_mail") },
       try broken { document in
         var check = document["plaintext_mail"] as? [String: Any] ?? [:]
@@ -392,7 +400,7 @@ import Testing
       let probe = try CLIRunner.run(try Self.arguments(port: server.port, mode: "starttls", json: true))
       #expect(try ProbeSchema.validate(probe.stdout) == 0)
       let document = try ProbeJSONDocument.parse(probe.stdout)
-      #expect(document["schema_version"] as? Int == 3)
+      #expect(document["schema_version"] as? Int == 4)
       let check = try #require(document["plaintext_mail"] as? [String: Any])
       #expect(check["result"] as? String == result)
       #expect((check["reply"] as? [String: Any])?["code"] as? Int == code)

@@ -105,6 +105,34 @@ import Testing
     #expect(decoded.sign == nil && !decoded.encrypt)
   }
 
+  /// Who already has a partly sent message is in the sidecar (the commit point, so a save killed half-way
+  /// leaves the list of the version it belongs to), and comes back; a sidecar written before the field, or by a
+  /// draft never partly sent, reads as "nobody has it".
+  @Test func whoAlreadyHasTheMessageComesBackAndOlderSidecarsReadAsNobody() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let store = DraftStore(directory: directory.path)
+    var draft = DraftStore.Draft(account: "work", to: ["b@example.org"], bcc: ["c@example.org"], subject: "s")
+    draft.delivered = ["b@example.org"]
+    let saved = try store.save(draft)
+    #expect(try store.load(saved.id).delivered == ["b@example.org"])
+    let json = try #require(
+      JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: store.sidecarPath(saved.id))))
+        as? [String: Any])
+    #expect(json["delivered"] as? [String] == ["b@example.org"])
+
+    // Older: the sidecar of an earlier version, written by hand, loads with its message and nobody delivered.
+    let sidecar =
+      #"{"id":"1700000000-1-1","account":"work","to":["b@example.org"],"cc":[],"bcc":[],"subject":"old","#
+      + #""attachments":[],"saved":1700000000,"message":"1700000000-1-1.eml","encrypt":false}"#
+    try Data(sidecar.utf8).write(to: URL(fileURLWithPath: directory.file("1700000000-1-1.json")))
+    try Data("To: b@example.org\nSubject: old\n\nbody\n".utf8).write(
+      to: URL(fileURLWithPath: directory.file("1700000000-1-1.eml")))
+    let older = try store.load("1700000000-1-1")
+    #expect(older.delivered.isEmpty && older.subject == "old" && older.body == "body\n")
+    #expect(store.list().map(\.id).contains("1700000000-1-1"))
+  }
+
   /// The sidecar is the commit point: each save writes the message under the other name, then the sidecar
   /// naming it, then removes the old message file. A message file written by a save that was killed before its
   /// sidecar (left here by hand) is never read with the other version's fields.

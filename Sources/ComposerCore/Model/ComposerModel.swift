@@ -210,8 +210,7 @@ public struct ComposerModel: Sendable {
       session?.copies = copies
       return []
     case .copyDelivered(let recipients):
-      copyDelivered(recipients)
-      return []
+      return copyDelivered(recipients)
     }
   }
 

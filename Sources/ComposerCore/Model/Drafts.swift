@@ -37,9 +37,6 @@ struct DraftKeeping: Sendable {
   var leaving: Leaving?
   /// A save for leaving failed: the next Ctrl-Q quits without the draft.
   var quitConfirmed = false
-  /// Leaving was asked for once with the message already sent to some recipients (its draft cannot record
-  /// that): the second ask leaves.
-  var partlySentConfirmed = false
   /// The message was sent or queued: no more saves of it.
   var done = false
   /// The drafts were offered (once, when the first account is picked).
@@ -101,7 +98,7 @@ extension ComposerModel {
     DraftSnapshot(
       id: drafts.id, account: account?.name, from: draft.from.text, to: draft.to.text, cc: draft.cc.text,
       bcc: draft.bcc.text, subject: draft.subject.text, attachments: draft.attachments.map(\.path),
-      sign: draft.sign, encrypt: draft.encrypt, lines: draft.body.lines,
+      sign: draft.sign, encrypt: draft.encrypt, delivered: draft.delivered, lines: draft.body.lines,
       cursorField: Self.cursorName(draft.focus),
       fieldCursor: draft.focus == .body ? 0 : draft[draft.focus].cursor, bodyCursor: draft.body.cursor)
   }
@@ -189,12 +186,17 @@ extension ComposerModel {
     return afterDraftWrite()
   }
 
-  /// After a save or a removal: leave when that was awaited, else save the edits made meanwhile.
+  /// After a save or a removal: leave when that was awaited, else save the edits made meanwhile — at once when
+  /// a copy was delivered meanwhile (who has the message is not left to the timer).
   mutating func afterDraftWrite() -> [ComposerEffect] {
     if let leaving = drafts.leaving {
       if drafts.dirty { return flushDraft() }
       drafts.leaving = nil
       return [leaveLine(leaving)]
+    }
+    if drafts.dirty && !drafts.done && (drafts.saved?.delivered ?? []) != draft.delivered {
+      drafts.timer = nil
+      return flushDraft()
     }
     if drafts.dirty && drafts.timer == nil && !drafts.done {
       drafts.timers += 1
@@ -214,17 +216,6 @@ extension ComposerModel {
   /// and stays; Ctrl-Q again then quits without it).
   mutating func leave(_ how: DraftKeeping.Leaving) -> [ComposerEffect] {
     if drafts.quitConfirmed && how == .quit { return [.quit] }
-    // A message some recipients already have: its draft cannot record who (the draft store has no field for
-    // it), so continued after a restart it would go to them again. Said once; the same key again leaves.
-    if let sentTo = Self.deliveredText(draft.delivered), !drafts.partlySentConfirmed, !drafts.done {
-      drafts.partlySentConfirmed = true
-      status = StatusLine(
-        error:
-          "not left: \(sentTo) already ha\(draft.delivered.count == 1 ? "s" : "ve") this message, and a draft "
-          + "cannot record that — send the rest now (Ctrl-X, y), or \(how == .quit ? "Ctrl-Q" : "Ctrl-S") again "
-          + "to leave anyway")
-      return []
-    }
     guard account != nil, !drafts.done, !(messageIsEmpty && !drafts.stored) else { return [.quit] }
     if drafts.leaving != nil { return how == .quit ? [.quit] : [] }
     drafts.leaving = how
@@ -353,6 +344,9 @@ extension ComposerModel {
     draft.attachments = saved.attachments.map { Draft.Attachment(path: $0, size: nil) }
     draft.sign = saved.sign
     draft.encrypt = saved.encrypt
+    // Who a partly sent message already reached: shown as before a restart, and left out of the next send.
+    draft.delivered = saved.delivered
+    if status == nil { status = Self.partlySent(saved.delivered) }
     let field: Draft.Field =
       switch saved.cursor?.field {
       case "from": .from

@@ -327,21 +327,32 @@ extension ComposerModel {
     session?.finish(send: report, now: now)
     // Sent: the draft has done its work. Not sent (refused, cancelled, unknown): it stays.
     if case .sent? = session?.result { return dropDraft() }
-    if let sentTo = Self.deliveredText(draft.delivered) {
-      status = StatusLine(
-        error: "partly sent: \(sentTo) already ha\(draft.delivered.count == 1 ? "s" : "ve") it; "
-          + "sending again goes only to the others")
-    }
+    if let partly = Self.partlySent(draft.delivered) { status = partly }
     return []
   }
 
-  /// A copy of the running send was accepted: its recipients have the message, whatever comes next.
-  mutating func copyDelivered(_ recipients: [String]) {
-    guard session?.isRunning == true else { return }
+  /// The status line of a message some recipients already have (after the send, and when its draft is
+  /// continued); nil for none.
+  static func partlySent(_ delivered: [String]) -> StatusLine? {
+    deliveredText(delivered).map { sentTo in
+      StatusLine(
+        error: "partly sent: \(sentTo) already ha\(delivered.count == 1 ? "s" : "ve") it; "
+          + "sending again goes only to the others")
+    }
+  }
+
+  /// A copy of the running send was accepted: its recipients have the message, whatever comes next. The draft
+  /// is saved with them at once (the sidecar records them), so a draft continued after a restart leaves them out.
+  mutating func copyDelivered(_ recipients: [String]) -> [ComposerEffect] {
+    guard session?.isRunning == true else { return [] }
     for recipient in recipients where !draft.delivered.contains(recipient) {
       draft.delivered.append(recipient)
     }
     session?.delivered += recipients
+    guard !drafts.done else { return [] }
+    drafts.dirty = true
+    drafts.timer = nil
+    return flushDraft()
   }
 
   /// "a@x, b@y" (escaped), or nil for none.
