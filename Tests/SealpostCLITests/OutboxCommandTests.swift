@@ -8,7 +8,7 @@ import Testing
 
 /// `send --queue`, `sealpost outbox` and its faults (issue 12 §2, §5), the built binary against the scripted
 /// server. The account's config names the server's port; a test rewrites it to point a flush at another server.
-@Suite(.serialized) struct OutboxCommandTests {
+@Suite struct OutboxCommandTests {
   static let user = "u@example.test"
   static let password = "pw-Outb0x!"
 
