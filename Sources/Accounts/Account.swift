@@ -266,7 +266,7 @@ public struct Account: Sendable {
       return AccountProblem(
         .security, location, key: "tls",
         "account \(UntrustedText(name).escaped) has tls off and \(UntrustedText(host).escaped) is not loopback: "
-          + "plaintext to a remote host needs allow_insecure on in Sealpost's config (or --allow-insecure); "
+          + "plaintext to a remote host needs allow_insecure on in Sealpost's config; "
           + "better, set tls on")
     }
     return nil

@@ -142,7 +142,7 @@ import Testing
     (
       "mail.example", false, false,
       "t.rc:3: tls: account a has tls off and mail.example is not loopback: plaintext to a remote host needs "
-        + "allow_insecure on in Sealpost's config (or --allow-insecure); better, set tls on"
+        + "allow_insecure on in Sealpost's config; better, set tls on"
     ),
     ("mail.example", false, true, nil),
     (
@@ -153,7 +153,7 @@ import Testing
     (
       "10.0.0.1", false, false,
       "t.rc:3: tls: account a has tls off and 10.0.0.1 is not loopback: plaintext to a remote host needs "
-        + "allow_insecure on in Sealpost's config (or --allow-insecure); better, set tls on"
+        + "allow_insecure on in Sealpost's config; better, set tls on"
     ),
     (
       "localhost.example.org", true, true,
@@ -163,12 +163,12 @@ import Testing
     (
       "::2", false, false,
       "t.rc:3: tls: account a has tls off and ::2 is not loopback: plaintext to a remote host needs "
-        + "allow_insecure on in Sealpost's config (or --allow-insecure); better, set tls on"
+        + "allow_insecure on in Sealpost's config; better, set tls on"
     ),
     (
       "128.0.0.1", false, false,
       "t.rc:3: tls: account a has tls off and 128.0.0.1 is not loopback: plaintext to a remote host needs "
-        + "allow_insecure on in Sealpost's config (or --allow-insecure); better, set tls on"
+        + "allow_insecure on in Sealpost's config; better, set tls on"
     ),
   ]
 

@@ -115,7 +115,7 @@ import Testing
         old : work           old.example        465   implicit          plain (jane doe)             secret-tool, else prompt
           unusable: \(p):30: tls_certcheck: tls_certcheck off is refused: Sealpost always verifies the server; for a self-signed server pin its certificate instead with tls_fingerprint (SHA-256) or pin sha256/BASE64 (`sealpost probe HOST` shows both)
         plain                mx.example         25    none              off                          none (auth off)
-          refused: \(p):33: tls: account plain has tls off and mx.example is not loopback: plaintext to a remote host needs allow_insecure on in Sealpost's config (or --allow-insecure); better, set tls on
+          refused: \(p):33: tls: account plain has tls off and mx.example is not loopback: plaintext to a remote host needs allow_insecure on in Sealpost's config; better, set tls on
 
         """)
   }
@@ -390,7 +390,7 @@ import Testing
     (
       "tls off\nfrom a@example.org", 77,
       "sealpost: refused: RC:3: tls: account a has tls off and mail.example.invalid is not loopback: plaintext to a "
-        + "remote host needs allow_insecure on in Sealpost's config (or --allow-insecure); better, set tls on "
+        + "remote host needs allow_insecure on in Sealpost's config; better, set tls on "
         + "— nothing was sent\n"
     ),
     (
