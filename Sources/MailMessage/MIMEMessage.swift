@@ -167,16 +167,8 @@ public struct MIMEMessage: MessageSource {
   public func bytes(for offer: ContentOffer) throws(MessageError) -> [UInt8] {
     var reader = try open(for: offer)
     var out: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 64 << 10)
-    while true {
-      var result: Result<Int, MessageError> = .success(0)
-      buffer.withUnsafeMutableBytes { raw in
-        result = Result { () throws(MessageError) in try reader.read(into: raw) }
-      }
-      let count = try result.get()
-      if count == 0 { return out }
-      out += buffer[0..<count]
-    }
+    try reader.forEachPiece { out += $0 }
+    return out
   }
 
   /// One pass: fixed pieces in memory, the text read 64 KiB at a time and encoded as it is read, each

@@ -25,6 +25,22 @@ public protocol MessageReader {
   mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(MessageError) -> Int
 }
 
+extension MessageReader {
+  /// Reads the rest of the pass 64 KiB at a time, handing each piece to `body` (valid only during the call).
+  public mutating func forEachPiece(_ body: (ArraySlice<UInt8>) -> Void) throws(MessageError) {
+    var buffer = [UInt8](repeating: 0, count: 64 << 10)
+    while true {
+      var result: Result<Int, MessageError> = .success(0)
+      buffer.withUnsafeMutableBytes { raw in
+        result = Result { () throws(MessageError) in try read(into: raw) }
+      }
+      let count = try result.get()
+      if count == 0 { return }
+      body(buffer[0..<count])
+    }
+  }
+}
+
 /// A message that can be read from the start as often as asked.
 public protocol MessageSource: Sendable {
   /// Starts a new pass over the message as it is written for a server offering `offer`. Every pass for the same

@@ -50,16 +50,7 @@ public struct AssembledMessage: Sendable {
   public func write(_ output: (ArraySlice<UInt8>) -> Void) throws(PlanningError) {
     do throws(MessageError) {
       var reader = try source.open(for: .plain)
-      var buffer = [UInt8](repeating: 0, count: 64 << 10)
-      while true {
-        var result: Result<Int, MessageError> = .success(0)
-        buffer.withUnsafeMutableBytes { raw in
-          result = Result { () throws(MessageError) in try reader.read(into: raw) }
-        }
-        let count = try result.get()
-        if count == 0 { return }
-        output(buffer[0..<count])
-      }
+      try reader.forEachPiece(output)
     } catch {
       throw MessageAssembly.planningError(error)
     }
