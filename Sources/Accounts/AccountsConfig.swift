@@ -83,7 +83,7 @@ public struct AccountsConfig: Sendable {
   }
 
   /// A path as a shell word, for the `chmod` the user is told to run.
-  static func shellQuoted(_ path: String) -> String {
+  public static func shellQuoted(_ path: String) -> String {
     let plain = path.unicodeScalars.allSatisfy {
       $0.isASCII
         && ($0.properties.isAlphabetic || $0.properties.numericType != nil

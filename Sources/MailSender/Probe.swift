@@ -27,7 +27,8 @@ public struct ProbeRequest: Sendable {
   /// reply, `RSET` (issue 15). Never inside TLS, never with implicit TLS.
   public var checksPlaintextMail = true
   /// Other ports of the same host to try after the probe, each on a connection of its own up to the end of its
-  /// handshake (`--ports`: the implicit-TLS port 465 that RFC 8314 prefers, and 587); empty: none.
+  /// handshake (`--ports`: the implicit-TLS port 465 that RFC 8314 prefers, and 587), each judged with its own
+  /// ``ProbePort/trust``; empty: none.
   public var otherPorts: [ProbePort] = []
   /// The pin file the pins of `trust` were recorded in (DESIGN §6: read for every probe), for the report; nil
   /// when the trust is the front end's own (a pin or a CA file it was given, or the system store).
@@ -58,7 +59,8 @@ public struct ProbeRequest: Sendable {
   }
 
   /// The standard submission ports to try beside `port` (`--ports`): 465 (implicit TLS, RFC 8314 §3.3) and 587
-  /// (STARTTLS, RFC 6409), each unless it is the port probed.
+  /// (STARTTLS, RFC 6409), each unless it is the port probed, with the system's CA store as their trust: a front
+  /// end plans each one's trust (`ChannelPlan.probePorts`).
   public static func standardOtherPorts(besides port: UInt16) -> [ProbePort] {
     [ProbePort(port: 465, security: .implicitTLS), ProbePort(port: 587, security: .startTLS)].filter {
       $0.port != port
@@ -66,15 +68,26 @@ public struct ProbeRequest: Sendable {
   }
 }
 
-/// One more port of the probed host to try, and how TLS starts there.
+/// One more port of the probed host to try, how TLS starts there, and what it is trusted with.
 public struct ProbePort: Sendable, Hashable {
   public var port: UInt16
   /// `.implicitTLS` or `.startTLS`.
   public var security: TransportSecurity
+  /// The trust this port is judged with, never the probed port's: pins are recorded per HOST:PORT (DESIGN §6),
+  /// so a front end plans each port as a send to it would be planned (its recorded pins, else the CA check, and
+  /// a pin or CA file it was given for every port). The system's CA store unless set.
+  public var trust: TLSTrust
+  /// The pin file the pins of `trust` were recorded in, for the port's line; nil when they were not.
+  public var recordedPinFile: String?
 
-  public init(port: UInt16, security: TransportSecurity) {
+  public init(
+    port: UInt16, security: TransportSecurity, trust: TLSTrust = .certificateAuthorities(caFile: nil),
+    recordedPinFile: String? = nil
+  ) {
     self.port = port
     self.security = security
+    self.trust = trust
+    self.recordedPinFile = recordedPinFile
   }
 }
 
@@ -142,7 +155,7 @@ public struct PortCheck: Sendable, Hashable {
   public var isOpen: Bool?
   /// A TLS handshake finished there (trusted or not), none could (false), or not known.
   public var speaksTLS: Bool?
-  /// The TLS session there is trusted as the probe's own would be.
+  /// The TLS session there is trusted with the port's own trust (``ProbePort/trust``).
   public var isTrusted: Bool
   /// What was found, in words (server text escaped).
   public var detail: String
@@ -177,9 +190,14 @@ public struct PortCheck: Sendable, Hashable {
     if let summary {
       let group = summary.group.map { ", \($0)" } ?? ""
       let trusted = summary.verdict.isTrusted && report.failure == nil
+      var recorded = ""
+      if case .pinned = summary.verdict, let file = port.recordedPinFile {
+        recorded = " (recorded in \(UntrustedText(file).escaped))"
+      }
       return check(
         true, true,
-        "open, speaks \(summary.version) \(summary.cipher)\(group); \(TranscriptText.verdict(summary.verdict))",
+        "open, speaks \(summary.version) \(summary.cipher)\(group); \(TranscriptText.verdict(summary.verdict))"
+          + recorded,
         trusted: trusted)
     }
     guard let failure = report.failure else { return check(report.peer != nil, nil, "open, no TLS session") }
@@ -385,6 +403,7 @@ extension MailSender {
       var sendRequest = request.sendRequest
       sendRequest.port = other.port
       sendRequest.security = other.security
+      sendRequest.trust = other.trust
       sendRequest.greetingTimeout = nil
       var attempt = SendSession(
         request: sendRequest, cancellation: cancellation, clock: clock, start: start, sink: recorder.record)

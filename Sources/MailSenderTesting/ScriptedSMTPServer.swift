@@ -68,6 +68,9 @@ public final class ScriptedSMTPServer: Sendable {
     public var timeout: Double
     /// The implicit TLS handshake sends a CertificateRequest (clients without a certificate may go on).
     public var requestClientCertificate = false
+    /// With `listenOnIPv6`: listen on [::1] at exactly this port, or fail (a test of what a client does on a
+    /// standard port such as 465 or 587, which it tries by number; [::1] leaves 127.0.0.1's ports alone).
+    public var fixedIPv6Port: UInt16?
 
     public init(
       implicitTLS: TestIdentity? = nil, implicitTLSDelay: Double = 0,
@@ -100,9 +103,11 @@ public final class ScriptedSMTPServer: Sendable {
       self.port = port
       if options.listenOnIPv6 {
         let v6: (Int32, UInt16)
-        do {
-          v6 = try Self.listen(ipv6: true, port: port)
-        } catch {
+        if let fixed = options.fixedIPv6Port {
+          v6 = try Self.listen(ipv6: true, port: fixed)
+        } else if let same = try? Self.listen(ipv6: true, port: port) {
+          v6 = same
+        } else {
           v6 = try Self.listen(ipv6: true, port: 0)
         }
         listeners.append(v6.0)

@@ -5,6 +5,10 @@ import MailSender
 import SMTPProtocol
 import SMTPTransport
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Sealpost's pin file (DESIGN §6), like ssh's known_hosts: `$XDG_CONFIG_HOME/sealpost/pins`
 /// (`~/.config/sealpost/pins`), one `HOST:PORT sha256/BASE64` a line, each after a `#` comment with the date, the
 /// SHA-256 fingerprint and the subject. The composer records a pin there after the person has seen the chain and
@@ -43,25 +47,68 @@ public struct PinFile: Sendable {
     return try load(path: path)
   }
 
-  /// The pin file at `path`; empty when it does not exist. Errors name `file:line` (78).
+  /// The pin file at `path`; empty when nothing is there. Errors name `file:line` (78).
+  ///
+  /// Anything at `path` is read, or refused naming the file: a symbolic link that leads nowhere (or loops) is
+  /// not "no pin file" — its pins would be ignored and the CA check used in their place. The file's folder is
+  /// checked as ssh checks the folders of `authorized_keys`: one that group or others may write (without the
+  /// sticky bit), or that belongs to another user, is refused, since whoever may write it could remove the file
+  /// and with it every pin.
   public static func load(path: String) throws(PlanningError) -> PinFile {
-    guard FileManager.default.fileExists(atPath: path) else {
-      return PinFile(path: path, entries: [], lines: [])
+    var link = stat()
+    guard lstat(path, &link) == 0 else {
+      // ENOENT: nothing there; ENOTDIR: a folder on the way is a file, so nothing can be there either.
+      if errno == ENOENT || errno == ENOTDIR { return PinFile(path: path, entries: [], lines: []) }
+      throw PlanningError(
+        .configuration,
+        "\(UntrustedText(path).escaped): cannot read the pin file: \(String(cString: strerror(errno)))")
     }
+    try checkFolder(of: path)
     let file: CheckedFile
     do throws(CheckedFile.Refusal) {
       file = try CheckedFile.read(path: path, what: "pin file", limit: maximumSize)
     } catch {
-      throw PlanningError(.configuration, "\(UntrustedText(path).escaped): \(error.message)")
+      let isLink = link.st_mode & S_IFMT == S_IFLNK
+      let linked =
+        isLink && error.kind == .unreadable ? " (it is a symbolic link: its target cannot be read)" : ""
+      throw PlanningError(.configuration, "\(UntrustedText(path).escaped): \(error.message)\(linked)")
     }
     return try PinFile(parsing: String(decoding: file.bytes, as: UTF8.self), path: path)
+  }
+
+  /// Refuses the pin file when its folder may be written by someone else (see ``load(path:)``).
+  static func checkFolder(of path: String) throws(PlanningError) {
+    var folder = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+    if folder.isEmpty { folder = path.hasPrefix("/") ? "/" : "." }
+    var info = stat()
+    guard stat(folder, &info) == 0 else { return }
+    let quoted = AccountsConfig.shellQuoted(folder)
+    let user = getuid()
+    guard info.st_uid == user || info.st_uid == 0 else {
+      throw PlanningError(
+        .configuration,
+        "\(UntrustedText(path).escaped): the pin file's folder belongs to uid \(info.st_uid), not to you (uid "
+          + "\(user)) or root, so its owner could remove or replace your pins; if it is yours, run chown \(user) "
+          + "\(quoted)")
+    }
+    let mode = UInt32(info.st_mode & 0o7777)
+    guard mode & 0o022 == 0 || mode & UInt32(S_ISVTX) != 0 else {
+      throw PlanningError(
+        .configuration,
+        "\(UntrustedText(path).escaped): group or others may write the pin file's folder (mode "
+          + "\(String(mode, radix: 8))), so they could remove or replace your pins; run chmod go-w "
+          + "\(quoted)")
+    }
   }
 
   /// Parses the text of a pin file read from `path` (the name used in errors).
   public init(parsing text: String, path: String) throws(PlanningError) {
     self.path = path
     entries = []
-    lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    // "\r\n" is one Character: split on either, so a file with CRLF line ends is read line by line (as ssh
+    // reads known_hosts) instead of as one line — a comment first made the whole file a comment.
+    lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(
+      String.init)
     if lines.last == "" { lines.removeLast() }
     for (index, line) in lines.enumerated() {
       let trimmed = line.trimmingSpacesAndTabs()
@@ -98,11 +145,14 @@ public struct PinFile: Sendable {
     self.lines = lines
   }
 
-  /// The pins recorded for `host` and `port`.
+  /// The pins recorded for `host` and `port`, each once (a line written twice is one pin).
   public func pins(host: String, port: UInt16) -> [CertificatePin] {
-    entries.filter { $0.port == port && ChannelPlan.sameHost($0.host, host) }.map {
-      .spkiSHA256($0.spkiSHA256)
+    var pins: [CertificatePin] = []
+    for entry in entries where entry.port == port && ChannelPlan.sameHost(entry.host, host) {
+      let pin = CertificatePin.spkiSHA256(entry.spkiSHA256)
+      if !pins.contains(pin) { pins.append(pin) }
     }
+    return pins
   }
 
   /// The file's text with `pin` recorded for `host` and `port`, replacing any pin recorded for them before (and
@@ -169,7 +219,10 @@ public struct RecordedPins: Sendable, Hashable {
   )
     -> String
   {
-    let old = expected.map(TranscriptText.pinText).joined(separator: ", ")
+    // Each key once: the same pin recorded twice, or given by the account and the file, is one key.
+    var keys: [String] = []
+    for pin in expected.map(TranscriptText.pinText) where !keys.contains(pin) { keys.append(pin) }
+    let old = keys.joined(separator: ", ")
     let source = recordedIn.map { " (recorded in \(UntrustedText($0).escaped))" } ?? ""
     return
       "the key pinned: \(old)\(source); the server's key now: sha256/\(TranscriptText.base64(spkiSHA256))"

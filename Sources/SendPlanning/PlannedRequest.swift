@@ -47,6 +47,29 @@ extension ChannelPlan {
     return request
   }
 
+  /// `ports` of this plan's host, each with the trust a send to that HOST:PORT would have (DESIGN §6: pins are
+  /// recorded per HOST:PORT): planned as ``withRecordedPins(overrides:account:environment:)`` plans it with the
+  /// port and mode in place of the plan's — its own recorded pins, else the CA check; a pin or CA file in
+  /// `overrides` for every port. Never the probed port's recorded pins.
+  public func probePorts(
+    _ ports: [ProbePort], overrides: ChannelOverrides, environment: [String: String]
+  ) throws(PlanningError) -> [ProbePort] {
+    var planned: [ProbePort] = []
+    for port in ports {
+      var portOverrides = overrides
+      portOverrides.server = Self.hostAndPort(host, port.port)
+      portOverrides.port = nil
+      portOverrides.tls = port.security.rawValue
+      let plan = try Self.withRecordedPins(
+        overrides: portOverrides, account: account, environment: environment)
+      planned.append(
+        ProbePort(
+          port: port.port, security: port.security, trust: plan.trust,
+          recordedPinFile: plan.recordedPins?.path))
+    }
+    return planned
+  }
+
   /// The request for this plan with an envelope and content of the caller's (a queued message; none for a
   /// session that stops before MAIL). The plan's greeting deadline goes with it, so no front end forgets it.
   public func request(

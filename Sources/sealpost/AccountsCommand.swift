@@ -47,6 +47,25 @@ struct AccountsCommand: ParsableCommand {
           CLIPlanning.failure(PlanningError(.configuration, "no config file: \(catalog.searchedText)")))
       }
       for line in Self.render(loaded, skipped: catalog.skipped) { Output.transcript(line) }
+      Output.transcript(Self.pinLine(environment: ProcessInfo.processInfo.environment))
+    }
+
+    /// DESIGN §6: `accounts` shows the pin file — where it is and how many pins it holds, or why it cannot be
+    /// read (a send would stop there with 78).
+    static func pinLine(environment: [String: String]) -> String {
+      guard let path = PinFile.path(environment: environment) else {
+        return "recorded pins: none (no HOME or XDG_CONFIG_HOME to keep a pin file in)"
+      }
+      let file: PinFile
+      do throws(PlanningError) {
+        file = try PinFile.load(path: path)
+      } catch {
+        return "recorded pins: unusable: \(CLIPlanning.failure(error).message)"
+      }
+      let shown = UntrustedText(path).escaped
+      let count = file.entries.count
+      guard count > 0 else { return "recorded pins: no recorded pins (\(shown))" }
+      return "recorded pins: \(count) in \(shown)"
     }
 
     /// - Parameter skipped: files of the read order that exist but were not read (issue 11: Sealpost's own file

@@ -72,8 +72,12 @@ enum CLIWording {
       return "try --tls starttls"
     case .untrustedCertificate:
       guard let leaf = tls?.chain.first else { return nil }
-      return "for a private CA give --ca-file CA.pem; to trust this key alone, --pin sha256/"
-        + TranscriptText.base64(leaf.spkiSHA256)
+      let pin = "--pin sha256/" + TranscriptText.base64(leaf.spkiSHA256)
+      if case .certificateAuthorities(caFile: _?)? = context.trust {
+        // The CA file was given and did not verify the chain: suggesting one would send the user in a circle.
+        return "the CA file given did not verify it; to trust this key alone, \(pin)"
+      }
+      return "for a private CA give --ca-file CA.pem; to trust this key alone, \(pin)"
     case .plaintextReplyToTLS:
       return "use --tls starttls"
     case .timedOut(.greeting) where context.security != nil && context.security != .implicitTLS:

@@ -15,7 +15,7 @@ struct ProbeCommand: ParsableCommand {
       address and no password is ever sent. Before STARTTLS it sends MAIL FROM:<> (the null sender) and RSET, \
       to report whether the server takes mail without TLS (530 expected; a 2xx is a warning). Ports and modes \
       as for send: no port → 465 implicit TLS; 587 or 25 → STARTTLS. --ports also tries 465 and 587 (whichever \
-      is not probed). A pin recorded for HOST:PORT in $XDG_CONFIG_HOME/sealpost/pins (the composer's "pin this \
+      is not probed), each judged with its own recorded pins, as a send to it would be. A pin recorded for HOST:PORT in $XDG_CONFIG_HOME/sealpost/pins (the composer's "pin this \
       key") is trusted as a send trusts it, unless --pin or --ca-file is given.
       Exit status: 0 trustworthy (warnings keep 0); 77 not trustworthy (certificate or pin, TLS older than \
       1.2, STARTTLS missing or tampered); 68 unknown host; 69 refused; 75 timeout or connection lost; 64 usage; \
@@ -83,10 +83,9 @@ struct ProbeCommand: ParsableCommand {
     case let other?:
       throw SendFailure(.usage, "--tls \(UntrustedText(other).escaped): say implicit or starttls")
     }
-    let plan = try CLIPlanning.plan(
-      overrides: ChannelOverrides(
-        server: server, tls: tls, caFile: trustOptions.caFile, pins: trustOptions.pin, timeout: timeout),
-      account: nil)
+    let overrides = ChannelOverrides(
+      server: server, tls: tls, caFile: trustOptions.caFile, pins: trustOptions.pin, timeout: timeout)
+    let plan = try CLIPlanning.plan(overrides: overrides, account: nil)
     if plan.security == .plaintext {
       // Port 25 plans STARTTLS; .plaintext only comes from --tls none, refused above. Kept total.
       throw SendFailure(.usage, "probing without TLS makes no sense: say --tls implicit or starttls")
@@ -95,7 +94,14 @@ struct ProbeCommand: ParsableCommand {
       try Input.checkReadable(caFile, what: "CA file")
     }
     var request = plan.probeRequest(checkVersions: versions)
-    if ports { request.otherPorts = ProbeRequest.standardOtherPorts(besides: plan.port) }
+    if ports {
+      // Each port with its own recorded pins (DESIGN §6: per HOST:PORT), not the probed port's.
+      request.otherPorts = try CLIPlanning.run { () throws(PlanningError) in
+        try plan.probePorts(
+          ProbeRequest.standardOtherPorts(besides: plan.port), overrides: overrides,
+          environment: ProcessInfo.processInfo.environment)
+      }
+    }
     return request
   }
 }

@@ -202,11 +202,13 @@ import Testing
     let closed = closedServer.port
     closedServer.stop()
     let (report, _) = try ProbeTests.probe(try SendHarness.standard()) {
+      // Each port is judged with its own trust (here the probe's test CA).
+      let trust = $0.trust
       $0.otherPorts = [
-        ProbePort(port: implicit.port, security: .implicitTLS),
-        ProbePort(port: plaintext.port, security: .implicitTLS),
-        ProbePort(port: closed, security: .implicitTLS),
-        ProbePort(port: plaintext.port, security: .startTLS),
+        ProbePort(port: implicit.port, security: .implicitTLS, trust: trust),
+        ProbePort(port: plaintext.port, security: .implicitTLS, trust: trust),
+        ProbePort(port: closed, security: .implicitTLS, trust: trust),
+        ProbePort(port: plaintext.port, security: .startTLS, trust: trust),
       ]
     }
     #expect(report.exitCode == 0, "\(report.verdictLine)")

@@ -62,6 +62,7 @@ import Testing
         freemail2 : freemail  smtp.freemail.example  587   starttls  on (joe.smith)  passwordeval (\(path):17)
         isp                   mail.isp.example       587   starttls  on (12345)      secret-tool, else prompt
         default : freemail    smtp.freemail.example  587   starttls  on (joe.smith)  passwordeval (\(path):17)
+        recorded pins: no recorded pins (\(sandbox.xdg)/sealpost/pins)
 
         """)
   }
@@ -85,6 +86,7 @@ import Testing
         ACCOUNT          HOST               PORT  TLS       AUTH  SECRET
         relay            relay.lan.example  465   implicit  off   none (auth off)
         default : relay  relay.lan.example  465   implicit  off   none (auth off)
+        recorded pins: no recorded pins (\(sandbox.xdg)/sealpost/pins)
 
         """)
   }
@@ -116,6 +118,7 @@ import Testing
           unusable: \(p):30: tls_certcheck: tls_certcheck off is refused: Sealpost always verifies the server; for a self-signed server pin its certificate instead with tls_fingerprint (SHA-256) or pin sha256/BASE64 (`sealpost probe HOST` shows both)
         plain                mx.example         25    none              off                          none (auth off)
           refused: \(p):33: tls: account plain has tls off and mx.example is not loopback: plaintext to a remote host needs allow_insecure on in Sealpost's config; better, set tls on
+        recorded pins: no recorded pins (\(sandbox.xdg)/sealpost/pins)
 
         """)
   }
@@ -137,6 +140,7 @@ import Testing
         lab                 lab.example        25    none              off                   none (auth off)
           plaintext (allow_insecure on): every line is marked; never with a login
         default : personal  smtp.mail.example  465   implicit, pinned  on (me@mail.example)  secret-tool, else prompt
+        recorded pins: no recorded pins (\(sandbox.xdg)/sealpost/pins)
 
         """)
   }
@@ -159,6 +163,7 @@ import Testing
         ACCOUNT   HOST       PORT  TLS       AUTH  SECRET
         😀😀😀😀😀😀😀😀  a.example  465   implicit  off   none (auth off)
         e\u{301}te\u{301}       b.example  465   implicit  off   none (auth off)
+        recorded pins: no recorded pins (\(sandbox.xdg)/sealpost/pins)
 
         """)
   }

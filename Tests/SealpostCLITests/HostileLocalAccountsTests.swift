@@ -209,7 +209,7 @@ import Testing
     let result = try CLIRunner.run(["accounts"], environment: sandbox.environment)
     #expect(result.status == 0, "\(result.stderr)")
     let lines = result.stdout.split(separator: "\n")
-    #expect(lines.count == 4)
+    #expect(lines.count == 5, "a title, a header, two rows, the pin file's line")
     #expect(lines.dropFirst().allSatisfy { $0.count < 160 }, "\(lines)")
     #expect(lines[2].hasPrefix("short    s.example" + String(repeating: " ", count: 33) + "25"))
     #expect(lines[3].hasPrefix("long     " + String(repeating: "h", count: 39) + "…  25"))
@@ -234,7 +234,7 @@ import Testing
     let listing = try CLIRunner.run(["accounts"], environment: sandbox.environment)
     #expect(listing.status == 0, "\(listing.stderr)")
     let lines = listing.stdout.split(separator: "\n")
-    #expect(lines.count == 7_066)
+    #expect(lines.count == 7_067, "a title, a header, a row per account, the pin file's line")
     #expect(lines.dropFirst().allSatisfy { $0.count < 120 })
 
     let text = Self.manyAccounts(70_640)
@@ -263,8 +263,8 @@ import Testing
     let listing = try CLIRunner.run(["accounts"], environment: sandbox.environment)
     #expect(listing.status == 0, "\(listing.stderr)")
     let output = listing.stdout.split(separator: "\n")
-    // A title, a header, and per account its row, three problems and the count of the rest.
-    #expect(output.count == 2 + accounts * 5)
+    // A title, a header, per account its row, three problems and the count of the rest, the pin file's line.
+    #expect(output.count == 3 + accounts * 5)
     #expect(listing.stdout.utf8.count < accounts * 1000)
     #expect(
       output[3] == "  unusable: \(path):2: unknown msmtp key (not shown: a mistyped line may hold a secret): "

@@ -299,7 +299,11 @@ import Testing
     let auth = "\(path):4: auth: account a has auth on but no user; add user"
     let listing = try CLIRunner.run(["accounts"], environment: sandbox.environment)
     #expect(listing.status == 0)
-    #expect(listing.stdout.hasSuffix("\n  refused: \(tls)\n  unusable: \(auth)\n"), "\(listing.stdout)")
+    #expect(
+      listing.stdout.hasSuffix(
+        "\n  refused: \(tls)\n  unusable: \(auth)\nrecorded pins: no recorded pins (\(sandbox.xdg)/sealpost/pins)\n"
+      ),
+      "\(listing.stdout)")
     let check = try CLIRunner.run(["accounts", "check", "a"], environment: sandbox.environment)
     #expect(check.status == 77)
     #expect(
