@@ -185,15 +185,19 @@ public struct CertificateStore: Sendable {
   }
 
   /// `local@domain.pem` with the domain lowercased (``Mailbox/identity(of:)``); any byte that could leave the folder or hide (`/`, controls,
-  /// a leading dot, `%`) is percent-encoded.
+  /// a leading dot, `%`) is percent-encoded, always with two hex digits. A file stored under an older name (one
+  /// digit for a byte below 0x10, which could name two addresses) is still found: ``certificates(for:)`` falls back
+  /// to reading every file and keeps those whose certificate names the address.
   static func fileName(for address: String) -> String {
     let text = Mailbox.identity(of: address)
+    let hex = "0123456789ABCDEF".map(String.init)
     var out = ""
     for (index, byte) in text.utf8.enumerated() {
       let safe =
         (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A)
         || "@-_+=".utf8.contains(byte) || (byte == 0x2E && index > 0)
-      out += safe ? String(UnicodeScalar(byte)) : "%" + String(byte, radix: 16, uppercase: true)
+      // Always two digits: `%7` then `B` would read as `%7B` (red-team: `a\x07B@` and `a{@` shared a file).
+      out += safe ? String(UnicodeScalar(byte)) : "%" + hex[Int(byte >> 4)] + hex[Int(byte & 0x0F)]
     }
     return out + ".pem"
   }

@@ -64,6 +64,18 @@ import Testing
     #expect(!CertificateStore.fileName(for: "a/b\u{0}@c").contains("/"))
   }
 
+  /// Red-team: escapes without a zero made `a\x07B@x.org` and `a{@x.org` the same file (`a%7B@x.org.pem`), so
+  /// one recipient's certificate could be stored over, or found as, another's.
+  @Test func storeFileNamesEscapeWithTwoDigits() {
+    #expect(CertificateStore.fileName(for: "a\u{07}B@x.org") == "a%07B@x.org.pem")
+    #expect(CertificateStore.fileName(for: "a{@x.org") == "a%7B@x.org.pem")
+    #expect(CertificateStore.fileName(for: "a\u{0}@c") == "a%00@c.pem")
+    // Every byte gets a name of its own: no two one-byte local parts share a file.
+    let names = Set(
+      (0...0x7F).map { CertificateStore.fileName(for: String(UnicodeScalar(UInt8($0))) + "@x.org") })
+    #expect(names.count == 0x80)
+  }
+
   @Test func theStoreAddsListsAndFindsByAddress() throws {
     let directory = try TemporaryDirectory(prefix: "sealpost-certs")
     defer { directory.remove() }
