@@ -420,7 +420,9 @@ public final class EffectRunner: @unchecked Sendable {
       // again when a failed Bcc copy was retried): each copy keeps the others, a copy left with none is not sent.
       let copies = protected.compactMap { copy -> ProtectedCopy? in
         var copy = copy
-        copy.message.recipients = copy.message.recipients.filter { !order.delivered.contains($0) }
+        // The review's rule (one function): who is left out is decided as the review showed it.
+        copy.message.recipients =
+          DeliveredRecipients.split(copy.message.recipients, delivered: order.delivered).sent
         return copy.message.recipients.isEmpty ? nil : copy
       }
       guard !copies.isEmpty || order.delivered.isEmpty else {

@@ -184,12 +184,26 @@ extension Mailbox {
   /// the copies and certificates of an encrypted send): `items` whose addresses name the same mailbox are kept
   /// once, the first, in the order given (a Set keeps it linear).
   public static func unique<Item>(_ items: [Item], by address: (Item) -> String) -> [Item] {
-    var seen = Set<String>()
-    return items.filter { seen.insert(identity(of: address($0))).inserted }
+    var seen = Set<[UInt8]>()
+    return items.filter { seen.insert(key(of: address($0))).inserted }
   }
 
-  /// Whether two addresses name the same mailbox: the local part exactly, the domain in any ASCII case.
-  public static func sameAddress(_ a: String, _ b: String) -> Bool { identity(of: a) == identity(of: b) }
+  /// Whether two addresses name the same mailbox: the local part exactly, the domain in any ASCII case
+  /// (``key(of:)``).
+  public static func sameAddress(_ a: String, _ b: String) -> Bool { key(of: a) == key(of: b) }
+
+  /// What addresses are compared by: ``identity(of:)`` as UTF-8 bytes, never as a Swift `String`, whose equality
+  /// is canonical equivalence (red-team: `böb` with U+00F6 and `böb` with o + U+0308 were one recipient though
+  /// the local part is compared to the letter, and the server may hold two mailboxes). A domain that is not
+  /// ASCII is compared in the A-label form the envelope sends (``IDNA``), so `bob@exämple.org` and
+  /// `bob@xn--exmple-cua.org` are one mailbox, one `RCPT TO`; a domain IDNA refuses is compared as written.
+  public static func key(of address: String) -> [UInt8] {
+    guard let at = address.utf8.lastIndex(of: UInt8(ascii: "@")),
+      address.utf8[at...].contains(where: { $0 >= 0x80 }),
+      let ascii = try? IDNA.asciiAddress(address)
+    else { return Array(identity(of: address).utf8) }
+    return Array(identity(of: ascii).utf8)
+  }
 
   /// The form two addresses are compared in: RFC 5321 §2.4 makes the domain case-insensitive and has the local
   /// part treated as case-sensitive (only its own host may fold it), so the domain is lowercased and the local

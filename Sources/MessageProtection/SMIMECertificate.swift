@@ -124,6 +124,25 @@ public final class SMIMECertificate: @unchecked Sendable {
     return nil
   }
 
+  /// Whether the CA certificates of its own file (the chain ``each(pem:)`` gives it) issued it: it verifies
+  /// with them as the only anchors, signatures and names, whatever the time or purpose (a person's file whose
+  /// certificate authority is not trusted here still issued it). False with no chain, and for a certificate
+  /// put beside CA certificates that did not issue it (red-team: a self-signed one in a bundle).
+  public var isIssuedByItsChain: Bool {
+    guard !chain.isEmpty, let store = X509_STORE_new() else { return false }
+    defer { X509_STORE_free(store) }
+    for certificate in chain where X509_STORE_add_cert(store, certificate) != 1 {
+      ERR_clear_error()
+      return false
+    }
+    guard let context = X509_STORE_CTX_new() else { return false }
+    defer { X509_STORE_CTX_free(context) }
+    defer { ERR_clear_error() }
+    guard X509_STORE_CTX_init(context, store, x509, nil) == 1 else { return false }
+    X509_STORE_CTX_set_flags(context, UInt(X509_V_FLAG_PARTIAL_CHAIN) | UInt(X509_V_FLAG_NO_CHECK_TIME))
+    return X509_verify_cert(context) == 1
+  }
+
   /// OpenSSL's reason the chain does not verify to `trust` for S/MIME encryption, or nil.
   func chainFailure(trust: SMIMETrust) -> String? {
     guard let store = X509_STORE_new() else { return "out of memory" }

@@ -66,25 +66,45 @@ public struct CertificateStore: Sendable {
     }
   }
 
+  /// A stored certificate that another took the place of.
+  public struct Replacement: Sendable {
+    /// The file's name in the store.
+    public var name: String
+    /// SHA-256 of the certificate replaced, colon hex.
+    public var fingerprint: String
+    /// When it was stored (the file's modification time, seconds since 1970); nil when unknown.
+    public var storedAt: Int64?
+  }
+
   /// What ``add(each:)`` did with each certificate of a file, in file order.
   public enum Addition: Sendable {
-    /// Stored under these file names (one per address it names).
-    case stored(SMIMECertificate, names: [String])
+    /// Stored under these file names (one per address it names), in place of the certificates `replaced`
+    /// (never silently: a front end says so).
+    case stored(SMIMECertificate, names: [String], replaced: [Replacement])
     /// Not stored, and why (a sentence to show after the certificate's subject).
     case skipped(SMIMECertificate, reason: String)
   }
 
   /// Stores every certificate of a file that is a person's: a certificate authority's (basicConstraints
   /// CA:TRUE) is skipped — it stays in the file of each stored certificate, as its chain — and so is one that
-  /// names no address; where two name the same address, the one valid longer is stored. No certificate to
-  /// store is refused (65), naming each and why; nothing is written then.
+  /// names no address; where two name the same address, one the file's CA certificates issued is stored
+  /// before one they did not (red-team: a self-signed certificate in a bundle took the place of a CA-issued
+  /// one because it was valid longer), then the one valid longer. A stored certificate replaced is named in the
+  /// result. No certificate to store is refused (65), naming each and why; nothing is written then.
   public func add(each certificates: [SMIMECertificate]) throws(PlanningError) -> [Addition] {
-    // For each file name, the certificate that gets it: the person's that is valid longest.
+    // For each file name, the certificate that gets it: issued by the file's CA certificates first, then the
+    // person's that is valid longest.
+    let issued = certificates.map(\.isIssuedByItsChain)
+    let rank = issued.map { $0 ? 1 : 0 }
     var owner: [String: Int] = [:]
     for (index, certificate) in certificates.enumerated() where !certificate.isAuthority {
       for address in certificate.addresses {
         let name = Self.fileName(for: address)
-        if let other = owner[name], certificates[other].notAfter >= certificate.notAfter { continue }
+        if let other = owner[name],
+          (rank[other], certificates[other].notAfter) >= (rank[index], certificate.notAfter)
+        {
+          continue
+        }
         owner[name] = index
       }
     }
@@ -104,9 +124,14 @@ public struct CertificateStore: Sendable {
       }
       if names.isEmpty {
         return .skipped(
-          certificate, reason: "another certificate in the file for the same address is valid longer")
+          certificate,
+          reason: issued[index]
+            ? "another certificate in the file for the same address is valid longer"
+            : "another certificate in the file for the same address was issued by the file's CA certificates "
+              + "or is valid longer")
       }
-      return .stored(certificate, names: names)
+      return .stored(
+        certificate, names: names, replaced: names.compactMap { replacement(of: $0, by: certificate) })
     }
     let stored = additions.filter { if case .stored = $0 { true } else { false } }
     guard !stored.isEmpty else {
@@ -119,7 +144,7 @@ public struct CertificateStore: Sendable {
         "no certificate in the file can be stored for a recipient: \(reasons.joined(separator: "; "))")
     }
     for addition in stored {
-      guard case .stored(let certificate, let names) = addition else { continue }
+      guard case .stored(let certificate, let names, _) = addition else { continue }
       for name in names { try write(certificate, name: name) }
     }
     return additions
@@ -141,6 +166,19 @@ public struct CertificateStore: Sendable {
       names.append(name)
     }
     return names
+  }
+
+  /// The certificate stored as `name` that `certificate` would take the place of; nil when there is none, or it
+  /// is the same certificate.
+  private func replacement(of name: String, by certificate: SMIMECertificate) -> Replacement? {
+    let path = directory + "/" + name
+    guard let file = try? CheckedFile.read(path: path, what: "certificate file", limit: Self.maximumFileSize),
+      let old = try? SMIMECertificate(pem: file.bytes), old.fingerprint != certificate.fingerprint
+    else { return nil }
+    var info = stat()
+    return Replacement(
+      name: name, fingerprint: old.fingerprint,
+      storedAt: stat(path, &info) == 0 ? Int64(info.st_mtim.tv_sec) : nil)
   }
 
   private func write(_ certificate: SMIMECertificate, name: String) throws(PlanningError) {
@@ -185,15 +223,19 @@ public struct CertificateStore: Sendable {
   }
 
   /// `local@domain.pem` with the domain lowercased (``Mailbox/identity(of:)``); any byte that could leave the folder or hide (`/`, controls,
-  /// a leading dot, `%`) is percent-encoded.
+  /// a leading dot, `%`) is percent-encoded, always with two hex digits. A file stored under an older name (one
+  /// digit for a byte below 0x10, which could name two addresses) is still found: ``certificates(for:)`` falls back
+  /// to reading every file and keeps those whose certificate names the address.
   static func fileName(for address: String) -> String {
     let text = Mailbox.identity(of: address)
+    let hex = "0123456789ABCDEF".map(String.init)
     var out = ""
     for (index, byte) in text.utf8.enumerated() {
       let safe =
         (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A)
         || "@-_+=".utf8.contains(byte) || (byte == 0x2E && index > 0)
-      out += safe ? String(UnicodeScalar(byte)) : "%" + String(byte, radix: 16, uppercase: true)
+      // Always two digits: `%7` then `B` would read as `%7B` (red-team: `a\x07B@` and `a{@` shared a file).
+      out += safe ? String(UnicodeScalar(byte)) : "%" + hex[Int(byte >> 4)] + hex[Int(byte & 0x0F)]
     }
     return out + ".pem"
   }

@@ -69,6 +69,9 @@ public struct DraftStore: Sendable {
     /// apart) ended part-way after these were accepted. A send of the draft continued later leaves them out, so
     /// none gets it twice. Empty in a draft written before the field existed.
     public var delivered: [String]
+    /// Entries of the sidecar's `delivered` list past ``DeliveredRecipients/maximumCount``, not read (a hand-made
+    /// list of 200,000 entries cost seconds): the composer says so. Not written back.
+    public var deliveredIgnored = 0
 
     public init(
       id: String = "", account: String?, from: String? = nil, to: [String] = [], cc: [String] = [],
@@ -112,7 +115,15 @@ public struct DraftStore: Sendable {
       message = try container.decodeIfPresent(String.self, forKey: .message)
       sign = try container.decodeIfPresent(Bool.self, forKey: .sign)
       encrypt = try container.decodeIfPresent(Bool.self, forKey: .encrypt) ?? false
-      delivered = try container.decodeIfPresent([String].self, forKey: .delivered) ?? []
+      // At most `maximumCount` entries: the file may come from a synced folder or a hand (red-team).
+      delivered = []
+      if container.contains(.delivered), !(try container.decodeNil(forKey: .delivered)) {
+        var list = try container.nestedUnkeyedContainer(forKey: .delivered)
+        while !list.isAtEnd && delivered.count < DeliveredRecipients.maximumCount {
+          delivered.append(try list.decode(String.self))
+        }
+        deliveredIgnored = max(0, (list.count ?? delivered.count) - delivered.count)
+      }
       body = ""
     }
 

@@ -87,8 +87,8 @@ public enum MessageProtectionPlan {
     }
 
     // Every certificate first, all or nothing (DESIGN §3.10): each refusal named.
-    // By ``Mailbox/identity(of:)``: one certificate per mailbox, whichever spelling a group holds.
-    var certificates: [String: SMIMECertificate] = [:]
+    // By ``Mailbox/key(of:)``: one certificate per mailbox, whichever spelling a group holds.
+    var certificates: [[UInt8]: SMIMECertificate] = [:]
     if request.encrypt {
       var refusals: [String] = []
       for (address, result) in usableCertificates(
@@ -96,7 +96,7 @@ public enum MessageProtectionPlan {
         store: store)
       {
         switch result {
-        case .success(let certificate): certificates[Mailbox.identity(of: address)] = certificate
+        case .success(let certificate): certificates[Mailbox.key(of: address)] = certificate
         case .failure(let refusal):
           refusals.append("\(UntrustedText(address).escaped): \(refusal)")
         }
@@ -122,7 +122,7 @@ public enum MessageProtectionPlan {
       let bytes: [UInt8]
       do throws(ProtectionError) {
         bytes = try SMIMEMessage.protect(
-          plain, signer: signer, recipients: readers.compactMap { certificates[Mailbox.identity(of: $0)] })
+          plain, signer: signer, recipients: readers.compactMap { certificates[Mailbox.key(of: $0)] })
       } catch {
         throw PlanningError(.dataError, "cannot protect the message: \(error.message) — nothing was sent")
       }

@@ -47,9 +47,9 @@ public struct SuppliedEnvelope: Sendable, Hashable {
       notes = []
     } else {
       self.recipients = Mailbox.envelope(recipients).map(\.address)
-      let envelope = Set(self.recipients.map(Mailbox.identity(of:)))
+      let envelope = Set(self.recipients.map(Mailbox.key(of:)))
       let left = Mailbox.unique(named, by: \.address).filter {
-        !envelope.contains(Mailbox.identity(of: $0.address))
+        !envelope.contains(Mailbox.key(of: $0.address))
       }
       notes = left.prefix(Self.maximumNamedNotes).map { field, address in
         let header = field == "bcc" ? "Bcc" : field.prefix(1).uppercased() + field.dropFirst()

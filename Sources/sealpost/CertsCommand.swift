@@ -107,16 +107,24 @@ struct CertsCommand: ParsableCommand {
         let additions = try CLIPlanning.run { () throws(PlanningError) in
           try store.add(each: certificates)
         }
-        let storesChain = certificates.contains(where: \.isAuthority)
         for addition in additions {
           switch addition {
-          case .stored(let certificate, let names):
+          case .stored(let certificate, let names, let replaced):
+            // "With its chain" only when the file's CA certificates issued it (red-team: said of a self-signed
+            // certificate put in a bundle).
             Output.transcript(
               "stored the certificate for "
                 + certificate.addresses.map { UntrustedText($0).escaped }.joined(separator: ", ")
-                + " (expires " + MessageDate.isoDate(unixSeconds: certificate.notAfter) + ") as "
+                + " (expires " + MessageDate.isoDate(unixSeconds: certificate.notAfter) + ", sha256 "
+                + certificate.fingerprint + ") as "
                 + names.map { UntrustedText($0).escaped }.joined(separator: ", ")
-                + (storesChain ? ", with the file's CA certificates as its chain" : ""))
+                + (certificate.isIssuedByItsChain ? ", with the file's CA certificates as its chain" : ""))
+            // A certificate never takes another's place silently.
+            for old in replaced {
+              Output.verdict(
+                "note: it replaces the certificate \(UntrustedText(old.name).escaped) (sha256 \(old.fingerprint))"
+                  + (old.storedAt.map { " stored on " + MessageDate.isoDate(unixSeconds: $0) } ?? ""))
+            }
           case .skipped(let certificate, let reason):
             Output.verdict(
               "note: not stored: \(UntrustedText(certificate.subject).escaped) (sha256 "

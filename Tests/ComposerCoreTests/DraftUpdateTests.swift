@@ -233,6 +233,54 @@ import Testing
     #expect(saved.id == Self.quarterly.id && saved.body == "Numbers:\n!up")
   }
 
+  /// Red-team: a hand-edited sidecar says 40 strangers and victim, a To recipient, already have the message.
+  /// The review listed `RCPT TO <victim@y.org>`, its warning was cut off before victim's name, and the send
+  /// left victim out under SENT. Now only the message's recipients count (the strangers are dropped, with a
+  /// note), the envelope holds exactly the RCPT TO lines sent, and the warning names exactly who is left out.
+  @Test func aHostileDeliveredListCountsOnlyTheMessagesRecipients() throws {
+    var hostile = DraftStore.Draft(
+      id: "1796126000-a-3", account: "work", to: ["alice@x.org, victim@y.org"], subject: "Hi", body: "text",
+      delivered: (1...40).map { "other\($0)@z.org" } + ["victim@y.org"])
+    hostile.saved = Double(Fixtures.now - 60)
+    var model = try Self.offered([hostile])
+    model.press(.enter)
+    #expect(model.draft.delivered == ["victim@y.org"])
+    #expect(
+      model.status?.text
+        == "partly sent: victim@y.org already has it; sending again goes only to the others; the draft's list "
+        + "of who already has it named 40 addresses that are not a recipient of this message: ignored")
+    model.press(.ctrl("x"))
+    let review = try #require(model.review)
+    #expect(review.envelope.map(\.1) == ["<alice@example.org>", "<alice@x.org>"])
+    #expect(review.leftOut == ["victim@y.org"])
+    #expect(review.warnings.first == "already sent to victim@y.org: y sends only to the other recipients")
+    let screen = model.render(theme: try Fixtures.theme(), width: 80, height: 24).lines.joined(
+      separator: "\n")
+    #expect(screen.contains("! already sent to victim@y.org"), "\(screen)")
+    #expect(!screen.contains("RCPT TO    <victim@y.org>") && !screen.contains("other1@z.org"), "\(screen)")
+    guard case .send(let order)? = model.press(.character("y")).last else {
+      Issue.record("no send")
+      return
+    }
+    #expect(order.delivered == ["victim@y.org"])
+  }
+
+  /// Every recipient already has it: the envelope has no RCPT TO and the warning names them (the planning
+  /// then refuses: "every recipient already has this message").
+  @Test func aDraftWhoseRecipientsAllHaveItCannotBeSent() throws {
+    var done = DraftStore.Draft(
+      id: "1796126000-a-4", account: "work", to: ["alice@x.org"], subject: "Hi", body: "text",
+      delivered: ["ALICE@x.org", "alice@X.ORG"])
+    done.saved = Double(Fixtures.now - 60)
+    var model = try Self.offered([done])
+    model.press(.enter)
+    #expect(model.draft.delivered == ["alice@x.org"])
+    model.press(.ctrl("x"))
+    #expect(model.review?.envelope.map(\.0) == ["MAIL FROM"])
+    #expect(
+      model.review?.warnings.first == "already sent to alice@x.org: y sends only to the other recipients")
+  }
+
   /// A draft written with another usable account is continued with it, and stays in the folder it was listed
   /// from.
   @Test func aDraftOfAnotherAccountIsContinuedWithItInTheFolderItCameFrom() throws {

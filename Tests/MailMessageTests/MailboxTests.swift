@@ -229,11 +229,37 @@ import Testing
       ])
     #expect(Mailbox.sameAddress("zoë@Example.ORG", "zoë@example.org"))
     #expect(!Mailbox.sameAddress("Zoë@example.org", "zoë@example.org"))
-    // IDN: only ASCII letters are folded; a U-label is compared as written, and nothing traps.
+    // IDN: the identity folds only ASCII letters; the comparison takes the A-label the envelope sends, which
+    // IDNA lowercases (both go as `a@xn--bcher-kva.example`), and nothing traps.
     #expect(Mailbox.identity(of: "a@BÜCHER.Example") == "a@bÜcher.example")
-    #expect(!Mailbox.sameAddress("a@bücher.example", "a@BÜCHER.example"))
+    #expect(Mailbox.sameAddress("a@bücher.example", "a@BÜCHER.example"))
     #expect(Mailbox.sameAddress("a@Bücher.example", "a@bücher.EXAMPLE"))
     #expect(Mailbox.identity(of: "no-at-sign") == "no-at-sign")
     #expect(Mailbox.identity(of: "x@") == "x@")
+  }
+
+  /// Red-team: `--to 'b\u{F6}b@x.org' --to 'bo\u{308}b@x.org'` gave one RCPT TO, because `String` equality is
+  /// canonical equivalence. Local parts are compared by their bytes; a domain by its A-label, as the envelope
+  /// sends it, so a U-label and its A-label are one mailbox (they were two identical RCPT TO lines).
+  @Test func addressesAreComparedByTheirBytesAndDomainsByTheirALabels() throws {
+    let composed = "b\u{F6}b@x.org"
+    let decomposed = "bo\u{308}b@x.org"
+    #expect(composed == decomposed, "Swift calls them equal: the comparison must not")
+    #expect(!Mailbox.sameAddress(composed, decomposed))
+    #expect(
+      Mailbox.unique([composed, decomposed]).map { Array($0.utf8) } == [
+        Array(composed.utf8), Array(decomposed.utf8),
+      ])
+    let mailboxes = try [composed, decomposed].map { try Mailbox(parsing: $0) }
+    #expect(Mailbox.envelope(mailboxes).count == 2)
+    // The domain: U-label, its A-label, and the decomposed U-label are one mailbox.
+    let unicode = "bob@ex\u{E4}mple.org"
+    #expect(Mailbox.sameAddress(unicode, "bob@xn--exmple-cua.org"))
+    #expect(Mailbox.sameAddress("bob@exa\u{308}mple.org", "bob@XN--EXMPLE-CUA.org"))
+    #expect(Mailbox.unique([unicode, "bob@xn--exmple-cua.org", "Bob@xn--exmple-cua.org"]).count == 2)
+    // A domain IDNA refuses is compared as written, without a trap.
+    let long = "a@" + String(repeating: "\u{E4}", count: 80) + ".org"
+    #expect(Mailbox.sameAddress(long, long))
+    #expect(!Mailbox.sameAddress(long, "a@x.org"))
   }
 }

@@ -141,6 +141,47 @@ import Testing
     #expect(send.status == 0, "\(send.stderr)")
   }
 
+  /// Red-team: `certs add alice.pem`, then a bundle of bob's, the CA's and a self-signed certificate for alice
+  /// replaced alice's CA-issued certificate silently, "with the file's CA certificates as its chain". Now the
+  /// replacement is named on stderr (file, fingerprint, date), and only bob's line speaks of a chain.
+  @Test func certsAddSaysWhichStoredCertificateItReplaces() throws {
+    let box = try SMIMESandbox()
+    defer { box.remove() }
+    let pki = box.pki
+    let alice = try pki.smime(.alice).certificatePath
+    #expect(try box.run(["certs", "add", alice]).status == 0)
+    let config = box.sandbox.root + "/evil.cnf"
+    var sandbox = box.sandbox
+    try sandbox.write(
+      "[req]\ndistinguished_name = dn\nx509_extensions = ext\nprompt = no\n[dn]\nCN = Evil\n[ext]\n"
+        + "basicConstraints = critical,CA:FALSE\nsubjectAltName = email:alice@example.test\n", to: config)
+    let evil = box.sandbox.root + "/evil.pem"
+    _ = try pki.openssl([
+      "req", "-x509", "-config", config, "-newkey", "rsa:2048", "-nodes", "-keyout",
+      box.sandbox.root + "/evil.key", "-out", evil, "-days", "90",
+    ])
+    let fingerprint =
+      String(
+        decoding: try pki.openssl(["x509", "-noout", "-fingerprint", "-sha256", "-in", alice]), as: UTF8.self
+      ).split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+    let added = try box.run([
+      "certs", "add",
+      try Self.bundle(box, [pki.smime(.bob).certificatePath, pki.smimeCACertificatePath, evil]),
+    ])
+    #expect(added.status == 0, "\(added.stderr)")
+    let stdout = added.stdout.components(separatedBy: "\n").filter { !$0.isEmpty }
+    #expect(stdout.count == 2, "\(added.stdout)")
+    #expect(
+      stdout.first?.hasSuffix(") as bob@example.test.pem, with the file's CA certificates as its chain")
+        == true)
+    #expect(stdout.last?.hasSuffix(") as alice@example.test.pem") == true, "\(added.stdout)")
+    #expect(
+      added.stderr.contains(
+        "sealpost: note: it replaces the certificate alice@example.test.pem (sha256 \(fingerprint)) stored on "
+      ),
+      "\(added.stderr)")
+  }
+
   /// A file with no person's certificate (a CA's and a server's) stores nothing and says why (65).
   @Test func certsAddRefusesAFileWithNoPersonsCertificate() throws {
     let box = try SMIMESandbox()

@@ -133,6 +133,45 @@ import Testing
     #expect(store.list().map(\.id).contains("1700000000-1-1"))
   }
 
+  /// Red-team: a sidecar with a `delivered` list of 200,000 entries cost 8 s of CPU in the composer. At most
+  /// ``DeliveredRecipients/maximumCount`` entries are read (a message has no more recipients); the rest are
+  /// counted, for a note, and not kept.
+  @Test func aDeliveredListIsReadUpToTheRecipientLimit() throws {
+    let entries = (0..<200_000).map { "\"r\($0)@example.org\"" }.joined(separator: ",")
+    let sidecar =
+      #"{"id":"x","to":["b@example.org"],"cc":[],"bcc":[],"subject":"","attachments":[],"saved":1,"#
+      + #""delivered":["b@example.org","# + entries + "]}"
+    let started = ContinuousClock.now
+    let decoded = try JSONDecoder().decode(DraftStore.Draft.self, from: Data(sidecar.utf8))
+    let elapsed = ContinuousClock.now - started
+    #expect(decoded.delivered.count == DeliveredRecipients.maximumCount)
+    #expect(decoded.delivered.first == "b@example.org")
+    #expect(decoded.deliveredIgnored == 200_001 - DeliveredRecipients.maximumCount)
+    print("200,000 delivered entries decoded in \(elapsed)")
+    // Only the message's own recipients are kept, each once; the others are counted.
+    let kept = DeliveredRecipients.kept(decoded.delivered, recipients: ["b@example.org", "c@example.org"])
+    #expect(kept.kept == ["b@example.org"] && kept.dropped == DeliveredRecipients.maximumCount - 1)
+    // A list that is not a list of strings is still an unreadable draft, and `null` reads as nobody.
+    let nothing =
+      #"{"id":"x","to":[],"cc":[],"bcc":[],"subject":"","attachments":[],"saved":1,"delivered":null}"#
+    #expect(try JSONDecoder().decode(DraftStore.Draft.self, from: Data(nothing.utf8)).delivered.isEmpty)
+    let wrong =
+      #"{"id":"x","to":[],"cc":[],"bcc":[],"subject":"","attachments":[],"saved":1,"delivered":[1]}"#
+    #expect(throws: DecodingError.self) {
+      try JSONDecoder().decode(DraftStore.Draft.self, from: Data(wrong.utf8))
+    }
+  }
+
+  /// Planning and review share one rule for who is left out: the message's recipients that the list names,
+  /// compared as mailboxes (domain case, IDN A-label; the local part byte for byte), in the message's order.
+  @Test func whoIsLeftOutIsDecidedByMailbox() {
+    let split = DeliveredRecipients.split(
+      ["a@x.org", "b\u{F6}b@x.org", "c@b\u{FC}cher.example", "d@y.org"],
+      delivered: ["stranger@z.org", "A@x.org", "bo\u{308}b@X.org", "c@XN--BCHER-KVA.example", "d@Y.ORG"])
+    #expect(split.sent == ["a@x.org", "b\u{F6}b@x.org"])
+    #expect(split.leftOut == ["c@b\u{FC}cher.example", "d@y.org"])
+  }
+
   /// The sidecar is the commit point: each save writes the message under the other name, then the sidecar
   /// naming it, then removes the old message file. A message file written by a save that was killed before its
   /// sidecar (left here by hand) is never read with the other version's fields.

@@ -157,6 +157,12 @@ struct Draft: Sendable {
 
   /// The fields as the planning layer takes them: one mailbox per entry, the From only when the person
   /// changed the account's.
+  /// The addresses of To, Cc and Bcc that parse (a field being typed may hold one that does not).
+  var recipientAddresses: [String] {
+    let fields = fields
+    return (fields.to + fields.cc + fields.bcc).compactMap { try? Mailbox(parsing: $0).address }
+  }
+
   var fields: MessageFields {
     var fields = MessageFields()
     let sender = String(from.text.trimmingSpaces)

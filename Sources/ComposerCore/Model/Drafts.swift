@@ -1,3 +1,4 @@
+import MailMessage
 import SMTPProtocol
 import SendPlanning
 
@@ -345,8 +346,18 @@ extension ComposerModel {
     draft.sign = saved.sign
     draft.encrypt = saved.encrypt
     // Who a partly sent message already reached: shown as before a restart, and left out of the next send.
-    draft.delivered = saved.delivered
-    if status == nil { status = Self.partlySent(saved.delivered) }
+    // Only this message's recipients count (red-team: a hand-edited list with strangers hid who was left
+    // out), and what is dropped is said.
+    let (kept, dropped) = DeliveredRecipients.kept(saved.delivered, recipients: draft.recipientAddresses)
+    draft.delivered = kept
+    if status == nil { status = Self.partlySent(kept) }
+    if dropped + saved.deliveredIgnored > 0 {
+      let count = dropped + saved.deliveredIgnored
+      let note =
+        "the draft's list of who already has it named \(count) address\(count == 1 ? "" : "es") that "
+        + "\(count == 1 ? "is" : "are") not a recipient of this message: ignored"
+      status = StatusLine(error: status.map { $0.text + "; " + note } ?? note)
+    }
     let field: Draft.Field =
       switch saved.cursor?.field {
       case "from": .from

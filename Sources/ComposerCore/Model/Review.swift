@@ -11,6 +11,9 @@ struct Review: Sendable {
   /// Label and value rows, in order.
   var channel: [(String, String)] = []
   var envelope: [(String, String)] = []
+  /// The recipients the send leaves out: this message's recipients that already have it (the draft's
+  /// `delivered`, by ``DeliveredRecipients``).
+  var leftOut: [String] = []
   var headers: [(String, String)] = []
   /// Things the person may want to fix; `y` still sends.
   var warnings: [String] = []
@@ -86,7 +89,12 @@ struct Review: Sendable {
     }
     // The composer never sends a complete message, so the checked fields always name a sender.
     if let checked, let sender = checked.sender {
-      let recipients = Mailbox.envelope(checked.to + checked.cc + checked.bcc).map(\.address)
+      // Exactly the RCPT TO lines the send makes: who already has the message is left out by the planning
+      // layer's own rule (red-team: the review listed a recipient the send then left out).
+      let split = DeliveredRecipients.split(
+        Mailbox.envelope(checked.to + checked.cc + checked.bcc).map(\.address), delivered: draft.delivered)
+      let recipients = split.sent
+      leftOut = split.leftOut
       envelope =
         [("MAIL FROM", "<\(sender.address)>")]
         + recipients.map { ("RCPT TO", "<\($0)>") }
@@ -118,13 +126,15 @@ struct Review: Sendable {
     for attachment in draft.attachments where attachment.size == nil {
       blocking.append("\(attachment.path): still being checked")
     }
-    if let sentTo = ComposerModel.deliveredText(draft.delivered) {
-      warnings.append("already sent to \(sentTo): y sends only to the other recipients")
+    // First among the warnings, every name (wrapped, never cut to a line): the recipients of this message
+    // that the send leaves out, not the draft's list.
+    if let sentTo = ComposerModel.deliveredText(leftOut) {
+      warnings.insert("already sent to \(sentTo): y sends only to the other recipients", at: 0)
     }
     if blocking.isEmpty {
       order = SendOrder(
         account: account?.name, fields: fields, attachments: draft.attachmentPaths, overrides: overrides,
-        delivered: draft.delivered)
+        delivered: leftOut)
     }
   }
 

@@ -1,3 +1,4 @@
+import MailMessage
 import MailSender
 import SMTPProtocol
 import SMTPTransport
@@ -345,7 +346,8 @@ extension ComposerModel {
   /// is saved with them at once (the sidecar records them), so a draft continued after a restart leaves them out.
   mutating func copyDelivered(_ recipients: [String]) -> [ComposerEffect] {
     guard session?.isRunning == true else { return [] }
-    for recipient in recipients where !draft.delivered.contains(recipient) {
+    for recipient in recipients where !draft.delivered.contains(where: { Mailbox.sameAddress($0, recipient) })
+    {
       draft.delivered.append(recipient)
     }
     session?.delivered += recipients
