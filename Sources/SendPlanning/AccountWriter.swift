@@ -60,12 +60,7 @@ public enum AccountWriter {
       }
     }
     let text = try adding(account, to: existing, path: path, home: home, searchPath: searchPath)
-    do throws(AtomicFile.Failure) {
-      try AtomicFile.write(Array(text.utf8), to: path)
-    } catch {
-      throw PlanningError(
-        .configuration, PlanningText(stringLiteral: UntrustedText(error.description).escaped))
-    }
+    try AtomicFile.writeSettings(text, to: path)
     return path
   }
 

@@ -1,4 +1,5 @@
 import MailMessage
+import SMTPProtocol
 
 #if canImport(Glibc)
   import Glibc
@@ -16,6 +17,17 @@ public enum AtomicFile {
   /// Writes `bytes` to `path` atomically with mode 0600 (parent directories made 0700 as needed).
   public static func write(_ bytes: [UInt8], to path: String) throws(Failure) {
     try write(to: path) { descriptor in fill(descriptor, with: bytes) }
+  }
+
+  /// Writes the text of one of the person's settings files (the config file, the pin file) atomically; a failure
+  /// is a configuration error naming the path and the system's reason.
+  static func writeSettings(_ text: String, to path: String) throws(PlanningError) {
+    do throws(Failure) {
+      try write(Array(text.utf8), to: path)
+    } catch {
+      throw PlanningError(
+        .configuration, PlanningText(stringLiteral: UntrustedText(error.description).escaped))
+    }
   }
 
   /// Writes one pass over `source` (as written for `offer`) to `path` atomically, a piece at a time, never the

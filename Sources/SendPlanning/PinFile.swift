@@ -188,12 +188,7 @@ public struct PinFile: Sendable {
   ) throws(PlanningError) -> String {
     let current = try load(path: path)
     let text = try current.recording(host: host, port: port, pin: pin, comment: comment)
-    do throws(AtomicFile.Failure) {
-      try AtomicFile.write(Array(text.utf8), to: path)
-    } catch {
-      throw PlanningError(
-        .configuration, PlanningText(stringLiteral: UntrustedText(error.description).escaped))
-    }
+    try AtomicFile.writeSettings(text, to: path)
     return path
   }
 }
