@@ -15,15 +15,15 @@ public struct ComposedMessage: Sendable {
   /// Fields from `--header`, written after `Message-ID` in the given order.
   public var extraHeaders: [HeaderField]
   public var date: Date
-  /// The zone the `Date` field is written in; the local zone unless a test fixes it.
-  public var timeZone: TimeZone
+  /// The zone the `Date` field is written in; nil (the default) is the local zone.
+  public var timeZone: TimeZone?
   /// The id without angle brackets, e.g. `3f2a…@example.org` (see ``makeMessageID(domain:)``).
   public var messageID: String
 
   public init(
     from: Mailbox, to: [Mailbox], cc: [Mailbox] = [], bcc: [Mailbox] = [], subject: String? = nil,
     body: [UInt8] = [], extraHeaders: [HeaderField] = [], date: Date, messageID: String,
-    timeZone: TimeZone = .current
+    timeZone: TimeZone? = nil
   ) {
     self.from = from
     self.to = to
@@ -59,7 +59,7 @@ public struct ComposedMessage: Sendable {
   }
 
   /// RFC 5322 §3.3 date-time with a numeric zone, e.g. `Sun, 29 Nov 2026 01:02:03 +0000`.
-  public static func rfc5322Date(_ date: Date, timeZone: TimeZone = .current) -> String {
+  public static func rfc5322Date(_ date: Date, timeZone: TimeZone? = nil) -> String {
     MessageDate.format(date, timeZone: timeZone)
   }
 

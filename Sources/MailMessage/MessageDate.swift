@@ -1,12 +1,17 @@
 import FoundationEssentials
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// RFC 5322 §3.3 date-time, computed from the civil calendar directly so it does not depend on a locale.
 public enum MessageDate {
   static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday.
   static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-  static func format(_ date: Date, timeZone: TimeZone) -> String {
-    let offset = timeZone.secondsFromGMT(for: date)
+  /// `timeZone` nil: the local zone, as the C library has it (`TZ`, else /etc/localtime).
+  static func format(_ date: Date, timeZone: TimeZone?) -> String {
+    let offset = timeZone?.secondsFromGMT(for: date) ?? localOffset(at: date)
     let local = Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(offset)
     let days = floorDivide(local, 86_400)
     let secondOfDay = Int(local - days * 86_400)
@@ -16,6 +21,17 @@ public enum MessageDate {
     return "\(weekday), \(pad(day, 2)) \(months[month - 1]) \(pad(Int(year), 4)) "
       + "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)) "
       + (offset < 0 ? "-" : "+") + pad(offsetMinutes / 60, 2) + pad(offsetMinutes % 60, 2)
+  }
+
+  /// Seconds east of UTC of the local zone at `date`, from `localtime_r`: the C library reads the zone once,
+  /// where Foundation's `TimeZone.current` parsed it again with its own reader at a million instructions per
+  /// process (issue 14). A POSIX `TZ` string such as `<+0530>-5:30` works too.
+  static func localOffset(at date: Date) -> Int {
+    var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+    var parts = tm()
+    tzset()
+    guard localtime_r(&seconds, &parts) != nil else { return 0 }
+    return Int(parts.tm_gmtoff)
   }
 
   private static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {

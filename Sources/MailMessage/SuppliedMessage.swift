@@ -111,7 +111,7 @@ public struct SuppliedMessage: Sendable {
 
   /// The bytes to send (before dot-stuffing): CRLF line endings, no Bcc fields, and `Date`/`Message-ID`
   /// added at the end of the header block when the message has none. `messageID` is without angle brackets.
-  public func prepared(date: Date, messageID: String, timeZone: TimeZone = .current) throws(MessageError)
+  public func prepared(date: Date, messageID: String, timeZone: TimeZone? = nil) throws(MessageError)
     -> [UInt8]
   {
     var removed = Set<Int>()

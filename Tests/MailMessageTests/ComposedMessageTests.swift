@@ -1,5 +1,6 @@
 import Foundation
 import MailMessage
+import PropertyTesting
 import Testing
 
 /// Golden messages written by hand from RFC 5322, RFC 2045 and RFC 2047, not recorded from the code.
@@ -283,6 +284,18 @@ enum ComposedGoldens {
   func formatsDateInANamedZone(seconds: Double, expected: String) throws {
     let zone = try #require(TimeZone(identifier: "America/New_York"))
     #expect(ComposedMessage.rfc5322Date(Date(timeIntervalSince1970: seconds), timeZone: zone) == expected)
+  }
+
+  /// No zone given: the local zone from the C library, which must agree with Foundation's reading of the same
+  /// zone over a century of dates (summer time included where this machine's zone has it).
+  @Test func withoutAZoneTheDateIsLocalAsFoundationHasIt() throws {
+    var generator = SplitMix64(seed: 14)
+    for _ in 0..<200 {
+      let date = Date(timeIntervalSince1970: Double(Int64.random(in: 0...4_102_444_800, using: &generator)))
+      #expect(
+        ComposedMessage.rfc5322Date(date) == ComposedMessage.rfc5322Date(date, timeZone: TimeZone.current),
+        "\(date)")
+    }
   }
 
   @Test func makesRandomMessageIDs() throws {
