@@ -47,7 +47,7 @@ struct AccountsCommand: ParsableCommand {
           CLIPlanning.failure(PlanningError(.configuration, "no config file: \(catalog.searchedText)")))
       }
       for line in Self.render(loaded, skipped: catalog.skipped) { Output.transcript(line) }
-      Output.transcript(Self.pinLine(environment: ProcessInfo.processInfo.environment))
+      Output.transcript(Self.pinLine(environment: Environment.variables))
     }
 
     /// DESIGN §6: `accounts` shows the pin file — where it is and how many pins it holds, or why it cannot be

@@ -52,7 +52,7 @@ enum CLIPlanning {
   /// where they matter, by `accounts` and `accounts check` (`showNotes`), not on every send (issue 11).
   static func catalog(explicit: String?, showNotes: Bool = false) throws(SendFailure) -> AccountCatalog {
     let catalog = try run { () throws(PlanningError) in
-      try AccountCatalog.load(explicit: explicit, environment: ProcessInfo.processInfo.environment)
+      try AccountCatalog.load(explicit: explicit, environment: Environment.variables)
     }
     if showNotes {
       for note in catalog.notes { Output.verdict("note: \(note)") }
@@ -99,7 +99,7 @@ enum CLIPlanning {
   ) throws(SendFailure) -> ChannelPlan {
     try run { () throws(PlanningError) in
       try ChannelPlan.checked(
-        overrides: overrides, account: account, environment: ProcessInfo.processInfo.environment, check: check
+        overrides: overrides, account: account, environment: Environment.variables, check: check
       )
     }
   }
@@ -108,6 +108,6 @@ enum CLIPlanning {
   static func secrets(passwordCommand: String?) -> SecretResolver {
     SecretResolver(
       passwordCommand: passwordCommand, environmentPassword: Environment.password,
-      environment: ProcessInfo.processInfo.environment, prompt: TerminalPrompt(), naming: flag)
+      environment: Environment.variables, prompt: TerminalPrompt(), naming: flag)
   }
 }

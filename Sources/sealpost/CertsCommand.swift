@@ -24,7 +24,7 @@ struct CertsCommand: ParsableCommand {
 
   static func store() throws(SendFailure) -> CertificateStore {
     try CLIPlanning.run { () throws(PlanningError) in
-      try CertificateStore.standard(environment: ProcessInfo.processInfo.environment)
+      try CertificateStore.standard(environment: Environment.variables)
     }
   }
 

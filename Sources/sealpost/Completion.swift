@@ -22,7 +22,7 @@ enum Completion {
       if word == "--config", index + 1 < words.count { explicit = words[index + 1] }
       if word.hasPrefix("--config=") { explicit = String(word.dropFirst("--config=".count)) }
     }
-    let environment = ProcessInfo.processInfo.environment
+    let environment = Environment.variables
     guard let catalog = try? AccountCatalog.load(explicit: explicit, environment: environment) else {
       return []
     }

@@ -43,7 +43,7 @@ struct ComposeCommand: ParsableCommand {
           "the composer needs a terminal: standard input and output must be one (to send from a script, use "
             + "sealpost send)"))
     }
-    let variables = ProcessInfo.processInfo.environment
+    let variables = Environment.variables
     // Before the screen opens: the accounts (for --account and its theme) and the theme, so that their errors
     // are plain lines on stderr with file:line.
     let catalog: AccountCatalog

@@ -28,7 +28,7 @@ struct OutboxCommand: ParsableCommand {
 
   static func open() throws(SendFailure) -> Outbox {
     do throws(OutboxError) {
-      return try Outbox.standard(environment: ProcessInfo.processInfo.environment)
+      return try Outbox.standard(environment: Environment.variables)
     } catch {
       throw SendFailure(.configuration, error.message)
     }

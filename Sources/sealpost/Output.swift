@@ -331,7 +331,7 @@ enum Input {
 
   /// Copies `head` and the rest of standard input into an unlinked temporary file; returns its descriptor.
   static func spool(_ head: [UInt8], what: String = "message", limit: Int) throws(SendFailure) -> Int32 {
-    let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    let directory = Environment.variables["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
     let shownDirectory = UntrustedText(directory).escaped
     func failed(_ what: String, _ code: Int32) -> SendFailure {
       SendFailure(

@@ -99,7 +99,7 @@ struct ProbeCommand: ParsableCommand {
       request.otherPorts = try CLIPlanning.run { () throws(PlanningError) in
         try plan.probePorts(
           ProbeRequest.standardOtherPorts(besides: plan.port), overrides: overrides,
-          environment: ProcessInfo.processInfo.environment)
+          environment: Environment.variables)
       }
     }
     return request

@@ -26,7 +26,7 @@ extension SendCommand {
       given.append((address, certificate))
     }
     let request = ProtectionRequest(sign: signs, encrypt: encrypt, givenCertificates: given)
-    let environment = ProcessInfo.processInfo.environment
+    let environment = Environment.variables
     return try CLIPlanning.run { () throws(PlanningError) in
       try MessageProtectionPlan.protect(
         message, request: request, account: account, environment: environment
