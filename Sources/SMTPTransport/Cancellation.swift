@@ -53,6 +53,15 @@ public enum Signals {
   }
 }
 
+/// Process-wide memory set-up.
+public enum ProcessMemory {
+  /// One malloc arena for every thread (see `sealpost_single_malloc_arena` in the C shim). Call it before the
+  /// first thread starts.
+  public static func useOneArena() {
+    sealpost_single_malloc_arena()
+  }
+}
+
 /// A counter descriptor (eventfd: non-blocking, close-on-exec) that a thread signals and another polls: how a
 /// session wakes a poll(2) loop, and how a manual clock wakes a waiting session.
 public enum EventDescriptor {

@@ -28,6 +28,8 @@ struct Sealpost: ParsableCommand {
   static let version = "0.6.0"
 
   static func main() {
+    // Issue 14: the session's threads share the main thread's malloc arena.
+    ProcessMemory.useOneArena()
     // Before anything opens a file: a closed stdin, stdout or stderr must not be handed out again.
     Output.protectStandardDescriptors()
     // DESIGN §3.5: no child process ever sees the password variable; read it once, then drop it.
