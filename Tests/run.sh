@@ -35,8 +35,8 @@ swift build --build-tests 2>&1 | tail -n 3
 # build the README installs, as users get it, instead of .build/debug/sealpost; a debug build spends over half of
 # each run in swift-argument-parser's debug-only self-check. SEALPOST_BINARY=path names a binary built already.
 if [ -z "${SEALPOST_BINARY:-}" ] && [ "${SEALPOST_TEST_RELEASE:-0}" = 1 ]; then
-  echo "== swift build -c release --static-swift-stdlib"
-  swift build -c release --static-swift-stdlib --product sealpost 2>&1 | tail -n 3
+  echo "== swift build -c release --static-swift-stdlib --disable-local-rpath"
+  swift build -c release --static-swift-stdlib --disable-local-rpath --product sealpost 2>&1 | tail -n 3
   SEALPOST_BINARY=$PWD/.build/release/sealpost
 fi
 if [ -n "${SEALPOST_BINARY:-}" ]; then

@@ -5,7 +5,7 @@
 # second, CPU time (user + system) and peak RSS of each, the median of RUNS runs. A script for a human, not part
 # of CI; it needs python3, openssl and /usr/bin/time (Debian: apt-get install -y python3 openssl time).
 #
-#   swift build -c release --static-swift-stdlib --product sealpost
+#   swift build -c release --static-swift-stdlib --disable-local-rpath --product sealpost
 #   bash Tests/bench/batch.sh [MODE…]      # modes: bdat (server offers CHUNKING) and data; default both
 #
 # N=5000 messages (default), RUNS=3 runs per tool and mode, SEALPOST=path (default .build/release/sealpost).

@@ -5,7 +5,7 @@
 # `replacingOccurrences(of:with:)` anywhere in the product links them all again. This looks at the symbols of
 # the binary (seconds) and fails naming what it found; the linker map says which call brought it in:
 #
-#   swift build -c release --static-swift-stdlib --product sealpost -Xlinker -Map=/tmp/map.txt
+#   swift build -c release --static-swift-stdlib --disable-local-rpath --product sealpost -Xlinker -Map=/tmp/map.txt
 #   bash Tests/bench/check-lean-binary.sh [BINARY]        (default .build/release/sealpost)
 #   grep -n -A1 'libFoundation\.a(\|libCoreFoundation\.a(\|lib_FoundationICU\.a(' /tmp/map.txt | head
 #
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 binary=${1:-.build/release/sealpost}
-[[ -f $binary ]] || { echo "no binary at $binary: build it first (swift build -c release --static-swift-stdlib --product sealpost)" >&2; exit 2; }
+[[ -f $binary ]] || { echo "no binary at $binary: build it first (swift build -c release --static-swift-stdlib --disable-local-rpath --product sealpost)" >&2; exit 2; }
 symbols=$(mktemp)
 trap 'rm -f "$symbols"' EXIT
 nm --defined-only "$binary" 2>/dev/null | awk '{ print $3 }' > "$symbols" || true
@@ -40,5 +40,14 @@ check "classic Foundation" '^\$s10Foundation'
 check "FoundationInternationalization" '^\$s30FoundationInternationalization'
 check "CoreFoundation" '^(CF|_CF|__CF[^U]|__CFU[^n])[A-Za-z]'
 check "ICU" 'icudt[0-9]+_dat|icu_[0-9]+|^swift_u[a-z]+_'
+# No run path: SwiftPM names the binary's own folder ($ORIGIN) unless built with --disable-local-rpath, and the
+# loader then looks there first for libssl.so.3, libcrypto.so.3 and the rest — a library someone puts next to
+# the binary would be loaded into every send. A static build needs nothing from that folder.
+if readelf -d "$binary" | grep -qE '\((RUNPATH|RPATH)\)'; then
+  failed=1
+  echo "FAIL run path: $(readelf -d "$binary" | grep -E '\((RUNPATH|RPATH)\)' | sed 's/.*: //') (build with --disable-local-rpath)"
+else
+  echo "ok   run path: none"
+fi
 echo "$binary: $(stat -c %s "$binary") bytes"
 exit $failed

@@ -4,7 +4,7 @@
 # sides of each pair alike. A script for a human, not part of CI. As root on Debian:
 #
 #   apt-get install -y msmtp curl valgrind       # the other clients and callgrind
-#   swift build -c release --static-swift-stdlib
+#   swift build -c release --static-swift-stdlib --disable-local-rpath
 #   bash Tests/bench/startup-send.sh [N]         # N runs of each command (default 15)
 #
 # It starts the private Postfix of Tests/postfix/lib.sh (loopback, its own CA) and measures:

@@ -10,11 +10,11 @@
 # By hand, as root on Debian (Postfix starts as root), with valgrind:
 #
 #   apt-get install -y valgrind
-#   swift build -c release --static-swift-stdlib --product sealpost
+#   swift build -c release --static-swift-stdlib --disable-local-rpath --product sealpost
 #   bash Tests/bench/symbol-order.sh [BINARY]          (default .build/release/sealpost)
 #
 # then link again in the new order: SwiftPM does not know the link reads the file, so remove the binary first
-# (rm .build/release/sealpost; swift build -c release --static-swift-stdlib --product sealpost).
+# (rm .build/release/sealpost; swift build -c release --static-swift-stdlib --disable-local-rpath --product sealpost).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
