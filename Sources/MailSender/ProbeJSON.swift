@@ -213,8 +213,13 @@ struct ProbeDocument: Encodable {
     var tls: Bool?
     var trusted: Bool
     var detail: String
+    /// The pins recorded for this port's HOST:PORT that it was judged with (each port has its own, DESIGN §6).
+    var recordedPins: RecordedPins?
 
-    enum CodingKeys: String, CodingKey { case port, mode, open, tls, trusted, detail }
+    enum CodingKeys: String, CodingKey {
+      case port, mode, open, tls, trusted, detail
+      case recordedPins = "recorded_pins"
+    }
 
     func encode(to encoder: any Encoder) throws {
       var container = encoder.container(keyedBy: CodingKeys.self)
@@ -224,6 +229,7 @@ struct ProbeDocument: Encodable {
       try container.encode(tls, forKey: .tls)
       try container.encode(trusted, forKey: .trusted)
       try container.encode(detail, forKey: .detail)
+      try container.encode(recordedPins, forKey: .recordedPins)
     }
   }
 
@@ -257,8 +263,8 @@ struct ProbeDocument: Encodable {
 
   /// The schema's version (`schema_version`): 2 added `plaintext_mail` and `ports` (issue 15), 3 the result
   /// `invalid_reply` of `plaintext_mail` (a reply MAIL cannot have, such as 354), 4 `recorded_pins` (the pins
-  /// of the pin file the probe trusted, and that file).
-  static let schemaVersion = 4
+  /// of the pin file the probe trusted, and that file), 5 the same for each port of `ports`.
+  static let schemaVersion = 5
 
   enum CodingKeys: String, CodingKey {
     case server, peer, trustworthy, verdict, warnings, tls, handshake, capabilities, versions, ports,
@@ -325,17 +331,14 @@ struct ProbeDocument: Encodable {
     ports =
       request.otherPorts.isEmpty
       ? nil
-      : report.ports.map {
-        Port(
-          port: $0.port, mode: $0.security.rawValue, open: $0.isOpen, tls: $0.speaksTLS,
-          trusted: $0.isTrusted,
-          detail: $0.detail)
+      : report.ports.map { result in
+        let planned = request.otherPorts.first { $0.port == result.port && $0.security == result.security }
+        return Port(
+          port: result.port, mode: result.security.rawValue, open: result.isOpen, tls: result.speaksTLS,
+          trusted: result.isTrusted, detail: result.detail,
+          recordedPins: planned.flatMap { Self.recordedPins(file: $0.recordedPinFile, trust: $0.trust) })
       }
-    recordedPins = request.recordedPinFile.map { file in
-      var pins: [String] = []
-      if case .pins(let trusted) = request.trust { pins = trusted.map(TranscriptText.pinText) }
-      return RecordedPins(file: UntrustedText(file).escaped, pins: pins)
-    }
+    recordedPins = Self.recordedPins(file: request.recordedPinFile, trust: request.trust)
     handshake = report.transcript.compactMap(Self.step)
     transcript = report.transcript.flatMap { $0.transcriptLines(now: now) }.map {
       Line(t: Self.rounded($0.time), kind: $0.kind.rawValue, tls: $0.insideTLS, line: $0.line)
@@ -343,6 +346,15 @@ struct ProbeDocument: Encodable {
   }
 
   static func rounded(_ time: Double) -> Double { (time * 1000).rounded() / 1000 }
+
+  /// The pins of `trust` and their file when they came from the pin file; nil otherwise.
+  static func recordedPins(file: String?, trust: TLSTrust) -> RecordedPins? {
+    file.map { file in
+      var pins: [String] = []
+      if case .pins(let trusted) = trust { pins = trusted.map(TranscriptText.pinText) }
+      return RecordedPins(file: UntrustedText(file).escaped, pins: pins)
+    }
+  }
 
   /// One step of the handshake trace, or nil for events that are not TLS records.
   static func step(_ event: SendEvent) -> Step? {

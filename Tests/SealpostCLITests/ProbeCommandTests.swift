@@ -358,7 +358,22 @@ import Testing
         $0["ports"] = [
           [
             "port": 465, "mode": "implicit", "open": true, "tls": true, "trusted": true, "detail": "x",
-            "extra": 1,
+            "recorded_pins": NSNull(), "extra": 1,
+          ]
+        ]
+      },
+      // Version 5: each port's own recorded pins.
+      try broken { $0["schema_version"] = 4 },
+      try broken {
+        $0["ports"] = [
+          ["port": 465, "mode": "implicit", "open": true, "tls": true, "trusted": true, "detail": "x"]
+        ]
+      },
+      try broken {
+        $0["ports"] = [
+          [
+            "port": 465, "mode": "implicit", "open": true, "tls": true, "trusted": true, "detail": "x",
+            "recorded_pins": ["file": "/p", "pins": ["sha256/short="]],
           ]
         ]
       },
@@ -400,7 +415,7 @@ import Testing
       let probe = try CLIRunner.run(try Self.arguments(port: server.port, mode: "starttls", json: true))
       #expect(try ProbeSchema.validate(probe.stdout) == 0)
       let document = try ProbeJSONDocument.parse(probe.stdout)
-      #expect(document["schema_version"] as? Int == 4)
+      #expect(document["schema_version"] as? Int == 5)
       let check = try #require(document["plaintext_mail"] as? [String: Any])
       #expect(check["result"] as? String == result)
       #expect((check["reply"] as? [String: Any])?["code"] as? Int == code)

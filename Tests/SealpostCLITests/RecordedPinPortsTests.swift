@@ -60,6 +60,10 @@ import Testing
     #expect(borrowed.json.status == 0, "\(borrowed.json.stderr)")
     #expect(borrowed.port465["trusted"] as? Bool == false, "\(borrowed.port465)")
     #expect(borrowed.port465["tls"] as? Bool == true, "\(borrowed.port465)")
+    // The JSON names the pins 465 was judged with: its own recorded one, and the file (schema 5).
+    let recorded465 = try #require(borrowed.port465["recorded_pins"] as? [String: Any], "\(borrowed.port465)")
+    #expect(recorded465["pins"] as? [String] == [pinB], "\(recorded465)")
+    #expect((recorded465["file"] as? String)?.hasSuffix("/sealpost/pins") == true, "\(recorded465)")
 
     // 465 serves its own recorded key: trusted, and the line says where the pin was recorded.
     let own = try Self.probePorts(submission: keyA, implicit: keyB, pins: pins)
@@ -74,9 +78,11 @@ import Testing
       submission: keyA, implicit: keyA, pins: pins, arguments: ["--pin", pinA])
     #expect(flagged.text.status == 0, "\(flagged.text.stderr)")
     #expect(flagged.port465["trusted"] as? Bool == true, "\(flagged.port465)")
+    #expect(flagged.port465["recorded_pins"] is NSNull, "the flag's pin, not the file's: \(flagged.port465)")
     // No recorded pin for 465: the CA check, which a self-signed key fails.
     let unrecorded = try Self.probePorts(submission: keyA, implicit: keyA, pins: "[::1]:587 \(pinA)\n")
     #expect(unrecorded.text.status == 0, "\(unrecorded.text.stderr)")
     #expect(unrecorded.port465["trusted"] as? Bool == false, "\(unrecorded.port465)")
+    #expect(unrecorded.port465["recorded_pins"] is NSNull, "\(unrecorded.port465)")
   }
 }

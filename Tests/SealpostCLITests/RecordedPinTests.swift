@@ -126,7 +126,7 @@ import Testing
     #expect(json.status == 0, "\(json.stderr)")
     #expect(try ProbeSchema.validate(json.stdout) == 0)
     let document = try ProbeJSONDocument.parse(json.stdout)
-    #expect(document["schema_version"] as? Int == 4)
+    #expect(document["schema_version"] as? Int == 5)
     let recorded = try #require(document["recorded_pins"] as? [String: Any])
     #expect(recorded["file"] as? String == setup.pins)
     #expect(recorded["pins"] as? [String] == [setup.serverPin])
