@@ -15,7 +15,7 @@ import Synchronization
 enum TLSContextCache {
   /// Where a context's trust anchors come from.
   enum Anchors: Hashable {
-    /// OpenSSL's default verify paths (the system store), also loaded under pins so the chain can be shown.
+    /// The system store (``SystemTrustStore``), also loaded under pins so the chain can be shown.
     case system
     /// The PEM certificates of a CA file or an account's `tls_trust_file`; they replace the system store.
     case pem([UInt8])
@@ -145,7 +145,7 @@ enum TLSContextCache {
 
     switch anchors {
     case .system:
-      guard SSL_CTX_set_default_verify_paths(context) == 1 else {
+      guard SystemTrustStore.load(into: context) else {
         throw .context("cannot load the system CA store")
       }
     case .pem(let pem):

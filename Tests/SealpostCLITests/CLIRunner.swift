@@ -37,9 +37,11 @@ enum CLIRunner {
 
   /// Runs the binary with `environment` added. `HOME` defaults to an empty folder of this run and
   /// `XDG_CONFIG_HOME` is dropped, so no real config file is read. `detached` runs it in a new session
-  /// (`setsid`), without a controlling terminal, so a password prompt cannot open `/dev/tty`.
+  /// (`setsid`), without a controlling terminal, so a password prompt cannot open `/dev/tty`. `launcher` is a
+  /// command the binary runs under (`strace -o FILE …`), its path and arguments before the binary's.
   static func run(
     _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:], detached: Bool = false,
+    launcher: [String] = [],
     whileRunning: ((_ process: Process, _ stdoutPath: String) -> Void)? = nil
   ) throws -> Result {
     let directory = NSTemporaryDirectory() + "sealpost-cli-\(UUID().uuidString)"
@@ -51,13 +53,9 @@ enum CLIRunner {
     _ = FileManager.default.createFile(atPath: errPath, contents: nil)
 
     let process = Process()
-    if detached {
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-      process.arguments = ["-w", binary.path] + arguments
-    } else {
-      process.executableURL = binary
-      process.arguments = arguments
-    }
+    let command = (detached ? ["/usr/bin/setsid", "-w"] : []) + launcher + [binary.path] + arguments
+    process.executableURL = URL(fileURLWithPath: command[0])
+    process.arguments = Array(command.dropFirst())
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "SEALPOST_PASSWORD")
     env.removeValue(forKey: "XDG_CONFIG_HOME")
