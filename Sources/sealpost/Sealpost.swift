@@ -41,7 +41,9 @@ struct Sealpost: ParsableCommand {
     let invokedAsSendmail = CommandLine.arguments.first?.split(separator: "/").last == "sendmail"
     if invokedAsSendmail { arguments.insert("sendmail", at: 0) }
     Output.jsonLinesTranscript = Output.wantsJSONLines(arguments)
-    if let refusal = ArgumentLimits.refusal(arguments) ?? ArgumentHints.refusal(arguments) {
+    // arguments[i] is the command line's argument i + 1, or i when "sendmail" stands for the program's name.
+    let offset = invokedAsSendmail ? 0 : 1
+    if let refusal = ArgumentLimits.refusal(arguments) ?? ArgumentHints.refusal(arguments, offset: offset) {
       Output.outcomeRecord(refusal, verdict: refusal.description)
       Output.verdict(refusal.description)
       Output.exit(refusal.exitCode)
@@ -51,7 +53,7 @@ struct Sealpost: ParsableCommand {
       try command.run()
       Output.exit(0)
     } catch {
-      Output.exit(report(error))
+      Output.exit(report(error, arguments: arguments, offset: offset))
     }
   }
 
@@ -82,9 +84,10 @@ struct Sealpost: ParsableCommand {
   /// ArgumentParser's own message for `error` (help, version, a bad flag or value), printed as
   /// `exit(withError:)` would but escaped: it quotes the bad value, which must not reach the terminal raw
   /// (issue 7: `--port $'\e]0;TITLE\a'` set the terminal's title). Newlines of the help text stay.
-  static func report(_ error: any Error) -> Int32 {
+  static func report(_ error: any Error, arguments: [String] = [], offset: Int = 1) -> Int32 {
     let code = exitCode(for: error)
-    let message = fullMessage(for: error)
+    // A value that may be a password (`--password-command`'s) is never quoted back.
+    let message = SecretArguments.masked(fullMessage(for: error), arguments: arguments, offset: offset)
     // An ExitCode thrown by a command has said everything already (its outcome record included).
     if !code.isSuccess, !(error is ExitCode) {
       var firstLine = message.split(separator: "\n").first.map(String.init) ?? "usage error"

@@ -1,0 +1,150 @@
+import Foundation
+import MailSenderTesting
+import Testing
+
+/// Runs the built binary with arguments given as bytes: Foundation's `Process` takes Strings, which cannot hold
+/// bytes that are not UTF-8, so each argument is written for `/bin/sh` as `"$(printf '\ooo…')"`, octal escapes
+/// of every byte. `program` is the binary's path, or a link to it (named `sendmail`).
+enum RawArgumentRunner {
+  static func run(
+    _ arguments: [[UInt8]], program: String = CLIRunner.binary.path, stdin: String? = nil,
+    environment: [String: String] = [:]
+  ) throws -> CLIRunner.Result {
+    let words = arguments.map { bytes in
+      let escapes = bytes.map { byte in
+        let digits = String(byte, radix: 8)
+        return "\\" + String(repeating: "0", count: 3 - digits.count) + digits
+      }
+      return "\"$(printf '\(escapes.joined())')\""
+    }
+    var environment = environment
+    environment["SEALPOST"] = program
+    return try ShellRunner.run(
+      [], redirections: words.joined(separator: " "), stdin: stdin, environment: environment)
+  }
+
+  static func run(
+    _ arguments: [String], program: String = CLIRunner.binary.path, stdin: String? = nil
+  ) throws -> CLIRunner.Result {
+    try run(arguments.map { Array($0.utf8) }, program: program, stdin: stdin)
+  }
+
+  /// A folder holding `sendmail`, a link to the binary: run under that name it is `sealpost sendmail`.
+  static func sendmailLink() throws -> TemporaryDirectory {
+    let directory = try TemporaryDirectory(prefix: "sealpost-sendmail-link")
+    try FileManager.default.createSymbolicLink(
+      atPath: directory.file("sendmail"), withDestinationPath: CLIRunner.binary.path)
+    return directory
+  }
+}
+
+/// Hostile local input at the command line, round two (DESIGN §3.5, §4): a password typed after a flag Sealpost
+/// does not have is never quoted back, an argument that is not UTF-8 is refused as its bytes instead of being
+/// repaired, sendmail mode reads sendmail's flags only, and every message escapes a control the same way.
+@Suite(.serialized) struct HostileArgumentTests {
+  static let secret = "hunter2"
+
+  /// Exit 64, one line on stderr, nothing on stdout, and the secret nowhere.
+  static func expectRefusedUnquoted(
+    _ result: CLIRunner.Result, containing text: String, sourceLocation: SourceLocation = #_sourceLocation
+  ) {
+    #expect(result.status == 64, "\(result.stderr)", sourceLocation: sourceLocation)
+    HostileLocalInputTests.expectOneCleanLine(result, containing: text, sourceLocation: sourceLocation)
+    #expect(result.stdout.isEmpty, "\(result.stdout)", sourceLocation: sourceLocation)
+    #expect(
+      !result.stderr.contains(secret) && !result.stdout.contains(secret), "\(result.stderr)",
+      sourceLocation: sourceLocation)
+  }
+
+  // MARK: 1. A password after a flag Sealpost does not have
+
+  /// Each way a person gives a password on the command line by habit: the flag is named with its position, and
+  /// what may be the password is said to be withheld, never shown.
+  @Test(arguments: [
+    // After `--` the parser quoted both words: "2 unexpected arguments: '--password', 'hunter2'".
+    (
+      ["send", "--to", "a@b.c", "--", "--password", "hunter2"],
+      "there is no --password (argument 5, after --); argument 6, after it, is not shown: "
+    ),
+    (
+      ["send", "--to", "a@b.c", "--pass=hunter2"],
+      "there is no --pass (argument 4); what follows its '=' is not shown: "
+    ),
+    (
+      ["send", "--to", "a@b.c", "--passwd", "hunter2"],
+      "there is no --passwd (argument 4); argument 5, after it"
+    ),
+    (["send", "--to", "a@b.c", "--pw", "hunter2"], "there is no --pw (argument 4); argument 5, after it"),
+    (["send", "--to", "a@b.c", "-p", "hunter2"], "there is no -p (argument 4); argument 5, after it"),
+    // The parser read this one as -p -h -u…: it printed the help and exited 0.
+    (
+      ["send", "--to", "a@b.c", "-phunter2"], "there is no -p (argument 4); what follows -p in that argument"
+    ),
+    (
+      ["send", "--auth-password", "hunter2"], "there is no --auth-password (argument 2); argument 3, after it"
+    ),
+    (["send", "-ap", "hunter2"], "there is no -ap (argument 2); argument 3, after it"),
+    (
+      ["probe", "localhost", "--passphrase=hunter2"],
+      "there is no --passphrase (argument 3); what follows its '='"
+    ),
+    (
+      ["send", "--to", "a@b.c", "--", "x", "--passwordeval=echo hunter2"],
+      "there is no --passwordeval (argument 6, after --); what follows its '='"
+    ),
+  ])
+  func aSecretLookingFlagIsNamedAndItsValueIsNotShown(arguments: [String], text: String) throws {
+    let result = try CLIRunner.run(arguments)
+    Self.expectRefusedUnquoted(result, containing: text)
+    #expect(result.stderr.contains("give --password-command CMD"), "\(result.stderr)")
+  }
+
+  /// Sendmail's own parser quoted the whole option ("sendmail: --pass=hunter2 is not an option"); and sendmail
+  /// mode has no --password-command, so the hint names the account's passwordeval.
+  @Test(arguments: [
+    (
+      ["sendmail", "--pass=hunter2", "b@example.org"], "there is no --pass (argument 2); what follows its '='"
+    ),
+    (
+      ["sendmail", "-phunter2", "b@example.org"],
+      "there is no -p (argument 2); what follows -p in that argument"
+    ),
+  ])
+  func sendmailModeNamesTheFlagWithoutItsValue(arguments: [String], text: String) throws {
+    let result = try CLIRunner.run(arguments, stdin: Array("Subject: x\n\nhi\n".utf8))
+    Self.expectRefusedUnquoted(result, containing: text)
+    #expect(result.stderr.contains("give the account a passwordeval command"), "\(result.stderr)")
+  }
+
+  /// Run as `sendmail`, positions count from the program's name as the caller wrote them.
+  @Test func sendmailByItsLinkCountsItsOwnArguments() throws {
+    let link = try RawArgumentRunner.sendmailLink()
+    defer { link.remove() }
+    let result = try RawArgumentRunner.run(
+      ["-t", "--passwd", "hunter2"], program: link.file("sendmail"), stdin: "Subject: x\n\nhi\n")
+    Self.expectRefusedUnquoted(result, containing: "there is no --passwd (argument 2); argument 3, after it")
+  }
+
+  /// `--password-command` is Sealpost's own flag, but its value may hold the password (`echo hunter2`): given
+  /// without quotes, the parser called its second word unexpected and quoted it. Now it says where it was.
+  @Test func aPasswordCommandWithoutQuotesIsNotQuotedBack() throws {
+    let result = try CLIRunner.run(["send", "--to", "a@b.c", "--password-command", "echo", "hunter2"])
+    #expect(result.status == 64)
+    #expect(
+      result.stderr.hasPrefix("Error: Unexpected argument <argument 6, not shown>\n"), "\(result.stderr)")
+    #expect(!result.stderr.contains(Self.secret) && !result.stdout.contains(Self.secret))
+  }
+
+  /// The same with `--transcript jsonl`: the outcome record carries the parser's line, masked too.
+  @Test func theOutcomeRecordDoesNotQuoteItEither() throws {
+    let result = try CLIRunner.run([
+      "send", "--transcript", "jsonl", "--to", "a@b.c", "--password-command=echo", "hunter2", "x",
+    ])
+    #expect(result.status == 64)
+    #expect(
+      result.stdout.contains(
+        #""verdict":"usage: 2 unexpected arguments: <argument 7, not shown>, <argument 8, not shown>""#),
+      "\(result.stdout)")
+    #expect(!result.stderr.contains(Self.secret) && !result.stdout.contains(Self.secret))
+  }
+}
