@@ -43,7 +43,9 @@ struct Sealpost: ParsableCommand {
     Output.jsonLinesTranscript = Output.wantsJSONLines(arguments)
     // arguments[i] is the command line's argument i + 1, or i when "sendmail" stands for the program's name.
     let offset = invokedAsSendmail ? 0 : 1
-    if let refusal = ArgumentLimits.refusal(arguments) ?? ArgumentHints.refusal(arguments, offset: offset) {
+    if let refusal = ArgumentEncoding.refusal(ArgumentEncoding.rawArguments())
+      ?? ArgumentLimits.refusal(arguments) ?? ArgumentHints.refusal(arguments, offset: offset)
+    {
       Output.outcomeRecord(refusal, verdict: refusal.description)
       Output.verdict(refusal.description)
       Output.exit(refusal.exitCode)

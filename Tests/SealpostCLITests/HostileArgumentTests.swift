@@ -147,4 +147,107 @@ enum RawArgumentRunner {
       "\(result.stdout)")
     #expect(!result.stderr.contains(Self.secret) && !result.stdout.contains(Self.secret))
   }
+
+  // MARK: 2. Arguments that are not UTF-8
+
+  /// The case: `--to $'\xff\xfe@b.c'` was repaired to `��@b.c` and the message sent there. Refused
+  /// before connecting, its bytes shown as they are.
+  @Test func anAddressThatIsNotUTF8IsRefusedAsItsBytes() throws {
+    let server = try HostileLocalInputTests.plaintextServer()
+    defer { server.stop() }
+    let arguments =
+      [
+        "send", "--server", "127.0.0.1:\(server.port)", "--tls", "none", "--from", "a@example.org", "--body",
+        "hi", "--timeout", "5", "--to",
+      ].map { Array($0.utf8) } + [[0xFF, 0xFE] + Array("@b.c".utf8)]
+    let result = try RawArgumentRunner.run(arguments)
+    #expect(result.status == 64, "\(result.stderr)")
+    #expect(
+      result.stderr
+        == "sealpost: usage: argument 13 (after --to) is not valid UTF-8: \\xFF\\xFE@b.c; it is refused as given, "
+        + "never repaired — nothing was read or sent\n")
+    #expect(result.stdout.isEmpty)
+    #expect(server.sessions.isEmpty)
+  }
+
+  @Test(arguments: [
+    (
+      ["send", "--dry-run", "--from", "a@example.org", "--to=\u{FF}x@b.c"],
+      "argument 5 (the value of --to) is not valid UTF-8: --to=\\xFFx@b.c;"
+    ),
+    (
+      ["send", "--dry-run", "--to", "b@example.org", "--subject", "caf\u{E9}"],
+      "argument 6 (after --subject) is not valid UTF-8: caf\\xE9;"
+    ),
+    (
+      ["send", "--dry-run", "--to", "b@example.org", "--", "\u{C0}\u{AF}"],
+      "argument 6 (after --) is not valid UTF-8: \\xC0\\xAF;"
+    ),
+    (["send", "--dr\u{FF}y-run"], "argument 2 (an option) is not valid UTF-8: --dr\\xFFy-run;"),
+  ])
+  func eachArgumentIsNamedByItsPositionAndFlag(latin1: [String], text: String) throws {
+    // Each string's scalars below U+0100 are the argument's bytes (Latin-1), so \u{FF} is the byte 0xFF.
+    let arguments = latin1.map { $0.unicodeScalars.map { UInt8($0.value) } }
+    let result = try RawArgumentRunner.run(arguments)
+    #expect(result.status == 64, "\(result.stderr)")
+    HostileLocalInputTests.expectOneCleanLine(result, containing: text)
+    #expect(result.stdout.isEmpty, "\(result.stdout)")
+  }
+
+  /// A password command's bytes (or a password's, after a flag Sealpost does not have) are not shown, even to
+  /// say they are not UTF-8.
+  @Test(arguments: [
+    (
+      ["send", "--to", "b@example.org", "--password-command", "echo \u{FF}hunter2"],
+      "argument 5 (after --password-command) is not valid UTF-8 (not shown: it may hold a password)"
+    ),
+    (
+      ["send", "--to", "b@example.org", "--password-command=echo \u{FF}hunter2"],
+      "argument 4 (the value of --password-command) is not valid UTF-8 (not shown: it may hold a password)"
+    ),
+    (
+      ["send", "--to", "b@example.org", "--password-command", "echo", "\u{FF}hunter2"],
+      "argument 6 is not valid UTF-8 (not shown: it may hold a password)"
+    ),
+    (["send", "-phunter2\u{FF}"], "argument 2 (the option -p…) is not valid UTF-8 (not shown: it may hold"),
+  ])
+  func aValueThatMayBeAPasswordIsNotShownEvenAsBytes(latin1: [String], text: String) throws {
+    let arguments = latin1.map { $0.unicodeScalars.map { UInt8($0.value) } }
+    let result = try RawArgumentRunner.run(arguments)
+    #expect(result.status == 64, "\(result.stderr)")
+    HostileLocalInputTests.expectOneCleanLine(result, containing: text)
+    #expect(!result.stderr.contains(Self.secret), "\(result.stderr)")
+  }
+
+  /// Sendmail mode, by its link and as `sealpost sendmail`: positions as the caller wrote them, `-fADDR`
+  /// named as -f's value; the message on stdin is not read.
+  @Test func sendmailModeRefusesArgumentsThatAreNotUTF8() throws {
+    let link = try RawArgumentRunner.sendmailLink()
+    defer { link.remove() }
+    let message = "From: a@example.org\n\nhi\n"
+    let cases: [(program: String, arguments: [[UInt8]], text: String)] = [
+      (
+        link.file("sendmail"),
+        [Array("-f".utf8), [0x61, 0xFF] + Array("@b.c".utf8), Array("b@example.org".utf8)],
+        "argument 2 (after -f) is not valid UTF-8: a\\xFF@b.c;"
+      ),
+      (
+        link.file("sendmail"),
+        [Array("-fa".utf8) + [0xFF] + Array("@b.c".utf8), Array("b@example.org".utf8)],
+        "argument 1 (the value of -f) is not valid UTF-8: -fa\\xFF@b.c;"
+      ),
+      (link.file("sendmail"), [[0xFF] + Array("@b.c".utf8)], "argument 1 is not valid UTF-8: \\xFF@b.c;"),
+      (
+        CLIRunner.binary.path, [Array("sendmail".utf8), [0xFF] + Array("@b.c".utf8)],
+        "argument 2 is not valid UTF-8"
+      ),
+    ]
+    for (program, arguments, text) in cases {
+      let result = try RawArgumentRunner.run(arguments, program: program, stdin: message)
+      #expect(result.status == 64, "\(result.stderr)")
+      HostileLocalInputTests.expectOneCleanLine(result, containing: text)
+      #expect(
+        result.stderr.hasSuffix("; it is refused as given, never repaired — nothing was read or sent\n"))
+    }
+  }
 }
