@@ -51,6 +51,14 @@ struct Sealpost: ParsableCommand {
       Output.exit(refusal.exitCode)
     }
     do {
+      // Sendmail mode reads sendmail's flags only: ArgumentParser would answer its own for a program that
+      // called sendmail (`--generate-completion-script bash` printed sealpost's completion script).
+      if arguments.first == SendmailCommand._commandName {
+        var sendmail = SendmailCommand()
+        sendmail.arguments = Array(arguments.dropFirst())
+        try sendmail.run()
+        Output.exit(0)
+      }
       var command = try parse(arguments)
       try command.run()
       Output.exit(0)

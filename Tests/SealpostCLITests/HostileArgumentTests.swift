@@ -250,4 +250,38 @@ enum RawArgumentRunner {
         result.stderr.hasSuffix("; it is refused as given, never repaired — nothing was read or sent\n"))
     }
   }
+
+  // MARK: 3. Sendmail mode reads sendmail's flags only
+
+  /// Run as `sendmail` (git send-email's way), `--generate-completion-script bash` printed sealpost's completion
+  /// script and exited 0: ArgumentParser answered it before sendmail's parser saw it. It is an unknown sendmail
+  /// option (`--version`, `--help-hidden` already were: ArgumentParser passes those through).
+  @Test(arguments: [["--generate-completion-script", "bash"], ["-t", "--generate-completion-script=zsh"]])
+  func sendmailTakesNoneOfTheParsersOwnFlags(arguments: [String]) throws {
+    let link = try RawArgumentRunner.sendmailLink()
+    defer { link.remove() }
+    for (program, words) in [
+      (link.file("sendmail"), arguments), (CLIRunner.binary.path, ["sendmail"] + arguments),
+    ] {
+      let result = try RawArgumentRunner.run(words, program: program, stdin: "Subject: x\n\nhi\n")
+      #expect(result.status == 64, "\(words): \(result.stderr)")
+      let flag = arguments.first { $0 != "-t" } ?? ""
+      #expect(
+        result.stderr
+          == "sealpost: usage: sendmail: \(flag) is not an option sealpost takes ('sealpost sendmail --help' lists "
+          + "them)\n", "\(words)")
+      #expect(result.stdout.isEmpty, "\(words): \(result.stdout)")
+    }
+  }
+
+  /// Its own help stays: `--help` and `-h` print sendmail's usage and exit 0.
+  @Test func sendmailHelpIsItsOwn() throws {
+    let link = try RawArgumentRunner.sendmailLink()
+    defer { link.remove() }
+    for flag in ["--help", "-h"] {
+      let result = try RawArgumentRunner.run([flag], program: link.file("sendmail"))
+      #expect(result.status == 0, "\(result.stderr)")
+      #expect(result.stdout.contains("sealpost sendmail [-t] [-i] [-f ADDR]"), "\(result.stdout)")
+    }
+  }
 }
