@@ -284,4 +284,18 @@ enum RawArgumentRunner {
       #expect(result.stdout.contains("sealpost sendmail [-t] [-i] [-f ADDR]"), "\(result.stdout)")
     }
   }
+
+  // MARK: 4. One escape for a control, in every message
+
+  /// `outbox drop` wrote ESC as `\u{1B}` while `outbox flush` (and every other message) writes `\u{001B}`.
+  @Test func outboxDropAndFlushEscapeAControlAlike() throws {
+    let state = try TemporaryDirectory(prefix: "sealpost-outbox-escape")
+    defer { state.remove() }
+    for command in ["drop", "flush"] {
+      let result = try CLIRunner.run(
+        ["outbox", command, "\u{1B}]0;x\u{07}"], environment: ["XDG_STATE_HOME": state.path])
+      #expect(result.status == 64, "\(result.stderr)")
+      #expect(result.stderr == "sealpost: usage: \\u{001B}]0;x\\u{0007} is not an outbox id\n", "\(command)")
+    }
+  }
 }
