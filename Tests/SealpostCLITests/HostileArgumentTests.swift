@@ -220,7 +220,7 @@ enum RawArgumentRunner {
   }
 
   /// Sendmail mode, by its link and as `sealpost sendmail`: positions as the caller wrote them, `-fADDR`
-  /// named as -f's value; the message on stdin is not read.
+  /// named as -f's value.
   @Test func sendmailModeRefusesArgumentsThatAreNotUTF8() throws {
     let link = try RawArgumentRunner.sendmailLink()
     defer { link.remove() }
