@@ -59,11 +59,29 @@ struct Sealpost: ParsableCommand {
         try sendmail.run()
         Output.exit(0)
       }
-      var command = try parse(arguments)
+      var command = try parseQuotingNoSecret(arguments, offset: offset)
       try command.run()
       Output.exit(0)
     } catch {
-      Output.exit(report(error, arguments: arguments, offset: offset))
+      Output.exit(report(error))
+    }
+  }
+
+  /// `parse`, whose error quotes no argument that may hold a password (`SecretArguments.hiddenIndexes`):
+  /// ArgumentParser quotes values ("Unexpected argument 'hunter2'" for `--password-command echo hunter2`), so a
+  /// failed parse is parsed again with each such argument replaced by a stand-in saying where it was, and that
+  /// error is the one reported. One parse more, and only on an error.
+  static func parseQuotingNoSecret(_ arguments: [String], offset: Int) throws -> any ParsableCommand {
+    do {
+      return try parse(arguments)
+    } catch {
+      guard let standIns = SecretArguments.standIns(arguments, offset: offset) else { throw error }
+      _ = try parse(standIns)
+      // The stand-ins parse where the words did not (a value that started with a dash): say where, nothing more.
+      let first = arguments.indices.first { standIns[$0] != arguments[$0] } ?? 0
+      throw ValidationError(
+        "the command line is not valid at or after argument \(first + offset) (not shown: it may hold a "
+          + "password)")
     }
   }
 
@@ -94,10 +112,9 @@ struct Sealpost: ParsableCommand {
   /// ArgumentParser's own message for `error` (help, version, a bad flag or value), printed as
   /// `exit(withError:)` would but escaped: it quotes the bad value, which must not reach the terminal raw
   /// (issue 7: `--port $'\e]0;TITLE\a'` set the terminal's title). Newlines of the help text stay.
-  static func report(_ error: any Error, arguments: [String] = [], offset: Int = 1) -> Int32 {
+  static func report(_ error: any Error) -> Int32 {
     let code = exitCode(for: error)
-    // A value that may be a password (`--password-command`'s) is never quoted back.
-    let message = SecretArguments.masked(fullMessage(for: error), arguments: arguments, offset: offset)
+    let message = fullMessage(for: error)
     // An ExitCode thrown by a command has said everything already (its outcome record included).
     if !code.isSuccess, !(error is ExitCode) {
       var firstLine = message.split(separator: "\n").first.map(String.init) ?? "usage error"

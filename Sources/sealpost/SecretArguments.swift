@@ -119,19 +119,25 @@ enum SecretArguments {
         + "ask on the terminal")
   }
 
-  /// `message` (a parser's, which quotes values in single quotes) with every quoted argument of `hidden` replaced
-  /// by where it was: `'hunter2'` → `<argument 4, not shown>`.
-  static func masked(_ message: String, arguments: [String], offset: Int = 1) -> String {
-    var message = message
-    for index in hiddenIndexes(arguments).sorted() where !arguments[index].isEmpty {
+  /// `arguments` with each that may hold a secret (`hiddenIndexes`) replaced by a stand-in saying where it was,
+  /// `<argument 5, not shown>` — after the `=` of a flag that holds its value, behind the dashes of a word that
+  /// starts with one — so the parser reads the stand-ins as it read the words, and quotes only them. Nil when no
+  /// argument may hold a secret.
+  static func standIns(_ arguments: [String], offset: Int = 1) -> [String]? {
+    let hidden = hiddenIndexes(arguments)
+    guard !hidden.isEmpty else { return nil }
+    var standIns = arguments
+    for index in hidden {
       let argument = arguments[index]
-      let replacement = "<argument \(index + offset), not shown>"
-      message = message.replacing("'\(argument)'", with: replacement)
-      if let equals = argument.firstIndex(of: "=") {
-        let value = argument[argument.index(after: equals)...]
-        if !value.isEmpty { message = message.replacing("'\(value)'", with: replacement) }
+      let standIn = "<argument \(index + offset), not shown>"
+      if argument.hasPrefix("-"), let equals = argument.firstIndex(of: "=") {
+        standIns[index] = String(argument[...equals]) + standIn
+      } else if argument.hasPrefix("-") {
+        standIns[index] = (argument.hasPrefix("--") ? "--" : "-") + standIn
+      } else {
+        standIns[index] = standIn
       }
     }
-    return message
+    return standIns
   }
 }
