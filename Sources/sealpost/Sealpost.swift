@@ -75,7 +75,10 @@ struct Sealpost: ParsableCommand {
     do {
       return try parse(arguments)
     } catch {
-      guard let standIns = SecretArguments.standIns(arguments, offset: offset) else { throw error }
+      // Help and version (exit 0) quote no argument.
+      guard !exitCode(for: error).isSuccess,
+        let standIns = SecretArguments.standIns(arguments, offset: offset)
+      else { throw error }
       _ = try parse(standIns)
       // The stand-ins parse where the words did not (a value that started with a dash): say where, nothing more.
       let first = arguments.indices.first { standIns[$0] != arguments[$0] } ?? 0
