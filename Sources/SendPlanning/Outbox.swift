@@ -1,5 +1,6 @@
 import FoundationEssentials
 import MailMessage
+import SMTPProtocol
 
 #if canImport(Glibc)
   import Glibc
@@ -132,7 +133,7 @@ public struct Outbox: Sendable {
   /// The sidecar of `id`.
   public func load(_ id: String) throws(OutboxError) -> OutboxEntry {
     guard Self.isValidID(id) else {
-      throw OutboxError(.usage, "\(UntrustedPlanningText(id)) is not an outbox id")
+      throw OutboxError(.usage, "\(UntrustedText(id).escaped) is not an outbox id")
     }
     guard let data = FileManager.default.contents(atPath: sidecarPath(id)) else {
       throw OutboxError(.missing, "no message \(id) in the outbox")
@@ -233,19 +234,6 @@ public struct OutboxError: Error, Sendable, Hashable, CustomStringConvertible {
   }
 
   public var description: String { message }
-}
-
-/// Text quoted from a command line in a planning error: escaped for the terminal.
-struct UntrustedPlanningText: CustomStringConvertible {
-  var text: String
-  init(_ text: String) { self.text = text }
-  var description: String {
-    text.unicodeScalars.map { scalar in
-      scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || (0x202A...0x202E).contains(scalar.value)
-        || (0x2066...0x2069).contains(scalar.value)
-        ? "\\u{\(String(scalar.value, radix: 16, uppercase: true))}" : String(scalar)
-    }.joined()
-  }
 }
 
 /// The sidecar of an outbox entry (JSON): never a secret — the route names the account and the channel flags,

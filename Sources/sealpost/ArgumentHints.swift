@@ -7,19 +7,11 @@ import SendPlanning
 /// Mistakes a newcomer makes on the command line, answered before ArgumentParser's "Unknown option" (issue 11):
 /// a mistyped subcommand gets "did you mean", and `--password` says where a password does come from.
 enum ArgumentHints {
-  /// A usage failure for `arguments` (without the program name), or nil.
-  static func refusal(_ arguments: [String]) -> SendFailure? {
-    for argument in arguments {
-      if argument == "--" { break }
-      // The value is never quoted: it would be a password.
-      if argument == "--password" || argument.hasPrefix("--password=") {
-        return SendFailure(
-          .usage,
-          "there is no --password: a password on the command line is seen by every user of this machine (ps) and "
-            + "kept in the shell's history; give --password-command CMD (e.g. 'pass show mail'), set "
-            + "SEALPOST_PASSWORD, or let sealpost ask on the terminal")
-      }
-    }
+  /// A usage failure for `arguments` (without the program name; `arguments[i]` is argument `i + offset` of the
+  /// command line as typed), or nil.
+  static func refusal(_ arguments: [String], offset: Int = 1) -> SendFailure? {
+    // `--password`, `--pass=…`, `-p …`: the value is never quoted, it would be a password.
+    if let refusal = SecretArguments.refusal(arguments, offset: offset) { return refusal }
     let commands = Sealpost.configuration.subcommands.map { $0._commandName }
     guard let first = arguments.first else { return nil }
     if !first.hasPrefix("-"), !commands.contains(first), first != "help" {

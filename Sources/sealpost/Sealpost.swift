@@ -43,17 +43,50 @@ struct Sealpost: ParsableCommand {
     let invokedAsSendmail = CommandLine.arguments.first?.split(separator: "/").last == "sendmail"
     if invokedAsSendmail { arguments.insert("sendmail", at: 0) }
     Output.jsonLinesTranscript = Output.wantsJSONLines(arguments)
-    if let refusal = ArgumentLimits.refusal(arguments) ?? ArgumentHints.refusal(arguments) {
+    // arguments[i] is the command line's argument i + 1, or i when "sendmail" stands for the program's name.
+    let offset = invokedAsSendmail ? 0 : 1
+    if let refusal = ArgumentEncoding.refusal(ArgumentEncoding.rawArguments())
+      ?? ArgumentLimits.refusal(arguments) ?? ArgumentHints.refusal(arguments, offset: offset)
+    {
       Output.outcomeRecord(refusal, verdict: refusal.description)
       Output.verdict(refusal.description)
       Output.exit(refusal.exitCode)
     }
     do {
-      var command = try parse(arguments)
+      // Sendmail mode reads sendmail's flags only: ArgumentParser would answer its own for a program that
+      // called sendmail (`--generate-completion-script bash` printed sealpost's completion script).
+      if arguments.first == SendmailCommand._commandName {
+        var sendmail = SendmailCommand()
+        sendmail.arguments = Array(arguments.dropFirst())
+        try sendmail.run()
+        Output.exit(0)
+      }
+      var command = try parseQuotingNoSecret(arguments, offset: offset)
       try command.run()
       Output.exit(0)
     } catch {
       Output.exit(report(error))
+    }
+  }
+
+  /// `parse`, whose error quotes no argument that may hold a password (`SecretArguments.hiddenIndexes`):
+  /// ArgumentParser quotes values ("Unexpected argument 'hunter2'" for `--password-command echo hunter2`), so a
+  /// failed parse is parsed again with each such argument replaced by a stand-in saying where it was, and that
+  /// error is the one reported. One parse more, and only on an error.
+  static func parseQuotingNoSecret(_ arguments: [String], offset: Int) throws -> any ParsableCommand {
+    do {
+      return try parse(arguments)
+    } catch {
+      // Help and version (exit 0) quote no argument.
+      guard !exitCode(for: error).isSuccess,
+        let standIns = SecretArguments.standIns(arguments, offset: offset)
+      else { throw error }
+      _ = try parse(standIns)
+      // The stand-ins parse where the words did not (a value that started with a dash): say where, nothing more.
+      let first = arguments.indices.first { standIns[$0] != arguments[$0] } ?? 0
+      throw ValidationError(
+        "the command line is not valid at or after argument \(first + offset) (not shown: it may hold a "
+          + "password)")
     }
   }
 
