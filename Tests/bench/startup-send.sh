@@ -12,7 +12,9 @@
 #   2. one send by implicit TLS with AUTH PLAIN, the certificate verified against the test CA: wall time, CPU
 #      time (user + system) and peak RSS of the client process, sealpost against `curl smtps://…
 #      --upload-file` and against msmtp, each pair's ratio and the median of the ratios;
-#   3. the instructions of one send under valgrind's callgrind for each client: a count that does not depend
+#   3. the same send trusting the system's CA store (plus the test CA), as a send to a real provider does:
+#      sealpost and curl, each taking the extra CA its own way (below);
+#   4. the instructions of one send under valgrind's callgrind for each client: a count that does not depend
 #      on what else the machine is doing, so a regression shows without a quiet machine.
 # Figures come from the kernel's own accounting of each finished child (wait4: ru_utime, ru_stime, ru_maxrss).
 # SEALPOST=path picks the binary (default .build/release/sealpost); SEALPOST_BEFORE=path adds an earlier build,
@@ -63,6 +65,22 @@ curl_send=(curl --silent --show-error --ssl-reqd "smtps://localhost:$port" --cac
   --mail-from alice@example.test --mail-rcpt bob@example.test --upload-file "$message")
 msmtp_send=(msmtp --file="$out/msmtprc" --account=bench bob@example.test)
 before_send=("$BEFORE" "${sealpost_send[@]:1}")
+
+# The same send trusting the system's CA store, as a send to a real provider does, with the test CA added the
+# way each client takes an extra CA: for sealpost a folder with the test CA under its subject-hash name in
+# SSL_CERT_DIR, searched before the system's /etc/ssl/certs (OpenSSL's own variable; SSL_CERT_FILE is set to the
+# system bundle, as if unset); for curl the system bundle with the test CA appended, as --cacert.
+system_bundle=/usr/lib/ssl/cert.pem
+store=$out/store
+mkdir -p "$store"
+ln -sf "$PF_CA" "$store/$(openssl x509 -hash -noout -in "$PF_CA").0"
+bundle=$out/system-and-test-ca.pem
+cat "$system_bundle" "$PF_CA" >"$bundle"
+sealpost_store=("$SEALPOST" send --server localhost --port "$port" --tls implicit
+  --user "$PF_USER" --from alice@example.test --to bob@example.test --message "$message" --transcript none)
+curl_store=(curl --silent --show-error --ssl-reqd "smtps://localhost:$port" --cacert "$bundle" --netrc-file "$netrc"
+  --mail-from alice@example.test --mail-rcpt bob@example.test --upload-file "$message")
+before_store=("$BEFORE" "${sealpost_store[@]:1}")
 
 vector() { printf '%s\n' "$@"; }
 
@@ -137,6 +155,15 @@ for tool in sealpost curl msmtp ${BEFORE:+before}; do
   fi
   unset -n sender
 done
+for tool in sealpost curl ${BEFORE:+before}; do
+  declare -n sender="${tool}_store"
+  if ! SSL_CERT_FILE="$system_bundle" SSL_CERT_DIR="$store" "${sender[@]}" </dev/null >"$out/check-store-$tool.log" 2>&1; then
+    echo "bench: $tool cannot send trusting the system store and the test CA:" >&2
+    cat "$out/check-store-$tool.log" >&2
+    exit 1
+  fi
+  unset -n sender
+done
 
 echo "bench: sealpost is $SEALPOST ($(stat -c %s "$SEALPOST") bytes)"
 [ -z "$BEFORE" ] || echo "bench: before is $BEFORE ($(stat -c %s "$BEFORE") bytes)"
@@ -165,11 +192,29 @@ if [ -n "$BEFORE" ]; then
 fi
 echo
 
+# The variables reach both clients through the runner's environment (an `env` in front would add its own
+# start to each figure).
+vector "${sealpost_store[@]}" >"$out/a"
+vector "${curl_store[@]}" >"$out/b"
+SSL_CERT_FILE="$system_bundle" SSL_CERT_DIR="$store" \
+  pair "one send trusting the system store (and the test CA): sealpost (A) vs curl (B)" "$out/a" "$out/b" /dev/null
+if [ -n "$BEFORE" ]; then
+  vector "${before_store[@]}" >"$out/b"
+  SSL_CERT_FILE="$system_bundle" SSL_CERT_DIR="$store" \
+    pair "one send trusting the system store: sealpost (A) vs the build before (B)" "$out/a" "$out/b" /dev/null
+fi
+echo
+
 echo "instructions of one send (valgrind --tool=callgrind):"
 instructions sealpost /dev/null "${sealpost_send[@]}"
 instructions curl /dev/null "${curl_send[@]}"
 instructions msmtp "$message" "${msmtp_send[@]}"
 [ -z "$BEFORE" ] || instructions before /dev/null "${before_send[@]}"
+echo "instructions of one send trusting the system store:"
+SSL_CERT_FILE="$system_bundle" SSL_CERT_DIR="$store" instructions sealpost-store /dev/null "${sealpost_store[@]}"
+SSL_CERT_FILE="$system_bundle" SSL_CERT_DIR="$store" instructions curl-store /dev/null "${curl_store[@]}"
+[ -z "$BEFORE" ] ||
+  SSL_CERT_FILE="$system_bundle" SSL_CERT_DIR="$store" instructions before-store /dev/null "${before_store[@]}"
 echo "instructions of --version:"
 instructions sealpost-version /dev/null "$SEALPOST" --version
 instructions msmtp-version /dev/null msmtp --version
