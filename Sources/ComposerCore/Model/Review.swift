@@ -1,4 +1,5 @@
 import Accounts
+import FoundationEssentials
 import MailMessage
 import MailSender
 import SMTPProtocol
@@ -132,8 +133,10 @@ struct Review: Sendable {
       warnings.insert("already sent to \(sentTo): y sends only to the other recipients", at: 0)
     }
     if blocking.isEmpty {
+      // A message sent before (partly, or not at all) goes again with its first Date and Message-ID.
       order = SendOrder(
         account: account?.name, fields: fields, attachments: draft.attachmentPaths, overrides: overrides,
+        date: draft.sentDate.map { Date(timeIntervalSince1970: Double($0)) }, messageID: draft.messageID,
         delivered: leftOut)
     }
   }
