@@ -201,4 +201,54 @@ import Testing
     }
     #expect(next.messageID == nil && next.date == nil)
   }
+
+  /// Review: with 60 recipients at 80×24 the review's envelope rows were cut at the bottom of the screen, so
+  /// nobody could see whom the message went to before sending. The review scrolls (↓ j PgDn, End; ↑ k PgUp,
+  /// Home) and its last row says how many rows and recipients are below: every RCPT TO, and every mailbox of
+  /// the To header (wrapped, not cut), is on some screen before `y`.
+  @Test func everyRecipientOfALongEnvelopeCanBeSeenBeforeSending() throws {
+    var model = try Fixtures.model()
+    let addresses = (1...60).map { "reader\($0)@example.org" }
+    _ = model.update(.input(.paste(addresses.joined(separator: ", "))))
+    model.press(.tab, .tab, .tab)
+    model.type("Minutes")
+    model.press(.tab)
+    model.type("See you.")
+    model.press(.ctrl("x"))
+    let theme = try Fixtures.theme()
+    var screens = [model.render(theme: theme, width: 80, height: 24)]
+    let first = screens[0].lines
+    #expect(
+      first[21].hasPrefix(" ↓ ") && first[21].contains("more recipients: ↓ j PgDn scroll, End the last"),
+      "\(first.joined(separator: "\n"))")
+    #expect(first[22].hasPrefix(" y: send"), "the status line is not taken")
+    // Down a row, then a page at a time, to the end.
+    model.press(.character("j"))
+    screens.append(model.render(theme: theme, width: 80, height: 24))
+    #expect(screens[1].lines[1].contains("↑ 1 more row above (↑ k PgUp)"), "\(screens[1].lines[1])")
+    #expect(screens[1].lines[2] == first[3], "one row down")
+    for _ in 0..<20 {
+      model.press(.pageDown)
+      screens.append(model.render(theme: theme, width: 80, height: 24))
+    }
+    let text = screens.flatMap(\.lines).joined(separator: "\n")
+    for address in addresses {
+      #expect(text.contains("RCPT TO   <\(address)>"), "\(address) is never in the envelope shown")
+      let listed = address == addresses.last ? "\(address)  " : "\(address),"
+      #expect(text.contains(listed), "\(address) is never in the To header shown")
+    }
+    let last = try #require(screens.last).lines
+    #expect(!last[21].contains("more row"), "\(last.joined(separator: "\n"))")
+    #expect(last[1].contains("more rows above"))
+    // Home goes back to the top; End to the last row; `y` sends from anywhere.
+    model.press(.home)
+    #expect(model.render(theme: theme, width: 80, height: 24).lines == first)
+    model.press(.end)
+    #expect(model.render(theme: theme, width: 80, height: 24).lines == last)
+    guard case .send(let order)? = model.press(.character("y")).last else {
+      Issue.record("no send")
+      return
+    }
+    #expect(order.fields.to.count == 60)
+  }
 }

@@ -29,6 +29,8 @@ struct Review: Sendable {
   var port: UInt16?
   var plaintext = false
   var order: SendOrder?
+  /// The first row of the review shown (it scrolls when its rows do not fit the screen).
+  var scroll = 0
 
   // S/MIME (issue 15): the toggles, and for encryption every recipient's certificate.
   /// Why signing cannot be offered (the account lacks `smime_cert` or `smime_key`); nil when it can.
@@ -265,6 +267,7 @@ extension ComposerModel {
     KeyHelp("c", "S/MIME: encrypt for every recipient and the sender, or not", main: true, short: "encrypt"),
     KeyHelp("e q Esc", "back to compose", main: true, short: "back"),
     KeyHelp("Ctrl-P", "preview", main: true, short: "preview"),
+    KeyHelp("↑ ↓ j k PgUp PgDn", "scroll the review (Home, End: its first, its last row)"),
     KeyHelp("F1 ?", "this help", main: true, short: "help"),
     KeyHelp("Ctrl-Q", "quit", main: true, short: "quit"),
   ]
@@ -330,6 +333,15 @@ extension ComposerModel {
     return noteEdit() + lookUpCertificates()
   }
 
+  /// Moves the review's rows by `rows` (a page, one row), no further than its first or its last row.
+  mutating func scrollReview(by rows: Int) {
+    guard var current = review else { return }
+    let total = reviewRows(current).count
+    let (first, count) = reviewWindow(rows: total, scroll: current.scroll)
+    current.scroll = min(max(0, first + rows), max(0, total - count))
+    review = current
+  }
+
   mutating func reviewKey(_ key: Key) -> [ComposerEffect] {
     switch key {
     case .character("y"):
@@ -350,6 +362,12 @@ extension ComposerModel {
       return toggleProtection(sign: true)
     case .character("c"):
       return toggleProtection(sign: false)
+    case .up, .character("k"): scrollReview(by: -1)
+    case .down, .character("j"): scrollReview(by: 1)
+    case .pageUp: scrollReview(by: -max(1, reviewPage - 2))
+    case .pageDown, .character(" "): scrollReview(by: max(1, reviewPage - 2))
+    case .home: scrollReview(by: -Int.max / 2)
+    case .end, .character("G"): scrollReview(by: Int.max / 2)
     default:
       break
     }
