@@ -1,0 +1,41 @@
+import Testing
+
+@testable import ComposerCore
+
+/// Defects found driving the real binary in tmux by hand, as a new user would (80×24 and 200×60; CJK, emoji,
+/// display names, a long subject), each checked here through the screen buffer.
+@Suite struct ByHandTests {
+  init() { useUTF8Locale() }
+
+  /// A subject with 👨‍👩‍👧 (a ZWJ sequence) left old cells at the end of its row in tmux: tmux joins what
+  /// follows a joiner into one 2-column glyph where ncurses (wcwidth) counts 6 columns, so the rest of the row
+  /// landed 4 columns left of where the buffer put it. No cell carries a joiner or a presentation selector:
+  /// the parts are drawn side by side in the columns counted, the text keeps them (and the message sends them).
+  @Test func joinersAndPresentationSelectorsAreNotDrawn() throws {
+    var model = try Fixtures.model()
+    model.type("bob@example.org")
+    model.press(.tab, .tab, .tab)
+    let subject = "家族 👨\u{200D}👩\u{200D}👧 ❤\u{FE0F} 🏳\u{FE0F}\u{200D}🌈 end"
+    model.type(subject)
+    let theme = try Fixtures.theme()
+    var screen = ScreenBuffer(width: 80, height: 24)
+    let cursor = try #require(model.render(into: &screen, theme: theme))
+    #expect(screen.lines[5].hasPrefix("Subject: 家族 👨👩👧 ❤ 🏳🌈 end "), "\(screen.lines[5])")
+    for y in 0..<screen.height {
+      for x in 0..<screen.width {
+        #expect(
+          !screen[x, y].text.unicodeScalars.contains { [0x200D, 0xFE0E, 0xFE0F].contains($0.value) },
+          "cell \(x),\(y)")
+      }
+    }
+    // The cursor after the text: 9 + 4 + 1 + 6 + 1 + 1 + 1 + 3 + 1 + 3 columns.
+    #expect(cursor.x == 9 + DisplayWidth.width(of: subject) && cursor.x == 30 && cursor.y == 5)
+    #expect(model.draft.subject.text == subject)
+    model.press(.ctrl("x"))
+    guard case .send(let order)? = model.press(.character("y")).last else {
+      Issue.record("no send: \(model.review?.blocking ?? [])")
+      return
+    }
+    #expect(order.fields.subject == subject)
+  }
+}
