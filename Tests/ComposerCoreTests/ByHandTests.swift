@@ -7,6 +7,32 @@ import Testing
 @Suite struct ByHandTests {
   init() { useUTF8Locale() }
 
+  static let recipients = "Zoë 🎉 <zoe@example.org>, 山田 太郎 <taro@example.jp>, \"Ünïcödé, Ñame\" <u@example.de>"
+
+  /// After Tab, the To field showed the tail of its last edit ("mple.org>, 山田 太郎 <…": the middle of an
+  /// address) for as long as the cursor was elsewhere. A field the cursor is not in shows its start, and "…"
+  /// in its last column when it holds more; back in it, the cursor and its view are where they were.
+  @Test func aFieldTheCursorLeftShowsItsStart() throws {
+    var model = try Fixtures.model()
+    _ = model.update(.input(.paste(Self.recipients)))
+    let theme = try Fixtures.theme()
+    let typing = model.render(theme: theme, width: 80, height: 24).lines[2]
+    #expect(typing.hasSuffix("Ñame\" <u@example.de> "), "while typing, the end: \(typing)")
+    model.press(.tab)
+    let left = model.render(theme: theme, width: 80, height: 24).lines[2]
+    #expect(left.hasPrefix("To:      Zoë 🎉 <zoe@example.org>, 山田 太郎 <taro@example.jp>, "), "\(left)")
+    #expect(left.hasSuffix("…"), "\(left)")
+    #expect(DisplayWidth.width(of: left) == 80)
+    model.press(.shiftTab)
+    #expect(model.render(theme: theme, width: 80, height: 24).lines[2] == typing)
+    // A field that fits shows as it is, without "…".
+    model.press(.tab)
+    model.type("cc@example.org")
+    model.press(.tab)
+    let cc = model.render(theme: theme, width: 80, height: 24).lines[3]
+    #expect(cc == "Cc:      cc@example.org".padding(toLength: 80, withPad: " ", startingAt: 0))
+  }
+
   /// A subject with 👨‍👩‍👧 (a ZWJ sequence) left old cells at the end of its row in tmux: tmux joins what
   /// follows a joiner into one 2-column glyph where ncurses (wcwidth) counts 6 columns, so the rest of the row
   /// landed 4 columns left of where the buffer put it. No cell carries a joiner or a presentation selector:
