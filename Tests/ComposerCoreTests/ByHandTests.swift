@@ -64,4 +64,23 @@ import Testing
     }
     #expect(order.fields.subject == subject)
   }
+
+  /// The review showed the header form of display names — `=?UTF-8?B?5bGx55SwIOWkqumDjg==?=` for 山田 太郎 —
+  /// so a person could not read whom the message was from and to. It shows them as typed (the raw preview
+  /// shows the encoded words the message carries).
+  @Test func theReviewShowsDisplayNamesAsTyped() throws {
+    var model = try Fixtures.model(width: 100, height: 30)
+    _ = model.update(.input(.paste(Self.recipients)))
+    model.press(.tab)
+    model.type("Dr. No <no@example.org>")
+    model.press(.tab, .tab)
+    model.type("件名")
+    model.press(.ctrl("x"))
+    let text = model.render(theme: try Fixtures.theme(), width: 100, height: 30).lines.joined(separator: "\n")
+    #expect(!text.contains("=?"), "\(text)")
+    #expect(text.contains(" To        Zoë 🎉 <zoe@example.org>, 山田 太郎"), "\(text)")
+    #expect(text.contains("<taro@example.jp>, \"Ünïcödé, Ñame\""), "\(text)")
+    #expect(text.contains(" Cc        \"Dr. No\" <no@example.org>"), "\(text)")
+    #expect(text.contains(" Subject   件名"), "\(text)")
+  }
 }

@@ -101,9 +101,9 @@ struct Review: Sendable {
       envelope =
         [("MAIL FROM", "<\(sender.address)>")]
         + recipients.map { ("RCPT TO", "<\($0)>") }
-      headers = [("From", sender.headerValue)]
-      if !checked.to.isEmpty { headers.append(("To", checked.to.map(\.headerValue).joined(separator: ", "))) }
-      if !checked.cc.isEmpty { headers.append(("Cc", checked.cc.map(\.headerValue).joined(separator: ", "))) }
+      headers = [("From", Self.shown(sender))]
+      if !checked.to.isEmpty { headers.append(("To", checked.to.map(Self.shown).joined(separator: ", "))) }
+      if !checked.cc.isEmpty { headers.append(("Cc", checked.cc.map(Self.shown).joined(separator: ", "))) }
       if !checked.bcc.isEmpty {
         headers.append(("Bcc", checked.bcc.map(\.address).joined(separator: ", ") + " (envelope only)"))
       }
@@ -141,6 +141,21 @@ struct Review: Sendable {
         date: draft.sentDate.map { Date(timeIntervalSince1970: Double($0)) }, messageID: draft.messageID,
         delivered: leftOut)
     }
+  }
+
+  /// A mailbox as a person reads it: the display name as typed (quoted when it holds a comma or another
+  /// special, as it was typed), then `<address>` — not the header's RFC 2047 form (by hand: the review showed
+  /// `=?UTF-8?B?5bGx55SwIOWkqumDjg==?=` for 山田 太郎; the raw preview is where the encoded form is seen).
+  static func shown(_ mailbox: Mailbox) -> String {
+    guard let name = mailbox.displayName else { return mailbox.address }
+    let specials: Set<Character> = ["(", ")", "<", ">", "[", "]", ":", ";", "@", "\\", ",", ".", "\""]
+    guard name.contains(where: specials.contains) else { return "\(name) <\(mailbox.address)>" }
+    var quoted = ""
+    for character in name {
+      if character == "\"" || character == "\\" { quoted.append("\\") }
+      quoted.append(character)
+    }
+    return "\"\(quoted)\" <\(mailbox.address)>"
   }
 
   /// Takes the runtime's answer to the order awaited (an answer to an earlier one is ignored). A message the
