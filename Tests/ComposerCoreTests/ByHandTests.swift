@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ComposerCore
@@ -82,5 +83,21 @@ import Testing
     #expect(text.contains("<taro@example.jp>, \"Ünïcödé, Ñame\""), "\(text)")
     #expect(text.contains(" Cc        \"Dr. No\" <no@example.org>"), "\(text)")
     #expect(text.contains(" Subject   件名"), "\(text)")
+  }
+
+  /// With encryption on and a recipient without a certificate, the only place saying why was the status line,
+  /// one row, cut at 80 columns before its remedy ("… — encryption is on, an"). The review says it whole in
+  /// its rows (wrapped), the remedy included, reachable by scrolling.
+  @Test func theReasonEncryptionStopsTheSendIsShownWhole() throws {
+    var (model, _) = try ProtectionReviewTests.review()
+    let order = try #require(ProtectionReviewTests.certificateOrder(model.press(.character("c"))))
+    _ = model.update(.certificatesChecked(order: order.id, .success(ProtectionReviewTests.frankMissing)))
+    model.press(.end)
+    let lines = model.render(theme: try Fixtures.theme(), width: 80, height: 24).lines
+    let text = lines[2..<22].map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+    #expect(
+      text.contains(
+        "✗ cannot send: no usable certificate for frank@example.org — encryption is on, and nothing is ever "
+          + "sent in clear (c turns encryption off)"), "\(lines.joined(separator: "\n"))")
   }
 }

@@ -88,6 +88,11 @@ extension ComposerModel {
     for problem in review.blocking where problem != "no recipient" {
       wrapped("✗ cannot send: " + problem, .fieldError)
     }
+    // Why encryption stops the send, whole (the status line, one row, cut it before its remedy: "… encryption
+    // is on, an"), once the certificates are known.
+    if review.certificates != nil || review.certificateProblem != nil, let block = review.protectionBlock {
+      wrapped("✗ cannot send: " + block, .fieldError)
+    }
     while rows.last?.pieces.isEmpty == true { rows.removeLast() }
     return rows
   }
