@@ -332,6 +332,14 @@ public final class EffectRunner: @unchecked Sendable {
   static func words(_ error: PlanningError) -> String { error.failure(naming: fieldName).description }
 
   private func startSend(_ order: SendOrder) {
+    // A message's first send fixes its Date (whole seconds, as the header has it) and Message-ID; the model
+    // keeps them in the draft and hands them back with every later send of the message.
+    var fixed = order
+    let identifies = order.messageID == nil
+    if fixed.date == nil {
+      fixed.date = Date(timeIntervalSince1970: Double(Self.unixSeconds(environment.now())))
+    }
+    let order = fixed
     let free = lock.withLock { _ in
       guard session == nil, !planning else { return false }
       planning = true
@@ -357,6 +365,9 @@ public final class EffectRunner: @unchecked Sendable {
         planningCancellation = nil
         guard case .success(let copies) = protected, !planningCancelled else {
           return (planningCancelled, false)
+        }
+        if identifies, let date = order.date {
+          queue.post(.messageIdentified(date: Self.unixSeconds(date), messageID: copies.messageID))
         }
         if let summary = copies.summary {
           queue.post(.sendProtected(summary: summary, copies: copies.requests.count))
@@ -397,7 +408,7 @@ public final class EffectRunner: @unchecked Sendable {
   /// `MessageProtectionPlan`: every certificate checked first, all or nothing; each Bcc recipient's copy
   /// apart), the key's passphrase asked for in the masked field when no `smime_passphrase_eval` has it.
   func planCopies(_ order: SendOrder, prompting: Bool = true, cancellation: Cancellation = Cancellation())
-    -> Result<(requests: [SendRequest], account: Account?, summary: String?), SendFailure>
+    -> Result<(requests: [SendRequest], account: Account?, summary: String?, messageID: String), SendFailure>
   {
     do throws(PlanningError) {
       let account = try account(of: order)
@@ -441,7 +452,7 @@ public final class EffectRunner: @unchecked Sendable {
         summary =
           words + " (and \(requests.count - 1) Bcc cop\(requests.count == 2 ? "y" : "ies") encrypted apart)"
       }
-      return .success((requests, account, summary))
+      return .success((requests, account, summary, assembled.messageID))
     } catch {
       return .failure(error.failure(naming: Self.fieldName))
     }
@@ -530,7 +541,8 @@ public final class EffectRunner: @unchecked Sendable {
   func assemble(_ order: SendOrder, account: Account?) throws(PlanningError) -> AssembledMessage {
     var fields = order.fields
     fields.attachments = order.attachments
-    return try MessageAssembly.assemble(fields, account: account, date: order.date ?? environment.now())
+    return try MessageAssembly.assemble(
+      fields, account: account, date: order.date ?? environment.now(), messageID: order.messageID)
   }
 
   // MARK: - The preview's raw message and the review's remarks

@@ -38,11 +38,12 @@ public struct Glyph: Sendable, Hashable {
 /// Where terminals disagree (the counts here are ncurses' and glibc's; a terminal that counts otherwise
 /// misplaces the rest of that row until the next redraw of it):
 /// - Emoji ZWJ sequences (👩‍💻 = 👩 ZWJ 💻): counted as the sum of their parts (4 columns); terminals that join
-///   them (kitty, WezTerm, foot, iTerm2, with grapheme clustering) draw 2.
+///   them (tmux 3.3, kitty, WezTerm, foot, iTerm2) draw 2. So the joiner is never drawn: the parts show side
+///   by side, in the columns counted here, on every terminal (``isJoinerOrSelector(_:)``).
 /// - Flags (two regional indicators, 🇫🇷): glibc counts 1 + 1; most terminals draw one 2-column flag, which
 ///   happens to agree; some draw two letters of 1 column.
 /// - VS16 (U+FE0F, emoji presentation: ❤️ = U+2764 U+FE0F): glibc counts the base (1 column) and the selector 0;
-///   many terminals draw a 2-column emoji.
+///   many terminals draw a 2-column emoji. So the selector is not drawn either: the base shows as text.
 /// - Ambiguous-width characters (East Asian Width "A", such as ①, →) are 1 column here; CJK terminals set to
 ///   "ambiguous = wide" draw 2.
 ///
@@ -144,6 +145,8 @@ public enum DisplayWidth {
         current = (String(scalar), width, 0)
       case .zeroWidth:
         if var glyph = current {
+          // Not drawn: the joiner and the presentation selectors (see ``isJoinerOrSelector(_:)``).
+          if isJoinerOrSelector(scalar) { continue }
           if glyph.riders < maximumZeroWidthPerCell {
             glyph.text.unicodeScalars.append(scalar)
             glyph.riders += 1
@@ -181,6 +184,17 @@ public enum DisplayWidth {
     case 0: return .zeroWidth
     default: return .escape
     }
+  }
+
+  /// U+200D ZERO WIDTH JOINER and the variation selectors U+FE0E, U+FE0F (text, emoji presentation): zero
+  /// columns to `wcwidth`, and kept in the text, but never drawn on a cell. A terminal that sees them joins
+  /// or widens what they touch and counts otherwise than ncurses (tmux 3.3 draws 👩‍💻 in 2 columns where
+  /// ncurses counts 4, kitty and WezTerm draw ❤️ in 2 where ncurses counts 1), so the rest of the row lands
+  /// in other columns than the screen buffer's and cells of the frame before stay on screen. Without them
+  /// every terminal draws each part at the width `wcwidth` gives it: 👩 and 💻 side by side, ❤ as text.
+  /// Found driving the composer in tmux: a subject holding 👨‍👩‍👧 left old cells at the end of its row.
+  static func isJoinerOrSelector(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.value == 0x200D || scalar.value == 0xFE0E || scalar.value == 0xFE0F
   }
 
   static func isCombiningMark(_ scalar: Unicode.Scalar) -> Bool {

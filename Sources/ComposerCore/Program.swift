@@ -60,6 +60,10 @@ public enum ComposerMessage: Sendable {
   /// One copy of a send of several copies was accepted (the final 2xx): its envelope recipients have the
   /// message. Whatever becomes of the copies after it, a new send of the message leaves them out.
   case copyDelivered(recipients: [String])
+  /// The send being started fixed the message's Date (Unix seconds) and Message-ID (without angle brackets):
+  /// the draft keeps them, and every later send of the message (a retry after a partial or failed send) goes
+  /// with the same ones.
+  case messageIdentified(date: Int64, messageID: String)
 }
 
 /// What the model asks the runtime to do.
@@ -131,6 +135,9 @@ public struct DraftSnapshot: Sendable, Hashable {
   /// Envelope recipients a partly sent copy of this message already reached (the draft records them, so a
   /// send after a restart leaves them out).
   public var delivered: [String]
+  /// The Date (Unix seconds) and Message-ID the message was first sent with; nil before its first send.
+  public var date: Int64?
+  public var messageID: String?
   /// The body's lines as the editor holds them.
   var lines: [[Character]]
   /// `to`, `cc`, `bcc`, `subject`, `from` or `body`, and the cursor in it.
@@ -145,11 +152,14 @@ public struct DraftSnapshot: Sendable, Hashable {
       cursorField == "body"
       ? lines[..<min(bodyCursor.line, lines.count)].reduce(0) { $0 + $1.count + 1 } + bodyCursor.index
       : fieldCursor
-    return DraftStore.Draft(
+    var draft = DraftStore.Draft(
       id: id, account: account, from: from, to: list(to), cc: list(cc), bcc: list(bcc), subject: subject,
       body: lines.map { String($0) }.joined(separator: "\n"), attachments: attachments,
       cursor: DraftStore.Cursor(field: cursorField, offset: offset), sign: sign, encrypt: encrypt,
       delivered: delivered)
+    draft.date = date
+    draft.messageID = messageID
+    return draft
   }
 }
 
@@ -175,6 +185,9 @@ public struct SendOrder: Sendable {
   public var id: Int
   /// The Date header's date; nil: when the runtime builds the message (a send).
   public var date: Date?
+  /// The Message-ID (without angle brackets) of the message's first send, kept for every later send of it;
+  /// nil: a new one (the runtime reports it with `.messageIdentified` when a send starts).
+  public var messageID: String?
   /// S/MIME (issue 15): sign with the account's `smime_cert`/`smime_key`; encrypt for every recipient and the
   /// sender, all or nothing, planned as `sealpost send --sign --encrypt` plans it.
   public var sign: Bool
@@ -185,7 +198,8 @@ public struct SendOrder: Sendable {
 
   public init(
     account: String?, fields: MessageFields, attachments: [String], overrides: ChannelOverrides, id: Int = 0,
-    date: Date? = nil, sign: Bool = false, encrypt: Bool = false, delivered: [String] = []
+    date: Date? = nil, messageID: String? = nil, sign: Bool = false, encrypt: Bool = false,
+    delivered: [String] = []
   ) {
     self.account = account
     self.fields = fields
@@ -193,6 +207,7 @@ public struct SendOrder: Sendable {
     self.overrides = overrides
     self.id = id
     self.date = date
+    self.messageID = messageID
     self.sign = sign
     self.encrypt = encrypt
     self.delivered = delivered

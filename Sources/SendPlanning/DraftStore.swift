@@ -72,6 +72,11 @@ public struct DraftStore: Sendable {
     /// Entries of the sidecar's `delivered` list past ``DeliveredRecipients/maximumCount``, not read (a hand-made
     /// list of 200,000 entries cost seconds): the composer says so. Not written back.
     public var deliveredIgnored = 0
+    /// The Date (seconds since 1970) and the Message-ID (without angle brackets) the message was first sent
+    /// with: every later send of this draft keeps them, so all its recipients hold one message (threading,
+    /// duplicate detection). nil until the first send, and in a draft written before the fields existed.
+    public var date: Int64?
+    public var messageID: String?
 
     public init(
       id: String = "", account: String?, from: String? = nil, to: [String] = [], cc: [String] = [],
@@ -97,7 +102,7 @@ public struct DraftStore: Sendable {
 
     enum CodingKeys: String, CodingKey {
       case id, account, from, to, cc, bcc, subject, attachments, cursor, saved, message, sign, encrypt
-      case delivered
+      case delivered, date, messageID
     }
 
     public init(from decoder: any Decoder) throws {
@@ -124,6 +129,9 @@ public struct DraftStore: Sendable {
         }
         deliveredIgnored = max(0, (list.count ?? delivered.count) - delivered.count)
       }
+      // A value that is not what a save writes (a hand edit) reads as none: the next send makes new ones.
+      date = (try? container.decodeIfPresent(Int64.self, forKey: .date)) ?? nil
+      messageID = (try? container.decodeIfPresent(String.self, forKey: .messageID)) ?? nil
       body = ""
     }
 
@@ -144,6 +152,8 @@ public struct DraftStore: Sendable {
       try container.encodeIfPresent(sign, forKey: .sign)
       try container.encode(encrypt, forKey: .encrypt)
       if !delivered.isEmpty { try container.encode(delivered, forKey: .delivered) }
+      try container.encodeIfPresent(date, forKey: .date)
+      try container.encodeIfPresent(messageID, forKey: .messageID)
     }
 
     /// The draft as an RFC 5322 message (header fields as typed, a line break in a value made a space, so no

@@ -128,13 +128,15 @@ public enum MessageAssembly {
   }
 
   /// Checks the fields and builds the message.
-  public static func assemble(_ fields: MessageFields, account: Account?, date: Date = Date())
-    throws(PlanningError) -> AssembledMessage
-  {
+  /// - Parameter messageID: the id (without angle brackets) of an earlier send of this message, kept so that
+  ///   every recipient of a retry holds the same id; nil: a new one.
+  public static func assemble(
+    _ fields: MessageFields, account: Account?, date: Date = Date(), messageID: String? = nil
+  ) throws(PlanningError) -> AssembledMessage {
     let checked = try check(fields, account: account)
     return try assemble(
-      checked, body: fields.body, supplied: fields.supplied, attachments: try attachments(fields.attachments),
-      date: date)
+      checked, body: fields.body, bodySource: nil, supplied: fields.supplied,
+      attachments: try attachments(fields.attachments), date: date, messageID: messageID)
   }
 
   /// The files at `paths`, each checked now: missing, unreadable or not a regular file is 66, naming the path
@@ -179,7 +181,7 @@ public enum MessageAssembly {
 
   private static func assemble(
     _ checked: CheckedFields, body: [UInt8], bodySource: (any ByteSource)?, supplied: [UInt8]?,
-    attachments: [MessageAttachment], date: Date
+    attachments: [MessageAttachment], date: Date, messageID givenID: String? = nil
   ) throws(PlanningError) -> AssembledMessage {
     // The envelope: from the fields, or for a complete message from its header when the fields name none.
     var notes: [PlanningText] = []
@@ -231,7 +233,7 @@ public enum MessageAssembly {
       recipients = try envelopeRecipients.map { (address) throws(MessageError) in
         try IDNA.asciiAddress(address)
       }
-      messageID = ComposedMessage.makeMessageID(domain: domain(of: reversePath))
+      messageID = givenID ?? ComposedMessage.makeMessageID(domain: domain(of: reversePath))
       if let supplied {
         let message: SuppliedMessage
         if let parsed {

@@ -5,6 +5,7 @@ import Foundation
 import MailSender
 import MailSenderTesting
 import SendPlanning
+import Synchronization
 import Testing
 
 /// Review: an encrypted send goes as several copies (To/Cc together, each Bcc recipient apart). When the Bcc
@@ -122,6 +123,82 @@ import Testing
       ])
     #expect(again.screenText.contains("PARTLY SENT: bob@example.test already has it"), "\(again.screenText)")
     again.settle()
+  }
+
+  /// A server that puts carol off (450) in its second session only: the retry of her copy is accepted.
+  static func serverTakingCarolLater() throws -> ScriptedSMTPServer {
+    let identity = try TestPKI.shared().identity(.valid)
+    var busy = StandardSMTPOptions(tlsIdentity: identity)
+    busy.recipientReplies["carol@example.test"] = "450 4.2.1 mailbox busy, try later"
+    let scripts = [
+      ScriptedSMTPServer.standardSMTP(options: StandardSMTPOptions(tlsIdentity: identity)),
+      ScriptedSMTPServer.standardSMTP(options: busy),
+    ]
+    let sessions = Mutex(0)
+    return try ScriptedSMTPServer(options: .init(implicitTLS: identity)) { session in
+      let index = sessions.withLock { count in
+        defer { count += 1 }
+        return count
+      }
+      try scripts[index == 1 ? 1 : 0](session)
+    }
+  }
+
+  /// The value of the header field `name` of a message as received (CRLF line ends), nil when it has none.
+  static func header(_ name: String, of message: [UInt8]) -> String? {
+    let text = String(decoding: message, as: UTF8.self)
+    let head = text.components(separatedBy: "\r\n\r\n").first ?? ""
+    return head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix(name.lowercased() + ":") }
+      .map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) }
+  }
+
+  /// Review: a retry of a partly sent message was assembled again, with a new Date and a new Message-ID, so
+  /// carol (the retry) held another message than bob (the first send): threading and duplicate detection
+  /// broke. The first send fixes them, the draft keeps them, and the retry an hour later — in the same
+  /// runtime, or in a new one after a restart, from the draft — goes with the same ones.
+  @Test(arguments: [false, true]) func aRetryKeepsTheDateAndMessageIDOfTheFirstSend(restart: Bool) throws {
+    let server = try Self.serverTakingCarolLater()
+    defer { server.stop() }
+    let sandbox = try ProtectedSendFlowTests.sandbox(port: server.port, stored: [.bob, .carol])
+    defer { sandbox.remove() }
+    let clock = TestClock(Date())
+    func composer() -> HeadlessComposer<ComposerModel> {
+      let model = ComposerModel(
+        ComposerModel.Startup(), width: 160, height: 40, now: Int64(clock.now().timeIntervalSince1970))
+      let harness = HeadlessComposer(
+        program: model, environment: sandbox.environment(now: clock.now), width: 160, height: 40)
+      harness.start()
+      harness.settle()
+      return harness
+    }
+    var harness = composer()
+    Self.sendPartly(harness, server: server)
+    harness.settle()
+    harness.press(.character("q"))
+    if restart {
+      harness.press(.ctrl("q"))
+      harness.settle()
+      harness = composer()
+      #expect(harness.screenText.contains("1 draft kept from earlier"), "\(harness.screenText)")
+      harness.press(.enter)
+    }
+    harness.advance(clock, by: .seconds(3_600))
+    harness.press(.ctrl("x"))
+    #expect(harness.waitFor("carol@example.test: usable, valid until"), "\(harness.screenText)")
+    harness.press(.character("y"))
+    #expect(harness.waitFor("Passphrase of the S/MIME key"), "\(harness.screenText)")
+    harness.type(ProtectedSendFlowTests.passphrase)
+    harness.press(.enter)
+    #expect(harness.waitFor("SENT — sent: 250"), "\(harness.screenText)")
+    let sessions = server.waitForFinishedSessions(3)
+    #expect(Self.recipients(sessions).last == ["RCPT TO:<carol@example.test>"])
+    let first = try #require(sessions.first?.messages.first)
+    let retry = try #require(sessions.last?.messages.first)
+    let id = try #require(Self.header("Message-ID", of: first))
+    let date = try #require(Self.header("Date", of: first))
+    #expect(Self.header("Message-ID", of: retry) == id)
+    #expect(Self.header("Date", of: retry) == date)
+    harness.settle()
   }
 
   /// `o` queues what is unsent: carol's copy, which failed, and dan's, which was never tried (before, only the

@@ -25,12 +25,18 @@ import Testing
     Case(text: "e\u{301}", width: 1, glyphs: ["e\u{301}"]),
     Case(text: "漢", width: 2, glyphs: ["漢"]),
     Case(text: "👍", width: 2, glyphs: ["👍"]),
-    // ZWJ sequence: ncurses counts the parts (the ZWJ rides on the cell before it).
-    Case(text: "👩\u{200D}💻", width: 4, glyphs: ["👩\u{200D}", "💻"]),
+    // ZWJ sequence: ncurses counts the parts, and the parts are drawn without the joiner (a terminal that
+    // sees it joins them into 2 columns: tmux 3.3 did, and the rest of the row moved).
+    Case(text: "👩\u{200D}💻", width: 4, glyphs: ["👩", "💻"]),
+    Case(text: "👨\u{200D}👩\u{200D}👧", width: 6, glyphs: ["👨", "👩", "👧"]),
+    Case(text: "🏳\u{FE0F}\u{200D}🌈", width: 3, glyphs: ["🏳", "🌈"]),
     // Flag: two regional indicators of one column each in glibc.
     Case(text: "🇫🇷", width: 2, glyphs: ["🇫", "🇷"]),
-    // VS16: the selector is zero width and rides on its base.
-    Case(text: "❤\u{FE0F}", width: 1, glyphs: ["❤\u{FE0F}"]),
+    // VS16: the selector is zero width and not drawn (a terminal that sees it may draw 2 columns); VS15 too.
+    Case(text: "❤\u{FE0F}", width: 1, glyphs: ["❤"]),
+    Case(text: "⌚\u{FE0E}", width: 2, glyphs: ["⌚"]),
+    // A skin-tone modifier is a spacing character of its own to wcwidth, and tmux counts it so too.
+    Case(text: "👍🏽", width: 4, glyphs: ["👍", "🏽"]),
     // Controls and bidi controls are escaped, visibly, one column per character of the escape.
     Case(text: "\u{1B}", width: 8, glyphs: ["\\", "u", "{", "0", "0", "1", "B", "}"]),
     Case(text: "\u{9B}", width: 8, glyphs: ["\\", "u", "{", "0", "0", "9", "B", "}"]),

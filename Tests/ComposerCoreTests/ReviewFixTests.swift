@@ -1,4 +1,5 @@
 import Accounts
+import Foundation
 import MailSender
 import SMTPProtocol
 import SMTPTransport
@@ -123,5 +124,131 @@ import Testing
     _ = model.update(.sendFinished(SendReport(failure: nil)))
     model.press(.character("q"))
     #expect(model.draft.delivered.isEmpty)
+  }
+
+  /// Review: a retry of a partly sent message went with a new Date and Message-ID. The ones the runtime fixed
+  /// at the first send (`.messageIdentified`) are saved with the draft at once and go with every later order of
+  /// the message — the review's send, the preview's raw message — and with the draft continued after a
+  /// restart; a new message has none.
+  @Test func theDateAndMessageIDOfTheFirstSendAreKept() throws {
+    var model = try Self.edited("The numbers.")
+    model.press(.ctrl("x"))
+    let started = model.press(.character("y"))
+    guard case .send(let first)? = started.last,
+      case .saveDraft(let start, _)? = started.first(where: { $0.name == "saveDraft" })
+    else {
+      Issue.record("no send, or no save at its start: \(started.map(\.name))")
+      return
+    }
+    #expect(first.date == nil && first.messageID == nil, "a message never sent gets new ones at its send")
+    #expect(start.draft.messageID == nil)
+    let id = "0123456789abcdef0123456789abcdef@example.org"
+    #expect(
+      model.update(.messageIdentified(date: Fixtures.now - 60, messageID: id)).isEmpty, "one save at a time")
+    let saves = model.update(.draftSaved(.success(SavedDraft(id: start.id, path: "/d/1.eml"))))
+    guard case .saveDraft(let snapshot, _)? = saves.last else {
+      Issue.record("no save at once: \(saves.map(\.name))")
+      return
+    }
+    #expect(snapshot.draft.messageID == id)
+    #expect(snapshot.draft.date == Fixtures.now - 60)
+    _ = model.update(.draftSaved(.success(SavedDraft(id: snapshot.id, path: "/d/1.eml"))))
+    _ = model.update(.sendFinished(SendReport(failure: SendFailure(.temporary, "temporary failure: 421"))))
+
+    // The retry, and the preview's raw message, go with them.
+    model.press(.character("q"))
+    model.press(.ctrl("x"))
+    guard case .send(let retry)? = model.press(.character("y")).last else {
+      Issue.record("no send")
+      return
+    }
+    #expect(retry.messageID == id)
+    #expect(retry.date == Date(timeIntervalSince1970: Double(Fixtures.now - 60)))
+    _ = model.update(.sendFinished(SendReport(failure: SendFailure(.temporary, "temporary failure: 421"))))
+    model.press(.character("q"))
+    model.press(.ctrl("p"))
+    guard case .renderRaw(let raw)? = model.press(.character("r")).last else {
+      Issue.record("no raw message asked for")
+      return
+    }
+    #expect(raw.messageID == id)
+    #expect(raw.date == Date(timeIntervalSince1970: Double(Fixtures.now - 60)))
+
+    // Continued after a restart, from the draft.
+    var saved = snapshot.draft
+    saved.id = snapshot.id
+    var again = ComposerModel(.init(), width: 80, height: 24, now: Fixtures.now + 3_600)
+    _ = again.start()
+    _ = again.update(.catalogLoaded(.success(try Fixtures.catalog(Fixtures.oneAccount))))
+    _ = again.update(.draftsListed(.success([saved])))
+    again.press(.enter)
+    again.press(.ctrl("x"))
+    guard case .send(let continued)? = again.press(.character("y")).last else {
+      Issue.record("no send: \(again.review?.blocking ?? [])")
+      return
+    }
+    #expect(continued.messageID == id)
+    #expect(continued.date == Date(timeIntervalSince1970: Double(Fixtures.now - 60)))
+
+    // Sent: the next message is a new one.
+    _ = again.update(.sendFinished(SendReport(failure: nil)))
+    again.press(.character("q"))
+    again.type("carol@example.org")
+    again.press(.ctrl("x"))
+    guard case .send(let next)? = again.press(.character("y")).last else {
+      Issue.record("no send: \(again.review?.blocking ?? [])")
+      return
+    }
+    #expect(next.messageID == nil && next.date == nil)
+  }
+
+  /// Review: with 60 recipients at 80×24 the review's envelope rows were cut at the bottom of the screen, so
+  /// nobody could see whom the message went to before sending. The review scrolls (↓ j PgDn, End; ↑ k PgUp,
+  /// Home) and its last row says how many rows and recipients are below: every RCPT TO, and every mailbox of
+  /// the To header (wrapped, not cut), is on some screen before `y`.
+  @Test func everyRecipientOfALongEnvelopeCanBeSeenBeforeSending() throws {
+    var model = try Fixtures.model()
+    let addresses = (1...60).map { "reader\($0)@example.org" }
+    _ = model.update(.input(.paste(addresses.joined(separator: ", "))))
+    model.press(.tab, .tab, .tab)
+    model.type("Minutes")
+    model.press(.tab)
+    model.type("See you.")
+    model.press(.ctrl("x"))
+    let theme = try Fixtures.theme()
+    var screens = [model.render(theme: theme, width: 80, height: 24)]
+    let first = screens[0].lines
+    #expect(
+      first[21].hasPrefix(" ↓ ") && first[21].contains("more recipients: ↓ j PgDn scroll, End the last"),
+      "\(first.joined(separator: "\n"))")
+    #expect(first[22].hasPrefix(" y: send"), "the status line is not taken")
+    // Down a row, then a page at a time, to the end.
+    model.press(.character("j"))
+    screens.append(model.render(theme: theme, width: 80, height: 24))
+    #expect(screens[1].lines[1].contains("↑ 1 more row above (↑ k PgUp)"), "\(screens[1].lines[1])")
+    #expect(screens[1].lines[2] == first[3], "one row down")
+    for _ in 0..<20 {
+      model.press(.pageDown)
+      screens.append(model.render(theme: theme, width: 80, height: 24))
+    }
+    let text = screens.flatMap(\.lines).joined(separator: "\n")
+    for address in addresses {
+      #expect(text.contains("RCPT TO   <\(address)>"), "\(address) is never in the envelope shown")
+      let listed = address == addresses.last ? "\(address)  " : "\(address),"
+      #expect(text.contains(listed), "\(address) is never in the To header shown")
+    }
+    let last = try #require(screens.last).lines
+    #expect(!last[21].contains("more row"), "\(last.joined(separator: "\n"))")
+    #expect(last[1].contains("more rows above"))
+    // Home goes back to the top; End to the last row; `y` sends from anywhere.
+    model.press(.home)
+    #expect(model.render(theme: theme, width: 80, height: 24).lines == first)
+    model.press(.end)
+    #expect(model.render(theme: theme, width: 80, height: 24).lines == last)
+    guard case .send(let order)? = model.press(.character("y")).last else {
+      Issue.record("no send")
+      return
+    }
+    #expect(order.fields.to.count == 60)
   }
 }

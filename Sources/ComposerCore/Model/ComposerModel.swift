@@ -211,6 +211,8 @@ public struct ComposerModel: Sendable {
       return []
     case .copyDelivered(let recipients):
       return copyDelivered(recipients)
+    case .messageIdentified(let date, let messageID):
+      return messageIdentified(date: date, messageID: messageID)
     }
   }
 

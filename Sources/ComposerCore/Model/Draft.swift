@@ -61,6 +61,11 @@ struct Draft: Sendable {
   /// ended part-way, after these were accepted. Every later send of it leaves them out (review: a retry sent
   /// the To/Cc copy again).
   var delivered: [String] = []
+  /// The Date (Unix seconds) and Message-ID the message was first sent with: every later send of it keeps
+  /// them (review: a retry after a partial send went with a new Date and Message-ID, so its recipients held
+  /// another message than the first ones: threading and duplicate detection broke). nil before the first send.
+  var sentDate: Int64?
+  var messageID: String?
 
   /// The rows above the body: title, From, To, Cc, Bcc, Subject, attachments, a rule.
   static let bodyTop = 8

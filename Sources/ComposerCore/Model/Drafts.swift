@@ -99,7 +99,8 @@ extension ComposerModel {
     DraftSnapshot(
       id: drafts.id, account: account?.name, from: draft.from.text, to: draft.to.text, cc: draft.cc.text,
       bcc: draft.bcc.text, subject: draft.subject.text, attachments: draft.attachments.map(\.path),
-      sign: draft.sign, encrypt: draft.encrypt, delivered: draft.delivered, lines: draft.body.lines,
+      sign: draft.sign, encrypt: draft.encrypt, delivered: draft.delivered, date: draft.sentDate,
+      messageID: draft.messageID, lines: draft.body.lines,
       cursorField: Self.cursorName(draft.focus),
       fieldCursor: draft.focus == .body ? 0 : draft[draft.focus].cursor, bodyCursor: draft.body.cursor)
   }
@@ -195,7 +196,9 @@ extension ComposerModel {
       drafts.leaving = nil
       return [leaveLine(leaving)]
     }
-    if drafts.dirty && !drafts.done && (drafts.saved?.delivered ?? []) != draft.delivered {
+    if drafts.dirty && !drafts.done
+      && ((drafts.saved?.delivered ?? []) != draft.delivered || drafts.saved?.messageID != draft.messageID)
+    {
       drafts.timer = nil
       return flushDraft()
     }
@@ -350,6 +353,11 @@ extension ComposerModel {
     // out), and what is dropped is said.
     let (kept, dropped) = DeliveredRecipients.kept(saved.delivered, recipients: draft.recipientAddresses)
     draft.delivered = kept
+    // The Date and Message-ID of its first send, kept for this one (both, or neither).
+    if let date = saved.date, let messageID = saved.messageID {
+      draft.sentDate = date
+      draft.messageID = messageID
+    }
     if status == nil { status = Self.partlySent(kept) }
     if dropped + saved.deliveredIgnored > 0 {
       let count = dropped + saved.deliveredIgnored

@@ -34,12 +34,14 @@ extension ComposerModel {
   }
 
   /// The order for the raw message (or the review's check): the draft as a send takes it, a new id, and the
-  /// model's own clock as the date.
+  /// Date and Message-ID of its first send — before that, the model's own clock as the date and a new
+  /// Message-ID.
   mutating func messageOrder() -> SendOrder {
     orders += 1
     return SendOrder(
       account: account?.name, fields: draft.fields, attachments: draft.attachmentPaths, overrides: overrides,
-      id: orders, date: Date(timeIntervalSince1970: Double(now)))
+      id: orders, date: Date(timeIntervalSince1970: Double(draft.sentDate ?? now)),
+      messageID: draft.messageID)
   }
 
   mutating func rawRendered(order: Int, _ result: Result<RawMessage, ComposerProblem>) {

@@ -1,4 +1,5 @@
 import Accounts
+import FoundationEssentials
 import MailMessage
 import MailSender
 import SMTPProtocol
@@ -28,6 +29,8 @@ struct Review: Sendable {
   var port: UInt16?
   var plaintext = false
   var order: SendOrder?
+  /// The first row of the review shown (it scrolls when its rows do not fit the screen).
+  var scroll = 0
 
   // S/MIME (issue 15): the toggles, and for encryption every recipient's certificate.
   /// Why signing cannot be offered (the account lacks `smime_cert` or `smime_key`); nil when it can.
@@ -98,9 +101,9 @@ struct Review: Sendable {
       envelope =
         [("MAIL FROM", "<\(sender.address)>")]
         + recipients.map { ("RCPT TO", "<\($0)>") }
-      headers = [("From", sender.headerValue)]
-      if !checked.to.isEmpty { headers.append(("To", checked.to.map(\.headerValue).joined(separator: ", "))) }
-      if !checked.cc.isEmpty { headers.append(("Cc", checked.cc.map(\.headerValue).joined(separator: ", "))) }
+      headers = [("From", Self.shown(sender))]
+      if !checked.to.isEmpty { headers.append(("To", checked.to.map(Self.shown).joined(separator: ", "))) }
+      if !checked.cc.isEmpty { headers.append(("Cc", checked.cc.map(Self.shown).joined(separator: ", "))) }
       if !checked.bcc.isEmpty {
         headers.append(("Bcc", checked.bcc.map(\.address).joined(separator: ", ") + " (envelope only)"))
       }
@@ -132,10 +135,27 @@ struct Review: Sendable {
       warnings.insert("already sent to \(sentTo): y sends only to the other recipients", at: 0)
     }
     if blocking.isEmpty {
+      // A message sent before (partly, or not at all) goes again with its first Date and Message-ID.
       order = SendOrder(
         account: account?.name, fields: fields, attachments: draft.attachmentPaths, overrides: overrides,
+        date: draft.sentDate.map { Date(timeIntervalSince1970: Double($0)) }, messageID: draft.messageID,
         delivered: leftOut)
     }
+  }
+
+  /// A mailbox as a person reads it: the display name as typed (quoted when it holds a comma or another
+  /// special, as it was typed), then `<address>` — not the header's RFC 2047 form (by hand: the review showed
+  /// `=?UTF-8?B?5bGx55SwIOWkqumDjg==?=` for 山田 太郎; the raw preview is where the encoded form is seen).
+  static func shown(_ mailbox: Mailbox) -> String {
+    guard let name = mailbox.displayName else { return mailbox.address }
+    let specials: Set<Character> = ["(", ")", "<", ">", "[", "]", ":", ";", "@", "\\", ",", ".", "\""]
+    guard name.contains(where: specials.contains) else { return "\(name) <\(mailbox.address)>" }
+    var quoted = ""
+    for character in name {
+      if character == "\"" || character == "\\" { quoted.append("\\") }
+      quoted.append(character)
+    }
+    return "\"\(quoted)\" <\(mailbox.address)>"
   }
 
   /// Takes the runtime's answer to the order awaited (an answer to an earlier one is ignored). A message the
@@ -262,6 +282,7 @@ extension ComposerModel {
     KeyHelp("c", "S/MIME: encrypt for every recipient and the sender, or not", main: true, short: "encrypt"),
     KeyHelp("e q Esc", "back to compose", main: true, short: "back"),
     KeyHelp("Ctrl-P", "preview", main: true, short: "preview"),
+    KeyHelp("↑ ↓ j k PgUp PgDn", "scroll the review (Home, End: its first, its last row)"),
     KeyHelp("F1 ?", "this help", main: true, short: "help"),
     KeyHelp("Ctrl-Q", "quit", main: true, short: "quit"),
   ]
@@ -327,6 +348,15 @@ extension ComposerModel {
     return noteEdit() + lookUpCertificates()
   }
 
+  /// Moves the review's rows by `rows` (a page, one row), no further than its first or its last row.
+  mutating func scrollReview(by rows: Int) {
+    guard var current = review else { return }
+    let total = reviewRows(current).count
+    let (first, count) = reviewWindow(rows: total, scroll: current.scroll)
+    current.scroll = min(max(0, first + rows), max(0, total - count))
+    review = current
+  }
+
   mutating func reviewKey(_ key: Key) -> [ComposerEffect] {
     switch key {
     case .character("y"):
@@ -347,6 +377,12 @@ extension ComposerModel {
       return toggleProtection(sign: true)
     case .character("c"):
       return toggleProtection(sign: false)
+    case .up, .character("k"): scrollReview(by: -1)
+    case .down, .character("j"): scrollReview(by: 1)
+    case .pageUp: scrollReview(by: -max(1, reviewPage - 2))
+    case .pageDown, .character(" "): scrollReview(by: max(1, reviewPage - 2))
+    case .home: scrollReview(by: -Int.max / 2)
+    case .end, .character("G"): scrollReview(by: Int.max / 2)
     default:
       break
     }

@@ -357,6 +357,18 @@ extension ComposerModel {
     return flushDraft()
   }
 
+  /// The send being started fixed the message's Date and Message-ID: kept with the draft (saved at once, as
+  /// who has the message is), so every later send of the message — after a restart too — has the same ones.
+  mutating func messageIdentified(date: Int64, messageID: String) -> [ComposerEffect] {
+    guard session?.isRunning == true else { return [] }
+    draft.sentDate = date
+    draft.messageID = messageID
+    guard !drafts.done else { return [] }
+    drafts.dirty = true
+    drafts.timer = nil
+    return flushDraft()
+  }
+
   /// "a@x, b@y" (escaped), or nil for none.
   static func deliveredText(_ delivered: [String]) -> String? {
     delivered.isEmpty ? nil : delivered.map { UntrustedText($0).escaped }.joined(separator: ", ")
@@ -395,5 +407,7 @@ extension Draft {
     sign = nil
     encrypt = false
     delivered = []
+    sentDate = nil
+    messageID = nil
   }
 }

@@ -25,10 +25,15 @@ extension ComposerModel {
       buffer.write(field.label, x: 0, y: row, maxWidth: Draft.labelWidth, style: labelStyle)
       let fieldWidth = draft.fieldWidth(field, screenWidth: width)
       var text = draft[field]
-      let position = text.render(
-        into: &buffer, x: Draft.labelWidth, y: row, width: fieldWidth,
-        style: theme.style(.fieldText, selected: focused))
-      if focused { cursor = position }
+      if focused {
+        cursor = text.render(
+          into: &buffer, x: Draft.labelWidth, y: row, width: fieldWidth,
+          style: theme.style(.fieldText, selected: true))
+      } else {
+        Self.renderStart(
+          of: text.text, into: &buffer, x: Draft.labelWidth, y: row, width: fieldWidth,
+          style: theme.style(.fieldText))
+      }
       if let problem = draft.problems[field] {
         let x = Draft.labelWidth + fieldWidth
         let style = theme.style(.fieldError)
@@ -48,6 +53,22 @@ extension ComposerModel {
     // A draft that could not be saved says so until a save works (the message on screen stays as it is).
     renderBottom(into: &buffer, theme: theme, status: status ?? drafts.problem.map { StatusLine(error: $0) })
     return cursor
+  }
+
+  /// A field the cursor is not in, from its start (review by hand: after Tab, To showed the tail of its last
+  /// edit, "mple.org>, 山田 太郎 <…", beginning in the middle of an address); a text wider than the field ends
+  /// with "…" in its last column.
+  static func renderStart(
+    of text: String, into buffer: inout ScreenBuffer, x: Int, y: Int, width: Int, style: Style
+  ) {
+    buffer.fill(x: x, y: y, width: width, height: 1, style: style)
+    let glyphs = DisplayWidth.glyphs(of: text)
+    guard glyphs.reduce(0, { $0 + $1.width }) > width, width > 1 else {
+      buffer.write(glyphs: glyphs, x: x, y: y, maxWidth: width, style: style)
+      return
+    }
+    buffer.write(glyphs: glyphs, x: x, y: y, maxWidth: width - 1, style: style)
+    buffer.write("…", x: x + width - 1, y: y, maxWidth: 1, style: style)
   }
 
   func renderAttachmentRow(into buffer: inout ScreenBuffer, theme: Theme, y: Int) {
