@@ -579,15 +579,25 @@ public final class EffectRunner: @unchecked Sendable {
     log?.write("probe: \(order.host):\(order.port)")
     // The pin file is read on the work queue, not on the UI thread.
     work.async { [self] in
-      var trust = TLSTrust.certificateAuthorities(caFile: nil)
-      if let pins = try? PinFile.load(environment: environment.variables).pins(
-        host: order.host, port: order.port),
-        !pins.isEmpty
-      {
-        trust = .pins(pins)
+      let planned: Result<ProbeRequest, PlanningError>
+      do throws(PlanningError) {
+        planned = .success(try planProbe(order))
+      } catch {
+        planned = .failure(error)
       }
-      let handle = MailSender.startProbe(
-        ProbeRequest(host: order.host, port: order.port, security: order.security, trust: trust))
+      guard case .success(let request) = planned else {
+        lock.withLock { _ in planning = false }
+        if case .failure(let error) = planned {
+          log?.write("probe refused before connecting: \(Self.words(error))")
+          queue.post(
+            .probeFinished(
+              ProbeReport(
+                request: ProbeRequest(host: order.host, port: order.port, security: order.security),
+                failure: error.failure(naming: Self.fieldName))))
+        }
+        return
+      }
+      let handle = MailSender.startProbe(request)
       lock.withLock { _ in
         planning = false
         // Cancelled while the pin file was read: the probe ends at once with its own cancelled report.
@@ -596,6 +606,16 @@ public final class EffectRunner: @unchecked Sendable {
       }
       EventDescriptor.signal(queue.descriptor)
     }
+  }
+
+  /// The probe planned as `sealpost probe` plans it (issue 8: the rule written once): the form's host, port and
+  /// mode through `ChannelPlan.checked`, so the pins recorded for that HOST:PORT are its trust, and a pin file
+  /// that cannot be used (malformed, a dangling link, a folder others may write) refuses the probe as it
+  /// refuses the CLI's, in the composer's words, instead of being passed over for the CA check.
+  func planProbe(_ order: ProbeOrder) throws(PlanningError) -> ProbeRequest {
+    let overrides = ChannelOverrides(server: order.host, port: Int(order.port), tls: order.security.rawValue)
+    let plan = try ChannelPlan.checked(overrides: overrides, account: nil, environment: environment.variables)
+    return plan.probeRequest()
   }
 
   // MARK: - Drafts, the outbox and the record copy
