@@ -270,7 +270,10 @@ public final class EffectRunner: @unchecked Sendable {
     case .renderRaw(let order):
       background { runner in .rawRendered(order: order.id, runner.renderRaw(order)) }
     case .checkMessage(let order):
-      background { runner in .messageChecked(order: order.id, runner.checkMessage(order)) }
+      background { runner in
+        let (remarks, channel) = runner.checkMessage(order)
+        return .messageChecked(order: order.id, remarks, channel: channel)
+      }
     case .checkCertificates(let order):
       background { runner in .certificatesChecked(order: order.id, runner.checkCertificates(order)) }
     }
@@ -403,8 +406,7 @@ public final class EffectRunner: @unchecked Sendable {
       let account = try account(of: order)
       // The one check of the channel every front end makes (issue 8: the rule written once): recorded pins, then
       // the plaintext policy; its errors name the composer's fields (`fieldName`), as below.
-      let plan = try ChannelPlan.checked(
-        overrides: order.overrides, account: account, environment: environment.variables)
+      let plan = try channelPlan(order, account: account)
       let assembled = try assemble(order, account: account)
       let resolver = SecretResolver(
         passwordCommand: nil, environmentPassword: environment.environmentPassword,
@@ -548,19 +550,30 @@ public final class EffectRunner: @unchecked Sendable {
     }
   }
 
-  /// The linter's findings and the planning notes of the order's message (nothing of it is read).
-  func checkMessage(_ order: SendOrder) -> Result<MessageRemarks, ComposerProblem> {
+  /// The channel an order goes over: ``ChannelPlan/checked(overrides:account:environment:check:)``, the recorded
+  /// pins and then the plaintext policy. The one plan the send uses and the review shows (issue 8: the review
+  /// described a channel without the pin file's pins, which the send then trusted).
+  func channelPlan(_ order: SendOrder, account: Account?) throws(PlanningError) -> ChannelPlan {
+    try ChannelPlan.checked(overrides: order.overrides, account: account, environment: environment.variables)
+  }
+
+  /// The channel the order's send will use, and the linter's findings and the planning notes of its message
+  /// (nothing of it is read); why it cannot be sent, when the channel cannot be planned (a pin file that
+  /// cannot be used) or the message cannot be built.
+  func checkMessage(_ order: SendOrder) -> (Result<MessageRemarks, ComposerProblem>, ChannelPlan?) {
     do throws(PlanningError) {
-      let assembled = try assemble(order, account: try account(of: order))
+      let account = try account(of: order)
+      let plan = try channelPlan(order, account: account)
+      let assembled = try assemble(order, account: account)
       var remarks = MessageRemarks()
       for finding in assembled.findings {
         let text = UntrustedText(finding.text).escaped
         if finding.isWarning { remarks.warnings.append(text) } else { remarks.notes.append(text) }
       }
       remarks.notes += assembled.notes.map { $0.worded(Self.fieldName) }
-      return .success(remarks)
+      return (.success(remarks), plan)
     } catch {
-      return .failure(ComposerProblem(Self.words(error)))
+      return (.failure(ComposerProblem(Self.words(error))), nil)
     }
   }
 

@@ -82,4 +82,59 @@ import Testing
     // Nothing connected: the refusal comes before the probe.
     #expect(server.sessions.isEmpty)
   }
+
+  /// Item 2: the review described the channel without the pin file ("Picker/Review display checks do not apply
+  /// recorded pins") while the send trusted the recorded pin. The review's rows now come from the send's own
+  /// plan: it names the recorded pin and the file, and the send then goes on that pin.
+  @Test func theReviewNamesTheRecordedPinTheSendThenTrusts() throws {
+    let server = try Self.selfSignedServer()
+    defer { server.stop() }
+    let sandbox = try ComposerSandbox()
+    defer { sandbox.remove() }
+    // The account trusts the test CA, which did not sign the server's certificate: only the pin lets it in.
+    try sandbox.writeConfig(
+      ComposerSandbox.account("work", port: server.port, caFile: try TestPKI.shared().caCertificatePath))
+    let pin = try Self.spkiPin(of: try TestPKI.shared().identity(.selfSigned).certificatePath)
+    _ = FileManager.default.createFile(
+      atPath: sandbox.pinPath, contents: Data("# test\nlocalhost:\(server.port) \(pin)\n".utf8),
+      attributes: [.posixPermissions: 0o600])
+    let harness = ComposerFlowTests.composer(sandbox, width: 240, height: 40)
+    ComposerFlowTests.compose(harness)
+    harness.press(.ctrl("x"))
+    let trust = "pinned key \(pin) (recorded in \(sandbox.pinPath); chain and name shown, not required)"
+    #expect(harness.waitFor(trust), "\(harness.screenText)")
+    #expect(!harness.screenText.contains("tls_trust_file"), "\(harness.screenText)")
+    harness.press(.character("y"))
+    #expect(harness.waitFor("SENT — sent: 250"), "\(harness.screenText)")
+    #expect(ComposerFlowTests.received(server).contains("Hello Bob,"))
+  }
+
+  /// A pin file the send would refuse stops the send at the review, with the send's words, and nothing
+  /// connects.
+  @Test func theReviewRefusesTheSendWhenThePinFileCannotBeUsed() throws {
+    let server = try Self.selfSignedServer()
+    defer { server.stop() }
+    let sandbox = try ComposerSandbox()
+    defer { sandbox.remove() }
+    try sandbox.writeConfig(
+      ComposerSandbox.account("work", port: server.port, caFile: try TestPKI.shared().caCertificatePath))
+    let words = try BrokenPinFile.malformed.make(in: sandbox)
+    let harness = ComposerFlowTests.composer(sandbox, width: 240, height: 40)
+    ComposerFlowTests.compose(harness)
+    harness.press(.ctrl("x"))
+    #expect(harness.settle())
+    harness.press(.character("y"))
+    #expect(harness.screenText.contains("cannot send: configuration: \(words)"), "\(harness.screenText)")
+    #expect(harness.settle())
+    #expect(server.sessions.isEmpty)
+  }
+
+  /// `sha256/BASE64` of the SPKI of the certificate at `path`, as openssl computes it.
+  static func spkiPin(of path: String) throws -> String {
+    let pki = try TestPKI.shared()
+    let key = try pki.openssl(["x509", "-in", path, "-noout", "-pubkey"])
+    let der = try pki.openssl(["pkey", "-pubin", "-outform", "DER"], input: key)
+    let digest = try pki.openssl(["dgst", "-sha256", "-binary"], input: der)
+    return "sha256/" + digest.base64EncodedString()
+  }
 }

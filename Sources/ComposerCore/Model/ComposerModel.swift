@@ -185,8 +185,8 @@ public struct ComposerModel: Sendable {
     case .rawRendered(let order, let result):
       rawRendered(order: order, result)
       return []
-    case .messageChecked(let order, let result):
-      review?.checked(order: order, result)
+    case .messageChecked(let order, let result, let channel):
+      review?.checked(order: order, result, channel: channel)
       return []
     case .timerFired(let id):
       return timerFired(id)
