@@ -242,7 +242,7 @@ public final class EffectRunner: @unchecked Sendable {
     case .queueMessage(let order, let lastError):
       background { runner in .messageQueued(runner.queueMessage(order, lastError: lastError)) }
     case .loadCatalog:
-      background { runner in .catalogLoaded(runner.loadCatalog()) }
+      background { runner in .catalogLoaded(runner.loadCatalog(), pins: runner.loadPins()) }
     case .send(let order):
       startSend(order)
     case .probe(let order):
@@ -303,6 +303,17 @@ public final class EffectRunner: @unchecked Sendable {
       return .success(loaded)
     } catch {
       log?.write("accounts: \(Self.words(error))")
+      return .failure(error)
+    }
+  }
+
+  /// The pin file as every send reads it (`ChannelPlan.checked` reads it again when it plans one), for the
+  /// picker: which accounts a recorded pin covers, or why no send can use the file.
+  func loadPins() -> Result<PinFile, PlanningError> {
+    do throws(PlanningError) {
+      return .success(try PinFile.load(environment: environment.variables))
+    } catch {
+      log?.write("pin file: \(Self.words(error))")
       return .failure(error)
     }
   }

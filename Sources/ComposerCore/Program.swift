@@ -12,8 +12,9 @@ import SendPlanning
 public enum ComposerMessage: Sendable {
   /// A key, a paste or a resize from the terminal.
   case input(InputEvent)
-  /// The accounts the runtime read (`AccountCatalog.load`), or why it could not.
-  case catalogLoaded(Result<AccountCatalog, PlanningError>)
+  /// The accounts the runtime read (`AccountCatalog.load`), or why it could not; with `pins`, the pin file as a
+  /// send reads it (`PinFile.load`), or why no send can use it, so the picker describes the channel a send plans.
+  case catalogLoaded(Result<AccountCatalog, PlanningError>, pins: Result<PinFile, PlanningError>? = nil)
   /// A live event of the running send or probe, in order.
   case session(SendEvent)
   /// The running send ended.

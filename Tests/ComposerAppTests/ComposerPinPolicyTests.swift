@@ -109,8 +109,8 @@ import Testing
     #expect(ComposerFlowTests.received(server).contains("Hello Bob,"))
   }
 
-  /// A pin file the send would refuse stops the send at the review, with the send's words, and nothing
-  /// connects.
+  /// A pin file the send would refuse (broken while the message was written) stops the send at the review,
+  /// with the send's words, and nothing connects.
   @Test func theReviewRefusesTheSendWhenThePinFileCannotBeUsed() throws {
     let server = try Self.selfSignedServer()
     defer { server.stop() }
@@ -118,15 +118,57 @@ import Testing
     defer { sandbox.remove() }
     try sandbox.writeConfig(
       ComposerSandbox.account("work", port: server.port, caFile: try TestPKI.shared().caCertificatePath))
-    let words = try BrokenPinFile.malformed.make(in: sandbox)
     let harness = ComposerFlowTests.composer(sandbox, width: 240, height: 40)
     ComposerFlowTests.compose(harness)
+    let words = try BrokenPinFile.malformed.make(in: sandbox)
     harness.press(.ctrl("x"))
     #expect(harness.settle())
     harness.press(.character("y"))
     #expect(harness.screenText.contains("cannot send: configuration: \(words)"), "\(harness.screenText)")
     #expect(harness.settle())
     #expect(server.sessions.isEmpty)
+  }
+
+  /// Two accounts, `work` on `localhost:2465` and `home` on `localhost:3465` (implicit TLS, the system store).
+  static func twoAccounts(_ sandbox: ComposerSandbox) throws {
+    try sandbox.writeConfig(
+      ComposerSandbox.account("work", port: 2465, caFile: nil)
+        + ComposerSandbox.account("home", port: 3465, caFile: nil))
+  }
+
+  /// The picker's row of `account`.
+  static func row(_ account: String, in harness: HeadlessComposer<ComposerModel>) -> String? {
+    harness.screen.lines.first { $0.dropFirst().hasPrefix(account + " ") && $0.contains("localhost") }
+  }
+
+  /// The picker describes the channel a send plans too: an account whose HOST:PORT has a pin recorded is
+  /// "pinned", as the send then trusts that pin (it said "implicit" alone: the display check skipped the file).
+  @Test func thePickerSaysPinnedForAnAccountWithARecordedPin() throws {
+    let sandbox = try ComposerSandbox()
+    defer { sandbox.remove() }
+    try Self.twoAccounts(sandbox)
+    let pin = "sha256/" + Data(repeating: 7, count: 32).base64EncodedString()
+    _ = FileManager.default.createFile(
+      atPath: sandbox.pinPath, contents: Data("# test\nlocalhost:2465 \(pin)\n".utf8),
+      attributes: [.posixPermissions: 0o600])
+    let harness = ComposerFlowTests.composer(sandbox, width: 240, height: 40)
+    #expect(harness.waitFor("Accounts in"), "\(harness.screenText)")
+    let work = try #require(Self.row("work", in: harness), "\(harness.screenText)")
+    #expect(work.contains("implicit, pinned"), "\(work)")
+    let home = try #require(Self.row("home", in: harness), "\(harness.screenText)")
+    #expect(home.contains("implicit") && !home.contains("pinned"), "\(home)")
+  }
+
+  /// A pin file no send can use makes every account unusable in the picker, with the send's words.
+  @Test func thePickerRefusesTheAccountsWhenThePinFileCannotBeUsed() throws {
+    let sandbox = try ComposerSandbox()
+    defer { sandbox.remove() }
+    try Self.twoAccounts(sandbox)
+    let words = try BrokenPinFile.malformed.make(in: sandbox)
+    let harness = ComposerFlowTests.composer(sandbox, width: 240, height: 40)
+    #expect(harness.waitFor("Accounts in"), "\(harness.screenText)")
+    let refusals = harness.screen.lines.filter { $0.contains("unusable: \(words)") }
+    #expect(refusals.count == 2, "\(harness.screenText)")
   }
 
   /// `sha256/BASE64` of the SPKI of the certificate at `path`, as openssl computes it.

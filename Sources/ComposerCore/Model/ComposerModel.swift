@@ -151,8 +151,8 @@ public struct ComposerModel: Sendable {
       return handle(key)
     case .input(.paste(let text)):
       return paste(text)
-    case .catalogLoaded(let result):
-      return catalogLoaded(result)
+    case .catalogLoaded(let result, let pins):
+      return catalogLoaded(result, pins: pins)
     case .session(let event):
       session?.record(event, now: now)
       return []
