@@ -242,7 +242,7 @@ public final class EffectRunner: @unchecked Sendable {
     case .queueMessage(let order, let lastError):
       background { runner in .messageQueued(runner.queueMessage(order, lastError: lastError)) }
     case .loadCatalog:
-      background { runner in .catalogLoaded(runner.loadCatalog()) }
+      background { runner in .catalogLoaded(runner.loadCatalog(), pins: runner.loadPins()) }
     case .send(let order):
       startSend(order)
     case .probe(let order):
@@ -270,7 +270,10 @@ public final class EffectRunner: @unchecked Sendable {
     case .renderRaw(let order):
       background { runner in .rawRendered(order: order.id, runner.renderRaw(order)) }
     case .checkMessage(let order):
-      background { runner in .messageChecked(order: order.id, runner.checkMessage(order)) }
+      background { runner in
+        let (remarks, channel) = runner.checkMessage(order)
+        return .messageChecked(order: order.id, remarks, channel: channel)
+      }
     case .checkCertificates(let order):
       background { runner in .certificatesChecked(order: order.id, runner.checkCertificates(order)) }
     }
@@ -300,6 +303,17 @@ public final class EffectRunner: @unchecked Sendable {
       return .success(loaded)
     } catch {
       log?.write("accounts: \(Self.words(error))")
+      return .failure(error)
+    }
+  }
+
+  /// The pin file as every send reads it (`ChannelPlan.checked` reads it again when it plans one), for the
+  /// picker: which accounts a recorded pin covers, or why no send can use the file.
+  func loadPins() -> Result<PinFile, PlanningError> {
+    do throws(PlanningError) {
+      return .success(try PinFile.load(environment: environment.variables))
+    } catch {
+      log?.write("pin file: \(Self.words(error))")
       return .failure(error)
     }
   }
@@ -414,8 +428,7 @@ public final class EffectRunner: @unchecked Sendable {
       let account = try account(of: order)
       // The one check of the channel every front end makes (issue 8: the rule written once): recorded pins, then
       // the plaintext policy; its errors name the composer's fields (`fieldName`), as below.
-      let plan = try ChannelPlan.checked(
-        overrides: order.overrides, account: account, environment: environment.variables)
+      let plan = try channelPlan(order, account: account)
       let assembled = try assemble(order, account: account)
       let resolver = SecretResolver(
         passwordCommand: nil, environmentPassword: environment.environmentPassword,
@@ -560,19 +573,30 @@ public final class EffectRunner: @unchecked Sendable {
     }
   }
 
-  /// The linter's findings and the planning notes of the order's message (nothing of it is read).
-  func checkMessage(_ order: SendOrder) -> Result<MessageRemarks, ComposerProblem> {
+  /// The channel an order goes over: ``ChannelPlan/checked(overrides:account:environment:check:)``, the recorded
+  /// pins and then the plaintext policy. The one plan the send uses and the review shows (issue 8: the review
+  /// described a channel without the pin file's pins, which the send then trusted).
+  func channelPlan(_ order: SendOrder, account: Account?) throws(PlanningError) -> ChannelPlan {
+    try ChannelPlan.checked(overrides: order.overrides, account: account, environment: environment.variables)
+  }
+
+  /// The channel the order's send will use, and the linter's findings and the planning notes of its message
+  /// (nothing of it is read); why it cannot be sent, when the channel cannot be planned (a pin file that
+  /// cannot be used) or the message cannot be built.
+  func checkMessage(_ order: SendOrder) -> (Result<MessageRemarks, ComposerProblem>, ChannelPlan?) {
     do throws(PlanningError) {
-      let assembled = try assemble(order, account: try account(of: order))
+      let account = try account(of: order)
+      let plan = try channelPlan(order, account: account)
+      let assembled = try assemble(order, account: account)
       var remarks = MessageRemarks()
       for finding in assembled.findings {
         let text = UntrustedText(finding.text).escaped
         if finding.isWarning { remarks.warnings.append(text) } else { remarks.notes.append(text) }
       }
       remarks.notes += assembled.notes.map { $0.worded(Self.fieldName) }
-      return .success(remarks)
+      return (.success(remarks), plan)
     } catch {
-      return .failure(ComposerProblem(Self.words(error)))
+      return (.failure(ComposerProblem(Self.words(error))), nil)
     }
   }
 
@@ -591,15 +615,25 @@ public final class EffectRunner: @unchecked Sendable {
     log?.write("probe: \(order.host):\(order.port)")
     // The pin file is read on the work queue, not on the UI thread.
     work.async { [self] in
-      var trust = TLSTrust.certificateAuthorities(caFile: nil)
-      if let pins = try? PinFile.load(environment: environment.variables).pins(
-        host: order.host, port: order.port),
-        !pins.isEmpty
-      {
-        trust = .pins(pins)
+      let planned: Result<ProbeRequest, PlanningError>
+      do throws(PlanningError) {
+        planned = .success(try planProbe(order))
+      } catch {
+        planned = .failure(error)
       }
-      let handle = MailSender.startProbe(
-        ProbeRequest(host: order.host, port: order.port, security: order.security, trust: trust))
+      guard case .success(let request) = planned else {
+        lock.withLock { _ in planning = false }
+        if case .failure(let error) = planned {
+          log?.write("probe refused before connecting: \(Self.words(error))")
+          queue.post(
+            .probeFinished(
+              ProbeReport(
+                request: ProbeRequest(host: order.host, port: order.port, security: order.security),
+                failure: error.failure(naming: Self.fieldName))))
+        }
+        return
+      }
+      let handle = MailSender.startProbe(request)
       lock.withLock { _ in
         planning = false
         // Cancelled while the pin file was read: the probe ends at once with its own cancelled report.
@@ -608,6 +642,16 @@ public final class EffectRunner: @unchecked Sendable {
       }
       EventDescriptor.signal(queue.descriptor)
     }
+  }
+
+  /// The probe planned as `sealpost probe` plans it (issue 8: the rule written once): the form's host, port and
+  /// mode through `ChannelPlan.checked`, so the pins recorded for that HOST:PORT are its trust, and a pin file
+  /// that cannot be used (malformed, a dangling link, a folder others may write) refuses the probe as it
+  /// refuses the CLI's, in the composer's words, instead of being passed over for the CA check.
+  func planProbe(_ order: ProbeOrder) throws(PlanningError) -> ProbeRequest {
+    let overrides = ChannelOverrides(server: order.host, port: Int(order.port), tls: order.security.rawValue)
+    let plan = try ChannelPlan.checked(overrides: overrides, account: nil, environment: environment.variables)
+    return plan.probeRequest()
   }
 
   // MARK: - Drafts, the outbox and the record copy

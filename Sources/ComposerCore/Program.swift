@@ -12,8 +12,9 @@ import SendPlanning
 public enum ComposerMessage: Sendable {
   /// A key, a paste or a resize from the terminal.
   case input(InputEvent)
-  /// The accounts the runtime read (`AccountCatalog.load`), or why it could not.
-  case catalogLoaded(Result<AccountCatalog, PlanningError>)
+  /// The accounts the runtime read (`AccountCatalog.load`), or why it could not; with `pins`, the pin file as a
+  /// send reads it (`PinFile.load`), or why no send can use it, so the picker describes the channel a send plans.
+  case catalogLoaded(Result<AccountCatalog, PlanningError>, pins: Result<PinFile, PlanningError>? = nil)
   /// A live event of the running send or probe, in order.
   case session(SendEvent)
   /// The running send ended.
@@ -37,8 +38,10 @@ public enum ComposerMessage: Sendable {
   case transcriptSaved(Result<[String], ComposerProblem>)
   /// The raw message of the order `order` (``SendOrder/id``), or why it cannot be built.
   case rawRendered(order: Int, Result<RawMessage, ComposerProblem>)
-  /// What the assembly of the order `order` says about the message, or why it cannot be built.
-  case messageChecked(order: Int, Result<MessageRemarks, ComposerProblem>)
+  /// What the assembly of the order `order` says about the message, or why it cannot be built or sent; with
+  /// `channel`, the channel as the send plans it (`ChannelPlan.checked`: the pins recorded for its HOST:PORT
+  /// included), which the review then shows.
+  case messageChecked(order: Int, Result<MessageRemarks, ComposerProblem>, channel: ChannelPlan? = nil)
   /// The timer `id` asked for with `.setTimer` is due (the runtime's clock said so).
   case timerFired(id: Int)
   /// The drafts of the folder, the most recently saved first (bodies included), or why they cannot be read.
@@ -94,8 +97,8 @@ public enum ComposerEffect: Sendable {
   /// Assemble the message exactly as `send --dry-run` does (attachments read a piece at a time, at the
   /// order's date) and keep its first ``RawMessage/lineLimit`` lines; answered by `.rawRendered`.
   case renderRaw(SendOrder)
-  /// Assemble the message as a send does, without reading it, for the linter's findings and the planning
-  /// notes; answered by `.messageChecked`.
+  /// Plan the channel and assemble the message as a send does, without reading it, for the channel the send
+  /// will use, the linter's findings and the planning notes; answered by `.messageChecked`.
   case checkMessage(SendOrder)
   /// Restore the terminal and end the process.
   case quit

@@ -310,6 +310,17 @@ public struct ProbeReport: Sendable {
   }
 }
 
+extension ProbeReport {
+  /// A probe of `request` refused before it connected (a front end's planning said no: a pin file that cannot
+  /// be used), with `failure` as its verdict, as ``SendReport/init(failure:finalReply:goal:)`` is for a send.
+  /// In an extension, so the report keeps its memberwise initializer.
+  public init(request: ProbeRequest, failure: SendFailure) {
+    self.init(
+      request: request, session: SendReport(failure: failure, goal: .inspect), versions: [], warnings: [],
+      transcript: [])
+  }
+}
+
 extension MailSender {
   /// Starts a probe of a server's TLS (issue 3): one inspect session, then with `checkVersions` one handshake
   /// per TLS version, then one per port of `otherPorts`. The summary (capabilities, mail before TLS, versions,

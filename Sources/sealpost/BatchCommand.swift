@@ -80,9 +80,7 @@ extension SendCommand {
       if let failure = message.failure {
         line += CLIWording.verdict(
           failure.description, failure: failure, tls: report.session.tls,
-          context: CLIWording.Context(
-            security: channel.security, port: channel.port, hasLogin: credentials != nil,
-            report: report.session))
+          context: CLIWording.Context(request: channel, recorded: plan.recordedPins, report: report.session))
       } else {
         line += message.verdictLine
       }

@@ -20,6 +20,9 @@ enum CLIWording {
     var trust: TLSTrust?
     /// The pin file those pins were recorded in, when they came from it.
     var pinFile: String?
+    /// The command takes the channel flags the hints name (`send`, `probe`); `outbox flush` and `sendmail` take
+    /// none, so only the hints that name no flag apply to them.
+    var takesFlags = true
 
     init(
       security: TransportSecurity? = nil, port: UInt16? = nil, hasLogin: Bool = false,
@@ -33,6 +36,19 @@ enum CLIWording {
       self.pinFile = pinFile
       let capabilities = report.flatMap { $0.capabilitiesAfterTLS ?? $0.capabilitiesBeforeTLS }
       authOffered = capabilities?.has("AUTH") == true
+    }
+
+    /// The context of a session that sends `request`, planned with `recorded` from the pin file: the trust and
+    /// the pin file come from the plan, so every command that sends shows a changed key beside the recorded one
+    /// in the same words (DESIGN §6).
+    init(
+      request: SendRequest, recorded: RecordedPins?, report: SendReport?, accountKeys: Bool = false,
+      takesFlags: Bool = true
+    ) {
+      self.init(
+        security: request.security, port: request.port, hasLogin: request.credentials != nil, report: report,
+        accountKeys: accountKeys, trust: request.trust, pinFile: recorded?.path)
+      self.takesFlags = takesFlags
     }
   }
 
@@ -63,6 +79,7 @@ enum CLIWording {
       return changedKeyHint(expected: expected, serverKey: serverKey, context: context)
     }
     if context.accountKeys, let hint = accountHint(reason, tls: tls, context: context) { return hint }
+    guard context.takesFlags else { return nil }
     switch reason {
     case .noRecipient:
       return "say --to, --cc or --bcc"
@@ -108,6 +125,8 @@ enum CLIWording {
     if context.accountKeys {
       return keys + " — if the server's key was changed on purpose, pin the new one in the account"
     }
+    // The pin came with the message (a queued send's own `--pin`): the command takes no flag to change it.
+    guard context.takesFlags else { return keys }
     return keys
       + " — if the server's key was changed on purpose, --pin sha256/\(TranscriptText.base64(serverKey))"
   }

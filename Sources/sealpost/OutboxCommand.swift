@@ -290,8 +290,9 @@ enum OutboxSend {
     // The channel, planned once from the route the entries share.
     let channel: SendRequest
     let account: Account?
+    let recorded: RecordedPins?
     do {
-      (channel, account) = try makeRequest(entries[0], outbox: outbox, message: [])
+      (channel, account, recorded) = try makeRequest(entries[0], outbox: outbox, message: [])
     } catch {
       for var entry in entries {
         entry.lastError = error.description
@@ -333,7 +334,14 @@ enum OutboxSend {
       let entry = ledger.entry(position)
       let message = report.messages[position]
       let kept = ledger.isKept(position)
-      Output.verdict("\(entry.id): \(message.verdictLine)" + (kept ? " — \(keptLine(entry))" : ""))
+      // The verdict in the words of `send` (a changed key beside the recorded one), without the hints that
+      // name flags: a flush takes none. The account's keys are named when the route is the account alone.
+      let context = CLIWording.Context(
+        request: channel, recorded: recorded, report: report.session,
+        accountKeys: account != nil && isAccountChannel(entry.route), takesFlags: false)
+      let verdict = CLIWording.verdict(
+        message.verdictLine, failure: message.failure, tls: report.session.tls, context: context)
+      Output.verdict("\(entry.id): \(verdict)" + (kept ? " — \(keptLine(entry))" : ""))
       codes.append(message.exitCode)
       // The account's `record` Maildir gets the octets the server took (issue 12 §2); a failure is a warning.
       var sentRequest = channel
@@ -348,14 +356,22 @@ enum OutboxSend {
     return codes
   }
 
+  /// Whether the route leaves the server, port, mode and trust to its account (a queued send's `--timeout` or
+  /// `--user` change none of them): then the account's keys are what the verdict's hints name.
+  static func isAccountChannel(_ route: OutboxEntry.Route) -> Bool {
+    route.server == nil && route.port == nil && route.tls == nil && !route.allowInsecure
+      && route.caFile == nil
+      && route.pins.isEmpty
+  }
+
   static func outboxMessage(_ entry: OutboxEntry, _ outbox: Outbox) throws(SendFailure) -> [UInt8] {
     try run { () throws(OutboxError) in try outbox.message(entry.id) }
   }
 
   /// The request for an entry: its route planned again (account, recorded pins, password sources), its message
-  /// and envelope as stored.
+  /// and envelope as stored; the pins the plan took from the pin file, for the verdict.
   static func makeRequest(_ entry: OutboxEntry, outbox: Outbox, message: [UInt8]? = nil) throws(SendFailure)
-    -> (SendRequest, Account?)
+    -> (SendRequest, Account?, RecordedPins?)
   {
     var bytes: [UInt8]
     if let message {
@@ -370,7 +386,7 @@ enum OutboxSend {
     let request = plan.request(
       reversePath: entry.envelope.reversePath, recipients: entry.envelope.recipients,
       message: MessageContent(bytes: bytes), credentials: credentials)
-    return (request, account)
+    return (request, account, plan.recordedPins)
   }
 }
 

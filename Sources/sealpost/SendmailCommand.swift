@@ -174,8 +174,8 @@ struct SendmailCommand: ParsableCommand {
         request, route: SendCommand.route(config: parsed.config, account: account, overrides: overrides),
         format: .none)
       recordCopy(report, of: request, account: account)
-      guard let failure = report.failure else { return }
-      Output.verdict(failure.description)
+      guard report.failure != nil else { return }
+      Output.verdict(Self.verdict(report, of: request, recorded: plan.recordedPins))
       if let kept {
         Output.verdict(OutboxSend.keptLine(kept))
         // In the outbox, the message is in Sealpost's hands (as in sendmail's queue); unsure delivery is not.
@@ -185,9 +185,18 @@ struct SendmailCommand: ParsableCommand {
     }
     let report = Output.drive(format: .none) { MailSender.start(request) }
     recordCopy(report, of: request, account: account)
-    guard let failure = report.failure else { return }
-    Output.verdict(failure.description)
+    guard report.failure != nil else { return }
+    Output.verdict(Self.verdict(report, of: request, recorded: plan.recordedPins))
     throw ExitCode(report.exitCode)
+  }
+
+  /// The failure's line in the words of `send` (a changed key beside the recorded one, DESIGN §6), its hints
+  /// naming the account's keys: `sendmail` takes no channel flag.
+  static func verdict(_ report: SendReport, of request: SendRequest, recorded: RecordedPins?) -> String {
+    CLIWording.verdict(
+      report.verdictLine, failure: report.failure, tls: report.tls,
+      context: CLIWording.Context(
+        request: request, recorded: recorded, report: report, accountKeys: true, takesFlags: false))
   }
 
   /// Issue 12: the account's `record` Maildir gets the octets sent; a failure there is a warning, never an exit

@@ -55,7 +55,7 @@ struct ScriptedProgram: ComposerProgram {
       case .success(let raw): log.append("raw \(order): \(raw.lines.count) lines, \(raw.omittedLines) more")
       case .failure(let problem): log.append("raw \(order) failed: \(problem.message)")
       }
-    case .catalogLoaded(let result):
+    case .catalogLoaded(let result, _):
       switch result {
       case .success(let catalog): log.append("accounts: \(catalog.config?.accounts.map(\.name) ?? [])")
       case .failure(let error): log.append("accounts failed: \(error.category)")

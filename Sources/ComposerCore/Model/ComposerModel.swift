@@ -151,8 +151,8 @@ public struct ComposerModel: Sendable {
       return handle(key)
     case .input(.paste(let text)):
       return paste(text)
-    case .catalogLoaded(let result):
-      return catalogLoaded(result)
+    case .catalogLoaded(let result, let pins):
+      return catalogLoaded(result, pins: pins)
     case .session(let event):
       session?.record(event, now: now)
       return []
@@ -185,8 +185,8 @@ public struct ComposerModel: Sendable {
     case .rawRendered(let order, let result):
       rawRendered(order: order, result)
       return []
-    case .messageChecked(let order, let result):
-      review?.checked(order: order, result)
+    case .messageChecked(let order, let result, let channel):
+      review?.checked(order: order, result, channel: channel)
       return []
     case .timerFired(let id):
       return timerFired(id)

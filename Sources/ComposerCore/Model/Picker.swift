@@ -16,16 +16,28 @@ struct AccountEntry: Sendable {
   var account: Account
   /// The first reason the planning layer refuses it (file:line and key, never a value); nil: usable.
   var problem: String?
+  /// A send trusts pinned keys: the account's own, or those the pin file records for its HOST:PORT.
+  var isPinned = false
 
   var isUsable: Bool { problem == nil }
 
   /// The planning layer's own checks, without I/O: the account's problems (`checkUsable`), then the channel
-  /// merge with no overrides (`ChannelPlan`, the trust file named rather than read) and the plaintext policy.
-  init(_ account: Account) {
+  /// merge with no overrides (`ChannelPlan`, the trust file named rather than read), the pin file the runtime
+  /// read (`pins`) applied as a send applies it (`applyRecordedPins`: one that cannot be used refuses every
+  /// send), and the plaintext policy — the order of `ChannelPlan.checked`.
+  init(_ account: Account, pins: Result<PinFile, PlanningError>? = nil) {
     self.account = account
+    isPinned = account.security != .plaintext && account.trust.isPinned
     do throws(PlanningError) {
       try AccountCatalog.checkUsable(account)
       let plan = try ChannelPlan(overrides: Self.displayOverrides(for: account), account: account)
+      if let pins {
+        // The send's own overrides (none), not the display's: the trust file named there is not a CA file
+        // given by the person, which would win over the recorded pins.
+        var sent = plan
+        sent.applyRecordedPins(try pins.get(), overrides: ChannelOverrides())
+        if sent.recordedPins != nil { isPinned = true }
+      }
       try plan.checkPlaintext()
       problem = nil
     } catch {
@@ -53,7 +65,7 @@ struct AccountEntry: Sendable {
   /// "implicit", "starttls, pinned", "none".
   var tlsText: String {
     var text = account.security.rawValue
-    if account.security != .plaintext && account.trust.isPinned { text += ", pinned" }
+    if isPinned { text += ", pinned" }
     return text
   }
 
@@ -94,7 +106,9 @@ extension ComposerModel {
     KeyHelp("Ctrl-Q", "quit", main: true),
   ]
 
-  mutating func catalogLoaded(_ result: Result<AccountCatalog, PlanningError>) -> [ComposerEffect] {
+  mutating func catalogLoaded(
+    _ result: Result<AccountCatalog, PlanningError>, pins: Result<PinFile, PlanningError>? = nil
+  ) -> [ComposerEffect] {
     switch result {
     case .failure(let error):
       catalog = .failed(AccountEntry.reason(Self.words(error)))
@@ -103,7 +117,7 @@ extension ComposerModel {
       return []
     case .success(let loaded):
       catalog = .loaded(loaded)
-      picker = Picker(entries: (loaded.config?.accounts ?? []).map(AccountEntry.init))
+      picker = Picker(entries: (loaded.config?.accounts ?? []).map { AccountEntry($0, pins: pins) })
       picker.selection = picker.usableIndices.first ?? 0
     }
     // A probe started at start keeps its screen; the accounts wait behind it.

@@ -24,6 +24,10 @@ struct Review: Sendable {
   var remarks = MessageRemarks()
   /// The order whose remarks are awaited.
   var checking: Int?
+  /// The overrides the channel rows were made with, and whether a password came at start: the rows are made
+  /// again from the runtime's plan.
+  var overrides = ChannelOverrides()
+  var passwordFromEnvironment = false
   /// Where the send goes, for the pin offer.
   var host: String?
   var port: UInt16?
@@ -54,12 +58,15 @@ struct Review: Sendable {
       signUnavailable = "the account has no smime_cert and smime_key"
     }
     encrypt = draft.encrypt
+    self.overrides = overrides
+    self.passwordFromEnvironment = passwordFromEnvironment
     for field in Draft.Field.allCases {
       if let problem = draft.problems[field] { blocking.append("\(field.label) \(problem)") }
     }
     if let problem = draft.controlProblem { blocking.append(problem) }
 
-    // The channel, merged as a send merges it (the trust file named, not read: the runtime reads it).
+    // The channel, merged as a send merges it (the trust file named, not read: the runtime reads it), until
+    // the runtime answers with the send's own plan (``checked(order:_:channel:)``): the pin file is read there.
     var display = overrides
     if let account, overrides.pins.isEmpty, overrides.caFile == nil {
       display.caFile = AccountEntry.displayOverrides(for: account).caFile
@@ -159,12 +166,24 @@ struct Review: Sendable {
   }
 
   /// Takes the runtime's answer to the order awaited (an answer to an earlier one is ignored). A message the
-  /// assembly cannot build cannot be sent.
-  mutating func checked(order id: Int, _ result: Result<MessageRemarks, ComposerProblem>) {
+  /// assembly cannot build, or whose channel cannot be planned, cannot be sent. The channel rows then come from
+  /// `channel`, the plan the send itself makes (`ChannelPlan.checked`): a pin recorded for the account's
+  /// HOST:PORT is the trust the review names, as it is the trust the send uses.
+  mutating func checked(
+    order id: Int, _ result: Result<MessageRemarks, ComposerProblem>, channel plan: ChannelPlan? = nil
+  ) {
     guard checking == id else { return }
     checking = nil
     switch result {
-    case .success(let remarks): self.remarks = remarks
+    case .success(let remarks):
+      self.remarks = remarks
+      if let plan {
+        host = plan.host
+        port = plan.port
+        plaintext = plan.security == .plaintext
+        channel = Self.channelRows(
+          plan, overrides: overrides, passwordFromEnvironment: passwordFromEnvironment)
+      }
     case .failure(let problem):
       blocking.append(problem.message)
       order = nil
@@ -260,7 +279,16 @@ struct Review: Sendable {
     switch plan.trust {
     case .pins(let pins):
       let text = pins.map(TranscriptText.pinText).joined(separator: ", ")
-      return "pinned key \(text) (chain and name shown, not required)"
+      guard let recorded = plan.recordedPins else {
+        return "pinned key \(text) (chain and name shown, not required)"
+      }
+      // DESIGN §6: the pins recorded in the pin file for this HOST:PORT, named with the file, as the send trusts
+      // them (beside any of the account's own).
+      let file = UntrustedText(recorded.path).escaped
+      let which =
+        recorded.pins.count == pins.count
+        ? "" : recorded.pins.map(TranscriptText.pinText).joined(separator: ", ") + " "
+      return "pinned key \(text) (\(which)recorded in \(file); chain and name shown, not required)"
     case .certificateAuthorities(nil):
       return "the system's CA store and the name \(UntrustedText(plan.host).escaped)"
     case .certificateAuthorities(.some):
@@ -270,6 +298,10 @@ struct Review: Sendable {
       }
       return "a CA file and the name"
     case .certificateAuthorityPEM(_, let source):
+      // The account's tls_trust_file as the send read it: worded as before it was read.
+      if let account = plan.account, overrides.caFile == nil {
+        return "the CA file of \(account.location(of: "tls_trust_file")) (tls_trust_file) and the name"
+      }
       return "the CA file \(source) and the name"
     }
   }

@@ -3,7 +3,8 @@ import SMTPProtocol
 /// The account picker: each account with host, port, TLS mode and where its secret comes from; an account that
 /// cannot be used shows the planning layer's reason (file:line) under it and cannot be picked.
 extension ComposerModel {
-  static let pickerColumns = [("ACCOUNT", 16), ("HOST", 26), ("PORT", 6), ("TLS", 16)]
+  // TLS holds "starttls, pinned" whole (16 columns and the space after it).
+  static let pickerColumns = [("ACCOUNT", 16), ("HOST", 24), ("PORT", 6), ("TLS", 18)]
 
   func renderPicker(into buffer: inout ScreenBuffer, theme: Theme) {
     renderTitle(into: &buffer, theme: theme)
