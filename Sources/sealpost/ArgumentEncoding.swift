@@ -45,7 +45,7 @@ enum ArgumentEncoding {
     } else if word.hasPrefix("-") {
       place = "an option"
     } else if index > 1, case let flag = words[index - 1], flag.hasPrefix("-"), flag != "-",
-      !(flag.hasPrefix("--") && flag.contains("="))
+      !(flag.hasPrefix("--") && flag.utf8.contains(UInt8(ascii: "=")))
     {
       let name =
         SecretArguments.looksSecret(flag)
