@@ -6,17 +6,19 @@ import COpenSSL
 
 /// The system's CA store, read certificate by certificate as a chain needs one.
 ///
-/// OpenSSL's default paths (`SSL_CTX_set_default_verify_paths`) are a file and a directory: the file, Debian's
+/// OpenSSL's default paths (`SSL_CTX_set_default_verify_paths`) are a file and directories: the file, Debian's
 /// /etc/ssl/certs/ca-certificates.crt, is parsed whole, all ~140 certificates through OpenSSL 3's decoders —
-/// 230 M instructions, nine tenths of a send's CPU, before the first byte goes out (issue 14). The default
-/// directory holds the same certificates under their subject-hash names (`update-ca-certificates` writes both),
-/// and from a directory OpenSSL reads only the issuer a chain asks for. So when the file to load is the system
-/// bundle and the default directory has those names, the store is that directory (after any `SSL_CERT_DIR`
-/// directories, which OpenSSL searches as before). The trust is the same set of CAs; a CA that is only in the
-/// bundle (added by hand without rehashing) makes a chain fail to verify, never pass.
+/// 230 M instructions, nine tenths of a send's CPU, before the first byte goes out (issue 14) — and from the
+/// directories (`SSL_CERT_DIR`, else the default one) OpenSSL reads only the issuer a chain asks for, by its
+/// subject-hash name. Debian's `update-ca-certificates` writes every CA of the bundle into the default directory
+/// under those names. So when the file is the system bundle, the store is the directories alone: the trust is
+/// never wider than the default paths' (the same directories, without the file), and on Debian it is the same. A
+/// CA that is only in the bundle (added by hand without rehashing) makes a chain fail to verify, never pass.
 ///
-/// `SSL_CERT_FILE` naming another file, or a default directory without subject-hash names (a system that keeps
-/// only a bundle): OpenSSL's default paths, as before.
+/// The directories are used as OpenSSL would use them: `SSL_CERT_DIR`'s, or the default one — never the default
+/// one added to `SSL_CERT_DIR`'s (red team: that trusted whatever the default directory held besides the bundle,
+/// such as a rehashed snake-oil certificate). `SSL_CERT_FILE` naming another file, or directories without a
+/// subject-hash name: OpenSSL's default paths, as before.
 enum SystemTrustStore {
   /// Points `context` at the system store; false if OpenSSL could not.
   static func load(into context: OpaquePointer) -> Bool {
@@ -26,24 +28,21 @@ enum SystemTrustStore {
     return SSL_CTX_set_default_verify_paths(context) == 1
   }
 
-  /// The directories to read the system store from, colon-separated: `SSL_CERT_DIR`'s (else none) and then
-  /// the default directory. Nil when the default paths must be loaded instead: the file they would load is
-  /// not the system bundle, or the default directory has no subject-hash names.
+  /// The directories to read the system store from, colon-separated, as OpenSSL's default paths name them
+  /// (`SSL_CERT_DIR`, else the default directory). Nil when the default paths must be loaded instead: the file
+  /// they would load is not the system bundle, or no directory has a subject-hash name.
   static func lookupDirectories() -> String? {
     let defaultFile = String(cString: X509_get_default_cert_file())
-    let defaultDirectory = String(cString: X509_get_default_cert_dir())
     if let file = getenv(X509_get_default_cert_file_env()).map({ String(cString: $0) }),
       !isSameFile(file, defaultFile)
     {
       return nil
     }
-    guard hasHashedName(defaultDirectory) else { return nil }
-    let given = getenv(X509_get_default_cert_dir_env()).map { String(cString: $0) } ?? ""
-    var directories: [String] = []
-    for directory in given.split(separator: ":").map(String.init) + [defaultDirectory]
-    where !directory.isEmpty && !directories.contains(directory) {
-      directories.append(directory)
-    }
+    let list =
+      getenv(X509_get_default_cert_dir_env()).map { String(cString: $0) }
+      ?? String(cString: X509_get_default_cert_dir())
+    let directories = list.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+    guard directories.contains(where: hasHashedName) else { return nil }
     return directories.joined(separator: ":")
   }
 

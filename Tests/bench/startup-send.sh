@@ -67,12 +67,14 @@ msmtp_send=(msmtp --file="$out/msmtprc" --account=bench bob@example.test)
 before_send=("$BEFORE" "${sealpost_send[@]:1}")
 
 # The same send trusting the system's CA store, as a send to a real provider does, with the test CA added the
-# way each client takes an extra CA: for sealpost a folder with the test CA under its subject-hash name in
-# SSL_CERT_DIR, searched before the system's /etc/ssl/certs (OpenSSL's own variable; SSL_CERT_FILE is set to the
-# system bundle, as if unset); for curl the system bundle with the test CA appended, as --cacert.
+# way each client takes an extra CA: for sealpost a copy of the system's store directory (/etc/ssl/certs, its
+# links) with the test CA added under its subject-hash name, named by SSL_CERT_DIR (OpenSSL's own variable, which
+# replaces the default directory; SSL_CERT_FILE is set to the system bundle, as if unset); for curl the system
+# bundle with the test CA appended, as --cacert.
 system_bundle=/usr/lib/ssl/cert.pem
 store=$out/store
 mkdir -p "$store"
+cp -P /etc/ssl/certs/* "$store"/
 ln -sf "$PF_CA" "$store/$(openssl x509 -hash -noout -in "$PF_CA").0"
 bundle=$out/system-and-test-ca.pem
 cat "$system_bundle" "$PF_CA" >"$bundle"
