@@ -20,7 +20,8 @@ enum SecretArguments {
 
   /// Whether `argument`, read as a flag, looks like one that carries a secret. `--password-command` is Sealpost's
   /// own and does not count here.
-  static func looksSecret(_ argument: String) -> Bool {
+  static func looksSecret(_ typed: String) -> Bool {
+    let argument = asciiDashes(typed)
     guard argument.hasPrefix("-"), argument != "-", argument != "--" else { return false }
     if !argument.hasPrefix("--") && argument.hasPrefix("-p") { return true }
     // The name's bytes, ASCII letters in lower case and `_` as `-`, searched as bytes: String's `lowercased()`,
@@ -43,16 +44,39 @@ enum SecretArguments {
     argument.drop { $0 == "-" }.prefix { $0 != "=" }
   }
 
+  /// `typed` with the dashes it starts with as ASCII: an en dash, an em dash or a horizontal bar as `--` (what an
+  /// editor or a web page makes of `--`), a hyphen, a figure dash or a minus sign as `-` (red team: `–password
+  /// hunter2` was parsed as two values and quoted). Anything else unchanged.
+  static func asciiDashes(_ typed: String) -> String {
+    var dashes = ""
+    var changed = false
+    var rest = Substring.UnicodeScalarView(typed.unicodeScalars)
+    while let first = rest.first {
+      switch first.value {
+      case 0x2D: dashes += "-"
+      case 0x2010, 0x2011, 0x2012, 0x2212, 0xFE63, 0xFF0D: dashes += "-"
+      case 0x2013, 0x2014, 0x2015, 0xFE58: dashes += "--"
+      default: return changed ? dashes + String(rest) : typed
+      }
+      changed = changed || first.value != 0x2D
+      rest.removeFirst()
+    }
+    return changed ? dashes : typed
+  }
+
   /// The flag as a message shows it: its dashes and name, never what follows its `=`; for a single-dash flag
   /// starting with `-p`, only `-p` (`-phunter2` is mysql's way to give the password itself).
-  static func shown(_ argument: String) -> String {
+  static func shown(_ typed: String) -> String {
+    let argument = asciiDashes(typed)
     if !argument.hasPrefix("--") && argument.hasPrefix("-p") { return argument.count > 2 ? "-p…" : "-p" }
-    let dashes = argument.prefix { $0 == "-" }
-    return UntrustedText(String(dashes + name(of: argument))).escaped
+    // The dashes as typed (an en dash stays one), then the name.
+    let dashes = typed.unicodeScalars.prefix { asciiDashes(String($0)) != String($0) || $0 == "-" }
+    return UntrustedText(String(String.UnicodeScalarView(dashes)) + name(of: argument)).escaped
   }
 
   /// Whether `argument` carries its value in itself (`--pass=…`, `-phunter2`).
-  static func hasInlineValue(_ argument: String) -> Bool {
+  static func hasInlineValue(_ typed: String) -> Bool {
+    let argument = asciiDashes(typed)
     if !argument.hasPrefix("--") && argument.hasPrefix("-p") { return argument.count > 2 }
     return argument.utf8.contains(UInt8(ascii: "="))
   }
@@ -61,7 +85,7 @@ enum SecretArguments {
   /// `-phunter2`), and the next argument when the value is not in it — or when the flag is a single-dash one
   /// (`-pw hunter2` is plink's way; `-p hunter2` sshpass's).
   static func withheld(at index: Int, in arguments: [String]) -> (inline: Bool, next: Int?) {
-    let argument = arguments[index]
+    let argument = asciiDashes(arguments[index])
     let inline = hasInlineValue(argument)
     let singleDash = !argument.hasPrefix("--")
     let next = index + 1 < arguments.count && (!inline || singleDash) ? index + 1 : nil
@@ -80,8 +104,8 @@ enum SecretArguments {
         afterSeparator = true
         continue
       }
-      let isCommandFlag =
-        !afterSeparator && (argument == passwordCommand || argument.hasPrefix(passwordCommand + "="))
+      // After `--` too: there it is a value the parser quotes as unexpected, with the command after it.
+      let isCommandFlag = argument == passwordCommand || argument.hasPrefix(passwordCommand + "=")
       guard isCommandFlag || looksSecret(argument) else { continue }
       let (inline, next) = withheld(at: index, in: arguments)
       if inline { hidden.insert(index) }
@@ -101,8 +125,8 @@ enum SecretArguments {
   static func refusal(_ arguments: [String], offset: Int = 1) -> SendFailure? {
     guard let index = arguments.indices.first(where: { looksSecret(arguments[$0]) }) else { return nil }
     let separator = arguments.firstIndex(of: "--") ?? arguments.endIndex
-    let argument = arguments[index]
-    let flag = shown(argument)
+    let argument = asciiDashes(arguments[index])
+    let flag = shown(arguments[index])
     let bareName = flag.hasSuffix("…") ? String(flag.dropLast()) : flag
     var place = "argument \(index + offset)"
     if index > separator { place += ", after --" }
