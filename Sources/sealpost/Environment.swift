@@ -13,7 +13,11 @@ enum Environment {
   /// U+FFFD in place of its bytes (issue 7).
   static func takePasswordVariable() {
     if let value = getenv("SEALPOST_PASSWORD") {
-      passwordVariable = Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
+      let count = strlen(value)
+      passwordVariable = Array(UnsafeRawBufferPointer(start: value, count: count))
+      // The bytes are overwritten where the kernel put them: unsetenv takes the variable out of `environ` but
+      // leaves the original block, which /proc/PID/environ shows (red team).
+      memset(value, 0, count)
       unsetenv("SEALPOST_PASSWORD")
     }
   }

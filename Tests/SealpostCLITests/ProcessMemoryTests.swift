@@ -66,6 +66,43 @@ import Testing
         == 0)
   }
 
+  /// Red team: unsetenv took SEALPOST_PASSWORD out of `environ`, but /proc/PID/environ (the block the kernel
+  /// wrote at exec) still showed it to any process of the same user, a password command's included.
+  @Test func thePasswordVariableIsGoneFromProcEnviron() async throws {
+    var options = try SendCommandTests.standard()
+    options.stall = .beforeGreeting(seconds: 5)
+    let server = try ScriptedSMTPServer(standard: options)
+    defer { server.stop() }
+    let secret = "sesame-\(UInt32.random(in: 0...UInt32.max))"
+    var withoutCommand = try SendCommandTests.baseArguments(port: server.port, mode: "starttls")
+    if let command = withoutCommand.firstIndex(of: "--password-command") {
+      withoutCommand.removeSubrange(command...(command + 1))
+    }
+    let arguments = withoutCommand
+    let environ = try await OffPool.run {
+      var environ: [UInt8] = []
+      _ = try CLIRunner.run(
+        arguments + ["--transcript", "jsonl"], environment: ["SEALPOST_PASSWORD": secret]
+      ) { process, stdoutPath in
+        let limit = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < limit {
+          let text = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
+          if text.contains("\"stage\":\"greeting\"") { break }
+          usleep(5_000)
+        }
+        environ = Array(
+          (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(process.processIdentifier)/environ")))
+            ?? Data())
+        kill(process.processIdentifier, SIGTERM)
+      }
+      return environ
+    }
+    #expect(!environ.isEmpty)
+    let text = String(decoding: environ, as: UTF8.self)
+    #expect(!text.contains(secret))
+    #expect(text.contains("HOME="), "the rest of the environment is still there")
+  }
+
   @Test func aSendsThreadsShareOneMallocArena() async throws {
     var options = try SendCommandTests.standard()
     options.stall = .beforeReplyTo(verb: "MAIL", seconds: 5)
