@@ -11,7 +11,9 @@ public enum MessageDate {
 
   /// `timeZone` nil: the local zone, as the C library has it (`TZ`, else /etc/localtime).
   static func format(_ date: Date, timeZone: TimeZone?) -> String {
-    let offset = timeZone?.secondsFromGMT(for: date) ?? localOffset(at: date)
+    // In whole minutes, toward zero: the field has no seconds for the zone (`+0530`), and the time it shows must
+    // be the instant in that zone (red team: `TZ='<+0530>-5:30:30'` showed the time 30 s off).
+    let offset = (timeZone?.secondsFromGMT(for: date) ?? localOffset(at: date)) / 60 * 60
     let local = Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(offset)
     let days = floorDivide(local, 86_400)
     let secondOfDay = Int(local - days * 86_400)

@@ -270,6 +270,10 @@ enum ComposedGoldens {
       (951_782_400, 0, "Tue, 29 Feb 2000 00:00:00 +0000"),
       (1_795_914_123, 19_800, "Sun, 29 Nov 2026 06:32:03 +0530"),
       (1_795_914_123, -28_800, "Sat, 28 Nov 2026 17:02:03 -0800"),
+      // A zone with seconds (red team: TZ='<+0530>-5:30:30'): the field has minutes only, so the time is that
+      // instant in the zone cut to whole minutes toward zero, never 30 s off.
+      (1_795_914_123, 19_830, "Sun, 29 Nov 2026 06:32:03 +0530"),
+      (1_795_914_123, -12_630, "Sat, 28 Nov 2026 21:32:03 -0330"),
     ] as [(Double, Int, String)])
   func formatsDate(seconds: Double, offset: Int, expected: String) throws {
     let zone = try #require(TimeZone(secondsFromGMT: offset))
