@@ -135,7 +135,21 @@ struct SendmailCommand: ParsableCommand {
       {
         return try catalog.account(named: match.name)
       }
-      guard let account = try catalog.defaultAccount() else { throw catalog.noDefaultAccount }
+      guard let account = try catalog.defaultAccount() else {
+        // Sendmail mode has no --server or --account (red team: the shared wording named them): its server is
+        // an account of the config file, chosen by -a, by the sender's address, or `account default`.
+        guard let config = catalog.config else {
+          throw PlanningError(
+            .usage,
+            "no account: sendmail mode sends through an account of a config file, and there is none: "
+              + catalog.searchedText)
+        }
+        throw PlanningError(
+          .usage,
+          "no account: sendmail mode sends through the account -a names, the one whose from is the sender, or the "
+            + "account named default, and \(UntrustedText(config.path).escaped) has none of them for this message "
+            + "(add `account default : NAME`)")
+      }
       return account
     }
     guard let account else { throw SendFailure(.usage, "no account") }
