@@ -271,6 +271,10 @@ enum OutboxSend {
     case .deliveryUnknown:
       "kept in the outbox as \(entry.id), delivery unknown: it is not resent unless you say "
         + "'sealpost outbox flush --include-unknown \(entry.id)'"
+    case .failed:
+      // A bare flush skips a failed entry (red team: this line said it sends it).
+      "kept in the outbox as \(entry.id), failed: it is not resent unless you say 'sealpost outbox flush "
+        + "\(entry.id)'"
     default:
       "queued in the outbox as \(entry.id): 'sealpost outbox flush' sends it"
     }
