@@ -74,7 +74,7 @@ before_send=("$BEFORE" "${sealpost_send[@]:1}")
 system_bundle=/usr/lib/ssl/cert.pem
 store=$out/store
 mkdir -p "$store"
-cp -P /etc/ssl/certs/* "$store"/
+find /etc/ssl/certs -maxdepth 1 ! -type d -exec cp -P {} "$store"/ \;
 ln -sf "$PF_CA" "$store/$(openssl x509 -hash -noout -in "$PF_CA").0"
 bundle=$out/system-and-test-ca.pem
 cat "$system_bundle" "$PF_CA" >"$bundle"
