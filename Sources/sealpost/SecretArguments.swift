@@ -55,20 +55,21 @@ enum SecretArguments {
     var dashes = ""
     var changed = false
     var index = scalars.startIndex
-    while index < scalars.endIndex {
-      switch scalars[index].value {
-      case 0x2D: dashes += "-"
-      case 0x2010, 0x2011, 0x2012, 0x2212, 0xFE63, 0xFF0D:
-        dashes += "-"
-        changed = true
-      case 0x2013, 0x2014, 0x2015, 0xFE58:
-        dashes += "--"
-        changed = true
-      default: return changed ? dashes + String(scalars[index...]) : typed
-      }
+    while index < scalars.endIndex, let ascii = asciiDash(scalars[index]) {
+      dashes += ascii
+      changed = changed || scalars[index] != "-"
       scalars.formIndex(after: &index)
     }
-    return changed ? dashes : typed
+    return changed ? dashes + String(scalars[index...]) : typed
+  }
+
+  /// The ASCII dashes `scalar` stands for in front of a flag, or nil when it is not a dash.
+  static func asciiDash(_ scalar: Unicode.Scalar) -> String? {
+    switch scalar.value {
+    case 0x2D, 0x2010, 0x2011, 0x2012, 0x2212, 0xFE63, 0xFF0D: "-"
+    case 0x2013, 0x2014, 0x2015, 0xFE58: "--"
+    default: nil
+    }
   }
 
   /// The flag as a message shows it: its dashes and name, never what follows its `=`; for a single-dash flag
@@ -77,7 +78,7 @@ enum SecretArguments {
     let argument = asciiDashes(typed)
     if !argument.hasPrefix("--") && argument.hasPrefix("-p") { return argument.count > 2 ? "-p…" : "-p" }
     // The dashes as typed (an en dash stays one), then the name.
-    let dashes = typed.unicodeScalars.prefix { asciiDashes(String($0)) != String($0) || $0 == "-" }
+    let dashes = typed.unicodeScalars.prefix { asciiDash($0) != nil }
     return UntrustedText(String(String.UnicodeScalarView(dashes)) + name(of: argument)).escaped
   }
 
